@@ -1,9 +1,10 @@
 #include "runtime/common/log.hpp"
 
+#include "runtime/common/clock.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace brig {
@@ -17,17 +18,6 @@ const char* level_name(LogLevel level) {
     case LogLevel::error: return "error";
     }
     return "error";
-}
-
-std::string rfc3339_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    tm utc{};
-    gmtime_r(&ts.tv_sec, &utc);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-    return buf;
 }
 
 void write_all(int fd, const std::string& s) {

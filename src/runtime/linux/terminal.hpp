@@ -1,0 +1,26 @@
+// process.terminal: a pty made inside the container's devpts, its master handed to the caller
+// over --console-socket with SCM_RIGHTS (as runc does), its slave the container's stdio.
+#pragma once
+
+#include <string>
+
+#include "runtime/common/unique_fd.hpp"
+#include "runtime/config/spec.hpp"
+
+namespace brig::linux {
+
+// Connects to the caller's --console-socket (a unix stream socket).
+UniqueFd connect_console_socket(const std::string& path);
+
+// In the container, after pivot_root: opens /dev/ptmx, sends the master over console_socket,
+// bind-mounts the slave onto /dev/console (a file verified fd-based, never a symlink), makes it
+// the controlling terminal and stdin/stdout/stderr.
+void setup_console(int console_socket, const std::optional<config::ConsoleSize>& size,
+                   bool mount_dev_console);
+
+// Sends fd with SCM_RIGHTS, the payload naming it (runc sends the pty's path).
+void send_fd(int socket, int fd, const std::string& name);
+// Receives one fd sent by send_fd.
+UniqueFd receive_fd(int socket);
+
+}  // namespace brig::linux

@@ -1,0 +1,269 @@
+#include "runtime/state/state_store.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "runtime/common/error.hpp"
+#include "runtime/common/unique_fd.hpp"
+
+namespace brig::state {
+namespace {
+
+constexpr size_t state_file_limit = 1 << 20;
+constexpr size_t config_file_limit = 8 << 20;
+
+void remove_tree_at(int dirfd) {
+    int dup = ::dup(dirfd);
+    if (dup < 0)
+        return;
+    DIR* dir = fdopendir(dup);
+    if (!dir) {
+        ::close(dup);
+        return;
+    }
+    while (dirent* e = readdir(dir)) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (e->d_type == DT_DIR) {
+            UniqueFd sub(openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (sub)
+                remove_tree_at(sub.get());
+            unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
+        } else {
+            unlinkat(dirfd, e->d_name, 0);
+        }
+    }
+    closedir(dir);
+}
+
+}  // namespace
+
+const char* status_name(Status s) {
+    switch (s) {
+    case Status::creating: return "creating";
+    case Status::created: return "created";
+    case Status::running: return "running";
+    case Status::paused: return "paused";
+    case Status::stopped: return "stopped";
+    }
+    return "stopped";
+}
+
+static Status status_from_name(const std::string& n) {
+    for (Status s : {Status::creating, Status::created, Status::running, Status::paused,
+                     Status::stopped})
+        if (n == status_name(s))
+            return s;
+    throw Error("state.json: unknown status \"" + n + "\"");
+}
+
+nlohmann::json ContainerState::to_json() const {
+    return {{"ociVersion", oci_version},
+            {"id", id},
+            {"status", status_name(recorded_status)},
+            {"pid", pid},
+            {"pidStartTime", pid_start_time},
+            {"bundle", bundle},
+            {"rootfs", rootfs},
+            {"created", created},
+            {"owner", owner},
+            {"annotations", annotations},
+            {"cgroupsPath", cgroups_path},
+            {"killedByRule", killed_by_rule},
+            {"systemdCgroup", use_systemd_cgroup}};
+}
+
+ContainerState ContainerState::from_json(const nlohmann::json& j) {
+    ContainerState s;
+    s.oci_version = j.value("ociVersion", "");
+    s.id = j.at("id").get<std::string>();
+    s.recorded_status = status_from_name(j.value("status", "stopped"));
+    s.pid = j.value("pid", 0);
+    s.pid_start_time = j.value("pidStartTime", uint64_t{0});
+    s.bundle = j.value("bundle", "");
+    s.rootfs = j.value("rootfs", "");
+    s.created = j.value("created", "");
+    s.owner = j.value("owner", "");
+    s.annotations = j.value("annotations", std::map<std::string, std::string>{});
+    s.cgroups_path = j.value("cgroupsPath", "");
+    s.killed_by_rule = j.value("killedByRule", "");
+    s.use_systemd_cgroup = j.value("systemdCgroup", false);
+    return s;
+}
+
+nlohmann::json ContainerState::to_oci_json(Status live) const {
+    nlohmann::json j = {{"ociVersion", oci_version},
+                        {"id", id},
+                        {"status", status_name(live)},
+                        {"pid", live == Status::stopped ? 0 : pid},
+                        {"bundle", bundle},
+                        {"rootfs", rootfs},
+                        {"created", created},
+                        {"owner", owner},
+                        {"annotations", annotations}};
+    if (!killed_by_rule.empty())
+        j["killedByRule"] = killed_by_rule;
+    return j;
+}
+
+uint64_t process_start_time(pid_t pid) {
+    if (pid <= 0)
+        return 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        return 0;
+    char buf[1024];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    // comm may contain spaces and parentheses: parse after the last ')'.
+    char* p = strrchr(buf, ')');
+    if (!p || p[1] != ' ')
+        return 0;
+    char state = p[2];
+    if (state == 'Z' || state == 'X')
+        return 0;
+    // Fields after ")": state(3) ... starttime(22): skip 19 spaces from field 3.
+    p += 2;
+    for (int field = 3; field < 22; ++field) {
+        p = strchr(p, ' ');
+        if (!p)
+            return 0;
+        ++p;
+    }
+    return strtoull(p, nullptr, 10);
+}
+
+bool init_alive(const ContainerState& s) {
+    return s.pid > 0 && s.pid_start_time != 0 && process_start_time(s.pid) == s.pid_start_time;
+}
+
+void StateStore::create_dir(const std::string& id) const {
+    if (mkdir(root_.c_str(), 0711) != 0 && errno != EEXIST)
+        throw_errno("cannot create state root " + root_);
+    if (mkdir(dir(id).c_str(), 0711) != 0) {
+        if (errno == EEXIST)
+            throw Error("container \"" + id + "\" already exists");
+        throw_errno("cannot create state directory " + dir(id));
+    }
+}
+
+bool StateStore::exists(const std::string& id) const {
+    struct stat st{};
+    return lstat(dir(id).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void StateStore::write(const ContainerState& s) const {
+    write_file_atomic(dir(s.id) + "/state.json", s.to_json().dump());
+}
+
+ContainerState StateStore::read(const std::string& id) const {
+    if (!exists(id))
+        throw Error("container \"" + id + "\" does not exist", ENOENT);
+    std::string data;
+    try {
+        data = read_file(dir(id) + "/state.json", state_file_limit);
+    } catch (const Error& e) {
+        if (e.errnum() != ENOENT)
+            throw;
+        // The directory exists but create never finished writing: a crashed or running create.
+        ContainerState s;
+        s.id = id;
+        s.recorded_status = Status::creating;
+        return s;
+    }
+    auto j = nlohmann::json::parse(data, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        throw Error("container \"" + id + "\": corrupt state.json");
+    return ContainerState::from_json(j);
+}
+
+void StateStore::write_config(const std::string& id, const std::string& config_json) const {
+    write_file_atomic(dir(id) + "/config.json", config_json, 0600);
+}
+
+std::string StateStore::read_config(const std::string& id) const {
+    return read_file(dir(id) + "/config.json", config_file_limit);
+}
+
+void StateStore::remove(const std::string& id) const {
+    UniqueFd d(::open(dir(id).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!d)
+        return;
+    remove_tree_at(d.get());
+    if (rmdir(dir(id).c_str()) != 0 && errno != ENOENT)
+        throw_errno("cannot remove state directory " + dir(id));
+}
+
+std::vector<std::string> StateStore::list() const {
+    std::vector<std::string> ids;
+    DIR* d = opendir(root_.c_str());
+    if (!d)
+        return ids;
+    while (dirent* e = readdir(d)) {
+        if (e->d_type == DT_DIR && e->d_name[0] != '.')
+            ids.emplace_back(e->d_name);
+    }
+    closedir(d);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+void write_file_atomic(const std::string& path, const std::string& data, mode_t mode) {
+    std::string tmp = path + ".tmp";
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (!fd)
+        throw_errno("cannot write " + tmp);
+    const char* p = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd.get(), p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int err = errno;
+            unlink(tmp.c_str());
+            throw Error("cannot write " + tmp, err);
+        }
+        p += n;
+        left -= static_cast<size_t>(n);
+    }
+    if (fsync(fd.get()) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        unlink(tmp.c_str());
+        throw Error("cannot write " + path, err);
+    }
+}
+
+std::string read_file(const std::string& path, size_t limit) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        throw_errno(path);
+    std::string out;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw_errno(path);
+        if (n == 0)
+            break;
+        out.append(buf, static_cast<size_t>(n));
+        if (out.size() > limit)
+            throw Error(path + ": too large (limit " + std::to_string(limit) + " bytes)", EFBIG);
+    }
+    return out;
+}
+
+}  // namespace brig::state
