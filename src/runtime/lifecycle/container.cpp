@@ -1,0 +1,424 @@
+#include "runtime/lifecycle/container.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "runtime/cgroups/manager.hpp"
+#include "runtime/common/clock.hpp"
+#include "runtime/common/error.hpp"
+#include "runtime/common/scope_guard.hpp"
+#include "runtime/config/spec.hpp"
+#include "runtime/lifecycle/hooks.hpp"
+#include "runtime/lifecycle/init.hpp"
+#include "runtime/lifecycle/signal_forwarder.hpp"
+#include "runtime/lifecycle/sync.hpp"
+#include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/terminal.hpp"
+#include "runtime/state/container_id.hpp"
+
+namespace brig::lifecycle {
+namespace {
+
+using state::Status;
+
+constexpr size_t config_size_limit = 4 << 20;
+
+// struct clone_args of linux/sched.h, which clashes with glibc's <sched.h>.
+struct CloneArgs {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+constexpr uint64_t clone_into_cgroup = 0x200000000ULL;
+
+// fork()-like clone3: returns 0 in the child. cgroup_fd >= 0 places the child in that cgroup2
+// directory atomically (CLONE_INTO_CGROUP); pidfd receives a pidfd when non-null.
+pid_t clone_child(uint64_t flags, int cgroup_fd, int* pidfd) {
+    CloneArgs args{};
+    args.flags = flags;
+    args.exit_signal = SIGCHLD;
+    if (pidfd) {
+        args.flags |= CLONE_PIDFD;
+        args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+    }
+    if (cgroup_fd >= 0) {
+        args.flags |= clone_into_cgroup;
+        args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    }
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0)
+        throw_errno("cannot create the container process (clone3)");
+    return static_cast<pid_t>(pid);
+}
+
+std::string absolute_directory(const std::string& path, const std::string& what) {
+    char resolved[PATH_MAX];
+    if (!realpath(path.c_str(), resolved))
+        throw_errno(what + " " + path);
+    struct stat st{};
+    if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
+        throw Error(what + " " + path + ": not a directory", ENOTDIR);
+    return resolved;
+}
+
+config::Spec parse_config_text(const std::string& text) {
+    auto doc = nlohmann::json::parse(text, nullptr, false);
+    if (doc.is_discarded())
+        throw Error("config.json: invalid JSON");
+    return config::parse_spec(doc);
+}
+
+void wait_child(pid_t pid) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+}
+
+UniqueFd open_pidfd(const state::ContainerState& s) {
+    UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, s.pid, 0)));
+    // Checked after opening: the pidfd then refers to the very process whose start time matched.
+    if (!fd || !state::init_alive(s))
+        return {};
+    return fd;
+}
+
+// Waits up to timeout_ms for the process behind pidfd to exit.
+bool wait_pidfd_exit(int pidfd, int timeout_ms) {
+    pollfd p{pidfd, POLLIN, 0};
+    int n;
+    do {
+        n = poll(&p, 1, timeout_ms);
+    } while (n < 0 && errno == EINTR);
+    return n > 0;
+}
+
+}  // namespace
+
+int parse_signal(const std::string& text) {
+    if (text.empty())
+        throw Error("invalid signal: empty");
+    if (std::all_of(text.begin(), text.end(), ::isdigit)) {
+        int sig = std::atoi(text.c_str());
+        if (sig <= 0 || sig > SIGRTMAX || text.size() > 3)
+            throw Error("invalid signal \"" + text + "\"");
+        return sig;
+    }
+    std::string name = text;
+    for (auto& c : name)
+        c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+    if (name.rfind("SIG", 0) == 0)
+        name = name.substr(3);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        const char* abbrev = sigabbrev_np(sig);
+        if (abbrev && name == abbrev)
+            return sig;
+    }
+    if (name.rfind("RTMIN+", 0) == 0 || name.rfind("RTMAX-", 0) == 0) {
+        int n = std::atoi(name.c_str() + 6);
+        int sig = name[2] == 'M' && name[3] == 'I' ? SIGRTMIN + n : SIGRTMAX - n;
+        if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+            return sig;
+    }
+    throw Error("invalid signal \"" + text + "\"");
+}
+
+StartedInit Runtime::create(const CreateOptions& o) {
+    state::validate_container_id(o.id);
+    const std::string bundle = absolute_directory(o.bundle, "bundle");
+    const std::string config_text = state::read_file(bundle + "/config.json", config_size_limit);
+    const config::Spec spec = parse_config_text(config_text);
+    if (!spec.process)
+        throw Error("process: required to create a container");
+    if (!spec.linux)
+        throw Error("linux: required to create a container on Linux");
+    const std::string root_path =
+        spec.root.path.front() == '/' ? spec.root.path : bundle + "/" + spec.root.path;
+    const std::string rootfs = absolute_directory(root_path, "root.path:");
+    if (spec.process->terminal && o.console_socket.empty() && o.console_socket_fd < 0)
+        throw Error("process.terminal: true needs --console-socket");
+    const linux::NamespacePlan ns = linux::plan_namespaces(*spec.linux);
+
+    store_.create_dir(o.id);
+    ScopeGuard remove_state([&] { store_.remove(o.id); });
+
+    state::ContainerState st;
+    st.oci_version = spec.oci_version;
+    st.id = o.id;
+    st.bundle = bundle;
+    st.rootfs = rootfs;
+    st.created = rfc3339_now();
+    st.owner = "root";
+    st.annotations = spec.annotations;
+    st.use_systemd_cgroup = systemd_cgroup_;
+
+    auto cgroup = cgroups::open_manager(spec.linux->cgroups_path, o.id);
+    st.cgroups_path = cgroup->path();
+    store_.write(st);  // "creating": from here delete --force finds the cgroup to remove
+    store_.write_config(o.id, config_text);
+    cgroup->create();
+    ScopeGuard remove_cgroup([&] { cgroup->destroy(); });
+    if (spec.linux->resources)
+        cgroup->apply(*spec.linux->resources);
+
+    const std::string fifo = store_.fifo_path(o.id);
+    if (mkfifo(fifo.c_str(), 0600) != 0)
+        throw_errno("cannot create " + fifo);
+    // O_RDWR never blocks, and keeps a reader so `start` can open the write end.
+    UniqueFd start_fifo(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
+    if (!start_fifo)
+        throw_errno("cannot open " + fifo);
+
+    UniqueFd console;
+    if (o.console_socket_fd >= 0)
+        console.reset(fcntl(o.console_socket_fd, F_DUPFD_CLOEXEC, 3));
+    else if (spec.process->terminal)
+        console = linux::connect_console_socket(o.console_socket);
+
+    int sync_fds[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_fds) != 0)
+        throw_errno("socketpair");
+    UniqueFd parent_end(sync_fds[0]), child_end(sync_fds[1]);
+
+    const char* listen_fds_env = getenv("LISTEN_FDS");
+    int listen_fds = listen_fds_env ? std::atoi(listen_fds_env) : 0;
+    InitContext ctx;
+    ctx.spec = &spec;
+    ctx.rootfs = rootfs;
+    ctx.sync_fd = child_end.get();
+    ctx.start_fifo_fd = start_fifo.get();
+    ctx.console_fd = console.get();
+    ctx.preserve_fds = o.preserve_fds + listen_fds;
+    ctx.listen_fds = listen_fds;
+    ctx.no_pivot = o.no_pivot;
+    ctx.no_new_keyring = o.no_new_keyring;
+    ctx.new_user_namespace = ns.new_user;
+    ctx.new_time_namespace = ns.new_time;
+
+    const int cgroup_fd = cgroup->clone_into_fd();
+    StartedInit init;
+    int pidfd = -1;
+    if (ns.joins.empty()) {
+        init.pid = clone_child(static_cast<uint64_t>(ns.clone_flags), cgroup_fd, &pidfd);
+        if (init.pid == 0) {
+            parent_end.reset();
+            container_init(ctx);
+        }
+    } else {
+        // Joining a pid namespace only affects children: a first process joins every namespace
+        // given by path, then clones the init (as brig's child) into the new ones.
+        pid_t stage1 = clone_child(0, cgroup_fd, nullptr);
+        if (stage1 == 0) {
+            parent_end.reset();
+            try {
+                linux::join_namespaces(ns);
+                pid_t pid = clone_child(static_cast<uint64_t>(ns.clone_flags) | CLONE_PARENT, -1,
+                                        nullptr);
+                if (pid == 0)
+                    container_init(ctx);
+                sync_send(ctx.sync_fd, SyncType::init_pid, std::to_string(pid));
+            } catch (const std::exception& e) {
+                sync_send(ctx.sync_fd, SyncType::error, e.what());
+            }
+            _exit(0);
+        }
+        auto m = sync_receive(parent_end.get());
+        wait_child(stage1);
+        if (m.type == SyncType::error)
+            throw Error(m.text);
+        init.pid = std::atoi(m.text.c_str());
+        pidfd = static_cast<int>(syscall(SYS_pidfd_open, init.pid, 0));
+    }
+    init.pidfd.reset(pidfd);
+    ScopeGuard kill_init([&] {
+        ::kill(init.pid, SIGKILL);
+        wait_child(init.pid);
+    });
+    child_end.reset();
+    start_fifo.reset();
+    console.reset();
+
+    if (cgroup_fd < 0)
+        cgroup->add_process(init.pid);
+    if (ns.new_user)
+        linux::write_id_mappings(init.pid, spec.linux->uid_mappings, spec.linux->gid_mappings,
+                                 false);
+    st.pid = init.pid;
+    st.pid_start_time = state::process_start_time(init.pid);
+    const std::string hook_state = st.to_oci_json(Status::creating).dump();
+    sync_send(parent_end.get(), SyncType::go, hook_state);
+    for (;;) {
+        SyncMessage m = sync_receive(parent_end.get());
+        if (m.type == SyncType::error)
+            throw Error(m.text);
+        if (m.type == SyncType::ready)
+            break;
+        if (m.type != SyncType::run_hooks)
+            throw Error("sync: unexpected message from the container process");
+        run_hooks(spec.hooks.prestart, hook_state, "prestart");
+        run_hooks(spec.hooks.create_runtime, hook_state, "createRuntime");
+        sync_send(parent_end.get(), SyncType::hooks_done);
+    }
+
+    st.recorded_status = Status::created;
+    store_.write(st);
+    if (!o.pid_file.empty())
+        state::write_file_atomic(o.pid_file, std::to_string(init.pid));
+    kill_init.dismiss();
+    remove_cgroup.dismiss();
+    remove_state.dismiss();
+    log_.debug("created container " + o.id + " pid " + std::to_string(init.pid));
+    return init;
+}
+
+state::Status Runtime::live_status(const state::ContainerState& s) const {
+    if (s.recorded_status == Status::creating)
+        return Status::creating;
+    if (!state::init_alive(s))
+        return Status::stopped;
+    if (access(store_.fifo_path(s.id).c_str(), F_OK) == 0)
+        return Status::created;
+    auto cgroup = cgroups::open_manager(s.cgroups_path, s.id);
+    return cgroup->frozen() ? Status::paused : Status::running;
+}
+
+ContainerInfo Runtime::info(const std::string& id) const {
+    state::validate_container_id(id);
+    auto s = store_.read(id);
+    auto status = live_status(s);
+    return {std::move(s), status};
+}
+
+nlohmann::json Runtime::state_json(const std::string& id) const {
+    auto i = info(id);
+    return i.state.to_oci_json(i.status);
+}
+
+std::vector<ContainerInfo> Runtime::list() const {
+    std::vector<ContainerInfo> out;
+    for (const auto& id : store_.list()) {
+        try {
+            out.push_back(info(id));
+        } catch (const Error&) {
+            // A directory that is not a container (or vanished meanwhile) is not listed.
+        }
+    }
+    return out;
+}
+
+std::vector<pid_t> Runtime::pids(const std::string& id) const {
+    auto i = info(id);
+    if (i.status == Status::stopped || i.status == Status::creating)
+        return {};
+    return cgroups::open_manager(i.state.cgroups_path, id)->pids();
+}
+
+void Runtime::start(const std::string& id) {
+    auto i = info(id);
+    if (i.status != Status::created)
+        throw Error("cannot start container \"" + id + "\": it is " +
+                    state::status_name(i.status) + ", not created");
+    const std::string fifo = store_.fifo_path(id);
+    UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd)
+        throw_errno("cannot start container \"" + id + "\": its process has exited");
+    // Unlink first: a concurrent second start finds no fifo and fails instead of racing.
+    if (unlink(fifo.c_str()) != 0)
+        throw_errno("cannot start container \"" + id + "\"");
+    if (::write(fd.get(), "0", 1) != 1)
+        throw_errno("cannot start container \"" + id + "\"");
+    fd.reset();
+
+    const config::Spec spec = parse_config_text(store_.read_config(id));
+    if (!spec.hooks.poststart.empty()) {
+        try {
+            run_hooks(spec.hooks.poststart, i.state.to_oci_json(Status::running).dump(),
+                      "poststart");
+        } catch (const Error&) {
+            kill(id, SIGKILL, true);
+            throw;
+        }
+    }
+    i.state.recorded_status = Status::running;
+    store_.write(i.state);
+}
+
+void Runtime::kill(const std::string& id, int signal, bool all) {
+    auto i = info(id);
+    if (i.status == Status::stopped || i.status == Status::creating)
+        throw Error("cannot kill container \"" + id + "\": container not running", ESRCH);
+    if (all) {
+        cgroups::open_manager(i.state.cgroups_path, id)->kill_all(signal);
+        return;
+    }
+    UniqueFd pidfd = open_pidfd(i.state);
+    if (!pidfd)
+        throw Error("cannot kill container \"" + id + "\": container not running", ESRCH);
+    if (syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) != 0)
+        throw_errno("cannot kill container \"" + id + "\"");
+}
+
+void Runtime::remove(const std::string& id, bool force) {
+    auto i = info(id);
+    if ((i.status == Status::running || i.status == Status::paused) && !force)
+        throw Error("cannot delete container \"" + id + "\" that is not stopped: " +
+                    state::status_name(i.status) + " (use --force)");
+    auto cgroup = cgroups::open_manager(i.state.cgroups_path, id);
+    if (i.status != Status::stopped) {
+        if (UniqueFd pidfd = open_pidfd(i.state)) {
+            syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+            if (i.status == Status::paused)
+                cgroup->thaw();
+            wait_pidfd_exit(pidfd.get(), 10000);
+        }
+    }
+    cgroup->destroy();  // kills and waits for anything left in the cgroup
+
+    std::string config_text;
+    try {
+        config_text = store_.read_config(id);
+    } catch (const Error&) {
+        // A create that crashed before saving the config has no hooks to run.
+    }
+    if (!config_text.empty() && i.status != Status::creating) {
+        auto spec = parse_config_text(config_text);
+        try {
+            run_hooks(spec.hooks.poststop, i.state.to_oci_json(Status::stopped).dump(),
+                      "poststop");
+        } catch (const Error& e) {
+            log_.warn(e.what());
+        }
+    }
+    store_.remove(id);
+}
+
+int Runtime::run(const CreateOptions& options, bool detach, bool keep) {
+    SignalForwarder forwarder;
+    StartedInit init = create(options);
+    ScopeGuard cleanup([&] {
+        try {
+            remove(options.id, true);
+        } catch (const Error& e) {
+            log_.warn(e.what());
+        }
+    });
+    start(options.id);
+    if (detach) {
+        cleanup.dismiss();
+        return 0;
+    }
+    int status = forwarder.wait(init.pid, init.pidfd.get());
+    if (keep)
+        cleanup.dismiss();
+    return status;
+}
+
+}  // namespace brig::lifecycle

@@ -1,0 +1,98 @@
+// The container lifecycle as a library: what the CLI verbs, the shim and the tests call.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "runtime/common/error.hpp"
+#include "runtime/common/log.hpp"
+#include "runtime/common/unique_fd.hpp"
+#include "runtime/state/state_store.hpp"
+
+namespace brig::lifecycle {
+
+struct CreateOptions {
+    std::string id;
+    std::string bundle = ".";
+    std::string pid_file;
+    std::string console_socket;
+    int console_socket_fd = -1;  // instead of console_socket: a connected socket (used by run)
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    int preserve_fds = 0;
+};
+
+struct ExecOptions {
+    std::string id;
+    std::string process_file;  // --process: a process.json replacing the config's process
+    std::vector<std::string> args;
+    std::string cwd;
+    std::vector<std::string> env;
+    std::string user;  // uid[:gid]
+    std::vector<std::string> add_caps;
+    std::vector<uint32_t> additional_gids;
+    bool tty = false;
+    bool no_new_privs = false;
+    bool detach = false;
+    std::string pid_file;
+    std::string console_socket;
+    int preserve_fds = 0;
+};
+
+// A container process that brig itself started (and may wait for, as `run` does).
+struct StartedInit {
+    pid_t pid = 0;
+    UniqueFd pidfd;
+};
+
+struct ContainerInfo {
+    state::ContainerState state;
+    state::Status status;
+};
+
+class Runtime {
+public:
+    Runtime(std::string root, const Logger& log, bool systemd_cgroup = false)
+        : store_(std::move(root)), log_(log), systemd_cgroup_(systemd_cgroup) {}
+
+    // Sets up the container up to the user process, which waits for start().
+    StartedInit create(const CreateOptions& options);
+    // Lets the container's process exec its user program; runs poststart hooks.
+    void start(const std::string& id);
+    // create + start + wait; returns the container's exit status (128+N when killed by N).
+    int run(const CreateOptions& options, bool detach, bool keep);
+    void kill(const std::string& id, int signal, bool all);
+    // Runs a new process in the container; returns its exit status (0 with detach).
+    // Throws ExecFailed when the process could not be started (the CLI exits 255 then).
+    int exec(const ExecOptions& options);
+    // `delete`: a running container needs force.
+    void remove(const std::string& id, bool force);
+
+    ContainerInfo info(const std::string& id) const;
+    nlohmann::json state_json(const std::string& id) const;
+    std::vector<ContainerInfo> list() const;
+    std::vector<pid_t> pids(const std::string& id) const;
+
+    const state::StateStore& store() const { return store_; }
+
+private:
+    state::Status live_status(const state::ContainerState& s) const;
+
+    state::StateStore store_;
+    const Logger& log_;
+    bool systemd_cgroup_;
+};
+
+struct ExecFailed : Error {
+    using Error::Error;
+};
+
+// Parses a signal given as a name ("TERM", "SIGKILL") or a number; throws on anything else.
+int parse_signal(const std::string& text);
+
+}  // namespace brig::lifecycle

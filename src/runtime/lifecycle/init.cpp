@@ -1,0 +1,172 @@
+#include "runtime/lifecycle/init.hpp"
+
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "runtime/common/error.hpp"
+#include "runtime/lifecycle/hooks.hpp"
+#include "runtime/lifecycle/sync.hpp"
+#include "runtime/linux/process_setup.hpp"
+#include "runtime/linux/rootfs.hpp"
+#include "runtime/linux/syscalls.hpp"
+#include "runtime/linux/terminal.hpp"
+#include "runtime/security/capabilities.hpp"
+#include "runtime/security/seccomp.hpp"
+
+namespace brig::lifecycle {
+namespace {
+
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+    std::vector<char*> out;
+    out.reserve(v.size() + 1);
+    for (const auto& s : v)
+        out.push_back(const_cast<char*>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
+bool has_namespace(const config::Spec& spec, config::NamespaceType t) {
+    return spec.linux && spec.linux->find_namespace(t) != nullptr;
+}
+
+// A fresh session keyring keeps the container off the host's (runc does the same).
+void join_new_session_keyring() {
+    if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS)
+        throw_errno("cannot create a session keyring");
+}
+
+// Blocks until `brig start` writes its byte into exec.fifo.
+void wait_for_start(int fifo_fd) {
+    char byte;
+    ssize_t n;
+    do {
+        n = ::read(fifo_fd, &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1)
+        throw_errno("waiting for start");
+}
+
+void write_stderr(const std::string& s) {
+    ssize_t ignored = ::write(STDERR_FILENO, s.data(), s.size());
+    (void)ignored;
+}
+
+}  // namespace
+
+void exec_user_process(const config::Process& process,
+                       const std::optional<config::Seccomp>& seccomp, bool setgroups_allowed,
+                       int preserve_fds, int listen_fds, const std::string& state_json) {
+    if (process.capabilities)
+        security::apply_bounding_set(*process.capabilities);
+    linux::switch_user(process.user, setgroups_allowed);
+    linux::enter_cwd(process.cwd);
+    // Without process.capabilities the process keeps what its user has, as with runc.
+    if (process.capabilities)
+        security::apply_capability_sets(*process.capabilities);
+    std::vector<std::string> env = linux::process_environment(process.env, listen_fds);
+    // Resolved as the container user, in the container's root, before the filter may forbid it.
+    std::string executable = linux::find_executable(process.args.front(), env);
+    if (process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        throw_errno("process.noNewPrivileges: prctl");
+    linux::close_fds_on_exec(3 + preserve_fds);
+    if (seccomp) {
+        UniqueFd notify = security::load_seccomp(*seccomp);
+        if (notify)
+            security::send_seccomp_notify_fd(seccomp->listener_path, notify.get(),
+                                             nlohmann::json::parse(state_json),
+                                             seccomp->listener_metadata);
+    }
+    auto argv = c_strings(process.args);
+    auto envp = c_strings(env);
+    execve(executable.c_str(), argv.data(), envp.data());
+    throw_errno("exec: \"" + process.args.front() + "\"");
+}
+
+void container_init(const InitContext& ctx) {
+    const config::Spec& spec = *ctx.spec;
+    const config::Process& process = *spec.process;
+    bool ready_sent = false;
+    try {
+        // Until exec, other processes of the container must not reach brig's memory or
+        // /proc/PID/exe (CVE-2019-5736).
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+            throw_errno("prctl(PR_SET_DUMPABLE)");
+        // The go message carries the OCI state (with our host pid) for the container's hooks.
+        const std::string state_json = sync_expect(ctx.sync_fd, SyncType::go).text;
+        if (ctx.new_user_namespace) {
+            // The parent has written our id maps: become root of the new user namespace.
+            if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
+                throw_errno("cannot become root in the user namespace (check linux.uidMappings)");
+        }
+        if (ctx.new_time_namespace)
+            linux::enter_new_time_namespace(spec.linux->time_offsets);
+
+        linux::RealSyscalls sys;
+        linux::RootfsOptions rootfs_options{ctx.rootfs, ctx.no_pivot, process.terminal};
+        bool own_mounts = has_namespace(spec, config::NamespaceType::mount);
+        if (own_mounts)
+            linux::prepare_rootfs(sys, spec, rootfs_options);
+
+        if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty()) {
+            sync_send(ctx.sync_fd, SyncType::run_hooks);
+            sync_expect(ctx.sync_fd, SyncType::hooks_done);
+        }
+        run_hooks(spec.hooks.create_container, state_json, "createContainer");
+
+        if (own_mounts) {
+            linux::enter_rootfs(sys, rootfs_options);
+            linux::finalize_rootfs(sys, spec, rootfs_options);
+        } else if (chroot(ctx.rootfs.c_str()) != 0 || chdir("/") != 0) {
+            throw_errno("cannot chroot to " + ctx.rootfs);
+        }
+
+        if (process.terminal) {
+            if (ctx.console_fd < 0)
+                throw Error("process.terminal: true needs --console-socket");
+            linux::setup_console(ctx.console_fd, process.console_size, own_mounts);
+            ::close(ctx.console_fd);
+        } else if (setsid() < 0) {
+            throw_errno("setsid");
+        }
+        if (!ctx.no_new_keyring)
+            join_new_session_keyring();
+        linux::apply_rlimits(process.rlimits);
+        if (process.oom_score_adj)
+            linux::apply_oom_score_adj(*process.oom_score_adj);
+        if (spec.linux && spec.linux->personality)
+            linux::apply_personality(*spec.linux->personality);
+        if (process.io_priority)
+            linux::apply_io_priority(*process.io_priority);
+        if (process.scheduler)
+            linux::apply_scheduler(*process.scheduler);
+
+        sync_send(ctx.sync_fd, SyncType::ready);
+        ready_sent = true;
+        ::close(ctx.sync_fd);
+
+        wait_for_start(ctx.start_fifo_fd);
+        ::close(ctx.start_fifo_fd);
+        run_hooks(spec.hooks.start_container, state_json, "startContainer");
+        bool setgroups_allowed = true;
+        exec_user_process(process, spec.linux ? spec.linux->seccomp : std::nullopt,
+                          setgroups_allowed, ctx.preserve_fds, ctx.listen_fds, state_json);
+    } catch (const std::exception& e) {
+        if (!ready_sent) {
+            try {
+                sync_send(ctx.sync_fd, SyncType::error, e.what());
+            } catch (...) {
+            }
+        } else {
+            write_stderr(std::string("brig: ") + e.what() + "\n");
+        }
+    }
+    _exit(255);
+}
+
+}  // namespace brig::lifecycle

@@ -1,0 +1,37 @@
+// The container's first process: runs in the clone brig made, applies everything in the
+// config but the user program, reports to brig, waits for `start`, then execs.
+#pragma once
+
+#include <string>
+
+#include "runtime/config/spec.hpp"
+#include "runtime/linux/namespaces.hpp"
+
+namespace brig::lifecycle {
+
+struct InitContext {
+    const config::Spec* spec = nullptr;
+    std::string rootfs;   // absolute host path
+    int sync_fd = -1;
+    int start_fifo_fd = -1;  // read end of exec.fifo: a byte arrives on `start`
+    int console_fd = -1;     // --console-socket connection, or -1
+    int preserve_fds = 0;    // fds 3..3+N-1 stay open
+    int listen_fds = 0;      // LISTEN_FDS passed through
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    bool new_user_namespace = false;
+    bool new_time_namespace = false;
+};
+
+// Never returns: execs the user program or _exits with an error reported on sync_fd
+// (before `ready`) or on stderr (after it).
+[[noreturn]] void container_init(const InitContext& ctx);
+
+// Applies what every process entering the container gets right before exec (also used by
+// `brig exec`): user, capabilities, no_new_privs, seccomp last, fd sweep, then execve.
+[[noreturn]] void exec_user_process(const config::Process& process,
+                                    const std::optional<config::Seccomp>& seccomp,
+                                    bool setgroups_allowed, int preserve_fds, int listen_fds,
+                                    const std::string& state_json);
+
+}  // namespace brig::lifecycle
