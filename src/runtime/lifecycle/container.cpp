@@ -101,6 +101,18 @@ bool wait_pidfd_exit(int pidfd, int timeout_ms) {
     return n > 0;
 }
 
+// Whether the bundle's config asks for a terminal (read before create, which re-validates it).
+bool spec_wants_terminal(const std::string& bundle) {
+    try {
+        auto doc = nlohmann::json::parse(state::read_file(bundle + "/config.json", config_size_limit),
+                                         nullptr, false);
+        return doc.is_object() && doc.contains("process") && doc["process"].is_object() &&
+               doc["process"].value("terminal", false);
+    } catch (const std::exception&) {
+        return false;  // create reports the real problem
+    }
+}
+
 }  // namespace
 
 int parse_signal(const std::string& text) {
@@ -402,7 +414,22 @@ void Runtime::remove(const std::string& id, bool force) {
 
 int Runtime::run(const CreateOptions& options, bool detach, bool keep) {
     SignalForwarder forwarder;
-    StartedInit init = create(options);
+    // terminal: true without --console-socket: brig holds the pty master and relays stdio.
+    UniqueFd console_ours, console_theirs, pty_master;
+    CreateOptions opts = options;
+    if (options.console_socket.empty() && !detach && spec_wants_terminal(options.bundle)) {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+            throw_errno("socketpair");
+        console_ours.reset(pair[0]);
+        console_theirs.reset(pair[1]);
+        opts.console_socket_fd = console_theirs.get();
+    }
+    StartedInit init = create(opts);
+    if (console_ours) {
+        console_theirs.reset();
+        pty_master = linux::receive_fd(console_ours.get());
+    }
     ScopeGuard cleanup([&] {
         try {
             remove(options.id, true);
@@ -415,7 +442,7 @@ int Runtime::run(const CreateOptions& options, bool detach, bool keep) {
         cleanup.dismiss();
         return 0;
     }
-    int status = forwarder.wait(init.pid, init.pidfd.get());
+    int status = forwarder.wait(init.pid, init.pidfd.get(), pty_master.get());
     if (keep)
         cleanup.dismiss();
     return status;

@@ -15,8 +15,9 @@ public:
     ~SignalForwarder();
 
     // Waits for pid (a child of ours) to exit, forwarding signals to it through pidfd;
-    // returns its exit status, 128+N when killed by signal N.
-    int wait(pid_t pid, int pidfd);
+    // returns its exit status, 128+N when killed by signal N. With a pty master, copies
+    // stdin to it and its output to stdout meanwhile (and forwards SIGWINCH as a resize).
+    int wait(pid_t pid, int pidfd, int pty_master = -1);
 
 private:
     sigset_t forwarded_;
