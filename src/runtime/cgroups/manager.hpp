@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,11 +55,45 @@ public:
     virtual uint64_t oom_kills() const = 0;
 };
 
+// Receives one message per resource the host cannot enforce but the spec lets us ignore
+// (kernel memory, swappiness on cgroup2, ...). The library never prints.
+using WarningSink = std::function<void(const std::string& message)>;
+
+struct ManagerOptions {
+    // Where the hierarchies are mounted; tests point this at a populated tmpdir.
+    std::string root = "/sys/fs/cgroup";
+    WarningSink warn;  // may be empty: warnings are then dropped
+};
+
 // Picks the implementation from what /sys/fs/cgroup mounts. cgroups_path is linux.cgroupsPath
 // (absolute, relative, or empty for the default "/brig/<id>"). Validates the path (no "..").
 std::unique_ptr<CgroupManager> open_manager(const std::string& cgroups_path,
                                             const std::string& container_id);
+std::unique_ptr<CgroupManager> open_manager(const std::string& cgroups_path,
+                                            const std::string& container_id,
+                                            const ManagerOptions& options);
 
 HierarchyKind detect_hierarchy();
+// unified: <root>/cgroup.controllers exists; hybrid: <root>/unified/cgroup.controllers exists;
+// otherwise legacy.
+HierarchyKind detect_hierarchy_at(const std::string& root);
+const char* hierarchy_name(HierarchyKind kind);  // "unified", "legacy", "hybrid"
+
+// linux.cgroupsPath -> the path below each hierarchy root. "" -> "/brig/<id>"; "/a/b" as is;
+// "a/b" -> "/brig/a/b"; systemd's "slice:prefix:name" -> "/<expanded slice>/<prefix>-<name>.scope"
+// (cgroupfs driver). Throws naming linux.cgroupsPath on "..", ".", empty segments.
+std::string resolve_cgroups_path(const std::string& cgroups_path, const std::string& container_id);
+
+// The device rules every container gets after its own linux.resources.devices (runc's
+// AllowedDevices): mknod of any c/b, /dev/null, zero, full, random, urandom, tty, console, ptmx,
+// pts/*. The caller appends rules for linux.devices entries.
+std::vector<config::DeviceRule> default_device_rules();
+
+// Conversions from the v1 units of the OCI spec to cgroup2 files (the ones runc and crun use).
+uint64_t cpu_shares_to_weight(uint64_t shares);       // 1 + ((shares - 2) * 9999) / 262142
+uint64_t blkio_weight_to_io_weight(uint64_t weight);  // 1 + ((weight - 10) * 9999) / 990
+// memory.swap in the spec is memory+swap; memory.swap.max is swap alone. -1 means "max".
+// Throws naming linux.resources.memory.swap when swap < limit or the limit is missing.
+int64_t memory_swap_to_v2(int64_t swap, std::optional<int64_t> limit);
 
 }  // namespace brig::cgroups
