@@ -3,10 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -70,8 +70,8 @@ struct FakeV2 {
         leaf = tmp.path() / "brig/c1";
         for (const char* file :
              {"cgroup.procs", "cgroup.freeze", "memory.max", "memory.low", "memory.swap.max",
-              "cpu.weight", "cpu.max.burst", "cpu.idle", "cpuset.cpus", "cpuset.mems",
-              "pids.max", "io.weight", "io.max", "hugetlb.2MB.max", "memory.high"})
+              "cpu.weight", "cpu.max.burst", "cpu.idle", "cpuset.cpus", "cpuset.mems", "pids.max",
+              "io.weight", "io.max", "hugetlb.2MB.max", "memory.high"})
             put(leaf / file, "");
         put(leaf / "cgroup.controllers", controllers);
         put(leaf / "cpu.max", "max 100000\n");
@@ -198,8 +198,9 @@ TEST(CgroupsV2Fake, BadValuesNameTheField) {
     config::Resources resources;
     resources.memory.emplace();
     resources.memory->limit = -5;
-    EXPECT_NE(error_of([&] { fake.manager->apply(resources); }).find("linux.resources.memory.limit"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of([&] { fake.manager->apply(resources); }).find("linux.resources.memory.limit"),
+        std::string::npos);
     EXPECT_EQ(get(fake.leaf / "memory.max"), "");
 
     config::Resources cpu;
@@ -266,8 +267,9 @@ TEST(CgroupsV2Fake, PidsIoHugetlb) {
 
     config::Resources bad;
     bad.hugepage_limits.push_back({"3MB", 1});
-    EXPECT_NE(error_of([&] { fake.manager->apply(bad); })
-                  .find("linux.resources.hugepageLimits[0].pageSize"),
+    EXPECT_NE(error_of([&] {
+                  fake.manager->apply(bad);
+              }).find("linux.resources.hugepageLimits[0].pageSize"),
               std::string::npos);
 }
 
@@ -316,8 +318,9 @@ TEST(CgroupsV2Fake, MissingControllerIsAnErrorNamingTheField) {
 
 TEST(CgroupsV2Fake, StatsShape) {
     FakeV2 fake;
-    put(fake.leaf / "cpu.stat", "usage_usec 10\nuser_usec 6\nsystem_usec 4\nnr_periods 3\n"
-                                "nr_throttled 1\nthrottled_usec 5\n");
+    put(fake.leaf / "cpu.stat",
+        "usage_usec 10\nuser_usec 6\nsystem_usec 4\nnr_periods 3\n"
+        "nr_throttled 1\nthrottled_usec 5\n");
     put(fake.leaf / "memory.current", "4096\n");
     put(fake.leaf / "memory.max", "max\n");
     put(fake.leaf / "memory.stat", "anon 1024\nfile 2048\n");
@@ -360,9 +363,9 @@ struct FakeV1 {
         put(tmp.path() / "cpuset/brig/cpuset.mems", "");
         put(dir("cpuset") / "cpuset.cpus", "");
         put(dir("cpuset") / "cpuset.mems", "");
-        for (const char* file : {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
-                                 "memory.soft_limit_in_bytes", "memory.swappiness",
-                                 "memory.oom_control"})
+        for (const char* file :
+             {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes",
+              "memory.swappiness", "memory.oom_control"})
             put(dir("memory") / file, "");
         put(dir("memory") / "memory.memsw.limit_in_bytes", "9223372036854771712\n");
         for (const char* file : {"cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"})
@@ -504,11 +507,13 @@ TEST(CgroupsDevices, ProgramJumpsStayInside) {
 
 TEST(CgroupsDevices, BadRulesNameTheEntry) {
     std::vector<config::DeviceRule> rules = {{true, 'c', 1, 3, "rwx"}};
-    EXPECT_NE(error_of([&] { build_device_program(rules, "linux.resources.devices"); })
-                  .find("linux.resources.devices[0].access"),
+    EXPECT_NE(error_of([&] {
+                  build_device_program(rules, "linux.resources.devices");
+              }).find("linux.resources.devices[0].access"),
               std::string::npos);
     rules = {{true, 'z', 1, 3, "r"}};
-    EXPECT_NE(error_of([&] { build_device_program(rules, "linux.resources.devices"); })
-                  .find("linux.resources.devices[0].type"),
+    EXPECT_NE(error_of([&] {
+                  build_device_program(rules, "linux.resources.devices");
+              }).find("linux.resources.devices[0].type"),
               std::string::npos);
 }

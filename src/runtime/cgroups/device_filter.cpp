@@ -29,11 +29,21 @@ bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) 
 bpf_insn load_ctx_u32(uint8_t dst, int16_t offset) {
     return insn(BPF_LDX | BPF_W | BPF_MEM, dst, 1, offset, 0);
 }
-bpf_insn mov32_reg(uint8_t dst, uint8_t src) { return insn(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn alu32_imm(uint8_t op, uint8_t dst, int32_t imm) { return insn(BPF_ALU | op | BPF_K, dst, 0, 0, imm); }
-bpf_insn mov64_imm(uint8_t dst, int32_t imm) { return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
-bpf_insn jump_imm(uint8_t op, uint8_t dst, int32_t imm) { return insn(BPF_JMP | op | BPF_K, dst, 0, 0, imm); }
-bpf_insn exit_insn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+bpf_insn mov32_reg(uint8_t dst, uint8_t src) {
+    return insn(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+bpf_insn alu32_imm(uint8_t op, uint8_t dst, int32_t imm) {
+    return insn(BPF_ALU | op | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn mov64_imm(uint8_t dst, int32_t imm) {
+    return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn jump_imm(uint8_t op, uint8_t dst, int32_t imm) {
+    return insn(BPF_JMP | op | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn exit_insn() {
+    return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
 
 int32_t access_bits(const std::string& access, const std::string& field) {
     if (access.empty())
@@ -41,10 +51,17 @@ int32_t access_bits(const std::string& access, const std::string& field) {
     int32_t bits = 0;
     for (char c : access) {
         switch (c) {
-        case 'r': bits |= BPF_DEVCG_ACC_READ; break;
-        case 'w': bits |= BPF_DEVCG_ACC_WRITE; break;
-        case 'm': bits |= BPF_DEVCG_ACC_MKNOD; break;
-        default: throw Error(field + ".access: '" + access + "' is not a subset of \"rwm\"");
+            case 'r':
+                bits |= BPF_DEVCG_ACC_READ;
+                break;
+            case 'w':
+                bits |= BPF_DEVCG_ACC_WRITE;
+                break;
+            case 'm':
+                bits |= BPF_DEVCG_ACC_MKNOD;
+                break;
+            default:
+                throw Error(field + ".access: '" + access + "' is not a subset of \"rwm\"");
         }
     }
     return bits;
@@ -58,7 +75,9 @@ void check_rule(const config::DeviceRule& rule, const std::string& field) {
             throw Error(field + "." + name + ": " + std::to_string(*value) + " is out of range");
 }
 
-bool is_wildcard(const std::optional<int64_t>& number) { return !number || *number == -1; }
+bool is_wildcard(const std::optional<int64_t>& number) {
+    return !number || *number == -1;
+}
 
 long bpf_call(int cmd, bpf_attr& attr) {
     return ::syscall(SYS_bpf, cmd, &attr, sizeof attr);

@@ -19,8 +19,7 @@ std::vector<bpf_insn> build_device_program(const std::vector<config::DeviceRule>
 // Loads the program and attaches it to cgroup_dir (BPF_F_ALLOW_MULTI), then detaches the
 // device programs that were attached before, so `update` replaces rather than stacks.
 void install_device_program(const std::string& cgroup_dir,
-                            const std::vector<config::DeviceRule>& rules,
-                            const std::string& field);
+                            const std::vector<config::DeviceRule>& rules, const std::string& field);
 
 // Evaluates rules the way the program does (used by tests to check the program's intent).
 bool device_rules_allow(const std::vector<config::DeviceRule>& rules, char type, int64_t major,

@@ -17,7 +17,7 @@
 namespace brig::cgroups::detail {
 
 bool path_exists(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     return ::stat(path.c_str(), &st) == 0;
 }
 

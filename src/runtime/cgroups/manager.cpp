@@ -110,8 +110,8 @@ public:
     void destroy() override {
         // Both halves are attempted; the first failure is reported.
         std::string failure;
-        for (CgroupManager* half : {static_cast<CgroupManager*>(&v1_),
-                                    static_cast<CgroupManager*>(&v2_)}) {
+        for (CgroupManager* half :
+             {static_cast<CgroupManager*>(&v1_), static_cast<CgroupManager*>(&v2_)}) {
             try {
                 half->destroy();
             } catch (const Error& e) {
@@ -167,9 +167,12 @@ std::string expand_slice(const std::string& slice, const std::string& field) {
 
 const char* hierarchy_name(HierarchyKind kind) {
     switch (kind) {
-    case HierarchyKind::unified: return "unified";
-    case HierarchyKind::legacy: return "legacy";
-    case HierarchyKind::hybrid: return "hybrid";
+        case HierarchyKind::unified:
+            return "unified";
+        case HierarchyKind::legacy:
+            return "legacy";
+        case HierarchyKind::hybrid:
+            return "hybrid";
     }
     return "unknown";
 }
@@ -182,10 +185,11 @@ HierarchyKind detect_hierarchy_at(const std::string& root) {
     return HierarchyKind::legacy;
 }
 
-HierarchyKind detect_hierarchy() { return detect_hierarchy_at("/sys/fs/cgroup"); }
+HierarchyKind detect_hierarchy() {
+    return detect_hierarchy_at("/sys/fs/cgroup");
+}
 
-std::string resolve_cgroups_path(const std::string& cgroups_path,
-                                 const std::string& container_id) {
+std::string resolve_cgroups_path(const std::string& cgroups_path, const std::string& container_id) {
     const std::string field = "linux.cgroupsPath";
     if (cgroups_path.empty()) {
         if (container_id.empty() || container_id.find('/') != std::string::npos ||
@@ -193,11 +197,13 @@ std::string resolve_cgroups_path(const std::string& cgroups_path,
             throw Error("container id '" + container_id + "' cannot name a cgroup");
         return std::string(kDefaultParent) + "/" + container_id;
     }
-    if (cgroups_path.find('\0') != std::string::npos || cgroups_path.find('\n') != std::string::npos)
+    if (cgroups_path.find('\0') != std::string::npos ||
+        cgroups_path.find('\n') != std::string::npos)
         throw Error(field + ": contains a NUL or newline");
     // systemd driver syntax "slice:prefix:name"; brig drives cgroupfs, so map it to the path
     // systemd would have used.
-    if (cgroups_path.front() != '/' && std::count(cgroups_path.begin(), cgroups_path.end(), ':') == 2) {
+    if (cgroups_path.front() != '/' &&
+        std::count(cgroups_path.begin(), cgroups_path.end(), ':') == 2) {
         auto first = cgroups_path.find(':');
         auto second = cgroups_path.find(':', first + 1);
         std::string slice = cgroups_path.substr(0, first);
@@ -288,12 +294,12 @@ std::unique_ptr<CgroupManager> open_manager(const std::string& cgroups_path,
                                             const ManagerOptions& options) {
     std::string path = resolve_cgroups_path(cgroups_path, container_id);
     switch (detect_hierarchy_at(options.root)) {
-    case HierarchyKind::unified:
-        return std::make_unique<CgroupV2>(options.root, path, options.warn);
-    case HierarchyKind::hybrid:
-        return std::make_unique<HybridManager>(options.root, path, options.warn);
-    case HierarchyKind::legacy:
-        break;
+        case HierarchyKind::unified:
+            return std::make_unique<CgroupV2>(options.root, path, options.warn);
+        case HierarchyKind::hybrid:
+            return std::make_unique<HybridManager>(options.root, path, options.warn);
+        case HierarchyKind::legacy:
+            break;
     }
     return std::make_unique<CgroupV1>(options.root, path, options.warn);
 }

@@ -1,9 +1,9 @@
 #include "runtime/cgroups/v1.hpp"
 
+#include <unistd.h>
 #include <csignal>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <unistd.h>
 
 #include "runtime/cgroups/fs_util.hpp"
 #include "runtime/common/error.hpp"
@@ -15,10 +15,12 @@ using namespace detail;
 namespace {
 
 constexpr const char* kKnownControllers[] = {
-    "cpu",     "cpuacct", "cpuset",  "memory",   "devices", "freezer", "blkio",
-    "pids",    "hugetlb", "net_cls", "net_prio", "perf_event", "rdma", "misc"};
+    "cpu",  "cpuacct", "cpuset",  "memory",   "devices",    "freezer", "blkio",
+    "pids", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma",    "misc"};
 
-std::string v1_limit(int64_t value) { return std::to_string(value); }
+std::string v1_limit(int64_t value) {
+    return std::to_string(value);
+}
 
 void check_limit(int64_t value, const std::string& field) {
     if (value < -1)
@@ -99,7 +101,8 @@ void CgroupV1::apply(const config::Resources& resources) {
     for (size_t n = 0; n < resources.hugepage_limits.size(); ++n) {
         const auto& limit = resources.hugepage_limits[n];
         std::string field = "linux.resources.hugepageLimits[" + std::to_string(n) + "]";
-        std::string file = dir("hugetlb", field) + "/hugetlb." + limit.page_size + ".limit_in_bytes";
+        std::string file =
+            dir("hugetlb", field) + "/hugetlb." + limit.page_size + ".limit_in_bytes";
         if (limit.page_size.find('/') != std::string::npos || !path_exists(file))
             throw Error(field + ".pageSize: '" + limit.page_size +
                         "' is not a huge page size of this host");
@@ -197,10 +200,10 @@ void CgroupV1::apply_memory(const config::MemoryResources& memory) {
     if (memory.disable_oom_killer)
         write_file(base + "/memory.oom_control", "1", field + ".disableOOMKiller");
     if (memory.use_hierarchy)
-        if (int err = try_write_file(base + "/memory.use_hierarchy",
-                                     *memory.use_hierarchy ? "1" : "0"))
-            warn(warn_, field + ".useHierarchy: the kernel refuses it (" +
-                            Error::errno_text(err) + "); ignored");
+        if (int err =
+                try_write_file(base + "/memory.use_hierarchy", *memory.use_hierarchy ? "1" : "0"))
+            warn(warn_, field + ".useHierarchy: the kernel refuses it (" + Error::errno_text(err) +
+                            "); ignored");
 }
 
 void CgroupV1::apply_cpu(const config::CpuResources& cpu) {
@@ -254,8 +257,8 @@ void CgroupV1::apply_cpu(const config::CpuResources& cpu) {
     // The period first: a runtime is checked against it.
     realtime(cpu.realtime_period && *cpu.realtime_period, "cpu.rt_period_us", "realtimePeriod",
              std::to_string(cpu.realtime_period.value_or(0)));
-    realtime(cpu.realtime_runtime && *cpu.realtime_runtime, "cpu.rt_runtime_us",
-             "realtimeRuntime", std::to_string(cpu.realtime_runtime.value_or(0)));
+    realtime(cpu.realtime_runtime && *cpu.realtime_runtime, "cpu.rt_runtime_us", "realtimeRuntime",
+             std::to_string(cpu.realtime_runtime.value_or(0)));
     if (!cpu.cpus.empty())
         write_file(dir("cpuset", field + ".cpus") + "/cpuset.cpus", cpu.cpus, field + ".cpus");
     if (!cpu.mems.empty())
@@ -281,8 +284,8 @@ void CgroupV1::apply_block_io(const config::BlockIoResources& io) {
     if (io.leaf_weight) {
         const std::string& base = dir("blkio", field + ".leafWeight");
         if (int err = try_write_file(base + "/blkio.leaf_weight", std::to_string(*io.leaf_weight)))
-            warn(warn_, field + ".leafWeight: not available (" + Error::errno_text(err) +
-                            "); ignored");
+            warn(warn_,
+                 field + ".leafWeight: not available (" + Error::errno_text(err) + "); ignored");
     }
     for (size_t n = 0; n < io.weight_device.size(); ++n) {
         const auto& device = io.weight_device[n];
@@ -314,8 +317,7 @@ void CgroupV1::apply_block_io(const config::BlockIoResources& io) {
     throttle(io.throttle_read_bps, "throttleReadBpsDevice", "blkio.throttle.read_bps_device");
     throttle(io.throttle_write_bps, "throttleWriteBpsDevice", "blkio.throttle.write_bps_device");
     throttle(io.throttle_read_iops, "throttleReadIOPSDevice", "blkio.throttle.read_iops_device");
-    throttle(io.throttle_write_iops, "throttleWriteIOPSDevice",
-             "blkio.throttle.write_iops_device");
+    throttle(io.throttle_write_iops, "throttleWriteIOPSDevice", "blkio.throttle.write_iops_device");
 }
 
 void CgroupV1::apply_devices(const std::vector<config::DeviceRule>& rules) {
@@ -364,12 +366,16 @@ void CgroupV1::set_freezer_state(bool frozen) {
     }
     if (frozen)
         try_write_file(base + "/freezer.state", "THAWED");
-    throw Error(std::string(frozen ? "pause" : "resume") + ": " + base +
-                " did not reach " + wanted + " within 10 s");
+    throw Error(std::string(frozen ? "pause" : "resume") + ": " + base + " did not reach " +
+                wanted + " within 10 s");
 }
 
-void CgroupV1::freeze() { set_freezer_state(true); }
-void CgroupV1::thaw() { set_freezer_state(false); }
+void CgroupV1::freeze() {
+    set_freezer_state(true);
+}
+void CgroupV1::thaw() {
+    set_freezer_state(false);
+}
 
 bool CgroupV1::frozen() const {
     auto it = dirs_.find("freezer");
@@ -384,8 +390,8 @@ void CgroupV1::kill_all(int signal) {
     std::string error;
     for (pid_t pid : pids())
         if (::kill(pid, signal) != 0 && errno != ESRCH && error.empty())
-            error = "kill --all: signalling " + std::to_string(pid) + ": " +
-                    Error::errno_text(errno);
+            error =
+                "kill --all: signalling " + std::to_string(pid) + ": " + Error::errno_text(errno);
     if (freezer && signal == SIGKILL)
         thaw();
     if (!error.empty())
@@ -457,12 +463,9 @@ nlohmann::json CgroupV1::stats() const {
                     {"failcnt", read_u64(memory + "/" + prefix + ".failcnt").value_or(0)}};
     };
     auto raw = parse_flat_keyed(read_optional(memory + "/memory.stat").value_or(""));
-    out["memory"] = {{"cache", at(raw, "total_cache")},
-                     {"usage", entry("memory")},
-                     {"swap", entry("memory.memsw")},
-                     {"kernel", entry("memory.kmem")},
-                     {"kernelTCP", entry("memory.kmem.tcp")},
-                     {"raw", raw}};
+    out["memory"] = {{"cache", at(raw, "total_cache")},       {"usage", entry("memory")},
+                     {"swap", entry("memory.memsw")},         {"kernel", entry("memory.kmem")},
+                     {"kernelTCP", entry("memory.kmem.tcp")}, {"raw", raw}};
 
     out["pids"] = {{"current", read_u64(base("pids") + "/pids.current").value_or(0)},
                    {"limit", read_u64(base("pids") + "/pids.max").value_or(0)}};

@@ -54,7 +54,9 @@ std::vector<std::string> file_name_middles(const std::string& dir, const std::st
     return out;
 }
 
-std::string limit_value(int64_t value) { return value == -1 ? "max" : std::to_string(value); }
+std::string limit_value(int64_t value) {
+    return value == -1 ? "max" : std::to_string(value);
+}
 
 void check_limit(int64_t value, const std::string& field) {
     if (value < -1)
@@ -64,8 +66,11 @@ void check_limit(int64_t value, const std::string& field) {
 }  // namespace
 
 CgroupV2::CgroupV2(std::string mount, std::string path, WarningSink warn)
-    : mount_(std::move(mount)), path_(std::move(path)), dir_(mount_ + path_),
-      warn_(std::move(warn)), host_controllers_(read_word_set(mount_ + "/cgroup.controllers")) {}
+    : mount_(std::move(mount)),
+      path_(std::move(path)),
+      dir_(mount_ + path_),
+      warn_(std::move(warn)),
+      host_controllers_(read_word_set(mount_ + "/cgroup.controllers")) {}
 
 bool CgroupV2::host_has_controller(const std::string& name) const {
     return host_controllers_.count(name) > 0;
@@ -127,7 +132,8 @@ void CgroupV2::apply(const config::Resources& resources) {
         if (path_exists(reserved))
             write_file(reserved, std::to_string(limit.limit), field + ".limit");
     }
-    if (resources.network && (resources.network->class_id || !resources.network->priorities.empty()))
+    if (resources.network &&
+        (resources.network->class_id || !resources.network->priorities.empty()))
         throw Error("linux.resources.network: net_cls and net_prio do not exist on cgroup v2");
     for (const auto& [device, limit] : resources.rdma) {
         std::string field = "linux.resources.rdma[\"" + device + "\"]";
@@ -156,8 +162,7 @@ void CgroupV2::apply_memory(const config::MemoryResources& memory) {
     }
     if (memory.reservation && *memory.reservation) {
         check_limit(*memory.reservation, field + ".reservation");
-        write_file(dir_ + "/memory.low", limit_value(*memory.reservation),
-                   field + ".reservation");
+        write_file(dir_ + "/memory.low", limit_value(*memory.reservation), field + ".reservation");
     }
     std::optional<int64_t> limit = memory.limit;
     if (!limit || *limit == 0) {
@@ -225,7 +230,8 @@ void CgroupV2::apply_cpu(const config::CpuResources& cpu) {
     }
     if ((cpu.realtime_runtime && *cpu.realtime_runtime) ||
         (cpu.realtime_period && *cpu.realtime_period))
-        throw Error(field + ".realtimeRuntime: realtime scheduling limits do not exist on cgroup v2");
+        throw Error(field +
+                    ".realtimeRuntime: realtime scheduling limits do not exist on cgroup v2");
     if (!cpu.cpus.empty()) {
         require_controller("cpuset", field + ".cpus");
         write_file(dir_ + "/cpuset.cpus", cpu.cpus, field + ".cpus");
@@ -242,8 +248,7 @@ void CgroupV2::apply_block_io(const config::BlockIoResources& io) {
     if (io.weight) {
         require_controller("io", field + ".weight");
         if (*io.weight < 10 || *io.weight > 1000)
-            throw Error(field + ".weight: " + std::to_string(*io.weight) +
-                        " is outside 10..1000");
+            throw Error(field + ".weight: " + std::to_string(*io.weight) + " is outside 10..1000");
         if (bfq)
             write_file(dir_ + "/io.bfq.weight", std::to_string(*io.weight), field + ".weight");
         else
@@ -319,13 +324,15 @@ int CgroupV2::clone_into_fd() {
 }
 
 uint64_t CgroupV2::cgroup2_id() const {
-    struct stat st{};
+    struct stat st {};
     if (::stat(dir_.c_str(), &st) != 0)
         throw_errno("reading the id of cgroup " + dir_);
     return st.st_ino;
 }
 
-std::vector<pid_t> CgroupV2::pids() const { return read_procs_recursive(dir_); }
+std::vector<pid_t> CgroupV2::pids() const {
+    return read_procs_recursive(dir_);
+}
 
 void CgroupV2::set_state_frozen(bool frozen) {
     if (!path_exists(dir_ + "/cgroup.freeze"))
@@ -344,8 +351,12 @@ void CgroupV2::set_state_frozen(bool frozen) {
                 " did not reach the state within 10 s");
 }
 
-void CgroupV2::freeze() { set_state_frozen(true); }
-void CgroupV2::thaw() { set_state_frozen(false); }
+void CgroupV2::freeze() {
+    set_state_frozen(true);
+}
+void CgroupV2::thaw() {
+    set_state_frozen(false);
+}
 
 bool CgroupV2::frozen() const {
     return flat_keyed_value(dir_ + "/cgroup.events", "frozen").value_or(0) == 1;
@@ -413,14 +424,13 @@ nlohmann::json CgroupV2::stats() const {
     };
     // runc reports swap as memory+swap, the v1 memsw meaning.
     auto sum = [](uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; };
-    out["memory"] = {
-        {"cache", at(raw, "file")},
-        {"usage", entry(limit, usage, read_u64(dir_ + "/memory.peak").value_or(0),
-                        at(events, "max"))},
-        {"swap", entry(sum(limit, swap_limit), usage + swap_usage, 0, 0)},
-        {"kernel", entry(0, at(raw, "kernel"), 0, 0)},
-        {"kernelTCP", entry(0, at(raw, "sock"), 0, 0)},
-        {"raw", raw}};
+    out["memory"] = {{"cache", at(raw, "file")},
+                     {"usage", entry(limit, usage, read_u64(dir_ + "/memory.peak").value_or(0),
+                                     at(events, "max"))},
+                     {"swap", entry(sum(limit, swap_limit), usage + swap_usage, 0, 0)},
+                     {"kernel", entry(0, at(raw, "kernel"), 0, 0)},
+                     {"kernelTCP", entry(0, at(raw, "sock"), 0, 0)},
+                     {"raw", raw}};
 
     out["pids"] = {{"current", read_u64(dir_ + "/pids.current").value_or(0)},
                    {"limit", read_u64(dir_ + "/pids.max").value_or(0)}};
@@ -445,8 +455,8 @@ nlohmann::json CgroupV2::stats() const {
             return text;
         }());
         auto add = [&](json& list, const char* op, const char* key) {
-            list.push_back({{"major", major}, {"minor", minor}, {"op", op},
-                            {"value", at(values, key)}});
+            list.push_back(
+                {{"major", major}, {"minor", minor}, {"op", op}, {"value", at(values, key)}});
         };
         add(bytes, "Read", "rbytes");
         add(bytes, "Write", "wbytes");
@@ -460,7 +470,8 @@ nlohmann::json CgroupV2::stats() const {
         hugetlb[size] = {
             {"usage", read_u64(dir_ + "/hugetlb." + size + ".current").value_or(0)},
             {"max", read_u64(dir_ + "/hugetlb." + size + ".max").value_or(0)},
-            {"failcnt", flat_keyed_value(dir_ + "/hugetlb." + size + ".events", "max").value_or(0)}};
+            {"failcnt",
+             flat_keyed_value(dir_ + "/hugetlb." + size + ".events", "max").value_or(0)}};
     out["hugetlb"] = hugetlb;
     return out;
 }
