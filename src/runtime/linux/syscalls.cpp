@@ -1,0 +1,165 @@
+#include "runtime/linux/syscalls.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "runtime/common/error.hpp"
+#include "runtime/linux/procfs.hpp"
+
+namespace brig::linux {
+namespace {
+
+const char* or_null(const std::string& s) {
+    return s.empty() ? nullptr : s.c_str();
+}
+
+}  // namespace
+
+std::string fd_path(int fd) {
+    return "/proc/self/fd/" + std::to_string(fd);
+}
+
+RealSyscalls::RealSyscalls() = default;
+RealSyscalls::~RealSyscalls() = default;
+
+void RealSyscalls::mount(const std::string& source, const std::string& target,
+                         const std::string& fstype, unsigned long flags, const std::string& data) {
+    check_syscall("mount " + target, [&] {
+        return ::mount(or_null(source), target.c_str(), or_null(fstype), flags, or_null(data));
+    });
+}
+
+void RealSyscalls::umount2(const std::string& target, int flags) {
+    check_syscall("umount " + target, [&] { return ::umount2(target.c_str(), flags); });
+}
+
+void RealSyscalls::mount_setattr(int dirfd, const std::string& path, unsigned at_flags,
+                                 const MountAttrChange& change) {
+    struct mount_attr attr {};
+    attr.attr_set = change.set;
+    attr.attr_clr = change.clear;
+    attr.propagation = change.propagation;
+    check_syscall("mount_setattr " + path, [&] {
+        return ::mount_setattr(dirfd, path.c_str(), at_flags, &attr, sizeof attr);
+    });
+}
+
+void RealSyscalls::pivot_root(const std::string& new_root, const std::string& put_old) {
+    check_syscall("pivot_root",
+                  [&] { return ::syscall(SYS_pivot_root, new_root.c_str(), put_old.c_str()); });
+}
+
+void RealSyscalls::chdir(const std::string& path) {
+    check_syscall("chdir " + path, [&] { return ::chdir(path.c_str()); });
+}
+
+void RealSyscalls::fchdir(int fd) {
+    check_syscall("fchdir", [&] { return ::fchdir(fd); });
+}
+
+void RealSyscalls::chroot(const std::string& path) {
+    check_syscall("chroot " + path, [&] { return ::chroot(path.c_str()); });
+}
+
+void RealSyscalls::mknodat(int dirfd, const std::string& name, mode_t mode, dev_t dev) {
+    check_syscall("mknod " + name, [&] { return ::mknodat(dirfd, name.c_str(), mode, dev); });
+}
+
+void RealSyscalls::mkdirat(int dirfd, const std::string& name, mode_t mode) {
+    check_syscall("mkdir " + name, [&] { return ::mkdirat(dirfd, name.c_str(), mode); });
+}
+
+void RealSyscalls::symlinkat(const std::string& target, int dirfd, const std::string& name) {
+    check_syscall("symlink " + name,
+                  [&] { return ::symlinkat(target.c_str(), dirfd, name.c_str()); });
+}
+
+void RealSyscalls::unlinkat(int dirfd, const std::string& name, int flags) {
+    check_syscall("unlink " + name, [&] { return ::unlinkat(dirfd, name.c_str(), flags); });
+}
+
+UniqueFd RealSyscalls::openat2(int dirfd, const std::string& path, uint64_t flags, uint64_t mode,
+                               uint64_t resolve) {
+    struct open_how how {};
+    how.flags = flags | O_CLOEXEC;
+    how.mode = mode;
+    how.resolve = resolve;
+    long fd = check_syscall("open " + path, [&] {
+        return ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
+    });
+    return UniqueFd(static_cast<int>(fd));
+}
+
+struct stat RealSyscalls::fstat(int fd) {
+    struct stat st {};
+    check_syscall("fstat", [&] { return ::fstat(fd, &st); });
+    return st;
+}
+
+bool RealSyscalls::is_mount_root(int fd) {
+    struct statx stx {};
+    check_syscall("statx", [&] {
+        return ::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx);
+    });
+    return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+           (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+void RealSyscalls::chmod_fd(int fd, mode_t mode) {
+    // fchmod refuses O_PATH fds; the magic link reaches exactly the pinned inode.
+    check_syscall("chmod", [&] { return ::chmod(fd_path(fd).c_str(), mode); });
+}
+
+void RealSyscalls::chown_fd(int fd, uid_t uid, gid_t gid) {
+    check_syscall("chown", [&] { return ::fchownat(fd, "", uid, gid, AT_EMPTY_PATH); });
+}
+
+void RealSyscalls::sethostname(const std::string& name) {
+    check_syscall("sethostname", [&] { return ::sethostname(name.data(), name.size()); });
+}
+
+void RealSyscalls::setdomainname(const std::string& name) {
+    check_syscall("setdomainname", [&] { return ::setdomainname(name.data(), name.size()); });
+}
+
+void RealSyscalls::write_proc_sys(const std::string& relative_path, const std::string& value) {
+    if (!procfs_)
+        procfs_ = open_procfs_root();
+    UniqueFd file = open_in_procfs(procfs_.get(), "sys/" + relative_path, O_WRONLY | O_TRUNC);
+    write_all(file.get(), value, "/proc/sys/" + relative_path);
+}
+
+long RealSyscalls::statfs_type(const std::string& path) {
+    struct statfs fs {};
+    check_syscall("statfs " + path, [&] { return ::statfs(path.c_str(), &fs); });
+    return static_cast<long>(fs.f_type);
+}
+
+std::string RealSyscalls::read_text_file(const std::string& path) {
+    UniqueFd fd(static_cast<int>(
+        check_syscall("open " + path, [&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); })));
+    std::string text;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw_errno("read " + path);
+        if (n == 0)
+            break;
+        text.append(buf, static_cast<size_t>(n));
+        if (text.size() > (16u << 20))
+            throw Error("read " + path + ": too large");
+    }
+    return text;
+}
+
+}  // namespace brig::linux
