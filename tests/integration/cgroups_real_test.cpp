@@ -1,6 +1,7 @@
 // The cgroup layer on this machine's real cgroupfs (root only): limits read back from the
 // kernel's files, enforcement (fork bomb, OOM, devices), freeze, kill and cleanup.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -307,6 +308,10 @@ TEST_F(CgroupsReal, MemoryHogIsOomKilledAndCounted) {
     resources.memory->swap = 16 << 20;  // memory+swap: no swap to escape to
     manager_->apply(resources);
     uint64_t before = manager_->oom_kills();
+    auto watch = manager_->watch_oom();
+    ASSERT_TRUE(watch);
+    pollfd quiet{watch->fd(), POLLIN, 0};
+    EXPECT_EQ(::poll(&quiet, 1, 0), 0) << "the OOM fd fired before any OOM";
     Child child([] {
         const size_t size = 256 << 20;
         char* block = static_cast<char*>(::malloc(size));
@@ -320,6 +325,49 @@ TEST_F(CgroupsReal, MemoryHogIsOomKilledAndCounted) {
     ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
     EXPECT_EQ(WTERMSIG(status), SIGKILL);
     EXPECT_GT(manager_->oom_kills(), before);
+    pollfd fired{watch->fd(), POLLIN, 0};
+    ASSERT_EQ(::poll(&fired, 1, 60000), 1) << "no OOM notification";
+    watch->drain();
+    EXPECT_EQ(::poll(&fired, 1, 0), 0) << "drain() left the fd readable";
+}
+
+TEST_F(CgroupsReal, MemoryUpdatesKeepLimitAndSwapConsistent) {
+    if (!has_v1("memory") ||
+        !fs::exists(kRoot + "/memory" + manager_->path() + "/memory.memsw.limit_in_bytes"))
+        GTEST_SKIP() << "needs v1 memory with swap accounting (memory.memsw.*)";
+    std::string dir = kRoot + "/memory" + manager_->path();
+    config::Resources resources;
+    resources.memory.emplace();
+    resources.memory->limit = 32 << 20;
+    resources.memory->swap = 32 << 20;
+    manager_->apply(resources);
+
+    // Raising both: memsw has to grow first, or the kernel refuses the limit.
+    resources.memory->limit = 64 << 20;
+    resources.memory->swap = 96 << 20;
+    manager_->apply(resources);
+    EXPECT_EQ(read_trimmed(dir + "/memory.limit_in_bytes"), "67108864");
+    EXPECT_EQ(read_trimmed(dir + "/memory.memsw.limit_in_bytes"), "100663296");
+
+    // The limit alone above memory+swap: an error that says what to add.
+    config::Resources limit_only;
+    limit_only.memory.emplace();
+    limit_only.memory->limit = 128 << 20;
+    try {
+        manager_->apply(limit_only);
+        FAIL() << "a limit above memory+swap was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("linux.resources.memory.swap"), std::string::npos)
+            << e.what();
+    }
+
+    // -1 lifts both.
+    limit_only.memory->limit = -1;
+    manager_->apply(limit_only);
+    EXPECT_EQ(read_trimmed(dir + "/memory.limit_in_bytes"),
+              read_trimmed(kRoot + "/memory/memory.limit_in_bytes"));
+    EXPECT_EQ(read_trimmed(dir + "/memory.memsw.limit_in_bytes"),
+              read_trimmed(kRoot + "/memory/memory.memsw.limit_in_bytes"));
 }
 
 TEST_F(CgroupsReal, OneMebibyteLimitRunsTrue) {

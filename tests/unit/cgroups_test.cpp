@@ -152,6 +152,28 @@ TEST(CgroupsV2Fake, CreateEnablesControllersInAncestors) {
     EXPECT_EQ(fake.manager->path(), "/brig/c1");
 }
 
+TEST(CgroupsV2Fake, OomGroupOnRequest) {
+    TempRoot tmp;
+    put(tmp.path() / "cgroup.controllers", "memory");
+    put(tmp.path() / "brig/c1/memory.oom.group", "0");
+    ManagerOptions options;
+    options.root = tmp.path().string();
+    options.oom_group = true;
+    open_manager("", "c1", options)->create();
+    EXPECT_EQ(get(tmp.path() / "brig/c1/memory.oom.group"), "1");
+    options.oom_group = false;
+    put(tmp.path() / "brig/c2/memory.oom.group", "0");
+    open_manager("", "c2", options)->create();
+    EXPECT_EQ(get(tmp.path() / "brig/c2/memory.oom.group"), "0");
+}
+
+TEST(CgroupsFeatures, CgroupObject) {
+    auto features = cgroup_features();
+    EXPECT_EQ(features["v1"], true);
+    EXPECT_EQ(features["v2"], true);
+    EXPECT_EQ(features["systemd"], false);
+}
+
 TEST(CgroupsV2Fake, MemoryFiles) {
     FakeV2 fake;
     config::Resources resources;
@@ -202,6 +224,13 @@ TEST(CgroupsV2Fake, BadValuesNameTheField) {
         error_of([&] { fake.manager->apply(resources); }).find("linux.resources.memory.limit"),
         std::string::npos);
     EXPECT_EQ(get(fake.leaf / "memory.max"), "");
+
+    config::Resources shares;
+    shares.cpu.emplace();
+    shares.cpu->shares = 1 << 20;
+    EXPECT_NE(error_of([&] { fake.manager->apply(shares); }).find("linux.resources.cpu.shares"),
+              std::string::npos);
+    EXPECT_EQ(get(fake.leaf / "cpu.weight"), "");
 
     config::Resources cpu;
     cpu.cpu.emplace();

@@ -1,5 +1,8 @@
 #include "runtime/cgroups/manager.hpp"
 
+#include <sys/inotify.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -22,8 +25,9 @@ constexpr const char* kDefaultParent = "/brig";
 // identifies the container.
 class HybridManager : public CgroupManager {
 public:
-    HybridManager(const std::string& root, const std::string& path, const WarningSink& warn)
-        : v1_(root, path, warn), v2_(root + "/unified", path, warn) {}
+    HybridManager(const std::string& root, const std::string& path, const WarningSink& warn,
+                  bool oom_group)
+        : v1_(root, path, warn), v2_(root + "/unified", path, warn, oom_group) {}
 
     HierarchyKind kind() const override { return HierarchyKind::hybrid; }
     const std::string& path() const override { return v1_.path(); }
@@ -137,6 +141,9 @@ public:
     uint64_t oom_kills() const override {
         return v1_.has_controller("memory") ? v1_.oom_kills() : v2_.oom_kills();
     }
+    std::unique_ptr<OomWatch> watch_oom() override {
+        return v1_.has_controller("memory") ? v1_.watch_oom() : v2_.watch_oom();
+    }
 
 private:
     CgroupV1 v1_;
@@ -164,6 +171,17 @@ std::string expand_slice(const std::string& slice, const std::string& field) {
 }
 
 }  // namespace
+
+void OomWatch::drain() {
+    // eventfd reads 8 bytes, inotify whole events: a large buffer serves both.
+    alignas(inotify_event) char buffer[4096];
+    while (::read(fd_.get(), buffer, kind_ == Kind::eventfd ? 8 : sizeof buffer) > 0) {
+    }
+}
+
+nlohmann::json cgroup_features() {
+    return {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}};
+}
 
 const char* hierarchy_name(HierarchyKind kind) {
     switch (kind) {
@@ -295,9 +313,10 @@ std::unique_ptr<CgroupManager> open_manager(const std::string& cgroups_path,
     std::string path = resolve_cgroups_path(cgroups_path, container_id);
     switch (detect_hierarchy_at(options.root)) {
         case HierarchyKind::unified:
-            return std::make_unique<CgroupV2>(options.root, path, options.warn);
+            return std::make_unique<CgroupV2>(options.root, path, options.warn, options.oom_group);
         case HierarchyKind::hybrid:
-            return std::make_unique<HybridManager>(options.root, path, options.warn);
+            return std::make_unique<HybridManager>(options.root, path, options.warn,
+                                                   options.oom_group);
         case HierarchyKind::legacy:
             break;
     }

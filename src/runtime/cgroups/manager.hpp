@@ -13,9 +13,28 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "runtime/common/unique_fd.hpp"
 #include "runtime/config/spec.hpp"
 
 namespace brig::cgroups {
+
+// An fd that becomes readable (POLLIN) when the container's memory cgroup may have hit an OOM:
+// an eventfd registered on memory.oom_control (v1) or an inotify watch on memory.events (v2,
+// which the kernel touches on every change). After it polls readable, call drain() and compare
+// oom_kills() with the previous count: the fd also fires for other memory events and when the
+// cgroup is removed.
+class OomWatch {
+public:
+    enum class Kind { eventfd, inotify };
+    OomWatch(UniqueFd fd, Kind kind) : fd_(std::move(fd)), kind_(kind) {}
+    int fd() const { return fd_.get(); }
+    // Consumes pending notifications so the fd blocks again (non-blocking read).
+    void drain();
+
+private:
+    UniqueFd fd_;
+    Kind kind_;
+};
 
 enum class HierarchyKind { unified, legacy, hybrid };
 
@@ -53,6 +72,9 @@ public:
     virtual nlohmann::json stats() const = 0;
     // Number of OOM kills so far (memory.events oom_kill / memory.oom_control).
     virtual uint64_t oom_kills() const = 0;
+    // A notifier for OOM events (for `events` and the shim's /tasks/oom); nullptr when the host
+    // has no memory controller for this container. Call after create().
+    virtual std::unique_ptr<OomWatch> watch_oom() { return nullptr; }
 };
 
 // Receives one message per resource the host cannot enforce but the spec lets us ignore
@@ -63,6 +85,9 @@ struct ManagerOptions {
     // Where the hierarchies are mounted; tests point this at a populated tmpdir.
     std::string root = "/sys/fs/cgroup";
     WarningSink warn;  // may be empty: warnings are then dropped
+    // cgroup2 only: write memory.oom.group=1 so an OOM kills the whole container rather than
+    // one process of it (what Kubernetes asks for on cgroup2).
+    bool oom_group = false;
 };
 
 // Picks the implementation from what /sys/fs/cgroup mounts. cgroups_path is linux.cgroupsPath
@@ -88,6 +113,9 @@ std::string resolve_cgroups_path(const std::string& cgroups_path, const std::str
 // AllowedDevices): mknod of any c/b, /dev/null, zero, full, random, urandom, tty, console, ptmx,
 // pts/*. The caller appends rules for linux.devices entries.
 std::vector<config::DeviceRule> default_device_rules();
+
+// The "linux.cgroup" object of `brig features` (runtime-spec features.md).
+nlohmann::json cgroup_features();
 
 // Conversions from the v1 units of the OCI spec to cgroup2 files (the ones runc and crun use).
 uint64_t cpu_shares_to_weight(uint64_t shares);       // 1 + ((shares - 2) * 9999) / 262142

@@ -1,12 +1,16 @@
 #include "runtime/cgroups/v1.hpp"
 
+#include <fcntl.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
+
 #include <csignal>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "runtime/cgroups/fs_util.hpp"
 #include "runtime/common/error.hpp"
+#include "runtime/common/unique_fd.hpp"
 
 namespace brig::cgroups {
 
@@ -168,8 +172,21 @@ void CgroupV1::apply_memory(const config::MemoryResources& memory) {
     }
     if (swap_first)
         write_file(memsw, v1_limit(*memory.swap), field + ".swap");
-    if (limit_set)
-        write_file(base + "/memory.limit_in_bytes", v1_limit(*memory.limit), field + ".limit");
+    // An unlimited memory with no swap given means both unlimited (runc does the same).
+    if (limit_set && *memory.limit == -1 && !swap_set && path_exists(memsw))
+        write_file(memsw, "-1", field + ".limit");
+    if (limit_set) {
+        std::string file = base + "/memory.limit_in_bytes";
+        if (int err = try_write_file(file, v1_limit(*memory.limit))) {
+            if (err == EINVAL && !swap_set && path_exists(memsw))
+                throw Error(field + ".limit: writing " + v1_limit(*memory.limit) + " to " + file +
+                                " (above the memory+swap limit " + read_line(memsw).value_or("?") +
+                                "? give linux.resources.memory.swap as well)",
+                            err);
+            throw Error(field + ".limit: writing '" + v1_limit(*memory.limit) + "' to " + file,
+                        err);
+        }
+    }
     if (swap_set && !swap_first)
         write_file(memsw, v1_limit(*memory.swap), field + ".swap");
 
@@ -504,6 +521,24 @@ nlohmann::json CgroupV1::stats() const {
     }
     out["hugetlb"] = hugetlb;
     return out;
+}
+
+std::unique_ptr<OomWatch> CgroupV1::watch_oom() {
+    auto it = dirs_.find("memory");
+    if (it == dirs_.end())
+        return nullptr;
+    std::string control = it->second + "/memory.oom_control";
+    UniqueFd event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!event)
+        throw_errno("creating an eventfd for " + control);
+    UniqueFd oom_control(::open(control.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!oom_control)
+        throw_errno("opening " + control);
+    // The kernel keeps what it needs from oom_control; only the eventfd stays with us.
+    write_file(it->second + "/cgroup.event_control",
+               std::to_string(event.get()) + " " + std::to_string(oom_control.get()),
+               "registering for OOM events");
+    return std::make_unique<OomWatch>(std::move(event), OomWatch::Kind::eventfd);
 }
 
 uint64_t CgroupV1::oom_kills() const {

@@ -30,6 +30,7 @@ public:
     void destroy() override;
     nlohmann::json stats() const override;
     uint64_t oom_kills() const override;
+    std::unique_ptr<OomWatch> watch_oom() override;
 
     bool has_controller(const std::string& name) const { return dirs_.count(name) > 0; }
     // The container's directory for a controller; throws naming field if it is not mounted.

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -65,11 +66,12 @@ void check_limit(int64_t value, const std::string& field) {
 
 }  // namespace
 
-CgroupV2::CgroupV2(std::string mount, std::string path, WarningSink warn)
+CgroupV2::CgroupV2(std::string mount, std::string path, WarningSink warn, bool oom_group)
     : mount_(std::move(mount)),
       path_(std::move(path)),
       dir_(mount_ + path_),
       warn_(std::move(warn)),
+      oom_group_(oom_group),
       host_controllers_(read_word_set(mount_ + "/cgroup.controllers")) {}
 
 bool CgroupV2::host_has_controller(const std::string& name) const {
@@ -95,6 +97,8 @@ void CgroupV2::create() {
                 try_write_file(current + "/cgroup.subtree_control", "+" + controller);
         current += "/" + levels[n];
     }
+    if (oom_group_ && path_exists(dir_ + "/memory.oom.group"))
+        write_file(dir_ + "/memory.oom.group", "1", "memory.oom.group");
 }
 
 void CgroupV2::require_controller(const std::string& controller, const std::string& field) const {
@@ -193,6 +197,9 @@ void CgroupV2::apply_cpu(const config::CpuResources& cpu) {
     std::string field = kCpu;
     if (cpu.shares && *cpu.shares) {
         require_controller("cpu", field + ".shares");
+        if (*cpu.shares < 2 || *cpu.shares > 262144)
+            throw Error(field + ".shares: " + std::to_string(*cpu.shares) +
+                        " is outside 2..262144");
         write_file(dir_ + "/cpu.weight", std::to_string(cpu_shares_to_weight(*cpu.shares)),
                    field + ".shares");
     }
@@ -265,6 +272,9 @@ void CgroupV2::apply_block_io(const config::BlockIoResources& io) {
         if (!device.weight)
             continue;
         require_controller("io", entry);
+        if (*device.weight < 10 || *device.weight > 1000)
+            throw Error(entry + ".weight: " + std::to_string(*device.weight) +
+                        " is outside 10..1000");
         std::string key = device_key(device.major, device.minor);
         if (bfq)
             write_file(dir_ + "/io.bfq.weight", key + " " + std::to_string(*device.weight),
@@ -478,6 +488,18 @@ nlohmann::json CgroupV2::stats() const {
 
 uint64_t CgroupV2::oom_kills() const {
     return flat_keyed_value(dir_ + "/memory.events", "oom_kill").value_or(0);
+}
+
+std::unique_ptr<OomWatch> CgroupV2::watch_oom() {
+    std::string events = dir_ + "/memory.events";
+    if (!path_exists(events))
+        return nullptr;
+    UniqueFd fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    if (!fd)
+        throw_errno("watching " + events);
+    if (::inotify_add_watch(fd.get(), events.c_str(), IN_MODIFY) < 0)
+        throw_errno("watching " + events);
+    return std::make_unique<OomWatch>(std::move(fd), OomWatch::Kind::inotify);
 }
 
 }  // namespace brig::cgroups

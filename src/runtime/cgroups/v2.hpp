@@ -14,7 +14,7 @@ namespace brig::cgroups {
 class CgroupV2 : public CgroupManager {
 public:
     // mount: the cgroup2 mount point; path: "/brig/ID".
-    CgroupV2(std::string mount, std::string path, WarningSink warn);
+    CgroupV2(std::string mount, std::string path, WarningSink warn, bool oom_group = false);
 
     HierarchyKind kind() const override { return HierarchyKind::unified; }
     const std::string& path() const override { return path_; }
@@ -31,6 +31,7 @@ public:
     void destroy() override;
     nlohmann::json stats() const override;
     uint64_t oom_kills() const override;
+    std::unique_ptr<OomWatch> watch_oom() override;
 
     const std::string& dir() const { return dir_; }
     // Controllers the host offers at the mount root (cgroup.controllers of the root).
@@ -49,6 +50,7 @@ private:
     std::string path_;
     std::string dir_;
     WarningSink warn_;
+    bool oom_group_;
     std::set<std::string> host_controllers_;
     std::vector<std::string> created_;  // directories this object made, outermost first
     UniqueFd clone_fd_;
