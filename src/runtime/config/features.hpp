@@ -1,0 +1,10 @@
+// `brig features`: what this runtime supports, per the runtime-spec's features.md.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace brig::config {
+
+nlohmann::json features();
+
+}  // namespace brig::config

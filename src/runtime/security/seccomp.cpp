@@ -1,0 +1,439 @@
+#include "runtime/security/seccomp.hpp"
+
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
+
+#include "runtime/common/error.hpp"
+
+namespace brig::security {
+namespace {
+
+struct ActionName {
+    std::string_view name;
+    uint32_t action;   // for ERRNO and TRACE: the action with a zero return code
+    bool takes_errno;  // errnoRet applies
+};
+
+constexpr ActionName kActions[] = {
+    {"SCMP_ACT_KILL", SCMP_ACT_KILL, false},
+    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false},
+    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false},
+    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP, false},
+    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true},
+    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true},
+    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false},
+    {"SCMP_ACT_LOG", SCMP_ACT_LOG, false},
+    {"SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY, false},
+};
+
+struct OperatorName {
+    std::string_view name;
+    scmp_compare op;
+};
+
+constexpr OperatorName kOperators[] = {
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+};
+
+// The runtime-spec's architecture names and libseccomp's spelling of each. Names libseccomp
+// 2.5.4 cannot build for (loongarch64, m68k, sh) are accepted and skipped: they never match a
+// syscall on this machine.
+struct ArchName {
+    std::string_view name;
+    const char* libseccomp_name;
+};
+
+constexpr ArchName kArchitectures[] = {
+    {"SCMP_ARCH_X86", "x86"},
+    {"SCMP_ARCH_X86_64", "x86_64"},
+    {"SCMP_ARCH_X32", "x32"},
+    {"SCMP_ARCH_ARM", "arm"},
+    {"SCMP_ARCH_AARCH64", "aarch64"},
+    {"SCMP_ARCH_MIPS", "mips"},
+    {"SCMP_ARCH_MIPS64", "mips64"},
+    {"SCMP_ARCH_MIPS64N32", "mips64n32"},
+    {"SCMP_ARCH_MIPSEL", "mipsel"},
+    {"SCMP_ARCH_MIPSEL64", "mipsel64"},
+    {"SCMP_ARCH_MIPSEL64N32", "mipsel64n32"},
+    {"SCMP_ARCH_PPC", "ppc"},
+    {"SCMP_ARCH_PPC64", "ppc64"},
+    {"SCMP_ARCH_PPC64LE", "ppc64le"},
+    {"SCMP_ARCH_S390", "s390"},
+    {"SCMP_ARCH_S390X", "s390x"},
+    {"SCMP_ARCH_PARISC", "parisc"},
+    {"SCMP_ARCH_PARISC64", "parisc64"},
+    {"SCMP_ARCH_RISCV64", "riscv64"},
+    {"SCMP_ARCH_LOONGARCH64", "loongarch64"},
+    {"SCMP_ARCH_M68K", "m68k"},
+    {"SCMP_ARCH_SH", "sh"},
+    {"SCMP_ARCH_SHEB", "sheb"},
+};
+
+struct FlagName {
+    std::string_view name;
+    unsigned long kernel_flag;
+};
+
+constexpr FlagName kFlags[] = {
+    {"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
+    {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
+};
+
+// After the filter is loaded the container process still needs these to hand the notify fd to
+// the listener: a notify rule on them would deadlock it.
+constexpr std::string_view kNeededAfterLoad[] = {"socket", "connect", "sendmsg", "close", "write"};
+
+template <typename Table>
+auto find_entry(const Table& table, std::string_view name) -> decltype(&table[0]) {
+    for (const auto& entry : table)
+        if (entry.name == name)
+            return &entry;
+    return nullptr;
+}
+
+std::string in_quotes(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
+
+void check_action(const std::string& action, const std::optional<uint32_t>& errno_ret,
+                  const std::string& path, const std::string& errno_path) {
+    if (action.empty())
+        throw Error(path + ": must be set");
+    const ActionName* a = find_entry(kActions, action);
+    if (!a)
+        throw Error(path + ": unknown action " + in_quotes(action));
+    if (errno_ret) {
+        if (!a->takes_errno)
+            throw Error(errno_path + ": only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not " +
+                        action);
+        if (*errno_ret > 0xffff)
+            throw Error(errno_path + ": " + std::to_string(*errno_ret) + " is out of range");
+    }
+}
+
+uint32_t resolve_action(const std::string& action, const std::optional<uint32_t>& errno_ret) {
+    const ActionName* a = find_entry(kActions, action);
+    if (a->action == SCMP_ACT_ERRNO(0))
+        return SCMP_ACT_ERRNO(errno_ret.value_or(EPERM));
+    if (a->action == SCMP_ACT_TRACE(0))
+        return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
+    return a->action;
+}
+
+bool uses_notify(const config::Seccomp& s) {
+    return std::any_of(s.syscalls.begin(), s.syscalls.end(),
+                       [](const auto& sc) { return sc.action == "SCMP_ACT_NOTIFY"; });
+}
+
+struct FilterRelease {
+    void operator()(void* ctx) const noexcept { seccomp_release(ctx); }
+};
+using Filter = std::unique_ptr<void, FilterRelease>;
+
+void add_rules(scmp_filter_ctx ctx, const config::Seccomp& s, uint32_t default_action) {
+    for (size_t i = 0; i < s.syscalls.size(); ++i) {
+        const auto& sc = s.syscalls[i];
+        const std::string path = "linux.seccomp.syscalls[" + std::to_string(i) + "]";
+        const uint32_t action = resolve_action(sc.action, sc.errno_ret);
+        // libseccomp refuses rules that repeat the default action; they change nothing.
+        if (action == default_action)
+            continue;
+        std::vector<scmp_arg_cmp> conditions;
+        bool repeated_index = false;
+        for (const auto& arg : sc.args) {
+            for (const auto& c : conditions)
+                repeated_index |= c.arg == arg.index;
+            conditions.push_back(
+                {arg.index, find_entry(kOperators, arg.op)->op, arg.value, arg.value_two});
+        }
+        for (const auto& name : sc.names) {
+            const int nr = seccomp_syscall_resolve_name(name.c_str());
+            // A syscall libseccomp does not know cannot be filtered; runc skips it too.
+            if (nr == __NR_SCMP_ERROR)
+                continue;
+            auto add = [&](unsigned count, const scmp_arg_cmp* cmp) {
+                int rc = seccomp_rule_add_array(ctx, action, nr, count, cmp);
+                if (rc < 0)
+                    throw Error(path + ": cannot add a rule for " + in_quotes(name), -rc);
+            };
+            if (!repeated_index) {
+                add(static_cast<unsigned>(conditions.size()), conditions.data());
+            } else {
+                // One argument compared several times: libseccomp cannot AND those within a
+                // rule, so each comparison becomes its own rule (any of them matches), as runc.
+                for (const auto& c : conditions)
+                    add(1, &c);
+            }
+        }
+    }
+}
+
+// Loads through seccomp(2) with the BPF libseccomp generated: the way to pass kernel flags
+// libseccomp 2.5 does not know (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV).
+UniqueFd load_with_kernel_flags(scmp_filter_ctx ctx, unsigned long flags) {
+    UniqueFd mem(static_cast<int>(syscall(SYS_memfd_create, "brig-seccomp", MFD_CLOEXEC)));
+    if (!mem)
+        throw_errno("linux.seccomp: memfd_create");
+    int rc = seccomp_export_bpf(ctx, mem.get());
+    if (rc < 0)
+        throw Error("linux.seccomp: cannot export the filter", -rc);
+    off_t size = lseek(mem.get(), 0, SEEK_END);
+    if (size <= 0 || size % sizeof(sock_filter) != 0)
+        throw Error("linux.seccomp: exported filter has a bad size");
+    std::vector<sock_filter> program(static_cast<size_t>(size) / sizeof(sock_filter));
+    if (pread(mem.get(), program.data(), static_cast<size_t>(size), 0) != size)
+        throw_errno("linux.seccomp: reading the exported filter");
+    sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};
+    long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+    if (ret < 0) {
+        if (errno == EACCES)
+            throw Error(
+                "linux.seccomp: loading the filter needs noNewPrivileges or "
+                "CAP_SYS_ADMIN",
+                errno);
+        throw_errno("linux.seccomp: cannot load the filter");
+    }
+    return (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? UniqueFd(static_cast<int>(ret))
+                                                      : UniqueFd();
+}
+
+}  // namespace
+
+void validate_seccomp(const config::Seccomp& s) {
+    check_action(s.default_action, s.default_errno_ret, "linux.seccomp.defaultAction",
+                 "linux.seccomp.defaultErrnoRet");
+    if (s.default_action == "SCMP_ACT_NOTIFY")
+        throw Error("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
+    for (size_t i = 0; i < s.architectures.size(); ++i)
+        if (!find_entry(kArchitectures, s.architectures[i]))
+            throw Error("linux.seccomp.architectures[" + std::to_string(i) +
+                        "]: unknown architecture " + in_quotes(s.architectures[i]));
+    for (size_t i = 0; i < s.flags.size(); ++i)
+        if (!find_entry(kFlags, s.flags[i]))
+            throw Error("linux.seccomp.flags[" + std::to_string(i) + "]: unknown flag " +
+                        in_quotes(s.flags[i]));
+    for (size_t i = 0; i < s.syscalls.size(); ++i) {
+        const auto& sc = s.syscalls[i];
+        const std::string path = "linux.seccomp.syscalls[" + std::to_string(i) + "]";
+        if (sc.names.empty())
+            throw Error(path + ".names: must be a non-empty array");
+        for (size_t j = 0; j < sc.names.size(); ++j) {
+            const std::string name_path = path + ".names[" + std::to_string(j) + "]";
+            if (sc.names[j].empty())
+                throw Error(name_path + ": must not be empty");
+            if (sc.action == "SCMP_ACT_NOTIFY" &&
+                std::find(std::begin(kNeededAfterLoad), std::end(kNeededAfterLoad), sc.names[j]) !=
+                    std::end(kNeededAfterLoad))
+                throw Error(name_path + ": SCMP_ACT_NOTIFY cannot be used for " +
+                            in_quotes(sc.names[j]) + ": brig needs it to send the notify fd");
+        }
+        check_action(sc.action, sc.errno_ret, path + ".action", path + ".errnoRet");
+        for (size_t j = 0; j < sc.args.size(); ++j) {
+            const auto& arg = sc.args[j];
+            const std::string arg_path = path + ".args[" + std::to_string(j) + "]";
+            if (arg.index > 5)
+                throw Error(arg_path + ".index: " + std::to_string(arg.index) +
+                            " is not an argument index (0-5)");
+            if (!find_entry(kOperators, arg.op))
+                throw Error(arg_path + ".op: unknown operator " + in_quotes(arg.op));
+        }
+    }
+    if (uses_notify(s)) {
+        if (s.listener_path.empty())
+            throw Error("linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
+        if (s.listener_path.front() != '/')
+            throw Error("linux.seccomp.listenerPath: must be an absolute path, not " +
+                        in_quotes(s.listener_path));
+        if (s.listener_path.size() >= sizeof(sockaddr_un{}.sun_path))
+            throw Error("linux.seccomp.listenerPath: too long for a unix socket");
+    }
+}
+
+UniqueFd load_seccomp(const config::Seccomp& s) {
+    validate_seccomp(s);
+    const uint32_t default_action = resolve_action(s.default_action, s.default_errno_ret);
+    Filter filter(seccomp_init(default_action));
+    if (!filter)
+        throw Error("linux.seccomp.defaultAction: libseccomp refused " + s.default_action);
+    scmp_filter_ctx ctx = filter.get();
+    // no_new_privs is the config's decision (process.noNewPrivileges), not libseccomp's.
+    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    // Report the kernel's errno rather than libseccomp's generic ECANCELED.
+    seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+
+    for (size_t i = 0; i < s.architectures.size(); ++i) {
+        const uint32_t token = seccomp_arch_resolve_name(
+            find_entry(kArchitectures, s.architectures[i])->libseccomp_name);
+        if (token == 0)
+            continue;
+        int rc = seccomp_arch_add(ctx, token);
+        if (rc < 0 && rc != -EEXIST)
+            throw Error("linux.seccomp.architectures[" + std::to_string(i) + "]: cannot add " +
+                            s.architectures[i],
+                        -rc);
+    }
+
+    const bool notify = uses_notify(s);
+    unsigned long kernel_flags = 0;
+    for (const auto& f : s.flags)
+        kernel_flags |= find_entry(kFlags, f)->kernel_flag;
+    // WAIT_KILLABLE_RECV only means something for a notify listener (the kernel insists).
+    if (!notify)
+        kernel_flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+
+    add_rules(ctx, s, default_action);
+
+    if (kernel_flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) {
+        unsigned long flags = kernel_flags | SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        if (flags & SECCOMP_FILTER_FLAG_TSYNC)
+            flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+        return load_with_kernel_flags(ctx, flags);
+    }
+    if (kernel_flags & SECCOMP_FILTER_FLAG_TSYNC)
+        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    if (kernel_flags & SECCOMP_FILTER_FLAG_LOG) {
+        int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
+        if (rc < 0)
+            throw Error("linux.seccomp.flags: SECCOMP_FILTER_FLAG_LOG", -rc);
+    }
+    if (kernel_flags & SECCOMP_FILTER_FLAG_SPEC_ALLOW) {
+        int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+        if (rc < 0)
+            throw Error("linux.seccomp.flags: SECCOMP_FILTER_FLAG_SPEC_ALLOW", -rc);
+    }
+    int rc = seccomp_load(ctx);
+    if (rc == -EACCES)
+        throw Error("linux.seccomp: loading the filter needs noNewPrivileges or CAP_SYS_ADMIN",
+                    -rc);
+    if (rc < 0)
+        throw Error("linux.seccomp: cannot load the filter", -rc);
+    if (!notify)
+        return UniqueFd();
+    int fd = seccomp_notify_fd(ctx);
+    if (fd < 0)
+        throw Error("linux.seccomp: no notify fd", -fd);
+    // The kernel creates the listener O_CLOEXEC; libseccomp 2.5 does not close it on release.
+    return UniqueFd(fd);
+}
+
+void send_seccomp_notify_fd(const std::string& listener_path, int notify_fd,
+                            const nlohmann::json& container_state, const std::string& metadata) {
+    nlohmann::json process_state = {
+        {"ociVersion", container_state.value("ociVersion", std::string("1.2.0"))},
+        {"fds", nlohmann::json::array({"seccompFd"})},
+        {"pid", container_state.value("pid", 0)},
+        {"metadata", metadata},
+        {"state", container_state},
+    };
+    const std::string payload = process_state.dump();
+
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (listener_path.empty() || listener_path.size() >= sizeof(addr.sun_path))
+        throw Error("linux.seccomp.listenerPath: bad socket path " + in_quotes(listener_path));
+    std::memcpy(addr.sun_path, listener_path.c_str(), listener_path.size() + 1);
+
+    UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock)
+        throw_errno("linux.seccomp.listenerPath: socket");
+    check_syscall("linux.seccomp.listenerPath: cannot connect to " + listener_path, [&] {
+        return ::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+    });
+
+    iovec iov{const_cast<char*>(payload.data()), payload.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &notify_fd, sizeof(int));
+    ssize_t sent = check_syscall("linux.seccomp.listenerPath: sendmsg",
+                                 [&] { return ::sendmsg(sock.get(), &msg, MSG_NOSIGNAL); });
+    // A stream socket may take the state in parts; the fd travelled with the first.
+    size_t done = static_cast<size_t>(sent);
+    while (done < payload.size()) {
+        ssize_t n = check_syscall("linux.seccomp.listenerPath: send", [&] {
+            return ::send(sock.get(), payload.data() + done, payload.size() - done, MSG_NOSIGNAL);
+        });
+        done += static_cast<size_t>(n);
+    }
+}
+
+std::vector<std::string> seccomp_known_actions() {
+    std::vector<std::string> out;
+    for (const auto& a : kActions)
+        out.emplace_back(a.name);
+    return out;
+}
+
+std::vector<std::string> seccomp_known_operators() {
+    std::vector<std::string> out;
+    for (const auto& o : kOperators)
+        out.emplace_back(o.name);
+    return out;
+}
+
+std::vector<std::string> seccomp_known_architectures() {
+    std::vector<std::string> out;
+    for (const auto& a : kArchitectures)
+        if (seccomp_arch_resolve_name(a.libseccomp_name) != 0)
+            out.emplace_back(a.name);
+    return out;
+}
+
+std::vector<std::string> seccomp_known_flags() {
+    std::vector<std::string> out;
+    for (const auto& f : kFlags)
+        out.emplace_back(f.name);
+    return out;
+}
+
+std::vector<std::string> seccomp_supported_flags() {
+    std::vector<std::string> out;
+    for (const auto& f : kFlags) {
+        unsigned long flags = f.kernel_flag;
+        if (flags == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+            flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        // A NULL program: a kernel that knows the flags fails with EFAULT copying it, before
+        // anything is installed; one that does not fails with EINVAL.
+        errno = 0;
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, nullptr) < 0 && errno == EFAULT)
+            out.emplace_back(f.name);
+    }
+    return out;
+}
+
+std::string libseccomp_version() {
+    const scmp_version* v = seccomp_version();
+    return std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+           std::to_string(v->micro);
+}
+
+}  // namespace brig::security
