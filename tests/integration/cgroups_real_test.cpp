@@ -446,6 +446,73 @@ TEST_F(CgroupsReal, EbpfDeviceProgramDeniesOnCgroup2) {
     EXPECT_FALSE(fs::exists(v2.dir()));
 }
 
+// The cgroup2 implementation's core files (cgroup.freeze, cgroup.kill, cgroup.events) work on
+// any cgroup2 mount, also on this hybrid host's /sys/fs/cgroup/unified.
+class CgroupsRealV2Core : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0)
+            GTEST_SKIP() << "needs root to create cgroups";
+        std::string mount =
+            detect_hierarchy() == HierarchyKind::unified ? kRoot : kRoot + "/unified";
+        if (!fs::exists(mount + "/cgroup.controllers"))
+            GTEST_SKIP() << "no cgroup2 mount";
+        v2_ = std::make_unique<CgroupV2>(mount, "/brig/" + unique_id("v2core"), nullptr);
+        v2_->create();
+    }
+    void TearDown() override {
+        if (v2_)
+            v2_->destroy();
+    }
+    std::unique_ptr<CgroupV2> v2_;
+};
+
+TEST_F(CgroupsRealV2Core, FreezeThawWithCgroupFreeze) {
+    if (!fs::exists(v2_->dir() + "/cgroup.freeze"))
+        GTEST_SKIP() << "kernel without cgroup.freeze";
+    auto* counter = static_cast<std::atomic<uint64_t>*>(
+        ::mmap(nullptr, sizeof(std::atomic<uint64_t>), PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    ASSERT_NE(counter, MAP_FAILED);
+    new (counter) std::atomic<uint64_t>(0);
+    Child child([counter] {
+        for (;;)
+            counter->fetch_add(1);
+        return 0;
+    });
+    v2_->add_process(child.pid());
+    child.go();
+    while (counter->load() == 0) {
+    }
+    v2_->freeze();
+    EXPECT_TRUE(v2_->frozen());
+    uint64_t at_freeze = counter->load();
+    ::usleep(50000);
+    EXPECT_EQ(counter->load(), at_freeze) << "the frozen child kept counting";
+    v2_->thaw();
+    EXPECT_FALSE(v2_->frozen());
+    while (counter->load() == at_freeze) {
+    }
+    ::munmap(counter, sizeof(std::atomic<uint64_t>));
+}
+
+TEST_F(CgroupsRealV2Core, KillAllReachesGrandchildrenAndDestroyRemoves) {
+    Child child([] {
+        ::fork();
+        ::pause();
+        return 0;
+    });
+    v2_->add_process(child.pid());
+    child.go();
+    while (v2_->pids().size() < 2) {
+    }
+    v2_->kill_all(SIGKILL);
+    int status = child.wait();
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    v2_->destroy();
+    EXPECT_FALSE(fs::exists(v2_->dir()));
+}
+
 TEST_F(CgroupsReal, StatsReportUsage) {
     auto* touched = static_cast<std::atomic<int>*>(::mmap(nullptr, sizeof(std::atomic<int>),
                                                           PROT_READ | PROT_WRITE,

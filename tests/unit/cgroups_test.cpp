@@ -497,6 +497,52 @@ TEST(CgroupsV1Fake, SwapBelowLimitIsRefused) {
     EXPECT_EQ(get(fake.dir("memory") / "memory.limit_in_bytes"), "");
 }
 
+// Hybrid: memory on v1, hugetlb only on the cgroup2 side (as on the machine this was built on).
+TEST(CgroupsHybridFake, ResourcesGoWhereTheirControllerIs) {
+    TempRoot tmp;
+    for (const char* controller : {"memory", "cpu", "cpuset", "pids", "devices", "freezer"})
+        put(tmp.path() / controller / "tasks", "");
+    put(tmp.path() / "unified/cgroup.controllers", "hugetlb");
+    put(tmp.path() / "unified/cgroup.subtree_control", "");
+    fs::path leaf2 = tmp.path() / "unified/brig/c1";
+    put(leaf2 / "cgroup.controllers", "hugetlb");
+    put(leaf2 / "hugetlb.2MB.max", "");
+    fs::path memory = tmp.path() / "memory/brig/c1";
+    put(memory / "memory.limit_in_bytes", "");
+    put(tmp.path() / "cpu/brig/c1/cpu.shares", "");
+    put(tmp.path() / "cpuset/brig/c1/cpuset.cpus", "0");
+    put(tmp.path() / "cpuset/brig/c1/cpuset.mems", "0");
+    ManagerOptions options;
+    options.root = tmp.path().string();
+    auto manager = open_manager("", "c1", options);
+    EXPECT_EQ(manager->kind(), HierarchyKind::hybrid);
+    manager->create();
+    EXPECT_EQ(get(tmp.path() / "unified/cgroup.subtree_control"), "+hugetlb");
+
+    config::Resources resources;
+    resources.memory.emplace();
+    resources.memory->limit = 8 << 20;
+    resources.cpu.emplace();
+    resources.cpu->shares = 100;
+    resources.cpu->cpus = "1";
+    resources.hugepage_limits.push_back({"2MB", 2 << 20});
+    manager->apply(resources);
+    EXPECT_EQ(get(memory / "memory.limit_in_bytes"), "8388608");
+    EXPECT_EQ(get(tmp.path() / "cpu/brig/c1/cpu.shares"), "100");
+    EXPECT_EQ(get(tmp.path() / "cpuset/brig/c1/cpuset.cpus"), "1");
+    EXPECT_EQ(get(leaf2 / "hugetlb.2MB.max"), "2097152");
+
+    // unified keys go to the cgroup2 side, and only for controllers enabled there.
+    config::Resources unified;
+    unified.unified["hugetlb.2MB.max"] = "4194304";
+    manager->apply(unified);
+    EXPECT_EQ(get(leaf2 / "hugetlb.2MB.max"), "4194304");
+    unified.unified = {{"memory.high", "1"}};
+    EXPECT_NE(error_of([&] { manager->apply(unified); }).find("linux.resources.unified"),
+              std::string::npos);
+    EXPECT_EQ(manager->clone_into_fd(), -1);
+}
+
 // The device program decides per access bit, the last matching rule winning.
 TEST(CgroupsDevices, LastMatchWinsPerAccessBit) {
     std::vector<config::DeviceRule> rules = {
