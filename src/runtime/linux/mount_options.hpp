@@ -21,7 +21,8 @@ struct MountOptions {
     bool recursive_bind() const;
 };
 
-// Throws brig::Error naming the option for one brig cannot honour (idmap, tmpcopyup).
+// Options are those of config/mount_options.hpp; others are file-system data. Throws
+// brig::Error naming an option brig cannot honour (idmap, ridmap, tmpcopyup).
 MountOptions parse_mount_options(const std::vector<std::string>& options);
 
 // The mount_setattr change that gives a bind mount the MS_* flags set and cleared (the flags

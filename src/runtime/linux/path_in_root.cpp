@@ -44,6 +44,15 @@ UniqueFd try_open(Syscalls& sys, const RootDir& root, const std::string& path, u
     }
 }
 
+// The target of the symlink dir_fd/name, or "" when it is not a symlink.
+std::string symlink_target(int dir_fd, const std::string& name) {
+    char buf[4096];
+    ssize_t n = ::readlinkat(dir_fd, name.c_str(), buf, sizeof buf);
+    if (n <= 0 || static_cast<size_t>(n) == sizeof buf)
+        return {};
+    return std::string(buf, static_cast<size_t>(n));
+}
+
 }  // namespace
 
 RootDir open_root_dir(Syscalls& sys, const std::string& path) {
@@ -106,7 +115,8 @@ UniqueFd open_in_root(Syscalls& sys, const RootDir& root, const std::string& pat
 
 UniqueFd create_in_root(Syscalls& sys, const RootDir& root, const std::string& path, Leaf leaf,
                         Symlinks symlinks) {
-    const std::vector<std::string> components = path_components(path);
+    std::vector<std::string> components = path_components(path);
+    int dangling_links_followed = 0;
     UniqueFd parent = sys.openat2(root.fd.get(), ".", O_PATH | O_DIRECTORY, 0, 0);
     for (size_t i = 0; i < components.size(); ++i) {
         const bool last = i + 1 == components.size();
@@ -129,8 +139,20 @@ UniqueFd create_in_root(Syscalls& sys, const RootDir& root, const std::string& p
                                 e.errnum());
             }
             fd = try_open(sys, root, prefix, flags, symlinks);
-            if (!fd)
-                throw Error(prefix + " is a dangling symlink, refusing", ENOENT);
+        }
+        if (!fd) {
+            // A symlink to something missing: create its target instead, inside the root, as
+            // the kernel would resolve it (absolute targets from the root).
+            const std::string target = symlink_target(parent.get(), components[i]);
+            if (target.empty() || ++dangling_links_followed > 40)
+                throw Error(prefix + ": cannot resolve it inside the rootfs", ELOOP);
+            std::string rest = target[0] == '/' ? target : join(components, i) + "/" + target;
+            for (size_t j = i + 1; j < components.size(); ++j)
+                rest += "/" + components[j];
+            components = path_components(rest);
+            parent = sys.openat2(root.fd.get(), ".", O_PATH | O_DIRECTORY, 0, 0);
+            i = static_cast<size_t>(-1);
+            continue;
         }
         if (want_file && S_ISDIR(sys.fstat(fd.get()).st_mode))
             throw Error(prefix + " is a directory, a file is needed", EISDIR);

@@ -36,6 +36,8 @@ UniqueFd open_in_root(Syscalls& sys, const RootDir& root, const std::string& pat
 
 // Same, creating what is missing: directories (0755) on the way, the last one a directory or
 // an empty regular file (0644). An existing last component must be of the kind asked for.
+// A dangling symlink on the way (with Symlinks::follow_in_root) gets its target created
+// inside the root, as the kernel would resolve it.
 UniqueFd create_in_root(Syscalls& sys, const RootDir& root, const std::string& path, Leaf leaf,
                         Symlinks symlinks);
 
