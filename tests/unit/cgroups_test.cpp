@@ -12,6 +12,7 @@
 
 #include "runtime/cgroups/device_filter.hpp"
 #include "runtime/cgroups/manager.hpp"
+#include "runtime/cgroups/update_flags.hpp"
 #include "runtime/common/error.hpp"
 
 namespace fs = std::filesystem;
@@ -590,5 +591,44 @@ TEST(CgroupsDevices, BadRulesNameTheEntry) {
     EXPECT_NE(error_of([&] {
                   build_device_program(rules, "linux.resources.devices");
               }).find("linux.resources.devices[0].type"),
+              std::string::npos);
+}
+
+TEST(CgroupsUpdateFlags, SizesWithUnits) {
+    EXPECT_EQ(parse_memory_size("1048576", "--memory"), 1048576);
+    EXPECT_EQ(parse_memory_size("512k", "--memory"), 512 * 1024);
+    EXPECT_EQ(parse_memory_size("256M", "--memory"), 256LL << 20);
+    EXPECT_EQ(parse_memory_size("1.5GiB", "--memory"), 3LL << 29);
+    EXPECT_EQ(parse_memory_size("-1", "--memory"), -1);
+    for (const char* bad : {"", "m", "12q", "-5", "1e3"})
+        EXPECT_NE(error_of([&] { parse_memory_size(bad, "--memory"); }).find("--memory"),
+                  std::string::npos)
+            << bad;
+}
+
+TEST(CgroupsUpdateFlags, OnlyGivenFieldsAreSet) {
+    auto resources = resources_from_update_flags(
+        {{"memory", "64m"}, {"cpu-quota", "50000"}, {"pids-limit", "100"}});
+    ASSERT_TRUE(resources.memory);
+    EXPECT_EQ(resources.memory->limit, 64 << 20);
+    EXPECT_FALSE(resources.memory->swap);
+    ASSERT_TRUE(resources.cpu);
+    EXPECT_EQ(resources.cpu->quota, 50000);
+    EXPECT_FALSE(resources.cpu->period);
+    EXPECT_FALSE(resources.cpu->shares);
+    EXPECT_EQ(resources.pids_limit, 100);
+    EXPECT_FALSE(resources.block_io);
+
+    EXPECT_NE(error_of([] {
+                  resources_from_update_flags({{"cpu-quota", "lots"}});
+              }).find("--cpu-quota"),
+              std::string::npos);
+    EXPECT_NE(error_of([] {
+                  resources_from_update_flags({{"blkio-weight", "5"}});
+              }).find("--blkio-weight"),
+              std::string::npos);
+    EXPECT_NE(error_of([] {
+                  resources_from_update_flags({{"bogus", "1"}});
+              }).find("--bogus"),
               std::string::npos);
 }
