@@ -105,6 +105,42 @@ TEST_F(RootfsPlanTest, DefaultPropagationIsRecursivePrivate) {
     EXPECT_EQ(sys.of("mount").at(0).flags, static_cast<unsigned long>(MS_PRIVATE | MS_REC));
 }
 
+TEST_F(RootfsPlanTest, SharedPropagationMakesTheRootfsParentPrivate) {
+    spec.linux->rootfs_propagation = "rshared";
+    sys.files["/proc/self/mountinfo"] =
+        "1 0 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n"
+        "2 1 0:30 / " +
+        host.path() +
+        " rw shared:2 - tmpfs tmpfs rw\n"
+        "3 1 0:31 / " +
+        host.path() + "x rw shared:3 - tmpfs tmpfs rw\n";
+    prepare_rootfs(sys, spec, options());
+    auto mounts = sys.of("mount");
+    ASSERT_GE(mounts.size(), 3u);
+    EXPECT_EQ(mounts[0].flags, static_cast<unsigned long>(MS_SHARED | MS_REC));
+    EXPECT_EQ(mounts[1].target, "host:" + host.path());
+    EXPECT_EQ(mounts[1].flags, static_cast<unsigned long>(MS_PRIVATE));
+    EXPECT_EQ(mounts[2].flags, static_cast<unsigned long>(MS_BIND | MS_REC));
+
+    sys.calls.clear();
+    sys.pivot_root(".", ".");
+    finalize_rootfs(sys, spec, options());
+    ASSERT_FALSE(sys.of("mount").empty());
+    EXPECT_EQ(sys.of("mount")[0].flags, static_cast<unsigned long>(MS_SHARED | MS_REC));
+}
+
+TEST_F(RootfsPlanTest, SysfsRefusedFallsBackToTheHostsSys) {
+    sys.mount_errno["sysfs"] = EPERM;
+    spec.mounts = {make_mount("/sys", "sysfs", "sysfs", {"nosuid", "ro"})};
+    prepare_rootfs(sys, spec, options());
+    auto calls = mounts_onto("/sys");
+    ASSERT_EQ(calls.size(), 3u);
+    EXPECT_EQ(calls[1].source, "host:/sys");
+    EXPECT_EQ(calls[1].flags, static_cast<unsigned long>(MS_BIND | MS_REC));
+    EXPECT_EQ(calls[2].attr.set, static_cast<uint64_t>(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID));
+    EXPECT_EQ(calls[2].flags, static_cast<unsigned long>(AT_EMPTY_PATH | AT_RECURSIVE));
+}
+
 TEST_F(RootfsPlanTest, BindMountAppliesFlagsWithSetattrOnTheNewMount) {
     spec.mounts = {make_mount("/data", "bind", host / "source/dir",
                               {"rbind", "ro", "nosuid", "rnodev", "rslave"})};

@@ -82,6 +82,7 @@ public:
     std::map<std::string, long> fs_types;      // statfs_type answers by path
     std::map<std::string, std::string> files;  // read_text_file answers by path
     std::set<std::string> missing_host_paths;  // statfs_type throws ENOENT for these
+    std::map<std::string, int> mount_errno;    // make mount(2) of a file system type fail
     int mknod_errno = 0;                       // make mknodat fail (EPERM: user namespace)
 
     std::vector<Call> of(const std::string& op) const {
@@ -102,6 +103,8 @@ public:
                unsigned long flags, const std::string& data) override {
         Call c{"mount", name(source), name(target), fstype, flags, data, {}};
         calls.push_back(c);
+        if (mount_errno.count(fstype))
+            throw Error("mount " + target, mount_errno[fstype]);
         if (!(flags & (MS_REMOUNT | MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE)))
             mounted_.insert(resolved(target));
     }

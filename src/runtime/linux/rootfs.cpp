@@ -251,7 +251,21 @@ void mount_filesystem(MountContext& ctx, const config::Mount& mount, const Mount
     UniqueFd target = create_in_root(ctx.sys, ctx.root, dest, Leaf::directory, symlinks);
     const std::string inside = path_inside_root(ctx.root, target.get());
     const std::string source = mount.source.empty() ? type : mount.source;
-    ctx.sys.mount(source, fd_path(target.get()), type, options.flags, options.data);
+    try {
+        ctx.sys.mount(source, fd_path(target.get()), type, options.flags, options.data);
+    } catch (const Error& e) {
+        // A user namespace without its own network namespace may not mount sysfs: show the
+        // host's, as runc does, with the same flags.
+        if (type != "sysfs" || e.errnum() != EPERM)
+            throw;
+        UniqueFd host_sys = ctx.sys.openat2(AT_FDCWD, "/sys", O_PATH | O_DIRECTORY, 0, 0);
+        ctx.sys.mount(fd_path(host_sys.get()), fd_path(target.get()), "", MS_BIND | MS_REC, "");
+        UniqueFd mounted = reopen_mounted(ctx.sys, ctx.root, inside);
+        ctx.sys.mount_setattr(mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE,
+                              attr_change_for_flags(options.flags, options.cleared));
+        apply_after_mount(ctx.sys, mounted.get(), options);
+        return;
+    }
     UniqueFd mounted = reopen_mounted(ctx.sys, ctx.root, inside);
     apply_after_mount(ctx.sys, mounted.get(), options);
 }
@@ -271,7 +285,7 @@ void do_mount(MountContext& ctx, const config::Mount& mount) {
         throw Error("mounting over " + dest + " is not allowed");
     const Symlinks symlinks = symlink_policy(dest, mount.type);
     if (is_under(dest, "/dev"))
-        open_in_root(ctx.sys, ctx.root, "/dev", Symlinks::refuse);  // /dev itself, class 8
+        create_in_root(ctx.sys, ctx.root, "/dev", Leaf::directory, Symlinks::refuse);  // class 8
     if (options.flags & MS_REMOUNT) {
         UniqueFd target = open_in_root(ctx.sys, ctx.root, dest, symlinks);
         path_inside_root(ctx.root, target.get());
@@ -375,6 +389,21 @@ void mask(Syscalls& sys, const RootDir& root, const std::string& path,
     sys.mount(fd_path(dev_null->get()), fd_path(target->get()), "", MS_BIND, "");
 }
 
+// pivot_root refuses a new root whose parent mount is shared: with a shared rootfsPropagation,
+// the mount holding the rootfs becomes private (the rootfs bind made after it is then private
+// too); "/" gets the asked propagation back after pivot_root (finalize_rootfs).
+void make_parent_mount_private(Syscalls& sys, const std::string& rootfs) {
+    UniqueFd fd = sys.openat2(AT_FDCWD, rootfs, O_PATH | O_DIRECTORY, 0, 0);
+    const std::string real = fd_target(fd.get());
+    std::string parent = "/";
+    for (const MountInfo& m : parse_mountinfo(sys.read_text_file("/proc/self/mountinfo"))) {
+        if ((m.mount_point == real || is_under(real, m.mount_point) || m.mount_point == "/") &&
+            m.mount_point.size() > parent.size())
+            parent = m.mount_point;
+    }
+    sys.mount("", parent, "", MS_PRIVATE, "");
+}
+
 }  // namespace
 
 std::string checked_sysctl_path(const config::Spec& spec, const std::string& key) {
@@ -413,6 +442,8 @@ void prepare_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions
     const unsigned long propagation =
         parse_rootfs_propagation(spec.linux ? spec.linux->rootfs_propagation : "");
     sys.mount("", "/", "", propagation, "");
+    if (propagation & MS_SHARED)
+        make_parent_mount_private(sys, options.rootfs);
     // A mount of its own, so pivot_root can take it and mounts below stay in it.
     sys.mount(options.rootfs, options.rootfs, "", MS_BIND | MS_REC, "");
     RootDir root = open_root_dir(sys, options.rootfs);
@@ -452,6 +483,10 @@ void enter_rootfs(Syscalls& sys, const RootfsOptions& options) {
 }
 
 void finalize_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions&) {
+    const unsigned long propagation =
+        parse_rootfs_propagation(spec.linux ? spec.linux->rootfs_propagation : "");
+    if (propagation & MS_SHARED)
+        sys.mount("", "/", "", propagation, "");
     if (!spec.hostname.empty()) {
         if (!has_namespace(spec, NamespaceType::uts))
             throw Error("hostname: the container has no uts namespace of its own");
