@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+
 #include <unistd.h>
+#include <csignal>
 
 #include <cstring>
 #include <filesystem>
@@ -227,6 +229,45 @@ TEST_F(RootfsLiveTest, MountDestinationsThroughSymlinksStayInside) {  // escape 
             f += "created outside the rootfs\n";
         return f;
     });
+    EXPECT_EQ(failures, "");
+    EXPECT_TRUE(std::filesystem::is_empty(host / "victim"));
+    EXPECT_EQ(mount_lines_about(host.path()), host_mountinfo_before);
+}
+
+// CVE-2021-30465: a directory on the mount path swapped with a symlink to the host while the
+// mounts are made. Whatever wins each race, no mount and no file may appear outside.
+TEST_F(RootfsLiveTest, MountPathSwappedWithASymlinkNeverLeavesTheRoot) {  // escape class 4
+    host.mkdirs("victim");
+    host.mkdirs("rootfs/a");
+    host.symlink(host / "victim", "rootfs/b");
+    for (int i = 0; i < 16; ++i)
+        spec.mounts.push_back(make_mount("/a/m" + std::to_string(i), "tmpfs", "tmpfs", {}));
+    spec.mounts.push_back(make_mount("/a/file", "bind", host / "shared/hello", {"bind"}));
+
+    pid_t swapper = ::fork();
+    ASSERT_GE(swapper, 0);
+    if (swapper == 0) {
+        const std::string a = host / "rootfs/a", b = host / "rootfs/b";
+        for (;;)
+            ::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE);
+    }
+    std::string failures;
+    for (int round = 0; round < 30; ++round) {
+        failures += in_child(CLONE_NEWNS, [&] {
+            RealSyscalls sys;
+            try {
+                prepare_rootfs(sys, spec, RootfsOptions{rootfs, false, false});
+            } catch (const Error&) {
+                // Refusing is fine; landing outside is not.
+            }
+            std::string lines = read_file("/proc/self/mountinfo");
+            std::string outside = " " + host.path() + "/victim";
+            return lines.find(outside) == std::string::npos ? std::string()
+                                                            : "a mount landed in the victim\n";
+        });
+    }
+    ::kill(swapper, SIGKILL);
+    ::waitpid(swapper, nullptr, 0);
     EXPECT_EQ(failures, "");
     EXPECT_TRUE(std::filesystem::is_empty(host / "victim"));
     EXPECT_EQ(mount_lines_about(host.path()), host_mountinfo_before);
