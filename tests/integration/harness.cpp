@@ -160,7 +160,10 @@ std::string CommandResult::describe() const {
         text << "killed by signal " << term_signal;
     else
         text << "exit " << exit_code;
-    text << ", stdout '" << out << "', stderr '" << err << "'";
+    auto shortened = [](const std::string& text) {
+        return text.size() <= 4096 ? text : text.substr(0, 4096) + "...(truncated)";
+    };
+    text << ", stdout '" << shortened(out) << "', stderr '" << shortened(err) << "'";
     return text.str();
 }
 

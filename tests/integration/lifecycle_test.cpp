@@ -177,6 +177,10 @@ struct KillCase {
     std::string recorded;                  // what the container writes to /signal
 };
 
+void PrintTo(const KillCase& c, std::ostream* out) {
+    *out << c.recorded;
+}
+
 class KillTest : public RuntimeTest, public ::testing::WithParamInterface<KillCase> {};
 
 TEST_P(KillTest, DeliversTheSignal) {

@@ -14,6 +14,10 @@ struct NamespaceCase {
     std::string proc_name;    // /proc/PID/ns/<name>
 };
 
+void PrintTo(const NamespaceCase& c, std::ostream* out) {
+    *out << c.config_type;
+}
+
 class NewNamespaceTest : public RuntimeTest, public ::testing::WithParamInterface<NamespaceCase> {};
 
 TEST_P(NewNamespaceTest, DiffersFromTheHost) {

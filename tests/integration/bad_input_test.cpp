@@ -1,0 +1,173 @@
+// Bad input: invalid ids, missing bundles, malformed configs, duplicate ids. Each fails with a
+// one-line error naming the problem and leaves nothing behind.
+#include <algorithm>
+#include <cctype>
+
+#include "harness.hpp"
+
+namespace brig::test {
+namespace {
+
+class BadInputTest : public RuntimeTest {
+protected:
+    bool state_root_is_empty() { return fs::is_empty(state_root()); }
+    static bool mentions(const std::string& text, std::string word) {
+        auto lower = text;
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        std::transform(word.begin(), word.end(), word.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        return lower.find(word) != std::string::npos;
+    }
+};
+
+struct BadIdCase {
+    std::string name;
+    std::string id;
+};
+
+void PrintTo(const BadIdCase& c, std::ostream* out) {
+    *out << c.name;
+}
+
+class InvalidIdTest : public BadInputTest, public ::testing::WithParamInterface<BadIdCase> {};
+
+TEST_P(InvalidIdTest, CreateIsRefusedBeforeTouchingTheFileSystem) {
+    const auto& id = GetParam().id;
+    if (GetParam().name == "HugeId")
+        BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc 1.1 has no id length limit");
+    track_id(id);
+    bundle().set_script("sleep 1000");
+    auto result = create(id);
+    EXPECT_TRUE(is_one_line_error(result));
+    EXPECT_TRUE(mentions(result.err, "id")) << result.describe();
+    EXPECT_TRUE(state_root_is_empty());
+    // Nothing was created next to the state root either (../x).
+    EXPECT_FALSE(fs::exists(tmp_dir() / "x"));
+    EXPECT_FALSE(fs::exists(state_root() / "a"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ids, InvalidIdTest,
+    ::testing::Values(BadIdCase{"DotDotSlash", "../x"}, BadIdCase{"Empty", ""},
+                      BadIdCase{"Slash", "a/b"}, BadIdCase{"Dot", "."}, BadIdCase{"DotDot", ".."},
+                      BadIdCase{"Space", "a b"}, BadIdCase{"Newline", "a\nb"},
+                      // MAX_ARG_STRLEN (128 KiB) is the longest argument execve accepts.
+                      BadIdCase{"HugeId", std::string(128 * 1024 - 1, 'a')}),
+    [](const auto& info) { return info.param.name; });
+
+TEST_F(BadInputTest, InvalidIdIsRefusedByEveryVerb) {
+    for (const auto& verb : {"start", "state", "kill", "delete", "ps"}) {
+        auto result = runtime({verb, "../x"});
+        EXPECT_TRUE(is_one_line_error(result)) << verb;
+    }
+    EXPECT_TRUE(state_root_is_empty());
+}
+
+TEST_F(BadInputTest, MissingBundleIsRefused) {
+    auto id = new_id();
+    auto missing = tmp_dir() / "no-such-bundle";
+    auto result = runtime({"create", "--bundle", missing.string(), id});
+    EXPECT_TRUE(is_one_line_error(result));
+    EXPECT_TRUE(mentions(result.err, "no-such-bundle") || mentions(result.err, "no such file"))
+        << result.describe();
+    auto left = leftovers(id, missing);
+    EXPECT_TRUE(left.empty()) << join(left);
+    EXPECT_TRUE(state_root_is_empty());
+}
+
+TEST_F(BadInputTest, MissingConfigIsRefused) {
+    fs::remove(bundle().dir() / "config.json");
+    auto id = new_id();
+    auto result = create(id);
+    EXPECT_TRUE(is_one_line_error(result));
+    EXPECT_TRUE(mentions(result.err, "config.json")) << result.describe();
+    auto left = leftovers(id);
+    EXPECT_TRUE(left.empty()) << join(left);
+}
+
+TEST_F(BadInputTest, MalformedJsonIsRefused) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc 1.1 says only 'unexpected EOF'");
+    write_file(bundle().dir() / "config.json", "{\"ociVersion\": \"1.0.2\", \"process\": {");
+    auto id = new_id();
+    auto result = create(id);
+    EXPECT_TRUE(is_one_line_error(result));
+    EXPECT_TRUE(mentions(result.err, "json") || mentions(result.err, "config"))
+        << result.describe();
+    auto left = leftovers(id);
+    EXPECT_TRUE(left.empty()) << join(left);
+    EXPECT_TRUE(state_root_is_empty());
+}
+
+struct WrongTypeCase {
+    std::string name;
+    std::string field;  // word the error must mention
+    std::function<void(Json&)> spoil;
+};
+
+void PrintTo(const WrongTypeCase& c, std::ostream* out) {
+    *out << c.name;
+}
+
+class WrongTypeTest : public BadInputTest, public ::testing::WithParamInterface<WrongTypeCase> {};
+
+TEST_P(WrongTypeTest, IsRefusedNamingTheField) {
+    GetParam().spoil(bundle().config());
+    bundle().write_config();
+    auto id = new_id();
+    auto result = create(id);
+    EXPECT_TRUE(is_one_line_error(result));
+    EXPECT_TRUE(mentions(result.err, GetParam().field)) << result.describe();
+    auto left = leftovers(id);
+    EXPECT_TRUE(left.empty()) << join(left);
+    EXPECT_TRUE(state_root_is_empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fields, WrongTypeTest,
+    ::testing::Values(
+        WrongTypeCase{"ArgsIsAString", "args", [](Json& c) { c["process"]["args"] = "sh"; }},
+        WrongTypeCase{"UidIsAString", "uid", [](Json& c) { c["process"]["user"]["uid"] = "root"; }},
+        WrongTypeCase{"MountsIsAnObject", "mounts", [](Json& c) { c["mounts"] = Json::object(); }},
+        WrongTypeCase{"NamespacesIsAString", "namespaces",
+                      [](Json& c) { c["linux"]["namespaces"] = "pid"; }},
+        WrongTypeCase{"HostnameIsANumber", "hostname", [](Json& c) { c["hostname"] = 42; }}),
+    [](const auto& info) { return info.param.name; });
+
+TEST_F(BadInputTest, EmptyArgsAreRefused) {
+    bundle().config()["process"]["args"] = Json::array();
+    bundle().write_config();
+    auto id = new_id();
+    auto result = create(id);
+    EXPECT_TRUE(is_one_line_error(result));
+    EXPECT_TRUE(mentions(result.err, "args")) << result.describe();
+    auto left = leftovers(id);
+    EXPECT_TRUE(left.empty()) << join(left);
+}
+
+TEST_F(BadInputTest, RelativeCwdIsRefused) {
+    bundle().config()["process"]["cwd"] = "tmp";
+    bundle().write_config();
+    auto id = new_id();
+    auto result = create(id);
+    EXPECT_TRUE(is_one_line_error(result));
+    EXPECT_TRUE(mentions(result.err, "cwd")) << result.describe();
+    auto left = leftovers(id);
+    EXPECT_TRUE(left.empty()) << join(left);
+}
+
+TEST_F(BadInputTest, DuplicateIdIsRefusedAndTheFirstContainerSurvives) {
+    bundle().set_script("sleep 1000");
+    auto id = new_id();
+    ASSERT_TRUE(create(id).ok());
+    auto pid = state(id).value("pid", 0);
+    auto again = create(id);
+    EXPECT_TRUE(is_one_line_error(again));
+    EXPECT_TRUE(mentions(again.err, "exist")) << again.describe();
+    EXPECT_EQ(status(id), "created");
+    EXPECT_EQ(state(id).value("pid", 0), pid);
+    EXPECT_TRUE(process_alive(pid));
+}
+
+}  // namespace
+}  // namespace brig::test
