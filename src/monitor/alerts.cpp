@@ -1,0 +1,288 @@
+#include "monitor/alerts.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "monitor/bpf/monitor_abi.h"
+#include "runtime/common/unique_fd.hpp"
+
+namespace brig::monitor {
+
+namespace {
+
+std::string bounded(const char* text, size_t capacity) { return std::string(text, strnlen(text, capacity)); }
+
+std::string basename_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string evt_type_of(const brig_event& e) {
+    switch (e.type) {
+    case BRIG_EV_EXEC:
+        return "execve";
+    case BRIG_EV_OPEN:
+        switch (e.syscall_nr) {
+        case 2:
+            return "open";
+        case 85:
+            return "creat";
+        case 437:
+            return "openat2";
+        default:
+            return "openat";
+        }
+    case BRIG_EV_SOCKET:
+        return "socket";
+    case BRIG_EV_CONNECT:
+        return "connect";
+    case BRIG_EV_PTRACE:
+        return "ptrace";
+    case BRIG_EV_MEMFD_CREATE:
+        return "memfd_create";
+    case BRIG_EV_INIT_MODULE:
+        return e.syscall_nr == 175 ? "init_module" : "finit_module";
+    case BRIG_EV_BPF:
+        return "bpf";
+    default:
+        return "unknown";
+    }
+}
+
+}  // namespace
+
+EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
+    EventFields f;
+    auto& v = f.values;
+    v["evt.type"] = evt_type_of(e);
+    std::string path = bounded(e.path, sizeof(e.path));
+    std::vector<std::string> argv;
+    for (size_t start = 0, n = std::min<size_t>(e.args_len, sizeof(e.args)); start < n;) {
+        size_t len = strnlen(e.args + start, n - start);
+        argv.emplace_back(e.args + start, len);
+        start += len + 1;
+    }
+    std::string name = e.type == BRIG_EV_EXEC ? basename_of(path) : bounded(e.comm, sizeof(e.comm));
+    v["proc.name"] = name;
+    v["proc.exe"] = e.type == BRIG_EV_EXEC ? path : bounded(e.exe, sizeof(e.exe));
+    std::string args;
+    for (size_t i = 1; i < argv.size(); ++i)
+        args += (i > 1 ? " " : "") + argv[i];
+    v["proc.args"] = args;
+    v["proc.cmdline"] = args.empty() ? name : name + " " + args;
+    v["proc.pname"] = bounded(e.pcomm, sizeof(e.pcomm));
+    v["proc.pid"] = std::to_string(e.pid);
+    v["proc.ppid"] = std::to_string(e.ppid);
+    v["proc.tty"] = std::to_string(e.tty < 0 ? 0 : (136 << 8) + e.tty);
+    v["user.uid"] = std::to_string(e.uid);
+    if (e.type == BRIG_EV_EXEC)
+        v["proc.exe_new"] = e.exe_new ? "true" : "false";
+    if (e.type == BRIG_EV_OPEN) {
+        uint32_t mode = e.flags & 3;
+        bool write = mode != 0 || (e.flags & (0100 | 01000));
+        v["evt.is_open_write"] = write ? "true" : "false";
+        v["evt.is_open_read"] = mode != 1 ? "true" : "false";
+        v["fd.name"] = path;
+        auto slash = path.rfind('/');
+        v["fd.directory"] = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+        v["fd.filename"] = basename_of(path);
+    }
+    if (e.type == BRIG_EV_SOCKET)
+        v["evt.arg.domain"] = e.flags == 17 ? "AF_PACKET" : std::to_string(e.flags);
+    if (e.type == BRIG_EV_PTRACE)
+        v["evt.arg.request"] = std::to_string(e.flags);
+    if (e.type == BRIG_EV_CONNECT) {
+        char text[INET6_ADDRSTRLEN] = {};
+        inet_ntop(e.family, e.addr, text, sizeof(text));
+        v["fd.sip"] = text;
+        v["fd.sport"] = std::to_string(e.port);
+        v["fd.name"] = e.family == AF_INET6 ? "[" + std::string(text) + "]:" + v["fd.sport"]
+                                            : std::string(text) + ":" + v["fd.sport"];
+    }
+    v["container.id"] = policy.container_id;
+    v["container.name"] = policy.container_name;
+    f.annotations.insert(policy.annotations.begin(), policy.annotations.end());
+    return f;
+}
+
+std::string rfc3339(const struct timespec& wall) {
+    struct tm tm {};
+    gmtime_r(&wall.tv_sec, &tm);
+    char buf[64];
+    size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", wall.tv_nsec);
+    return buf;
+}
+
+namespace {
+
+struct timespec wall_time_of(uint64_t boot_ns) {
+    struct timespec now_wall {}, now_boot {};
+    clock_gettime(CLOCK_REALTIME, &now_wall);
+    clock_gettime(CLOCK_BOOTTIME, &now_boot);
+    int64_t wall_ns = now_wall.tv_sec * 1000000000LL + now_wall.tv_nsec;
+    int64_t boot_now = now_boot.tv_sec * 1000000000LL + now_boot.tv_nsec;
+    int64_t at = wall_ns - (boot_now - static_cast<int64_t>(boot_ns));
+    return {static_cast<time_t>(at / 1000000000LL), static_cast<long>(at % 1000000000LL)};
+}
+
+std::string hostname() {
+    char name[256] = {};
+    gethostname(name, sizeof(name) - 1);
+    return name;
+}
+
+Alert make_alert(const CompiledRule& rule, const EventFields& fields, const std::string& time,
+                 bool in_kernel) {
+    Alert alert;
+    alert.time = time;
+    alert.rule = rule.name;
+    alert.priority = rule.priority;
+    alert.tags = rule.tags;
+    alert.hostname = hostname();
+    alert.action = rule.action;
+    alert.enforced_in_kernel = in_kernel;
+    // Falco's output line: "<time>: <Priority> <formatted output>".
+    alert.output = time + ": " + std::string(priority_name(rule.priority)) + " " +
+                   format_output(rule.output, fields);
+    for (const auto& name : output_field_names(rule.output))
+        alert.output_fields.emplace_back(name, fields.get(name).value_or("<NA>"));
+    return alert;
+}
+
+}  // namespace
+
+std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& policy) {
+    EventFields fields = event_fields(event, policy);
+    std::string time = rfc3339(wall_time_of(event.boot_ns));
+    std::vector<Alert> alerts;
+    for (size_t i = 0; i < policy.rules.size(); ++i) {
+        const CompiledRule& rule = policy.rules[i];
+        bool decided_by_kernel = event.rule_id == i + 1;
+        if (decided_by_kernel || (rule.condition && evaluate(*rule.condition, fields)))
+            alerts.push_back(make_alert(rule, fields,
+                                        time, decided_by_kernel && (event.action != 0)));
+    }
+    return alerts;
+}
+
+std::string alert_json(const Alert& alert) {
+    nlohmann::ordered_json fields = nlohmann::ordered_json::object();
+    for (const auto& [name, value] : alert.output_fields)
+        fields[name] = value;
+    fields["brig.action"] = std::string(action_name(alert.action));
+    fields["brig.enforced"] = alert.action == Action::alert ? "none"
+                              : alert.enforced_in_kernel    ? "kernel"
+                                                            : "user";
+    nlohmann::ordered_json j = {{"time", alert.time},
+                                {"rule", alert.rule},
+                                {"priority", std::string(priority_name(alert.priority))},
+                                {"output", alert.output},
+                                {"output_fields", fields},
+                                {"tags", alert.tags},
+                                {"hostname", alert.hostname},
+                                {"source", "brig"}};
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+AlertSink::AlertSink(const OutputConfig& outputs, const std::string& container_state_dir)
+    : outputs_(outputs), log_path_(container_state_dir + "/" + kAlertsFile) {}
+
+namespace {
+
+void append_line(const std::string& path, const std::string& line) {
+    brig::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd)
+        return;
+    std::string data = line + "\n";
+    // One write per line: O_APPEND keeps concurrent writers' lines whole.
+    [[maybe_unused]] ssize_t n = ::write(fd.get(), data.data(), data.size());
+}
+
+int syslog_level(Priority p) {
+    static const int levels[] = {LOG_EMERG,   LOG_ALERT,  LOG_CRIT, LOG_ERR,
+                                 LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
+    return levels[static_cast<int>(p)];
+}
+
+// POSTs the alert like Falco's http output (Falcosidekick accepts it as is). Best effort.
+void http_post(const std::string& url, const std::string& body) {
+    std::string rest = url.substr(7);  // after http://
+    auto slash = rest.find('/');
+    std::string hostport = rest.substr(0, slash);
+    std::string path = slash == std::string::npos ? "/" : rest.substr(slash);
+    std::string host = hostport, port = "80";
+    if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
+        host = hostport.substr(0, colon);
+        port = hostport.substr(colon + 1);
+    }
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* result = nullptr;
+    if (getaddrinfo(host.c_str(), port.c_str(), &hints, &result) != 0 || !result)
+        return;
+    brig::UniqueFd sock(::socket(result->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    bool connected = sock && ::connect(sock.get(), result->ai_addr, result->ai_addrlen) == 0;
+    freeaddrinfo(result);
+    if (!connected)
+        return;
+    std::string request = "POST " + path + " HTTP/1.1\r\nHost: " + hostport +
+                          "\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    for (size_t off = 0; off < request.size();) {
+        ssize_t n = ::send(sock.get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);
+        if (n <= 0)
+            return;
+        off += static_cast<size_t>(n);
+    }
+    char reply[256];
+    [[maybe_unused]] ssize_t n = ::recv(sock.get(), reply, sizeof(reply), 0);
+}
+
+}  // namespace
+
+void AlertSink::emit(const Alert& alert) {
+    std::string line = alert_json(alert);
+    append_line(log_path_, line);
+    if (outputs_.to_stdout) {
+        std::string data = line + "\n";
+        [[maybe_unused]] ssize_t n = ::write(STDOUT_FILENO, data.data(), data.size());
+    }
+    if (!outputs_.file.empty())
+        append_line(outputs_.file, line);
+    if (outputs_.syslog)
+        ::syslog(LOG_DAEMON | syslog_level(alert.priority), "%s", line.c_str());
+    if (!outputs_.http_url.empty())
+        http_post(outputs_.http_url, line);
+}
+
+std::vector<std::string> read_alerts(const std::string& container_state_dir) {
+    std::vector<std::string> lines;
+    std::ifstream in(container_state_dir + "/" + kAlertsFile);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty())
+            lines.push_back(line);
+    return lines;
+}
+
+std::optional<KillRecord> killed_by(const std::string& container_state_dir) {
+    std::ifstream in(container_state_dir + "/" + kKilledFile);
+    if (!in)
+        return std::nullopt;
+    try {
+        auto j = nlohmann::json::parse(in);
+        return KillRecord{j.value("rule", ""), j.value("time", ""), j.value("output", "")};
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace brig::monitor

@@ -1,0 +1,47 @@
+// Kernel events to rule matches to Falco-format alerts.
+#pragma once
+
+#include <time.h>
+
+#include <string>
+#include <vector>
+
+#include "monitor/monitor.hpp"
+
+struct brig_event;
+
+namespace brig::monitor {
+
+// The field values of one kernel event in one container.
+EventFields event_fields(const brig_event& event, const ContainerPolicy& policy);
+
+struct Alert {
+    std::string time;  // RFC 3339, UTC, nanoseconds
+    std::string rule;
+    Priority priority = Priority::warning;
+    std::string output;
+    std::vector<std::pair<std::string, std::string>> output_fields;
+    std::vector<std::string> tags;
+    std::string hostname;
+    Action action = Action::alert;
+    bool enforced_in_kernel = false;
+};
+// One Falco JSON line (no trailing newline).
+std::string alert_json(const Alert& alert);
+std::string rfc3339(const struct timespec& wall);
+
+// The rules that match an event: user-space evaluation of every rule, plus the kernel's verdict.
+std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& policy);
+
+// Writes alerts to the container's log and the configured outputs.
+class AlertSink {
+public:
+    AlertSink(const OutputConfig& outputs, const std::string& container_state_dir);
+    void emit(const Alert& alert);
+
+private:
+    OutputConfig outputs_;
+    std::string log_path_;
+};
+
+}  // namespace brig::monitor

@@ -1,0 +1,109 @@
+/* The contract between the BPF programs and brig's user space: map keys, values and the event
+ * record. Plain C with fixed-width types so both clang -target bpf and the C++ side include it. */
+#ifndef BRIG_MONITOR_ABI_H
+#define BRIG_MONITOR_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define BRIG_COMM_LEN 16
+#define BRIG_PATH_LEN 256
+#define BRIG_ARGS_LEN 256
+#define BRIG_NAME_LEN 64
+#define BRIG_PREFIX_LEN 128
+#define BRIG_RING_BYTES (256 * 1024)
+
+/* Action bits of a verdict. REPORT: send the event to user space even if nothing else happens
+ * (user space evaluates the full rule). KILL: SIGKILL the task in-kernel and condemn the container.
+ * DENY: refuse the operation where the hook can (cgroup programs return 0); on tracepoints, where
+ * refusing is impossible, deny is carried out as a kill of the offending task. */
+#define BRIG_ACT_REPORT 1u
+#define BRIG_ACT_DENY 2u
+#define BRIG_ACT_KILL 4u
+
+struct brig_verdict {
+    __u32 rule_id; /* index into the container's compiled rule table, 0 = none */
+    __u32 action;  /* BRIG_ACT_* bits */
+};
+
+/* Syscall classes decided from the syscall number (and one argument) alone. */
+enum brig_syscall_class {
+    BRIG_SC_PTRACE = 0,
+    BRIG_SC_MEMFD_CREATE,
+    BRIG_SC_INIT_MODULE,
+    BRIG_SC_PACKET_SOCKET, /* socket(AF_PACKET, ...) */
+    BRIG_SC_BPF,
+    BRIG_SC_MAX,
+};
+
+#define BRIG_CF_CONDEMNED 1u /* a kill rule fired: every task is killed at its next syscall */
+
+/* Value of the `containers` map, keyed by the container's cgroup2 id. */
+struct brig_container {
+    __u32 flags;
+    __u32 killed_by_rule; /* rule id that condemned the container */
+    __u64 start_time_sec; /* wall clock at registration, for "binary written after start" */
+    struct brig_verdict exec_any; /* applies to every exec (reporting) */
+    struct brig_verdict syscalls[BRIG_SC_MAX];
+};
+
+/* exec_rules key: an absolute path ("/bin/sh") or a basename ("sh"). */
+struct brig_name_key {
+    __u64 cgroup_id;
+    char name[BRIG_NAME_LEN];
+};
+
+/* LPM trie key for path prefixes: prefixlen counts bits of cgroup_id + path bytes. An exact file
+ * match includes the terminating NUL in the prefix. */
+struct brig_prefix_key {
+    __u32 prefixlen;
+    __u64 cgroup_id;
+    char path[BRIG_PREFIX_LEN];
+} __attribute__((packed));
+
+struct brig_addr_key {
+    __u64 cgroup_id;
+    __u16 family; /* AF_INET / AF_INET6 */
+    __u16 port;   /* host order; 0 = any port */
+    __u8 addr[16];
+};
+
+enum brig_event_type {
+    BRIG_EV_EXEC = 1,
+    BRIG_EV_OPEN,
+    BRIG_EV_SOCKET,
+    BRIG_EV_CONNECT,
+    BRIG_EV_PTRACE,
+    BRIG_EV_MEMFD_CREATE,
+    BRIG_EV_INIT_MODULE,
+    BRIG_EV_BPF,
+    BRIG_EV_CONDEMNED_KILL, /* a task of a condemned container was killed at syscall entry */
+};
+
+struct brig_event {
+    __u64 cgroup_id;
+    __u64 boot_ns;
+    __u32 type;
+    __u32 syscall_nr;
+    __u32 pid;
+    __u32 tid;
+    __u32 ppid;
+    __u32 uid;
+    __u32 rule_id; /* rule decided in-kernel, 0 = only reported */
+    __u32 action;  /* BRIG_ACT_* carried out in-kernel */
+    __s32 tty;     /* controlling tty index, -1 = none */
+    __u32 flags;   /* open flags, socket domain, ptrace request */
+    __u32 exe_new; /* executable's inode changed after the container started */
+    __u16 family;
+    __u16 port;
+    __u8 addr[16];
+    __u32 args_len;
+    char comm[BRIG_COMM_LEN];
+    char pcomm[BRIG_COMM_LEN];
+    char exe[BRIG_NAME_LEN]; /* basename of the running executable */
+    char path[BRIG_PATH_LEN];
+    char args[BRIG_ARGS_LEN]; /* argv, NUL separated, truncated */
+};
+
+#endif

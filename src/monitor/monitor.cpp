@@ -1,0 +1,358 @@
+// Loading and pinning the BPF programs, registering containers, and the per-container watcher.
+#include "monitor/monitor.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "monitor/bpf/monitor_abi.h"
+#include "lsm_probe.skel.h"
+#include "monitor.skel.h"
+#include "monitor/alerts.hpp"
+#include "runtime/common/error.hpp"
+#include "runtime/common/scope_guard.hpp"
+#include "runtime/common/unique_fd.hpp"
+
+namespace brig::monitor {
+
+namespace {
+
+constexpr const char* kBpffsRoot = "/sys/fs/bpf";
+constexpr const char* kLoadLock = "/run/brig-monitor.lock";
+constexpr const char* kMapNames[] = {"containers",       "exec_rules",      "open_name_rules",
+                                     "open_write_rules", "open_read_rules", "connect_rules",
+                                     "drops",            "rings"};
+enum MapIndex { kContainers, kExecRules, kOpenNames, kOpenWrite, kOpenRead, kConnects, kDrops,
+                kRings, kMapCount };
+constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "brig_connect6"};
+
+int quiet_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
+    if (level == LIBBPF_WARN && std::getenv("BRIG_MONITOR_DEBUG"))
+        return vfprintf(stderr, format, args);
+    return 0;
+}
+
+void ensure_bpffs() {
+    struct statfs fs {};
+    if (::statfs(kBpffsRoot, &fs) == 0 && fs.f_type == BPF_FS_MAGIC)
+        return;
+    if (::mount("bpf", kBpffsRoot, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") != 0)
+        throw_errno(std::string("mount bpffs on ") + kBpffsRoot);
+}
+
+UniqueFd pinned(const std::string& path) {
+    UniqueFd fd(bpf_obj_get(path.c_str()));
+    if (!fd)
+        throw_errno("open pinned BPF object " + path);
+    return fd;
+}
+
+// Loads the programs, attaches the raw tracepoints and pins everything under dir.
+void load_and_pin(const std::string& dir) {
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir.c_str());
+    brig_monitor* skel = brig_monitor__open_opts(&opts);
+    if (!skel)
+        throw_errno("open BPF skeleton");
+    ScopeGuard destroy([&] { brig_monitor__destroy(skel); });
+    if (brig_monitor__load(skel) != 0)
+        throw_errno("load BPF programs (raw tracepoints, cgroup sock)");
+    std::filesystem::create_directories(dir + "/links");
+    std::filesystem::create_directories(dir + "/progs");
+    struct {
+        bpf_program* prog;
+        const char* tracepoint;
+    } tracepoints[] = {{skel->progs.brig_exec, "sched_process_exec"},
+                       {skel->progs.brig_sys_enter, "sys_enter"}};
+    for (auto& tp : tracepoints) {
+        bpf_link* link = bpf_program__attach_raw_tracepoint(tp.prog, tp.tracepoint);
+        if (!link)
+            throw_errno(std::string("attach raw tracepoint ") + tp.tracepoint);
+        ScopeGuard close_link([&] { bpf_link__destroy(link); });
+        std::string path = dir + "/links/" + tp.tracepoint;
+        if (bpf_link__pin(link, path.c_str()) != 0)
+            throw_errno("pin BPF link " + path);
+    }
+    for (const char* name : kCgroupProgs) {
+        bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
+        std::string path = dir + "/progs/" + name;
+        if (!prog || bpf_program__pin(prog, path.c_str()) != 0)
+            throw_errno("pin BPF program " + path);
+    }
+}
+
+}  // namespace
+
+std::string KernelSupport::describe() const {
+    std::string out = "monitor: ";
+    if (bpf_lsm)
+        out += "BPF-LSM available; enforcement by tracepoint kill + cgroup BPF deny";
+    else if (tracepoints)
+        out += "BPF-LSM unavailable (lsm programs refused); enforcement by tracepoint + "
+               "bpf_send_signal kill and cgroup BPF deny";
+    else
+        out += "eBPF unavailable; containers run unmonitored";
+    out += landlock ? ", Landlock ABI " + std::to_string(landlock_abi) + " for write denies"
+                    : ", no Landlock";
+    if (!btf)
+        out += ", no kernel BTF (/sys/kernel/btf/vmlinux)";
+    return out;
+}
+
+KernelSupport probe_kernel() {
+    libbpf_set_print(quiet_libbpf);
+    KernelSupport support;
+    support.btf = ::access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+    if (brig_lsm_probe* lsm = brig_lsm_probe__open_and_load()) {
+        support.bpf_lsm = true;
+        brig_lsm_probe__destroy(lsm);
+    }
+    support.tracepoints = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr) == 1;
+    long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, 1u /* VERSION */);
+    support.landlock = abi > 0;
+    support.landlock_abi = abi > 0 ? static_cast<int>(abi) : 0;
+    return support;
+}
+
+struct Monitor::Impl {
+    MonitorConfig config;
+    std::array<UniqueFd, kMapCount> maps;
+    std::array<UniqueFd, 3> cgroup_progs;
+    EnforcementPath path = EnforcementPath::tracepoint;
+};
+
+Monitor::Monitor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Monitor::Monitor(Monitor&&) noexcept = default;
+Monitor& Monitor::operator=(Monitor&&) noexcept = default;
+Monitor::~Monitor() = default;
+
+Monitor Monitor::open(const MonitorConfig& config) {
+    libbpf_set_print(quiet_libbpf);
+    ensure_bpffs();
+    const std::string& dir = config.bpffs_dir;
+    if (::access((dir + "/links/sys_enter").c_str(), F_OK) != 0) {
+        UniqueFd lock(::open(kLoadLock, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (!lock || ::flock(lock.get(), LOCK_EX) != 0)
+            throw_errno(std::string("lock ") + kLoadLock);
+        if (::access((dir + "/links/sys_enter").c_str(), F_OK) != 0) {
+            std::filesystem::create_directories(dir);
+            load_and_pin(dir);
+        }
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->config = config;
+    for (int i = 0; i < kMapCount; ++i)
+        impl->maps[i] = pinned(dir + "/" + kMapNames[i]);
+    for (size_t i = 0; i < std::size(kCgroupProgs); ++i)
+        impl->cgroup_progs[i] = pinned(dir + "/progs/" + kCgroupProgs[i]);
+    return Monitor(std::move(impl));
+}
+
+EnforcementPath Monitor::path() const { return impl_->path; }
+
+namespace {
+
+void update(int map_fd, const void* key, const void* value, const char* what) {
+    if (bpf_map_update_elem(map_fd, key, value, BPF_ANY) != 0)
+        throw_errno(std::string("BPF map update of ") + what);
+}
+
+brig_verdict to_bpf(KernelVerdict v) { return {v.rule_id, v.action}; }
+
+brig_prefix_key prefix_key(uint64_t cgid, const std::string& prefix) {
+    brig_prefix_key key{};
+    key.cgroup_id = cgid;
+    std::memcpy(key.path, prefix.data(), std::min(prefix.size(), sizeof(key.path)));
+    key.prefixlen = static_cast<uint32_t>(64 + 8 * std::min(prefix.size(), sizeof(key.path)));
+    return key;
+}
+
+brig_name_key name_key(uint64_t cgid, const std::string& name) {
+    brig_name_key key{};
+    key.cgroup_id = cgid;
+    std::memcpy(key.name, name.data(), std::min(name.size(), sizeof(key.name) - 1));
+    return key;
+}
+
+// Deletes the keys of one container from a map whose keys start with (or, for LPM tries, hold at
+// offset 4) the cgroup id.
+size_t delete_keys_of(int map_fd, size_t key_size, size_t id_offset, uint64_t cgid, bool remove) {
+    std::vector<std::vector<uint8_t>> doomed;
+    std::vector<uint8_t> key(key_size), next(key_size);
+    void* prev = nullptr;
+    while (bpf_map_get_next_key(map_fd, prev, next.data()) == 0) {
+        uint64_t id = 0;
+        std::memcpy(&id, next.data() + id_offset, sizeof(id));
+        if (id == cgid)
+            doomed.push_back(next);
+        key = next;
+        prev = key.data();
+    }
+    if (remove)
+        for (auto& k : doomed)
+            bpf_map_delete_elem(map_fd, k.data());
+    return doomed.size();
+}
+
+}  // namespace
+
+void Monitor::register_container(const ContainerIdentity& container,
+                                 const ContainerPolicy& policy) {
+    const uint64_t cgid = container.cgroup2_id;
+    if (cgid == 0)
+        throw Error("monitor: container " + container.id + ": cgroup2_id is 0");
+    auto& maps = impl_->maps;
+    ScopeGuard undo([&] { unregister_container(cgid); });
+
+    // The container's own ring, so that its watcher reads only its events.
+    UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "brig_ring", 0, 0, BRIG_RING_BYTES, nullptr));
+    if (!ring)
+        throw_errno("create the container's BPF ring buffer");
+    int ring_fd_value = ring.get();
+    update(maps[kRings].get(), &cgid, &ring_fd_value, "rings");
+    std::vector<uint64_t> zero_drops(libbpf_num_possible_cpus(), 0);
+    update(maps[kDrops].get(), &cgid, zero_drops.data(), "drops");
+
+    const KernelPlan& plan = policy.kernel;
+    for (const auto& [name, verdict] : plan.exec_names) {
+        auto key = name_key(cgid, name);
+        auto value = to_bpf(verdict);
+        update(maps[kExecRules].get(), &key, &value, "exec_rules");
+    }
+    for (const auto& [name, verdict] : plan.open_names) {
+        auto key = name_key(cgid, name);
+        auto value = to_bpf(verdict);
+        update(maps[kOpenNames].get(), &key, &value, "open_name_rules");
+    }
+    for (const auto& [prefix, verdict] : plan.open_write) {
+        auto key = prefix_key(cgid, prefix);
+        auto value = to_bpf(verdict);
+        update(maps[kOpenWrite].get(), &key, &value, "open_write_rules");
+    }
+    for (const auto& [prefix, verdict] : plan.open_read) {
+        auto key = prefix_key(cgid, prefix);
+        auto value = to_bpf(verdict);
+        update(maps[kOpenRead].get(), &key, &value, "open_read_rules");
+    }
+    bool deny_connect = false;
+    for (const auto& [target, verdict] : plan.connects) {
+        brig_addr_key key{};
+        key.cgroup_id = cgid;
+        key.family = static_cast<uint16_t>(target.family);
+        key.port = target.port;
+        std::memcpy(key.addr, target.addr.data(), sizeof(key.addr));
+        auto value = to_bpf(verdict);
+        update(maps[kConnects].get(), &key, &value, "connect_rules");
+        deny_connect = deny_connect || (verdict.action & BRIG_ACT_DENY);
+    }
+
+    // cgroup programs refuse what tracepoints cannot; they live as long as the cgroup.
+    bool deny_packet = plan.syscalls[BRIG_SC_PACKET_SOCKET].action & BRIG_ACT_DENY;
+    if (deny_packet || deny_connect) {
+        UniqueFd cgroup(::open(container.cgroup2_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!cgroup)
+            throw_errno("open cgroup2 dir " + container.cgroup2_path);
+        struct {
+            bool wanted;
+            int prog;
+            bpf_attach_type type;
+        } attaches[] = {{deny_packet, 0, BPF_CGROUP_INET_SOCK_CREATE},
+                        {deny_connect, 1, BPF_CGROUP_INET4_CONNECT},
+                        {deny_connect, 2, BPF_CGROUP_INET6_CONNECT}};
+        for (const auto& a : attaches)
+            if (a.wanted && bpf_prog_attach(impl_->cgroup_progs[a.prog].get(), cgroup.get(), a.type,
+                                            BPF_F_ALLOW_MULTI) != 0)
+                throw_errno("attach cgroup BPF program to " + container.cgroup2_path);
+    }
+
+    // Last: the container entry switches the programs on for this cgroup.
+    brig_container value{};
+    value.start_time_sec = static_cast<uint64_t>(::time(nullptr)) + 1;
+    value.exec_any = {0, BRIG_ACT_REPORT};
+    for (int i = 0; i < BRIG_SC_MAX; ++i)
+        value.syscalls[i] = to_bpf(plan.syscalls[i]);
+    // "Drop and execute" is one verdict for every exec of a new binary; the exec program reads
+    // it from exec_rules under the reserved name "\x01new".
+    if (plan.exec_new_binary.action) {
+        auto key = name_key(cgid, "\x01new");
+        auto verdict = to_bpf(plan.exec_new_binary);
+        update(maps[kExecRules].get(), &key, &verdict, "exec_rules");
+    }
+    update(maps[kContainers].get(), &cgid, &value, "containers");
+    undo.dismiss();
+}
+
+void Monitor::unregister_container(uint64_t cgroup2_id) {
+    auto& maps = impl_->maps;
+    bpf_map_delete_elem(maps[kContainers].get(), &cgroup2_id);
+    delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
+    delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
+    delete_keys_of(maps[kOpenWrite].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
+    delete_keys_of(maps[kOpenRead].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
+    delete_keys_of(maps[kConnects].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
+    bpf_map_delete_elem(maps[kRings].get(), &cgroup2_id);
+    bpf_map_delete_elem(maps[kDrops].get(), &cgroup2_id);
+}
+
+bool Monitor::is_registered(uint64_t cgroup2_id) const {
+    brig_container value{};
+    return bpf_map_lookup_elem(impl_->maps[kContainers].get(), &cgroup2_id, &value) == 0;
+}
+
+uint32_t Monitor::condemned_by(uint64_t cgroup2_id) const {
+    brig_container value{};
+    if (bpf_map_lookup_elem(impl_->maps[kContainers].get(), &cgroup2_id, &value) != 0)
+        return 0;
+    return (value.flags & BRIG_CF_CONDEMNED) ? value.killed_by_rule : 0;
+}
+
+uint64_t Monitor::dropped_events(uint64_t cgroup2_id) const {
+    std::vector<uint64_t> per_cpu(libbpf_num_possible_cpus(), 0);
+    if (bpf_map_lookup_elem(impl_->maps[kDrops].get(), &cgroup2_id, per_cpu.data()) != 0)
+        return 0;
+    uint64_t total = 0;
+    for (uint64_t n : per_cpu)
+        total += n;
+    return total;
+}
+
+size_t Monitor::map_entries_of(uint64_t cgroup2_id) const {
+    auto& maps = impl_->maps;
+    brig_container value{};
+    size_t n = bpf_map_lookup_elem(maps[kContainers].get(), &cgroup2_id, &value) == 0;
+    n += delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, false);
+    n += delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, false);
+    n += delete_keys_of(maps[kOpenWrite].get(), sizeof(brig_prefix_key), 4, cgroup2_id, false);
+    n += delete_keys_of(maps[kOpenRead].get(), sizeof(brig_prefix_key), 4, cgroup2_id, false);
+    n += delete_keys_of(maps[kConnects].get(), sizeof(brig_addr_key), 0, cgroup2_id, false);
+    uint32_t ring_id = 0;
+    n += bpf_map_lookup_elem(maps[kRings].get(), &cgroup2_id, &ring_id) == 0;
+    return n;
+}
+
+int Monitor::ring_fd(uint64_t cgroup2_id) const {
+    uint32_t ring_id = 0;
+    if (bpf_map_lookup_elem(impl_->maps[kRings].get(), &cgroup2_id, &ring_id) != 0)
+        throw_errno("monitor: no ring for cgroup " + std::to_string(cgroup2_id));
+    int fd = bpf_map_get_fd_by_id(ring_id);
+    if (fd < 0)
+        throw_errno("open the container's ring buffer");
+    return fd;
+}
+
+}  // namespace brig::monitor

@@ -1,0 +1,182 @@
+// brig's eBPF monitor: the API the runtime calls. Design in src/monitor/README.md; in short:
+//
+//  * BPF programs are loaded ONCE and pinned under /sys/fs/bpf/brig/v1 (maps, programs and the
+//    bpf_links of the raw tracepoints), so enforcement never depends on a user-space process.
+//  * `brig create`, after the container's cgroup exists and before the user process runs:
+//        auto config  = MonitorConfig::load(global --config path);
+//        auto policy  = build_policy(config, identity);            // rules -> map entries
+//        auto monitor = Monitor::open(config);                     // loads+pins on first use only
+//        monitor.register_container(identity, policy);             // ~N map updates + 2-3 attaches
+//        start_watcher(config, identity, policy, container_state_dir);  // forks the alert writer
+//    and in the container's init, after mounts/pivot_root, BEFORE dropping capabilities and
+//    before the runtime's own seccomp filter:
+//        apply_in_container(policy);                               // Landlock + seccomp denies
+//  * `brig delete`: Monitor::open(config).unregister_container(identity.cgroup2_id);
+//  * `brig events ID`: read_alerts(container_state_dir); `brig state ID`: killed_by(...).
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "monitor/rules.hpp"
+
+namespace brig::monitor {
+
+struct ContainerIdentity {
+    std::string id;
+    std::string bundle;
+    uint64_t cgroup2_id = 0;   // inode of the container's cgroup2 dir (= bpf_get_current_cgroup_id)
+    std::string cgroup2_path;  // e.g. /sys/fs/cgroup/unified/brig/<id>
+    pid_t pid = 0;             // container init (host pid), 0 if not known yet
+    std::map<std::string, std::string> annotations;
+    std::vector<std::string> env;  // process.env ("K=V"): KUBERNETES_SERVICE_HOST/PORT
+};
+// The inode number of a cgroup2 directory, which is what bpf_get_current_cgroup_id() returns.
+uint64_t cgroup_id_of(const std::string& cgroup2_path);
+
+struct OutputConfig {
+    bool to_stdout = false;
+    std::string file;      // appended JSON lines, "" = none
+    bool syslog = false;
+    std::string http_url;  // http://host:port/path (Falcosidekick), "" = none
+};
+
+// The --config file (config.schema.json, "monitor" section).
+struct MonitorConfig {
+    bool enabled = true;
+    bool default_rules = true;              // the rule set compiled into brig
+    std::vector<std::string> rules_files;   // extra files, in order
+    Action default_action = Action::alert;  // for rules without `action`
+    OutputConfig outputs;
+    std::string bpffs_dir = "/sys/fs/bpf/brig/v1";
+
+    // A missing file at the default path gives the defaults; elsewhere it is an error.
+    static MonitorConfig load(const std::string& path, bool path_is_default);
+    static MonitorConfig from_json_text(const std::string& text, const std::string& source);
+};
+
+// Per-container annotations.
+inline constexpr const char* kRulesAnnotation = "org.brig.monitor.rules";
+inline constexpr const char* kActionAnnotation = "org.brig.monitor.action";
+
+struct KernelVerdict {
+    uint32_t rule_id = 0;  // 1-based index into ContainerPolicy::rules
+    uint32_t action = 0;   // BRIG_ACT_* bits (see bpf/monitor_abi.h)
+};
+
+struct ConnectTarget {
+    int family = 0;  // AF_INET / AF_INET6
+    std::array<uint8_t, 16> addr{};
+    uint16_t port = 0;  // 0 = any
+    auto operator<=>(const ConnectTarget&) const = default;
+};
+
+// What the kernel decides for one container: map entries.
+struct KernelPlan {
+    std::map<std::string, KernelVerdict> exec_names;   // basename or absolute path
+    std::map<std::string, KernelVerdict> open_write;   // path prefix; exact file ends in '\0'
+    std::map<std::string, KernelVerdict> open_read;    // any access mode
+    std::map<std::string, KernelVerdict> open_names;   // basename, any access mode
+    std::map<ConnectTarget, KernelVerdict> connects;
+    std::array<KernelVerdict, 8> syscalls{};           // by brig_syscall_class
+    KernelVerdict exec_new_binary;
+    size_t entry_count() const;
+};
+
+struct CompiledRule {
+    std::string name;
+    std::string output;
+    Priority priority = Priority::warning;
+    std::vector<std::string> tags;
+    Action action = Action::alert;
+    std::shared_ptr<const Expr> condition;  // container fields already decided
+    bool decided_in_kernel = false;  // the kernel match is the whole condition: kernel acts
+};
+
+struct ContainerPolicy {
+    std::string container_id;
+    std::string container_name;
+    std::map<std::string, std::string> annotations;
+    std::vector<CompiledRule> rules;  // rule id = index + 1
+    KernelPlan kernel;
+    std::vector<std::string> landlock_deny_write;  // absolute dirs, inside the container's root
+    std::vector<std::string> seccomp_deny;         // syscall names refused with EPERM
+    std::vector<std::string> warnings;             // rules that cannot be observed, ...
+};
+
+// Loads the rule sets (built-in, config files, annotation file), applies the action annotation
+// and compiles for this container. Throws brig::Error naming file, line and field.
+ContainerPolicy build_policy(const MonitorConfig& config, const ContainerIdentity& container);
+ContainerPolicy compile_policy(const RuleSet& rules, const ContainerIdentity& container,
+                               Action default_action, std::optional<Action> override_action);
+
+enum class EnforcementPath { bpf_lsm, tracepoint };
+struct KernelSupport {
+    bool btf = false;
+    bool bpf_lsm = false;      // a tiny lsm program loaded
+    bool tracepoints = false;  // raw tracepoints + bpf_send_signal
+    bool landlock = false;
+    int landlock_abi = 0;
+    std::string describe() const;  // "enforcement: tracepoint+cgroup (BPF-LSM unavailable: ...)"
+};
+KernelSupport probe_kernel();
+
+class Monitor {
+public:
+    // Opens the pinned maps and programs; loads and pins them first if this is the first use since
+    // boot (serialised with a lock file). Throws brig::Error if the kernel cannot run them.
+    static Monitor open(const MonitorConfig& config);
+
+    Monitor(Monitor&&) noexcept;
+    Monitor& operator=(Monitor&&) noexcept;
+    ~Monitor();
+
+    EnforcementPath path() const;
+    // Map updates and cgroup attaches; the container is watched when this returns.
+    void register_container(const ContainerIdentity& container, const ContainerPolicy& policy);
+    // Removes every map entry of the container (its cgroup programs go with the cgroup).
+    void unregister_container(uint64_t cgroup2_id);
+    bool is_registered(uint64_t cgroup2_id) const;
+    // Rule id that condemned the container in-kernel, 0 = none.
+    uint32_t condemned_by(uint64_t cgroup2_id) const;
+    uint64_t dropped_events(uint64_t cgroup2_id) const;
+    size_t map_entries_of(uint64_t cgroup2_id) const;  // across all rule maps (tests)
+    int ring_fd(uint64_t cgroup2_id) const;            // new fd of the container's ring; caller owns
+
+    struct Impl;
+
+private:
+    explicit Monitor(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// Forks the container's watcher: it reads the container's ring, evaluates user-space rules,
+// writes alerts (alerts.jsonl in container_state_dir plus the configured outputs), kills the whole
+// container (cgroup.kill) after a kill rule, and exits when the cgroup is empty. Returns its pid.
+pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& container,
+                    const ContainerPolicy& policy, const std::string& container_state_dir);
+
+// In the container's init right before exec (see the top of this file for the order).
+void apply_in_container(const ContainerPolicy& policy);
+
+// `brig events ID`: the container's alerts, one Falco JSON object per line.
+std::vector<std::string> read_alerts(const std::string& container_state_dir);
+struct KillRecord {
+    std::string rule;
+    std::string time;
+    std::string output;
+};
+// `brig state ID`: the rule that killed the container, if one did.
+std::optional<KillRecord> killed_by(const std::string& container_state_dir);
+
+inline constexpr const char* kAlertsFile = "alerts.jsonl";
+inline constexpr const char* kKilledFile = "monitor-killed.json";
+
+}  // namespace brig::monitor

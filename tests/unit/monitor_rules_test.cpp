@@ -1,0 +1,282 @@
+// The monitor's rule language: loading with line-numbered errors, conditions, evaluation, and
+// the compiler's split between kernel map entries and user-space evaluation.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include "monitor/bpf/monitor_abi.h"
+#include "monitor/monitor.hpp"
+#include "monitor/rules.hpp"
+#include "runtime/common/error.hpp"
+
+using namespace brig::monitor;
+
+namespace {
+
+std::string load_error(const std::string& text) {
+    RuleSet set;
+    try {
+        load_rules(text, "test.yaml", set);
+    } catch (const brig::Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+EventFields fields(std::initializer_list<std::pair<const char*, const char*>> values) {
+    EventFields f;
+    for (auto [k, v] : values)
+        f.values[k] = v;
+    return f;
+}
+
+bool matches(const std::string& condition, const EventFields& event,
+             const std::string& prelude = "") {
+    RuleSet set;
+    load_rules(prelude, "prelude.yaml", set);
+    return evaluate(*parse_condition(condition, set, "test", 1), event);
+}
+
+ContainerIdentity identity() {
+    ContainerIdentity c;
+    c.id = "c1";
+    c.cgroup2_id = 42;
+    return c;
+}
+
+}  // namespace
+
+TEST(MonitorRules, DefaultRulesLoadAndCoverTheIssueList) {
+    RuleSet set;
+    load_rules(default_rules_text(), "default.yaml", set);
+    std::vector<std::string> names;
+    for (const auto& rule : set.rules)
+        names.push_back(rule.name);
+    for (const char* wanted :
+         {"Terminal shell in container", "Run shell untrusted", "Write below binary dir",
+          "Write below etc", "Read sensitive file untrusted",
+          "Drop and execute new binary in container", "Contact K8S API Server From Container",
+          "Packet socket created in container", "PTRACE attached to process",
+          "Fileless execution via memfd_create", "Linux Kernel Module Injection",
+          "Detect release_agent escapes"})
+        EXPECT_NE(std::find(names.begin(), names.end(), wanted), names.end()) << wanted;
+}
+
+TEST(MonitorRules, YamlSyntaxErrorNamesTheLine) {
+    std::string error = load_error("- rule: a\n  condition: evt.type = ptrace\n  output: [x\n");
+    EXPECT_NE(error.find("test.yaml:"), std::string::npos) << error;
+    EXPECT_NE(error.find("YAML syntax error"), std::string::npos) << error;
+}
+
+TEST(MonitorRules, UnknownKeyNamesLineAndField) {
+    std::string error = load_error(
+        "- rule: r\n  condition: evt.type = ptrace\n  output: o\n  priority: WARNING\n"
+        "  actoin: kill\n");
+    EXPECT_NE(error.find("test.yaml:5"), std::string::npos) << error;
+    EXPECT_NE(error.find("unknown field 'actoin'"), std::string::npos) << error;
+}
+
+TEST(MonitorRules, UnknownConditionFieldNamesLineAndField) {
+    std::string error = load_error(
+        "- rule: r\n  desc: d\n  condition: evt.type = execve and proc.nmae = sh\n  output: o\n"
+        "  priority: WARNING\n");
+    EXPECT_NE(error.find("test.yaml:3"), std::string::npos) << error;
+    EXPECT_NE(error.find("unknown field 'proc.nmae'"), std::string::npos) << error;
+}
+
+TEST(MonitorRules, BadActionPriorityAndMissingFields) {
+    EXPECT_NE(load_error("- rule: r\n  condition: evt.type = ptrace\n  output: o\n"
+                         "  priority: WARNING\n  action: explode\n")
+                  .find("test.yaml:5: rule 'r': action must be alert, deny or kill"),
+              std::string::npos);
+    EXPECT_NE(load_error("- rule: r\n  condition: evt.type = ptrace\n  output: o\n"
+                         "  priority: LOUD\n")
+                  .find("unknown priority 'LOUD'"),
+              std::string::npos);
+    EXPECT_NE(load_error("- rule: r\n  condition: evt.type = ptrace\n  priority: INFO\n")
+                  .find("missing field 'output'"),
+              std::string::npos);
+    EXPECT_NE(load_error("- macro: m\n  list: l\n").find("exactly one of"), std::string::npos);
+    EXPECT_NE(load_error("- rule: r\n  condition: evt.type = ptrace and\n  output: o\n"
+                         "  priority: INFO\n")
+                  .find("expected a field, a macro or '('"),
+              std::string::npos);
+    EXPECT_NE(load_error("- rule: r\n  condition: user.uid = root\n  output: o\n"
+                         "  priority: INFO\n")
+                  .find("field 'user.uid' is a number, 'root' is not"),
+              std::string::npos);
+    EXPECT_NE(load_error("- macro: a\n  condition: b\n").find("unknown macro or field 'b'"),
+              std::string::npos);
+}
+
+TEST(MonitorRules, JsonRulesAreAccepted) {
+    RuleSet set;
+    load_rules(R"json([{"list": "l", "items": ["nc", "ncat"]},
+                   {"rule": "r", "condition": "evt.type = execve and proc.name in (l)",
+                    "output": "o %proc.name", "priority": "ERROR", "action": "kill"}])json",
+               "rules.json", set);
+    ASSERT_EQ(set.rules.size(), 1u);
+    EXPECT_EQ(set.rules[0].action, Action::kill);
+    EXPECT_TRUE(evaluate(*set.rules[0].condition, fields({{"evt.type", "execve"},
+                                                          {"proc.name", "ncat"}})));
+}
+
+TEST(MonitorRules, OperatorsEvaluate) {
+    auto e = fields({{"evt.type", "openat"},
+                     {"fd.name", "/etc/passwd"},
+                     {"user.uid", "1000"},
+                     {"proc.name", "bash"}});
+    EXPECT_TRUE(matches("fd.name startswith /etc/", e));
+    EXPECT_TRUE(matches("fd.name endswith passwd", e));
+    EXPECT_TRUE(matches("fd.name contains etc/pa", e));
+    EXPECT_TRUE(matches("fd.name glob '/etc/p*d'", e));
+    EXPECT_TRUE(matches("fd.name pmatch (/usr, /etc)", e));
+    EXPECT_FALSE(matches("fd.name pmatch (/et)", e));
+    EXPECT_TRUE(matches("user.uid > 999 and user.uid < 1001 and user.uid >= 1000", e));
+    EXPECT_FALSE(matches("user.uid = 0", e));
+    EXPECT_TRUE(matches("user.uid != 0", e));
+    EXPECT_TRUE(matches("proc.name exists and not fd.sip exists", e));
+    EXPECT_FALSE(matches("fd.sip = 10.0.0.1", e));  // absent fields never match
+    EXPECT_TRUE(matches("proc.name = zsh or (proc.name in (sh, bash) and evt.type = openat)", e));
+    EXPECT_TRUE(matches("proc.name in (shells)", e, "- list: shells\n  items: [sh, bash]\n"));
+    EXPECT_TRUE(matches("is_shell and not is_root", e,
+                        "- list: shells\n  items: [sh, bash]\n"
+                        "- macro: is_shell\n  condition: proc.name in (shells)\n"
+                        "- macro: is_root\n  condition: user.uid = 0\n"));
+}
+
+TEST(MonitorRules, AnnotationsAndOutputFormatting) {
+    EventFields e = fields({{"proc.name", "sh"}, {"container.id", "c1"}});
+    e.annotations["team"] = "blue";
+    EXPECT_TRUE(matches("annotations[team] = blue", e));
+    EXPECT_FALSE(matches("annotations[owner] exists", e));
+    EXPECT_EQ(format_output("shell %proc.name in %container.id (%fd.name) team=%annotations[team]",
+                            e),
+              "shell sh in c1 (<NA>) team=blue");
+    auto names = output_field_names("a %proc.name b %container.id %proc.name");
+    EXPECT_EQ(names, (std::vector<std::string>{"proc.name", "container.id"}));
+}
+
+TEST(MonitorRules, MacroCycleIsAnError) {
+    EXPECT_NE(load_error("- macro: a\n  condition: proc.name = x\n"
+                         "- macro: b\n  condition: a\n"
+                         "- macro: a\n  condition: or b\n  append: true\n")
+                  .find("refers to itself"),
+              std::string::npos);
+}
+
+TEST(MonitorRules, LaterFilesOverrideAndAppend) {
+    RuleSet set;
+    load_rules(default_rules_text(), "default.yaml", set);
+    load_rules("- rule: Write below etc\n  enabled: false\n"
+               "- list: shell_binaries\n  items: [busybox]\n  append: true\n",
+               "local.yaml", set);
+    auto rule = std::find_if(set.rules.begin(), set.rules.end(),
+                             [](const Rule& r) { return r.name == "Write below etc"; });
+    ASSERT_NE(rule, set.rules.end());
+    EXPECT_FALSE(rule->enabled);
+    auto& shells = set.lists["shell_binaries"];
+    EXPECT_NE(std::find(shells.begin(), shells.end(), "busybox"), shells.end());
+}
+
+TEST(MonitorCompiler, ExecRuleBecomesExactKernelEntry) {
+    RuleSet set;
+    load_rules("- rule: no nc\n  condition: evt.type = execve and proc.name in (nc, /bin/ncat)\n"
+               "  output: o\n  priority: ERROR\n  action: kill\n",
+               "r.yaml", set);
+    auto policy = compile_policy(set, identity(), Action::alert, std::nullopt);
+    ASSERT_EQ(policy.rules.size(), 1u);
+    EXPECT_TRUE(policy.rules[0].decided_in_kernel);
+    ASSERT_TRUE(policy.kernel.exec_names.contains("nc"));
+    ASSERT_TRUE(policy.kernel.exec_names.contains("/bin/ncat"));
+    EXPECT_EQ(policy.kernel.exec_names["nc"].rule_id, 1u);
+    EXPECT_EQ(policy.kernel.exec_names["nc"].action, BRIG_ACT_REPORT | BRIG_ACT_KILL);
+}
+
+TEST(MonitorCompiler, ResidualTermsLeaveTheDecisionToUserSpace) {
+    RuleSet set;
+    load_rules(default_rules_text(), "default.yaml", set);
+    auto policy = compile_policy(set, identity(), Action::kill, std::nullopt);
+    auto rule = [&](const std::string& name) {
+        return *std::find_if(policy.rules.begin(), policy.rules.end(),
+                             [&](const CompiledRule& r) { return r.name == name; });
+    };
+    // proc.tty is not decided in-kernel: the kernel only reports shells.
+    EXPECT_FALSE(rule("Terminal shell in container").decided_in_kernel);
+    EXPECT_TRUE(rule("Write below etc").decided_in_kernel);
+    EXPECT_TRUE(rule("Packet socket created in container").decided_in_kernel);
+    EXPECT_TRUE(rule("Drop and execute new binary in container").decided_in_kernel);
+    EXPECT_TRUE(rule("Detect release_agent escapes").decided_in_kernel);
+    EXPECT_EQ(policy.kernel.exec_names["bash"].action & BRIG_ACT_KILL, 0u);
+    EXPECT_EQ(policy.kernel.syscalls[BRIG_SC_PACKET_SOCKET].action,
+              BRIG_ACT_REPORT | BRIG_ACT_DENY);
+    EXPECT_TRUE(policy.kernel.open_write.contains("/etc/"));
+    EXPECT_TRUE(policy.kernel.open_write.contains("/usr/bin/"));
+    EXPECT_TRUE(policy.kernel.open_read.contains(std::string("/etc/shadow") + '\0'));
+    EXPECT_TRUE(policy.kernel.open_names.contains("release_agent"));
+    EXPECT_NE(std::find(policy.landlock_deny_write.begin(), policy.landlock_deny_write.end(),
+                        "/etc"),
+              policy.landlock_deny_write.end());
+    EXPECT_FALSE(policy.kernel.connects.empty());
+}
+
+TEST(MonitorCompiler, ContainerFieldsAreDecidedAtRegistration) {
+    RuleSet set;
+    load_rules("- rule: only prod\n"
+               "  condition: evt.type = ptrace and annotations[env] = prod\n"
+               "  output: o\n  priority: ERROR\n  action: kill\n"
+               "- rule: not c1\n  condition: evt.type = memfd_create and container.id != c1\n"
+               "  output: o\n  priority: ERROR\n",
+               "r.yaml", set);
+    ContainerIdentity dev = identity();
+    dev.annotations["env"] = "dev";
+    auto dev_policy = compile_policy(set, dev, Action::alert, std::nullopt);
+    EXPECT_TRUE(dev_policy.rules.empty());
+    EXPECT_EQ(dev_policy.kernel.syscalls[BRIG_SC_PTRACE].action, 0u);
+
+    ContainerIdentity prod = identity();
+    prod.annotations["env"] = "prod";
+    auto prod_policy = compile_policy(set, prod, Action::alert, std::nullopt);
+    ASSERT_EQ(prod_policy.rules.size(), 1u);
+    EXPECT_TRUE(prod_policy.rules[0].decided_in_kernel);
+    EXPECT_EQ(prod_policy.kernel.syscalls[BRIG_SC_PTRACE].action, BRIG_ACT_REPORT | BRIG_ACT_KILL);
+}
+
+TEST(MonitorCompiler, ActionAnnotationOverridesEveryRule) {
+    ContainerIdentity c = identity();
+    c.annotations[kActionAnnotation] = "kill";
+    MonitorConfig config;
+    auto policy = build_policy(config, c);
+    for (const auto& rule : policy.rules)
+        EXPECT_EQ(rule.action, Action::kill) << rule.name;
+    c.annotations[kActionAnnotation] = "maybe";
+    EXPECT_THROW(build_policy(config, c), brig::Error);
+}
+
+TEST(MonitorCompiler, KubernetesServiceHostJoinsTheApiServerList) {
+    ContainerIdentity c = identity();
+    c.env = {"KUBERNETES_SERVICE_HOST=10.0.0.7", "KUBERNETES_SERVICE_PORT=8443"};
+    auto policy = build_policy(MonitorConfig{}, c);
+    ConnectTarget target;
+    target.family = AF_INET;
+    target.addr = {10, 0, 0, 7};
+    target.port = 8443;
+    EXPECT_TRUE(policy.kernel.connects.contains(target));
+}
+
+TEST(MonitorConfig, ParsesAndRejectsUnknownFields) {
+    auto config = MonitorConfig::from_json_text(
+        R"({"monitor": {"rules_files": ["/x.yaml"], "default_action": "deny",
+            "outputs": {"stdout": true, "http": "http://127.0.0.1:2801/"}}})",
+        "c.json");
+    EXPECT_EQ(config.default_action, Action::deny);
+    EXPECT_EQ(config.rules_files, std::vector<std::string>{"/x.yaml"});
+    EXPECT_TRUE(config.outputs.to_stdout);
+    try {
+        MonitorConfig::from_json_text(R"({"monitor": {"outputs": {"htp": "x"}}})", "c.json");
+        FAIL();
+    } catch (const brig::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("monitor.outputs.htp"), std::string::npos);
+    }
+    EXPECT_THROW(MonitorConfig::from_json_text(R"({"monitor": {"default_action": "nuke"}})", "c"),
+                 brig::Error);
+}
