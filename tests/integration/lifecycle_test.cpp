@@ -193,7 +193,8 @@ TEST_P(KillTest, DeliversTheSignal) {
     args.insert(args.end(), GetParam().signal_args.begin(), GetParam().signal_args.end());
     auto killed = runtime(args);
     ASSERT_TRUE(killed.ok()) << killed.describe();
-    ASSERT_TRUE(wait_until([&] { return fs::exists(bundle().rootfs() / "signal"); }));
+    // The shell creates the file before writing to it: wait for the content.
+    ASSERT_TRUE(wait_until([&] { return !trim(read_file(bundle().rootfs() / "signal")).empty(); }));
     EXPECT_EQ(trim(read_file(bundle().rootfs() / "signal")), GetParam().recorded);
     EXPECT_EQ(wait_for_status(id, "stopped"), "stopped");
 }
