@@ -85,7 +85,7 @@ TEST(MountOptionsTest, RecursiveAtimeClearsTheWholeAtimeField) {
 }
 
 TEST(MountOptionsTest, UnsupportedOptionsAreNamed) {
-    for (const char* option : {"idmap", "ridmap", "tmpcopyup"}) {
+    for (const char* option : {"tmpcopyup"}) {
         try {
             parse_mount_options({"bind", option});
             ADD_FAILURE() << option << " accepted";
@@ -93,6 +93,16 @@ TEST(MountOptionsTest, UnsupportedOptionsAreNamed) {
             EXPECT_NE(std::string(e.what()).find(option), std::string::npos) << e.what();
         }
     }
+}
+
+TEST(MountOptionsTest, IdmapOptions) {
+    EXPECT_FALSE(parse_mount_options({"bind"}).idmap);
+    MountOptions parsed = parse_mount_options({"bind", "idmap"});
+    EXPECT_TRUE(parsed.idmap);
+    EXPECT_FALSE(parsed.idmap_recursive);
+    EXPECT_EQ(parsed.data, "");
+    parsed = parse_mount_options({"rbind", "ridmap"});
+    EXPECT_TRUE(parsed.idmap && parsed.idmap_recursive);
 }
 
 TEST(MountOptionsTest, FlagsMapToMountAttributes) {

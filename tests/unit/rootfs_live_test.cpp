@@ -300,6 +300,39 @@ TEST_F(RootfsLiveTest, DevNullSymlinkToCorePatternIsNotUsedForMasking) {  // esc
     EXPECT_EQ(read_file("/proc/sys/kernel/core_pattern"), core_pattern);
 }
 
+TEST_F(RootfsLiveTest, IdmappedBindMountShowsMappedOwners) {
+    host.write("shared/owned", "x");
+    ASSERT_EQ(::chown((host / "shared/owned").c_str(), 1000, 2000), 0);
+    config::Mount m = make_mount("/data", "bind", host / "shared", {"bind", "idmap"});
+    // containerID is the id on disk, hostID the id the mount shows (runc's reading).
+    m.uid_mappings = {{1000, 0, 1}};
+    m.gid_mappings = {{2000, 0, 1}};
+    spec.mounts = {m};
+    std::string failures = in_child(CLONE_NEWNS, [&] {
+        RealSyscalls sys;
+        try {
+            prepare_rootfs(sys, spec, RootfsOptions{rootfs, false, false});
+        } catch (const Error& e) {
+            if (e.errnum() == EINVAL ||
+                std::string(e.what()).find("Invalid argument") != std::string::npos)
+                return std::string("SKIP: ") + e.what();
+            throw;
+        }
+        struct stat st {};
+        if (::stat((rootfs + "/data/owned").c_str(), &st) != 0)
+            return std::string("cannot stat the file through the idmapped mount");
+        if (st.st_uid != 0 || st.st_gid != 0)
+            return "owner " + std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid) +
+                   " instead of 0:0";
+        return std::string();
+    });
+    if (failures.rfind("SKIP: ", 0) == 0)
+        GTEST_SKIP() << "the file system of " << host.path()
+                     << " has no idmapped mounts: " << failures;
+    EXPECT_EQ(failures, "");
+    EXPECT_EQ(mount_lines_about(host.path()), host_mountinfo_before);
+}
+
 TEST_F(RootfsLiveTest, NoPivotChrootsIntoTheRootfs) {
     spec.mounts = {make_mount("/proc", "proc", "proc", {})};
     std::string failures = in_child(CLONE_NEWNS, [&] {

@@ -160,6 +160,67 @@ TEST_F(RootfsPlanTest, BindMountAppliesFlagsWithSetattrOnTheNewMount) {
     EXPECT_TRUE(host.exists("rootfs/data"));
 }
 
+TEST_F(RootfsPlanTest, IdmappedBindWithItsOwnMappings) {
+    config::Mount m = make_mount("/data", "bind", host / "source/dir", {"rbind", "ridmap", "ro"});
+    m.uid_mappings = {{0, 1000, 1}};
+    m.gid_mappings = {{0, 2000, 1}};
+    spec.mounts = {m};
+    prepare_rootfs(sys, spec, options());
+    std::vector<std::string> ops;
+    for (const Call& c : sys.calls)
+        if (c.op == "userns" || c.op == "open_tree" || c.op == "move_mount" ||
+            (c.op == "setattr" && c.target != "/"))
+            ops.push_back(c.op);
+    EXPECT_EQ(
+        ops, (std::vector<std::string>{"userns", "open_tree", "setattr", "move_mount", "setattr"}));
+    EXPECT_EQ(sys.of("userns").at(0).data, "0:1000:1 / 0:2000:1 ");
+    EXPECT_EQ(sys.of("open_tree").at(0).source, "host:" + host / "source/dir");
+    EXPECT_EQ(sys.of("open_tree").at(0).flags,
+              static_cast<unsigned long>(OPEN_TREE_CLONE | AT_EMPTY_PATH | AT_RECURSIVE));
+    Call idmap = sys.of("setattr").at(0);
+    EXPECT_EQ(idmap.attr.set, static_cast<uint64_t>(MOUNT_ATTR_IDMAP));
+    EXPECT_GE(idmap.attr.userns_fd, 0);
+    EXPECT_EQ(idmap.flags, static_cast<unsigned long>(AT_EMPTY_PATH | AT_RECURSIVE));
+    EXPECT_EQ(sys.of("move_mount").at(0).target, "/data");
+    EXPECT_EQ(sys.of("setattr").at(1).attr.set, static_cast<uint64_t>(MOUNT_ATTR_RDONLY));
+    EXPECT_TRUE(sys.of("mount").size() == 2u);  // propagation and rootfs bind only
+}
+
+TEST_F(RootfsPlanTest, IdmapInAUserNamespace) {
+    add_namespace(config::NamespaceType::user);
+    spec.linux->uid_mappings = {{0, 100000, 65536}};
+    spec.linux->gid_mappings = {{0, 100000, 65536}};
+    config::Mount m = make_mount("/data", "bind", host / "source/dir", {"bind", "idmap"});
+    spec.mounts = {m};
+    prepare_rootfs(sys, spec, options());
+    EXPECT_EQ(sys.of("own_userns").size(), 1u);  // no mappings: the container's own
+
+    RecordingSyscalls mapped(rootfs);
+    m.uid_mappings = {{0, 101000, 10}};
+    m.gid_mappings = {{0, 100000, 1}};
+    spec.mounts = {m};
+    prepare_rootfs(mapped, spec, options());
+    EXPECT_EQ(mapped.of("userns").at(0).data, "0:1000:10 / 0:0:1 ");  // host ids as seen inside
+
+    RecordingSyscalls unmapped(rootfs);
+    m.uid_mappings = {{0, 5, 1}};
+    spec.mounts = {m};
+    try {
+        prepare_rootfs(unmapped, spec, options());
+        FAIL() << "an id outside the container's mappings was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("idmap: uid 5 is not mapped"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST_F(RootfsPlanTest, IdmapNeedsABindMountAndMappings) {
+    spec.mounts = {make_mount("/t", "tmpfs", "tmpfs", {"idmap"})};
+    EXPECT_NE(prepare_error().find("bind mounts only"), std::string::npos);
+    spec.mounts = {make_mount("/data", "bind", host / "source/dir", {"bind", "idmap"})};
+    EXPECT_NE(prepare_error().find("idmap needs uidMappings"), std::string::npos);
+}
+
 TEST_F(RootfsPlanTest, FileBindSourceCreatesAFileTarget) {
     spec.mounts = {make_mount("/etc/resolv.conf", "none", host / "source/file", {"bind"})};
     prepare_rootfs(sys, spec, options());

@@ -117,6 +117,36 @@ public:
         std::string target = path.empty() ? name(fd_path(dirfd)) : name(path);
         calls.push_back({"setattr", "", target, "", at_flags, "", change});
     }
+    UniqueFd open_tree(int dirfd, const std::string& path, unsigned flags) override {
+        std::string what = path.empty() ? name(fd_path(dirfd)) : name(path);
+        calls.push_back({"open_tree", what, "", "", flags, "", {}});
+        // The detached tree stands in as an fd on its source.
+        if (path.empty())
+            return openat2(AT_FDCWD, fd_target(dirfd), O_PATH, 0, 0);
+        return openat2(dirfd, path, O_PATH, 0, 0);
+    }
+    void move_mount(int tree_fd, int target_fd) override {
+        calls.push_back(
+            {"move_mount", name(fd_path(tree_fd)), name(fd_path(target_fd)), "", 0, "", {}});
+        mounted_.insert(fd_target(target_fd));
+    }
+    UniqueFd create_user_namespace(const std::vector<config::IdMapping>& uid_mappings,
+                                   const std::vector<config::IdMapping>& gid_mappings) override {
+        auto text = [](const std::vector<config::IdMapping>& maps) {
+            std::string t;
+            for (const auto& m : maps)
+                t += std::to_string(m.container_id) + ":" + std::to_string(m.host_id) + ":" +
+                     std::to_string(m.size) + " ";
+            return t;
+        };
+        calls.push_back(
+            {"userns", "", "", "", 0, text(uid_mappings) + "/ " + text(gid_mappings), {}});
+        return openat2(AT_FDCWD, "/", O_PATH, 0, 0);
+    }
+    UniqueFd open_own_user_namespace() override {
+        calls.push_back({"own_userns", "", "", "", 0, "", {}});
+        return openat2(AT_FDCWD, "/", O_PATH, 0, 0);
+    }
     void pivot_root(const std::string& new_root, const std::string& put_old) override {
         calls.push_back({"pivot_root", new_root, put_old, "", 0, "", {}});
         pivoted_ = true;

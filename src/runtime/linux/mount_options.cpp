@@ -65,7 +65,11 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
                 }
                 break;
             case MountOptionKind::extension:
-                throw Error("option \"" + option + "\" (idmapped mounts) is not supported yet");
+                if (option != "idmap" && option != "ridmap")
+                    throw Error("option \"" + option + "\" is not supported by brig");
+                parsed.idmap = true;
+                parsed.idmap_recursive = parsed.idmap_recursive || option == "ridmap";
+                break;
         }
     }
     return parsed;

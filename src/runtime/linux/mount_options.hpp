@@ -16,13 +16,15 @@ struct MountOptions {
     std::vector<unsigned long> propagations;  // MS_SHARED|MS_REC ..., applied in order
     MountAttrChange recursive;                // the r* options, for mount_setattr AT_RECURSIVE
     std::string data;                         // everything else, comma-joined in order
+    bool idmap = false;                       // idmap or ridmap: an idmapped bind mount
+    bool idmap_recursive = false;             // ridmap
 
     bool bind() const;
     bool recursive_bind() const;
 };
 
 // Options are those of config/mount_options.hpp; others are file-system data. Throws
-// brig::Error naming an option brig cannot honour (idmap, ridmap, tmpcopyup).
+// brig::Error naming an option brig cannot honour (tmpcopyup).
 MountOptions parse_mount_options(const std::vector<std::string>& options);
 
 // The mount_setattr change that gives a bind mount the MS_* flags set and cleared (the flags

@@ -136,6 +136,41 @@ struct MountContext {
     const RootDir& root;
 };
 
+// Host ids of a mount's idmapping seen from the container's user namespace (init runs in it).
+std::vector<config::IdMapping> to_container_ids(const std::vector<config::IdMapping>& mappings,
+                                                const std::vector<config::IdMapping>& container,
+                                                const char* what) {
+    std::vector<config::IdMapping> out;
+    for (config::IdMapping m : mappings) {
+        auto range = std::find_if(container.begin(), container.end(), [&](const auto& c) {
+            return m.host_id >= c.host_id &&
+                   uint64_t{m.host_id} + m.size <= uint64_t{c.host_id} + c.size;
+        });
+        if (range == container.end())
+            throw Error(std::string("idmap: ") + what + " " + std::to_string(m.host_id) +
+                        " is not mapped into the container's user namespace");
+        m.host_id = range->container_id + (m.host_id - range->host_id);
+        out.push_back(m);
+    }
+    return out;
+}
+
+UniqueFd idmap_user_namespace(MountContext& ctx, const config::Mount& mount) {
+    const bool own_userns = has_namespace(ctx.spec, NamespaceType::user);
+    if (!mount.uid_mappings.empty()) {
+        if (!own_userns)
+            return ctx.sys.create_user_namespace(mount.uid_mappings, mount.gid_mappings);
+        if (ctx.spec.linux->uid_mappings.empty())
+            throw Error("idmap: mappings on a mount need the container's linux.uidMappings");
+        return ctx.sys.create_user_namespace(
+            to_container_ids(mount.uid_mappings, ctx.spec.linux->uid_mappings, "uid"),
+            to_container_ids(mount.gid_mappings, ctx.spec.linux->gid_mappings, "gid"));
+    }
+    if (own_userns)
+        return ctx.sys.open_own_user_namespace();
+    throw Error("idmap needs uidMappings and gidMappings on the mount, or a user namespace");
+}
+
 // A bind mount: the source pinned by fd, the target created like it (directory or file).
 void bind_mount(MountContext& ctx, const config::Mount& mount, const MountOptions& options,
                 const std::string& dest, Symlinks symlinks) {
@@ -148,8 +183,22 @@ void bind_mount(MountContext& ctx, const config::Mount& mount, const MountOption
     const Leaf leaf = S_ISDIR(ctx.sys.fstat(source.get()).st_mode) ? Leaf::directory : Leaf::file;
     UniqueFd target = create_in_root(ctx.sys, ctx.root, dest, leaf, symlinks);
     const std::string inside = path_inside_root(ctx.root, target.get());
-    ctx.sys.mount(fd_path(source.get()), fd_path(target.get()), "",
-                  MS_BIND | (options.flags & MS_REC), "");
+    if (options.idmap) {
+        // A detached copy of the source gets the idmapping, then goes onto the pinned target.
+        UniqueFd userns = idmap_user_namespace(ctx, mount);
+        UniqueFd tree = ctx.sys.open_tree(
+            source.get(), "",
+            OPEN_TREE_CLONE | AT_EMPTY_PATH | (options.flags & MS_REC ? AT_RECURSIVE : 0));
+        MountAttrChange idmap;
+        idmap.set = MOUNT_ATTR_IDMAP;
+        idmap.userns_fd = userns.get();
+        ctx.sys.mount_setattr(tree.get(), "",
+                              AT_EMPTY_PATH | (options.idmap_recursive ? AT_RECURSIVE : 0), idmap);
+        ctx.sys.move_mount(tree.get(), target.get());
+    } else {
+        ctx.sys.mount(fd_path(source.get()), fd_path(target.get()), "",
+                      MS_BIND | (options.flags & MS_REC), "");
+    }
     UniqueFd mounted = reopen_mounted(ctx.sys, ctx.root, inside);
     const unsigned long per_mount = options.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
     MountAttrChange change = attr_change_for_flags(per_mount, options.cleared);
@@ -274,6 +323,8 @@ void do_mount(MountContext& ctx, const config::Mount& mount) {
     MountOptions options = parse_mount_options(mount.options);
     if (mount.type == "bind")
         options.flags |= MS_BIND;
+    if (options.idmap && !options.bind())
+        throw Error("idmap is supported on bind mounts only");
     const std::string dest = clean_path(mount.destination);
     if (dest == "/")
         throw Error("cannot mount over the rootfs itself");

@@ -26,8 +26,10 @@ struct RootfsOptions {
 
 // Before pivot_root, in the container's new mount namespace: rootfsPropagation on "/", the
 // rootfs bound onto itself, spec.mounts in order, /dev (default devices, linux.devices, links,
-// the /dev/console target when terminal). Relative bind sources are taken relative to the
-// current directory (the bundle, as with runc).
+// the /dev/console target when terminal). "idmap"/"ridmap" bind mounts get a user namespace
+// from the mount's uid/gidMappings (containerID: the id on disk, hostID: the id shown), or the
+// container's own when it has one and the mount has none. Relative bind sources are taken relative
+// to the current directory (the bundle, as with runc).
 void prepare_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions& options);
 
 // pivot_root(".", ".") and a lazy unmount of the old root; with no_pivot, MS_MOVE + chroot.

@@ -1,16 +1,22 @@
 #include "runtime/linux/syscalls.hpp"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include "runtime/common/error.hpp"
+#include "runtime/common/scope_guard.hpp"
 #include "runtime/linux/procfs.hpp"
 
 namespace brig::linux {
@@ -46,9 +52,85 @@ void RealSyscalls::mount_setattr(int dirfd, const std::string& path, unsigned at
     attr.attr_set = change.set;
     attr.attr_clr = change.clear;
     attr.propagation = change.propagation;
+    if (change.userns_fd >= 0)
+        attr.userns_fd = static_cast<uint64_t>(change.userns_fd);
     check_syscall("mount_setattr " + path, [&] {
         return ::mount_setattr(dirfd, path.c_str(), at_flags, &attr, sizeof attr);
     });
+}
+
+UniqueFd RealSyscalls::open_tree(int dirfd, const std::string& path, unsigned flags) {
+    int fd = check_syscall("open_tree " + path, [&] {
+        return ::open_tree(dirfd, path.c_str(), flags | OPEN_TREE_CLOEXEC);
+    });
+    return UniqueFd(fd);
+}
+
+void RealSyscalls::move_mount(int tree_fd, int target_fd) {
+    check_syscall("move_mount", [&] {
+        return ::move_mount(tree_fd, "", target_fd, "",
+                            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    });
+}
+
+namespace {
+
+std::string id_map_text(const std::vector<config::IdMapping>& mappings) {
+    std::string text;
+    for (const config::IdMapping& m : mappings)
+        text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+                std::to_string(m.size) + "\n";
+    return text;
+}
+
+}  // namespace
+
+UniqueFd RealSyscalls::create_user_namespace(const std::vector<config::IdMapping>& uid_mappings,
+                                             const std::vector<config::IdMapping>& gid_mappings) {
+    // A child unshares a user namespace and waits; we map it, keep a handle, and let it go.
+    int ready[2], done[2];
+    check_syscall("pipe", [&] { return ::pipe2(ready, O_CLOEXEC); });
+    UniqueFd ready_read(ready[0]), ready_write(ready[1]);
+    check_syscall("pipe", [&] { return ::pipe2(done, O_CLOEXEC); });
+    UniqueFd done_read(done[0]), done_write(done[1]);
+    pid_t child = check_syscall("fork", [] { return ::fork(); });
+    if (child == 0) {
+        done_write.reset();  // so that our parent closing it is seen here
+        ready_read.reset();
+        char byte = ::unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+        (void)!::write(ready_write.get(), &byte, 1);
+        (void)!::read(done_read.get(), &byte, 1);
+        ::_exit(0);
+    }
+    ScopeGuard reap([&] {
+        done_write.reset();  // lets the child exit; the namespace lives on through our fd
+        ::waitpid(child, nullptr, 0);
+    });
+    ready_write.reset();
+    done_read.reset();
+    char byte = 'n';
+    if (::read(ready_read.get(), &byte, 1) != 1 || byte != 'y')
+        throw Error("cannot create a user namespace for an idmapped mount");
+    UniqueFd proc = open_procfs_root();
+    const std::string pid = std::to_string(child);
+    UniqueFd uid_map = open_in_procfs(proc.get(), pid + "/uid_map", O_WRONLY);
+    write_all(uid_map.get(), id_map_text(uid_mappings), "uid_map");
+    UniqueFd gid_map = open_in_procfs(proc.get(), pid + "/gid_map", O_WRONLY);
+    write_all(gid_map.get(), id_map_text(gid_mappings), "gid_map");
+    // ns/user is a magic link, which open_in_procfs refuses; the pid is our own child.
+    UniqueFd ns(::open(("/proc/" + pid + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns || ::ioctl(ns.get(), NS_GET_NSTYPE) != CLONE_NEWUSER)
+        throw Error("cannot open the user namespace made for an idmapped mount");
+    return ns;
+}
+
+UniqueFd RealSyscalls::open_own_user_namespace() {
+    UniqueFd ns(::open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC));
+    if (!ns)
+        throw_errno("open /proc/self/ns/user");
+    if (::ioctl(ns.get(), NS_GET_NSTYPE) != CLONE_NEWUSER)
+        throw Error("/proc/self/ns/user is not a user namespace");
+    return ns;
 }
 
 void RealSyscalls::pivot_root(const std::string& new_root, const std::string& put_old) {

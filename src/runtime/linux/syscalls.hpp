@@ -11,6 +11,7 @@
 #include <string>
 
 #include "runtime/common/unique_fd.hpp"
+#include "runtime/config/spec.hpp"
 
 namespace brig::linux {
 
@@ -20,6 +21,7 @@ struct MountAttrChange {
     uint64_t set = 0;
     uint64_t clear = 0;
     uint64_t propagation = 0;
+    int userns_fd = -1;  // with MOUNT_ATTR_IDMAP in set
     bool empty() const { return set == 0 && clear == 0 && propagation == 0; }
 };
 
@@ -33,6 +35,15 @@ public:
     virtual void umount2(const std::string& target, int flags) = 0;
     virtual void mount_setattr(int dirfd, const std::string& path, unsigned at_flags,
                                const MountAttrChange& change) = 0;
+    // open_tree(2) (OPEN_TREE_CLOEXEC added) and move_mount(2) of that detached tree onto
+    // exactly what target_fd pins (both with empty paths): idmapped bind mounts.
+    virtual UniqueFd open_tree(int dirfd, const std::string& path, unsigned flags) = 0;
+    virtual void move_mount(int tree_fd, int target_fd) = 0;
+    // A user namespace with these mappings (relative to the caller's), held by an fd.
+    virtual UniqueFd create_user_namespace(const std::vector<config::IdMapping>& uid_mappings,
+                                           const std::vector<config::IdMapping>& gid_mappings) = 0;
+    // The caller's own user namespace.
+    virtual UniqueFd open_own_user_namespace() = 0;
     virtual void pivot_root(const std::string& new_root, const std::string& put_old) = 0;
     virtual void chdir(const std::string& path) = 0;
     virtual void fchdir(int fd) = 0;
@@ -72,6 +83,11 @@ public:
     void umount2(const std::string& target, int flags) override;
     void mount_setattr(int dirfd, const std::string& path, unsigned at_flags,
                        const MountAttrChange& change) override;
+    UniqueFd open_tree(int dirfd, const std::string& path, unsigned flags) override;
+    void move_mount(int tree_fd, int target_fd) override;
+    UniqueFd create_user_namespace(const std::vector<config::IdMapping>& uid_mappings,
+                                   const std::vector<config::IdMapping>& gid_mappings) override;
+    UniqueFd open_own_user_namespace() override;
     void pivot_root(const std::string& new_root, const std::string& put_old) override;
     void chdir(const std::string& path) override;
     void fchdir(int fd) override;
