@@ -25,6 +25,7 @@
 #include "runtime/lifecycle/sync.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/terminal.hpp"
+#include "runtime/security/seccomp.hpp"
 #include "runtime/state/container_id.hpp"
 
 namespace brig::lifecycle {
@@ -158,6 +159,9 @@ StartedInit Runtime::create(const CreateOptions& o) {
     if (spec.process->terminal && o.console_socket.empty() && o.console_socket_fd < 0)
         throw Error("process.terminal: true needs --console-socket");
     const linux::NamespacePlan ns = linux::plan_namespaces(*spec.linux);
+    std::optional<security::SeccompProgram> seccomp;
+    if (spec.linux->seccomp)
+        seccomp = security::compile_seccomp_cached(*spec.linux->seccomp, seccomp_cache_dir());
 
     store_.create_dir(o.id);
     ScopeGuard remove_state([&] { store_.remove(o.id); });
@@ -174,7 +178,7 @@ StartedInit Runtime::create(const CreateOptions& o) {
 
     auto cgroup = cgroups::open_manager(spec.linux->cgroups_path, o.id);
     st.cgroups_path = cgroup->path();
-    store_.write(st);  // "creating": from here delete --force finds the cgroup to remove
+    store_.write_breadcrumb(st);  // "creating": delete --force finds the cgroup to remove
     store_.write_config(o.id, config_text);
     cgroup->create();
     ScopeGuard remove_cgroup([&] { cgroup->destroy(); });
@@ -204,6 +208,7 @@ StartedInit Runtime::create(const CreateOptions& o) {
     int listen_fds = listen_fds_env ? std::atoi(listen_fds_env) : 0;
     InitContext ctx;
     ctx.spec = &spec;
+    ctx.seccomp = seccomp ? &*seccomp : nullptr;
     ctx.rootfs = rootfs;
     ctx.sync_fd = child_end.get();
     ctx.start_fifo_fd = start_fifo.get();
@@ -283,7 +288,8 @@ StartedInit Runtime::create(const CreateOptions& o) {
     st.recorded_status = Status::created;
     store_.write(st);
     if (!o.pid_file.empty())
-        state::write_file_atomic(o.pid_file, std::to_string(init.pid));
+        state::write_file_atomic(o.pid_file, std::to_string(init.pid), 0644,
+                                 state::Durability::atomic_only);
     kill_init.dismiss();
     remove_cgroup.dismiss();
     remove_state.dismiss();
@@ -359,8 +365,6 @@ void Runtime::start(const std::string& id) {
             throw;
         }
     }
-    i.state.recorded_status = Status::running;
-    store_.write(i.state);
 }
 
 void Runtime::kill(const std::string& id, int signal, bool all) {

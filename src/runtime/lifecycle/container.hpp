@@ -82,6 +82,7 @@ public:
 
 private:
     state::Status live_status(const state::ContainerState& s) const;
+    std::string seccomp_cache_dir() const { return store_.root() + "/.seccomp-cache"; }
 
     state::StateStore store_;
     const Logger& log_;

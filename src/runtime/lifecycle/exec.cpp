@@ -104,6 +104,9 @@ int Runtime::exec(const ExecOptions& o) {
                          state::status_name(i.status));
     const config::Spec spec = config::parse_spec(nlohmann::json::parse(store_.read_config(o.id)));
     config::Process process = exec_process(o, spec);
+    std::optional<security::SeccompProgram> seccomp;
+    if (spec.linux->seccomp)
+        seccomp = security::compile_seccomp_cached(*spec.linux->seccomp, seccomp_cache_dir());
     if (process.terminal && o.console_socket.empty())
         throw ExecFailed("exec: --tty needs --console-socket");
 
@@ -161,8 +164,8 @@ int Runtime::exec(const ExecOptions& o) {
                 if (process.oom_score_adj)
                     linux::apply_oom_score_adj(*process.oom_score_adj);
                 // On success the exec closes child_end (CLOEXEC): the parent reads EOF.
-                exec_user_process(process, spec.linux->seccomp, true, o.preserve_fds, 0,
-                                  state_json);
+                exec_user_process(process, spec.linux->seccomp, seccomp ? &*seccomp : nullptr,
+                                  true, o.preserve_fds, 0, state_json);
             }
             sync_send(child_end.get(), SyncType::init_pid, std::to_string(pid));
         } catch (const std::exception& e) {
@@ -190,7 +193,8 @@ int Runtime::exec(const ExecOptions& o) {
         throw ExecFailed(std::string(buf + 1, static_cast<size_t>(n - 1)));
     }
     if (!o.pid_file.empty())
-        state::write_file_atomic(o.pid_file, std::to_string(pid));
+        state::write_file_atomic(o.pid_file, std::to_string(pid), 0644,
+                                 state::Durability::atomic_only);
     if (o.detach)
         return 0;
 

@@ -66,7 +66,8 @@ void write_stderr(const std::string& s) {
 }  // namespace
 
 void exec_user_process(const config::Process& process,
-                       const std::optional<config::Seccomp>& seccomp, bool setgroups_allowed,
+                       const std::optional<config::Seccomp>& seccomp_config,
+                       const security::SeccompProgram* seccomp, bool setgroups_allowed,
                        int preserve_fds, int listen_fds, const std::string& state_json) {
     // Landlock forbids mount(2) to its domain: processes that keep CAP_SYS_ADMIN (and so may
     // mount) are left without it.
@@ -86,11 +87,11 @@ void exec_user_process(const config::Process& process,
         throw_errno("process.noNewPrivileges: prctl");
     linux::close_fds_on_exec(3 + preserve_fds);
     if (seccomp) {
-        UniqueFd notify = security::load_seccomp(*seccomp);
+        UniqueFd notify = security::load_seccomp_program(*seccomp);
         if (notify)
-            security::send_seccomp_notify_fd(seccomp->listener_path, notify.get(),
+            security::send_seccomp_notify_fd(seccomp_config->listener_path, notify.get(),
                                              nlohmann::json::parse(state_json),
-                                             seccomp->listener_metadata);
+                                             seccomp_config->listener_metadata);
     }
     auto argv = c_strings(process.args);
     auto envp = c_strings(env);
@@ -164,8 +165,7 @@ void container_init(const InitContext& ctx) {
         ::close(ctx.start_fifo_fd);
         run_hooks(spec.hooks.start_container, state_json, "startContainer");
         bool setgroups_allowed = true;
-        exec_user_process(process, spec.linux ? spec.linux->seccomp : std::nullopt,
-                          setgroups_allowed, ctx.preserve_fds, ctx.listen_fds, state_json);
+        exec_user_process(process, spec.linux->seccomp, ctx.seccomp, setgroups_allowed, ctx.preserve_fds, ctx.listen_fds, state_json);
     } catch (const std::exception& e) {
         if (!ready_sent) {
             try {

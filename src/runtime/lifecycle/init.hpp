@@ -6,11 +6,13 @@
 
 #include "runtime/config/spec.hpp"
 #include "runtime/linux/namespaces.hpp"
+#include "runtime/security/seccomp.hpp"
 
 namespace brig::lifecycle {
 
 struct InitContext {
     const config::Spec* spec = nullptr;
+    const security::SeccompProgram* seccomp = nullptr;  // compiled by brig, loaded last
     std::string rootfs;   // absolute host path
     int sync_fd = -1;
     int start_fifo_fd = -1;  // read end of exec.fifo: a byte arrives on `start`
@@ -30,7 +32,8 @@ struct InitContext {
 // Applies what every process entering the container gets right before exec (also used by
 // `brig exec`): user, capabilities, no_new_privs, seccomp last, fd sweep, then execve.
 [[noreturn]] void exec_user_process(const config::Process& process,
-                                    const std::optional<config::Seccomp>& seccomp,
+                                    const std::optional<config::Seccomp>& seccomp_config,
+                                    const security::SeccompProgram* seccomp,
                                     bool setgroups_allowed, int preserve_fds, int listen_fds,
                                     const std::string& state_json);
 

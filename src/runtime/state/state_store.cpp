@@ -167,6 +167,10 @@ void StateStore::write(const ContainerState& s) const {
     write_file_atomic(dir(s.id) + "/state.json", s.to_json().dump());
 }
 
+void StateStore::write_breadcrumb(const ContainerState& s) const {
+    write_file_atomic(dir(s.id) + "/state.json", s.to_json().dump(), 0644, Durability::atomic_only);
+}
+
 ContainerState StateStore::read(const std::string& id) const {
     if (!exists(id))
         throw Error("container \"" + id + "\" does not exist", ENOENT);
@@ -189,7 +193,8 @@ ContainerState StateStore::read(const std::string& id) const {
 }
 
 void StateStore::write_config(const std::string& id, const std::string& config_json) const {
-    write_file_atomic(dir(id) + "/config.json", config_json, 0600);
+    // Read back only while the container exists; after a machine crash it does not.
+    write_file_atomic(dir(id) + "/config.json", config_json, 0600, Durability::atomic_only);
 }
 
 std::string StateStore::read_config(const std::string& id) const {
@@ -219,7 +224,8 @@ std::vector<std::string> StateStore::list() const {
     return ids;
 }
 
-void write_file_atomic(const std::string& path, const std::string& data, mode_t mode) {
+void write_file_atomic(const std::string& path, const std::string& data, mode_t mode,
+                       Durability durability) {
     std::string tmp = path + ".tmp";
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
     if (!fd)
@@ -238,7 +244,8 @@ void write_file_atomic(const std::string& path, const std::string& data, mode_t 
         p += n;
         left -= static_cast<size_t>(n);
     }
-    if (fsync(fd.get()) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
+    if ((durability == Durability::fsync && fsync(fd.get()) != 0) ||
+        rename(tmp.c_str(), path.c_str()) != 0) {
         int err = errno;
         unlink(tmp.c_str());
         throw Error("cannot write " + path, err);

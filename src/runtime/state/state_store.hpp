@@ -56,7 +56,11 @@ public:
     // Creates <root>/<id> (and root itself); fails with "container \"id\" already exists".
     void create_dir(const std::string& id) const;
     bool exists(const std::string& id) const;
+    // Atomic and durable (fsync before rename).
     void write(const ContainerState& s) const;
+    // Atomic but not fsync'd: the "creating" breadcrumb that only helps delete --force clean up
+    // after a crashed create, which a machine crash makes moot (the container died with it).
+    void write_breadcrumb(const ContainerState& s) const;
     // Throws "container \"id\" does not exist" when there is no such container.
     ContainerState read(const std::string& id) const;
     void write_config(const std::string& id, const std::string& config_json) const;
@@ -69,8 +73,10 @@ private:
     std::string root_;
 };
 
-// Writes data to path atomically: temp file in the same dir, fsync, rename.
-void write_file_atomic(const std::string& path, const std::string& data, mode_t mode = 0644);
+enum class Durability { fsync, atomic_only };
+// Writes data to path atomically: temp file in the same dir, (fsync), rename.
+void write_file_atomic(const std::string& path, const std::string& data, mode_t mode = 0644,
+                       Durability durability = Durability::fsync);
 std::string read_file(const std::string& path, size_t limit);
 
 
