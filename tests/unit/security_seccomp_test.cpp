@@ -1,4 +1,5 @@
 // seccomp filters loaded in forked children; the blocked syscalls are observed from there.
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <seccomp.h>
@@ -517,6 +518,98 @@ TEST(SeccompNotifySend, ConnectFailureNamesTheField) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("linux.seccomp.listenerPath"), std::string::npos);
     }
+}
+
+}  // namespace
+}  // namespace brig::security
+
+namespace brig::security {
+namespace {
+
+bool same_program(const SeccompProgram& a, const SeccompProgram& b) {
+    return a.flags == b.flags && a.notify == b.notify && a.filter.size() == b.filter.size() &&
+           std::memcmp(a.filter.data(), b.filter.data(), a.filter.size() * sizeof(sock_filter)) ==
+               0;
+}
+
+class SeccompCacheTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/brig-seccomp-cache-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = std::string(tmpl) + "/cache";
+    }
+    void TearDown() override {
+        for (const auto& f : entries())
+            unlink((dir_ + "/" + f).c_str());
+        rmdir(dir_.c_str());
+        rmdir(dir_.substr(0, dir_.rfind('/')).c_str());
+    }
+    std::vector<std::string> entries() const {
+        std::vector<std::string> out;
+        if (DIR* d = opendir(dir_.c_str())) {
+            while (dirent* e = readdir(d))
+                if (e->d_name[0] != '.')
+                    out.push_back(e->d_name);
+            closedir(d);
+        }
+        return out;
+    }
+    std::string dir_;
+};
+
+TEST_F(SeccompCacheTest, SecondCompileComesFromTheCache) {
+    auto s = allow_by_default();
+    s.syscalls = {rule({"getcwd"}, "SCMP_ACT_ERRNO", 38)};
+    auto first = compile_seccomp_cached(s, dir_);
+    ASSERT_EQ(entries().size(), 1u);
+    struct stat st;
+    ASSERT_EQ(stat(dir_.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    auto second = compile_seccomp_cached(s, dir_);
+    EXPECT_TRUE(same_program(first, second));
+    EXPECT_TRUE(same_program(first, compile_seccomp(s)));
+
+    s.syscalls[0].errno_ret = 39;  // another profile, another entry
+    auto third = compile_seccomp_cached(s, dir_);
+    EXPECT_FALSE(same_program(first, third));
+    EXPECT_EQ(entries().size(), 2u);
+}
+
+TEST_F(SeccompCacheTest, DamagedEntryIsRecompiled) {
+    auto s = allow_by_default();
+    s.syscalls = {rule({"getcwd"}, "SCMP_ACT_ERRNO", 38)};
+    auto good = compile_seccomp_cached(s, dir_);
+    ASSERT_EQ(entries().size(), 1u);
+    const std::string entry = dir_ + "/" + entries()[0];
+    // Replace the program part with "allow everything" bytes of the same size.
+    int fd = open(entry.c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    off_t size = lseek(fd, 0, SEEK_END);
+    std::string junk(static_cast<size_t>(size) / 2, '\0');
+    ASSERT_EQ(pwrite(fd, junk.data(), junk.size(), 0), static_cast<ssize_t>(junk.size()));
+    close(fd);
+    EXPECT_TRUE(same_program(compile_seccomp_cached(s, dir_), good));
+}
+
+TEST_F(SeccompCacheTest, CachedProgramBlocksInTheChild) {
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root";
+    auto s = allow_by_default();
+    s.syscalls = {rule({"getcwd"}, "SCMP_ACT_ERRNO", 38)};
+    compile_seccomp_cached(s, dir_);
+    // Compiled (from the cache) in the parent, only loaded in the child.
+    auto program = compile_seccomp_cached(s, dir_);
+    auto r = run_in_child([&] {
+        load_seccomp_program(program);
+        char buf[256];
+        return outcome(syscall(SYS_getcwd, buf, sizeof(buf)));
+    });
+    EXPECT_EQ(r.output, "38");
+}
+
+TEST(SeccompProgramLoad, EmptyProgramIsRefused) {
+    EXPECT_THROW(load_seccomp_program(SeccompProgram{}), Error);
 }
 
 }  // namespace

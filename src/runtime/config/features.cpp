@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/cgroups/manager.hpp"
 #include "runtime/config/mount_options.hpp"
 #include "runtime/security/capabilities.hpp"
 #include "runtime/security/seccomp.hpp"
@@ -25,8 +26,7 @@ nlohmann::json features() {
     nlohmann::json linux_features = {
         {"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}},
         {"capabilities", security::kernel_capability_names()},
-        {"cgroup",
-         {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}}},
+        {"cgroup", cgroups::cgroup_features()},
         {"seccomp", std::move(seccomp)},
         {"apparmor", {{"enabled", true}}},
         {"selinux", {{"enabled", true}}},

@@ -6,18 +6,23 @@
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 
 #include "runtime/common/error.hpp"
+#include "runtime/security/default_seccomp.hpp"
 
 namespace brig::security {
 namespace {
@@ -190,33 +195,91 @@ void add_rules(scmp_filter_ctx ctx, const config::Seccomp& s, uint32_t default_a
     }
 }
 
-// Loads through seccomp(2) with the BPF libseccomp generated: the way to pass kernel flags
-// libseccomp 2.5 does not know (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV).
-UniqueFd load_with_kernel_flags(scmp_filter_ctx ctx, unsigned long flags) {
+// The BPF libseccomp generated for `ctx`, read back through a memfd.
+std::vector<sock_filter> export_program(scmp_filter_ctx ctx) {
     UniqueFd mem(static_cast<int>(syscall(SYS_memfd_create, "brig-seccomp", MFD_CLOEXEC)));
     if (!mem)
         throw_errno("linux.seccomp: memfd_create");
     int rc = seccomp_export_bpf(ctx, mem.get());
     if (rc < 0)
-        throw Error("linux.seccomp: cannot export the filter", -rc);
+        throw Error("linux.seccomp: cannot compile the filter", -rc);
     off_t size = lseek(mem.get(), 0, SEEK_END);
-    if (size <= 0 || size % sizeof(sock_filter) != 0)
-        throw Error("linux.seccomp: exported filter has a bad size");
+    if (size <= 0 || size % static_cast<off_t>(sizeof(sock_filter)) != 0)
+        throw Error("linux.seccomp: the compiled filter has a bad size");
     std::vector<sock_filter> program(static_cast<size_t>(size) / sizeof(sock_filter));
     if (pread(mem.get(), program.data(), static_cast<size_t>(size), 0) != size)
-        throw_errno("linux.seccomp: reading the exported filter");
-    sock_fprog prog{static_cast<unsigned short>(program.size()), program.data()};
-    long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-    if (ret < 0) {
-        if (errno == EACCES)
-            throw Error(
-                "linux.seccomp: loading the filter needs noNewPrivileges or "
-                "CAP_SYS_ADMIN",
-                errno);
-        throw_errno("linux.seccomp: cannot load the filter");
-    }
-    return (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? UniqueFd(static_cast<int>(ret))
-                                                      : UniqueFd();
+        throw_errno("linux.seccomp: reading the compiled filter");
+    return program;
+}
+
+std::string cache_key(const config::Seccomp& s) {
+    utsname u{};
+    uname(&u);
+    // Everything the generated program depends on: the profile, libseccomp, the kernel (whose
+    // API level libseccomp probes).
+    return seccomp_to_json(s).dump() + "\n" + libseccomp_version() + "\n" + u.release + "\n" +
+           u.machine;
+}
+
+constexpr char kCacheMagic[8] = {'B', 'R', 'I', 'G', 'S', 'C', 'M', '1'};
+
+struct CacheHeader {
+    char magic[8];
+    uint64_t key_size;
+    uint64_t flags;
+    uint64_t notify;
+    uint64_t instructions;
+};
+
+std::optional<SeccompProgram> read_cache_entry(const std::string& path, const std::string& key) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd)
+        return std::nullopt;
+    struct stat st {};
+    if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        st.st_size > (1 << 22))
+        return std::nullopt;
+    std::string data(static_cast<size_t>(st.st_size), '\0');
+    if (pread(fd.get(), data.data(), data.size(), 0) != st.st_size ||
+        data.size() < sizeof(CacheHeader))
+        return std::nullopt;
+    CacheHeader h;
+    std::memcpy(&h, data.data(), sizeof(h));
+    if (std::memcmp(h.magic, kCacheMagic, sizeof(kCacheMagic)) != 0 || h.key_size != key.size() ||
+        h.instructions == 0 || h.instructions > BPF_MAXINSNS ||
+        data.size() != sizeof(h) + h.key_size + h.instructions * sizeof(sock_filter) ||
+        data.compare(sizeof(h), key.size(), key) != 0)
+        return std::nullopt;
+    SeccompProgram p;
+    p.flags = h.flags;
+    p.notify = h.notify != 0;
+    p.filter.resize(h.instructions);
+    std::memcpy(p.filter.data(), data.data() + sizeof(h) + key.size(),
+                h.instructions * sizeof(sock_filter));
+    return p;
+}
+
+// Best effort: a cache that cannot be written only costs the next container a compile.
+void write_cache_entry(const std::string& dir, const std::string& path, const std::string& key,
+                       const SeccompProgram& p) {
+    CacheHeader h{};
+    std::memcpy(h.magic, kCacheMagic, sizeof(kCacheMagic));
+    h.key_size = key.size();
+    h.flags = p.flags;
+    h.notify = p.notify;
+    h.instructions = p.filter.size();
+    std::string data(reinterpret_cast<const char*>(&h), sizeof(h));
+    data += key;
+    data.append(reinterpret_cast<const char*>(p.filter.data()),
+                p.filter.size() * sizeof(sock_filter));
+    std::string tmp = dir + "/.tmp-" + std::to_string(getpid());
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd)
+        return;
+    bool ok = ::write(fd.get(), data.data(), data.size()) == static_cast<ssize_t>(data.size());
+    fd.reset();
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
+        ::unlink(tmp.c_str());
 }
 
 }  // namespace
@@ -271,17 +334,17 @@ void validate_seccomp(const config::Seccomp& s) {
     }
 }
 
-UniqueFd load_seccomp(const config::Seccomp& s) {
+SeccompProgram compile_seccomp(const config::Seccomp& s) {
     validate_seccomp(s);
     const uint32_t default_action = resolve_action(s.default_action, s.default_errno_ret);
     Filter filter(seccomp_init(default_action));
     if (!filter)
         throw Error("linux.seccomp.defaultAction: libseccomp refused " + s.default_action);
     scmp_filter_ctx ctx = filter.get();
-    // no_new_privs is the config's decision (process.noNewPrivileges), not libseccomp's.
-    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
     // Report the kernel's errno rather than libseccomp's generic ECANCELED.
     seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+    // A binary tree over syscall numbers: fewer instructions run per syscall than a list.
+    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 
     for (size_t i = 0; i < s.architectures.size(); ++i) {
         const uint32_t token = seccomp_arch_resolve_name(
@@ -294,48 +357,64 @@ UniqueFd load_seccomp(const config::Seccomp& s) {
                             s.architectures[i],
                         -rc);
     }
-
-    const bool notify = uses_notify(s);
-    unsigned long kernel_flags = 0;
-    for (const auto& f : s.flags)
-        kernel_flags |= find_entry(kFlags, f)->kernel_flag;
-    // WAIT_KILLABLE_RECV only means something for a notify listener (the kernel insists).
-    if (!notify)
-        kernel_flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-
     add_rules(ctx, s, default_action);
 
-    if (kernel_flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) {
-        unsigned long flags = kernel_flags | SECCOMP_FILTER_FLAG_NEW_LISTENER;
-        if (flags & SECCOMP_FILTER_FLAG_TSYNC)
-            flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
-        return load_with_kernel_flags(ctx, flags);
+    SeccompProgram program;
+    program.filter = export_program(ctx);
+    program.notify = uses_notify(s);
+    for (const auto& f : s.flags)
+        program.flags |= find_entry(kFlags, f)->kernel_flag;
+    if (program.notify) {
+        program.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        // TSYNC alone would return a thread id where the listener fd is expected.
+        if (program.flags & SECCOMP_FILTER_FLAG_TSYNC)
+            program.flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+    } else {
+        // WAIT_KILLABLE_RECV only means something for a notify listener (the kernel insists).
+        program.flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
     }
-    if (kernel_flags & SECCOMP_FILTER_FLAG_TSYNC)
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-    if (kernel_flags & SECCOMP_FILTER_FLAG_LOG) {
-        int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
-        if (rc < 0)
-            throw Error("linux.seccomp.flags: SECCOMP_FILTER_FLAG_LOG", -rc);
+    return program;
+}
+
+SeccompProgram compile_seccomp_cached(const config::Seccomp& s, const std::string& cache_dir) {
+    validate_seccomp(s);
+    if (::mkdir(cache_dir.c_str(), 0700) != 0 && errno != EEXIST)
+        return compile_seccomp(s);
+    const std::string key = cache_key(s);
+    char name[32];
+    snprintf(name, sizeof(name), "%016zx", std::hash<std::string>{}(key));
+    const std::string path = cache_dir + "/" + name;
+    if (auto cached = read_cache_entry(path, key))
+        return *cached;
+    SeccompProgram program = compile_seccomp(s);
+    write_cache_entry(cache_dir, path, key, program);
+    return program;
+}
+
+UniqueFd load_seccomp_program(const SeccompProgram& program) {
+    if (program.filter.empty() || program.filter.size() > BPF_MAXINSNS)
+        throw Error("linux.seccomp: the compiled filter has " +
+                    std::to_string(program.filter.size()) + " instructions");
+    sock_fprog prog{static_cast<unsigned short>(program.filter.size()),
+                    const_cast<sock_filter*>(program.filter.data())};
+    long ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, program.flags, &prog);
+    if (ret < 0) {
+        if (errno == EACCES)
+            throw Error(
+                "linux.seccomp: loading the filter needs noNewPrivileges or "
+                "CAP_SYS_ADMIN",
+                errno);
+        throw_errno("linux.seccomp: cannot load the filter");
     }
-    if (kernel_flags & SECCOMP_FILTER_FLAG_SPEC_ALLOW) {
-        int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
-        if (rc < 0)
-            throw Error("linux.seccomp.flags: SECCOMP_FILTER_FLAG_SPEC_ALLOW", -rc);
-    }
-    int rc = seccomp_load(ctx);
-    if (rc == -EACCES)
-        throw Error("linux.seccomp: loading the filter needs noNewPrivileges or CAP_SYS_ADMIN",
-                    -rc);
-    if (rc < 0)
-        throw Error("linux.seccomp: cannot load the filter", -rc);
-    if (!notify)
-        return UniqueFd();
-    int fd = seccomp_notify_fd(ctx);
-    if (fd < 0)
-        throw Error("linux.seccomp: no notify fd", -fd);
-    // The kernel creates the listener O_CLOEXEC; libseccomp 2.5 does not close it on release.
-    return UniqueFd(fd);
+    if (ret > 0 && !program.notify)
+        throw Error("linux.seccomp: SECCOMP_FILTER_FLAG_TSYNC: thread " + std::to_string(ret) +
+                    " could not be synchronized");
+    // The kernel creates the listener O_CLOEXEC.
+    return program.notify ? UniqueFd(static_cast<int>(ret)) : UniqueFd();
+}
+
+UniqueFd load_seccomp(const config::Seccomp& s) {
+    return load_seccomp_program(compile_seccomp(s));
 }
 
 void send_seccomp_notify_fd(const std::string& listener_path, int notify_fd,

@@ -1,6 +1,8 @@
 // linux.seccomp compiled with libseccomp and loaded as the last step before execve.
 #pragma once
 
+#include <linux/filter.h>
+
 #include <string>
 #include <vector>
 
@@ -19,7 +21,26 @@ void validate_seccomp(const config::Seccomp& seccomp);
 // Loads the filter into the calling thread. When the profile uses SCMP_ACT_NOTIFY, returns the
 // notify fd (the caller sends it to listenerPath); otherwise an invalid UniqueFd.
 // Without CAP_SYS_ADMIN the caller must have set no_new_privs first (the kernel's rule).
+// Same as load_seccomp_program(compile_seccomp(seccomp)).
 UniqueFd load_seccomp(const config::Seccomp& seccomp);
+
+// A filter compiled by libseccomp, ready for seccomp(2).
+struct SeccompProgram {
+    std::vector<sock_filter> filter;
+    unsigned long flags = 0;  // SECCOMP_FILTER_FLAG_*, NEW_LISTENER included for notify
+    bool notify = false;      // loading returns a notify fd
+};
+
+// Validates and compiles. Compiling a multi-architecture profile costs libseccomp tens of
+// milliseconds: do it in brig before the container process exists, and only load in it.
+SeccompProgram compile_seccomp(const config::Seccomp& seccomp);
+// The same, with compiled programs kept in `cache_dir` (created 0700 if missing; e.g.
+// <root>/seccomp-cache). An entry is used only if it was made from exactly the same profile by
+// the same libseccomp for the same kernel; a broken or foreign entry is recompiled.
+SeccompProgram compile_seccomp_cached(const config::Seccomp& seccomp, const std::string& cache_dir);
+// Installs a compiled filter in the calling thread (the only work left for the container
+// process: one seccomp(2) call). Returns the notify fd when `program.notify`.
+UniqueFd load_seccomp_program(const SeccompProgram& program);
 
 // Connects to `listener_path` (a unix stream socket) and sends the runtime-spec's container
 // process state {"ociVersion","fds":["seccompFd"],"pid","metadata","state"} with `notify_fd`
