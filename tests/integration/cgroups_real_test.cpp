@@ -562,6 +562,7 @@ TEST_F(CgroupsReal, KillAllAndDestroyLeaveNothing) {
 }
 
 TEST_F(CgroupsReal, FailedApplyThenDestroyLeavesNoCgroup) {
+    manager_->destroy();  // this test uses its own cgroup path
     manager_.reset();
     std::string id = unique_id("bad");
     std::string parent = "/" + id;  // a parent only this manager creates
