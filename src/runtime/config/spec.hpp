@@ -56,6 +56,12 @@ struct IoPriority {
     int priority = 0;
 };
 
+// process.execCPUAffinity: CPU lists ("0-3,7") for exec'd processes, before and after exec.
+struct ExecCpuAffinity {
+    std::string initial_cpus;
+    std::string final_cpus;
+};
+
 struct Process {
     bool terminal = false;
     std::optional<ConsoleSize> console_size;
@@ -71,6 +77,7 @@ struct Process {
     std::string selinux_label;
     std::optional<Scheduler> scheduler;
     std::optional<IoPriority> io_priority;
+    std::optional<ExecCpuAffinity> exec_cpu_affinity;
 };
 
 struct Root {
