@@ -34,7 +34,8 @@ struct CloneArgs {
 pid_t fork_like(uint64_t flags) {
     CloneArgs args{};
     args.flags = flags;
-    args.exit_signal = SIGCHLD;
+    // clone3 refuses an exit signal with CLONE_PARENT: the child inherits ours (SIGCHLD).
+    args.exit_signal = flags & CLONE_PARENT ? 0 : SIGCHLD;
     long pid = syscall(SYS_clone3, &args, sizeof args);
     if (pid < 0)
         throw_errno("exec: clone3");
