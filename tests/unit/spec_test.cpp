@@ -726,11 +726,12 @@ TEST(SpecErrors, UserNamespaceMappings) {
             d["linux"]["namespaces"] = json::parse(R"([{"type": "user"}])");
             d["linux"]["uidMappings"] = map0;
         },
-        "linux.gidMappings: required when linux.namespaces creates a user namespace");
-    expect_edit_error(
-        [&](json& d) { d["linux"]["namespaces"] = json::parse(R"([{"type": "user"}])"); },
-        "linux.uidMappings: required when linux.namespaces creates a user namespace");
-    // Joining an existing user namespace needs no mappings.
+        "linux.gidMappings: required together with linux.uidMappings");
+    // A new user namespace without mappings is left to the namespace setup (crun's rootless
+    // spec has none), and joining an existing one needs none either.
+    json fresh = minimal_config();
+    fresh["linux"]["namespaces"] = json::parse(R"([{"type": "user"}])");
+    EXPECT_NO_THROW(parse_spec(fresh));
     json joined = minimal_config();
     joined["linux"]["namespaces"] = json::parse(R"([{"type": "user", "path": "/proc/1/ns/user"}])");
     EXPECT_NO_THROW(parse_spec(joined));
@@ -1173,6 +1174,29 @@ TEST_F(LoadSpec, FifoIsRefusedWithoutBlocking) {
 TEST_F(LoadSpec, DirectoryIsRefused) {
     ASSERT_EQ(mkdir((bundle_ + "/config.json").c_str(), 0700), 0);
     EXPECT_EQ(load_error(), bundle_ + "/config.json: not a regular file");
+}
+
+// The default configs of the peer runtimes are what users bring: they must parse as they are.
+TEST_F(LoadSpec, PeerRuntimeSpecsParse) {
+    int tried = 0;
+    for (const char* runtime : {"runc", "crun"}) {
+        for (const char* flags : {"", " --rootless"}) {
+            std::filesystem::remove(bundle_ + "/config.json");
+            const std::string command = std::string("cd '") + bundle_ + "' && " + runtime +
+                                        " spec" + flags + " >/dev/null 2>&1";
+            if (std::system(command.c_str()) != 0)
+                continue;  // this runtime is not installed
+            ++tried;
+            SCOPED_TRACE(std::string(runtime) + " spec" + flags);
+            Spec s = load_spec(bundle_);
+            ASSERT_TRUE(s.process);
+            EXPECT_FALSE(s.process->args.empty());
+            ASSERT_TRUE(s.linux);
+            EXPECT_NE(s.linux->find_namespace(NamespaceType::mount), nullptr);
+        }
+    }
+    if (tried == 0)
+        GTEST_SKIP() << "neither runc nor crun is installed";
 }
 
 // ---- namespace helpers -------------------------------------------------------------------

@@ -716,7 +716,9 @@ Linux parse_linux(const JsonNode& node) {
         l.personality = parse_personality(*n);
     // intelRdt, memoryPolicy and netDevices are not supported and, like unknown fields, ignored.
 
-    // Rules that span several fields.
+    // Rules that span several fields. A new user namespace without mappings is allowed (the
+    // spec makes them optional; crun's rootless spec relies on a default mapping), so the
+    // namespace setup decides what to map then.
     const Namespace* user_ns = l.find_namespace(NamespaceType::user);
     const std::string ns_path = member_path(node.path(), "namespaces");
     for (auto [maps, key] :
@@ -724,9 +726,13 @@ Linux parse_linux(const JsonNode& node) {
         const std::string map_path = member_path(node.path(), key);
         if (!maps->empty() && !user_ns)
             throw Error(map_path + ": requires a user namespace in " + ns_path);
-        if (maps->empty() && user_ns && user_ns->path.empty())
-            throw Error(map_path + ": required when " + ns_path + " creates a user namespace");
     }
+    // One map without the other leaves half the ids unmapped: a half-done configuration.
+    if (l.uid_mappings.empty() != l.gid_mappings.empty())
+        throw Error(
+            member_path(node.path(), l.uid_mappings.empty() ? "uidMappings" : "gidMappings") +
+            ": required together with " +
+            member_path(node.path(), l.uid_mappings.empty() ? "gidMappings" : "uidMappings"));
     if (!l.time_offsets.empty()) {
         const Namespace* time_ns = l.find_namespace(NamespaceType::time);
         if (!time_ns || !time_ns->path.empty())
