@@ -1,4 +1,5 @@
 // brig: the runc-compatible command line. Each verb is a thin layer over brig::lifecycle.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -29,6 +30,8 @@ const brig::FlagSpec global_flags{
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A hook or console peer that goes away must give EPIPE, not kill brig mid-operation.
+    signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> args(argv, argv + argc);
     brig::LogConfig log_config;
     brig::ParsedArgs global;

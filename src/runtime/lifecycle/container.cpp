@@ -18,11 +18,13 @@
 #include "runtime/common/clock.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/scope_guard.hpp"
+#include "runtime/config/json_reader.hpp"
 #include "runtime/config/spec.hpp"
 #include "runtime/lifecycle/hooks.hpp"
 #include "runtime/lifecycle/init.hpp"
 #include "runtime/lifecycle/signal_forwarder.hpp"
 #include "runtime/lifecycle/sync.hpp"
+#include "runtime/linux/clone.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/security/seccomp.hpp"
@@ -32,35 +34,6 @@ namespace brig::lifecycle {
 namespace {
 
 using state::Status;
-
-constexpr size_t config_size_limit = 4 << 20;
-
-// struct clone_args of linux/sched.h, which clashes with glibc's <sched.h>.
-struct CloneArgs {
-    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-        set_tid_size, cgroup;
-};
-constexpr uint64_t clone_into_cgroup = 0x200000000ULL;
-
-// fork()-like clone3: returns 0 in the child. cgroup_fd >= 0 places the child in that cgroup2
-// directory atomically (CLONE_INTO_CGROUP); pidfd receives a pidfd when non-null.
-pid_t clone_child(uint64_t flags, int cgroup_fd, int* pidfd) {
-    CloneArgs args{};
-    args.flags = flags;
-    args.exit_signal = SIGCHLD;
-    if (pidfd) {
-        args.flags |= CLONE_PIDFD;
-        args.pidfd = reinterpret_cast<uint64_t>(pidfd);
-    }
-    if (cgroup_fd >= 0) {
-        args.flags |= clone_into_cgroup;
-        args.cgroup = static_cast<uint64_t>(cgroup_fd);
-    }
-    long pid = syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0)
-        throw_errno("cannot create the container process (clone3)");
-    return static_cast<pid_t>(pid);
-}
 
 std::string absolute_directory(const std::string& path, const std::string& what) {
     char resolved[PATH_MAX];
@@ -73,10 +46,7 @@ std::string absolute_directory(const std::string& path, const std::string& what)
 }
 
 config::Spec parse_config_text(const std::string& text) {
-    auto doc = nlohmann::json::parse(text, nullptr, false);
-    if (doc.is_discarded())
-        throw Error("config.json: invalid JSON");
-    return config::parse_spec(doc);
+    return config::parse_spec(config::parse_json_text(text, "config.json"));
 }
 
 void wait_child(pid_t pid) {
@@ -105,13 +75,28 @@ bool wait_pidfd_exit(int pidfd, int timeout_ms) {
 // Whether the bundle's config asks for a terminal (read before create, which re-validates it).
 bool spec_wants_terminal(const std::string& bundle) {
     try {
-        auto doc = nlohmann::json::parse(state::read_file(bundle + "/config.json", config_size_limit),
+        auto doc = nlohmann::json::parse(state::read_file(bundle + "/config.json",
+                                                          config::config_json_size_limit),
                                          nullptr, false);
         return doc.is_object() && doc.contains("process") && doc["process"].is_object() &&
                doc["process"].value("terminal", false);
     } catch (const std::exception&) {
         return false;  // create reports the real problem
     }
+}
+
+// linux.resources plus the device rules every container gets: the config's rules, then the
+// default devices (null, zero, tty, pts ...) and each linux.devices node, as runc orders them.
+config::Resources cgroup_resources(const config::Linux& linux) {
+    config::Resources r = linux.resources.value_or(config::Resources{});
+    for (auto& rule : cgroups::default_device_rules())
+        r.devices.push_back(rule);
+    for (const auto& d : linux.devices) {
+        if (d.type == 'p')
+            continue;  // fifos are not device-controlled
+        r.devices.push_back({true, d.type == 'b' ? 'b' : 'c', d.major, d.minor, "rwm"});
+    }
+    return r;
 }
 
 }  // namespace
@@ -147,7 +132,8 @@ int parse_signal(const std::string& text) {
 StartedInit Runtime::create(const CreateOptions& o) {
     state::validate_container_id(o.id);
     const std::string bundle = absolute_directory(o.bundle, "bundle");
-    const std::string config_text = state::read_file(bundle + "/config.json", config_size_limit);
+    const std::string config_text = config::read_capped_file(
+        bundle + "/config.json", config::config_json_size_limit, "config.json");
     const config::Spec spec = parse_config_text(config_text);
     if (!spec.process)
         throw Error("process: required to create a container");
@@ -182,8 +168,7 @@ StartedInit Runtime::create(const CreateOptions& o) {
     store_.write_config(o.id, config_text);
     cgroup->create();
     ScopeGuard remove_cgroup([&] { cgroup->destroy(); });
-    if (spec.linux->resources)
-        cgroup->apply(*spec.linux->resources);
+    cgroup->apply(cgroup_resources(*spec.linux));
 
     const std::string fifo = store_.fifo_path(o.id);
     if (mkfifo(fifo.c_str(), 0600) != 0)
@@ -209,6 +194,7 @@ StartedInit Runtime::create(const CreateOptions& o) {
     InitContext ctx;
     ctx.spec = &spec;
     ctx.seccomp = seccomp ? &*seccomp : nullptr;
+    ctx.bundle = bundle;
     ctx.rootfs = rootfs;
     ctx.sync_fd = child_end.get();
     ctx.start_fifo_fd = start_fifo.get();
@@ -224,7 +210,8 @@ StartedInit Runtime::create(const CreateOptions& o) {
     StartedInit init;
     int pidfd = -1;
     if (ns.joins.empty()) {
-        init.pid = clone_child(static_cast<uint64_t>(ns.clone_flags), cgroup_fd, &pidfd);
+        init.pid = linux::clone_process({static_cast<uint64_t>(ns.clone_flags), false, cgroup_fd,
+                                         &pidfd});
         if (init.pid == 0) {
             parent_end.reset();
             container_init(ctx);
@@ -232,13 +219,13 @@ StartedInit Runtime::create(const CreateOptions& o) {
     } else {
         // Joining a pid namespace only affects children: a first process joins every namespace
         // given by path, then clones the init (as brig's child) into the new ones.
-        pid_t stage1 = clone_child(0, cgroup_fd, nullptr);
+        pid_t stage1 = linux::clone_process({0, false, cgroup_fd, nullptr});
         if (stage1 == 0) {
             parent_end.reset();
             try {
                 linux::join_namespaces(ns);
-                pid_t pid = clone_child(static_cast<uint64_t>(ns.clone_flags) | CLONE_PARENT, -1,
-                                        nullptr);
+                pid_t pid =
+                    linux::clone_process({static_cast<uint64_t>(ns.clone_flags), true, -1, nullptr});
                 if (pid == 0)
                     container_init(ctx);
                 sync_send(ctx.sync_fd, SyncType::init_pid, std::to_string(pid));

@@ -14,11 +14,13 @@
 
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/common/scope_guard.hpp"
+#include "runtime/config/json_reader.hpp"
 #include "runtime/config/spec.hpp"
 #include "runtime/lifecycle/container.hpp"
 #include "runtime/lifecycle/init.hpp"
 #include "runtime/lifecycle/signal_forwarder.hpp"
 #include "runtime/lifecycle/sync.hpp"
+#include "runtime/linux/clone.hpp"
 #include "runtime/linux/process_setup.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/state/state_store.hpp"
@@ -26,28 +28,12 @@
 namespace brig::lifecycle {
 namespace {
 
-struct CloneArgs {
-    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-        set_tid_size, cgroup;
-};
-
-pid_t fork_like(uint64_t flags) {
-    CloneArgs args{};
-    args.flags = flags;
-    // clone3 refuses an exit signal with CLONE_PARENT: the child inherits ours (SIGCHLD).
-    args.exit_signal = flags & CLONE_PARENT ? 0 : SIGCHLD;
-    long pid = syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0)
-        throw_errno("exec: clone3");
-    return static_cast<pid_t>(pid);
-}
-
 config::Process exec_process(const ExecOptions& o, const config::Spec& spec) {
     config::Process p;
     if (!o.process_file.empty()) {
-        auto doc = nlohmann::json::parse(state::read_file(o.process_file, 1 << 20), nullptr, false);
-        if (doc.is_discarded())
-            throw Error("--process " + o.process_file + ": invalid JSON");
+        auto doc = config::parse_json_text(
+            config::read_capped_file(o.process_file, 1 << 20, "--process " + o.process_file),
+            "--process " + o.process_file);
         p = config::parse_process(doc, "process");
     } else {
         p = *spec.process;
@@ -103,7 +89,8 @@ int Runtime::exec(const ExecOptions& o) {
     if (i.status != state::Status::running && i.status != state::Status::created)
         throw ExecFailed("cannot exec in container \"" + o.id + "\": it is " +
                          state::status_name(i.status));
-    const config::Spec spec = config::parse_spec(nlohmann::json::parse(store_.read_config(o.id)));
+    const config::Spec spec =
+        config::parse_spec(config::parse_json_text(store_.read_config(o.id), "config.json"));
     config::Process process = exec_process(o, spec);
     std::optional<security::SeccompProgram> seccomp;
     if (spec.linux->seccomp)
@@ -142,7 +129,7 @@ int Runtime::exec(const ExecOptions& o) {
     const bool has_mount_ns = spec.linux->find_namespace(config::NamespaceType::mount) != nullptr;
 
     SignalForwarder forwarder;
-    pid_t stage1 = fork_like(0);
+    pid_t stage1 = linux::clone_process({});
     if (stage1 == 0) {
         parent_end.reset();
         try {
@@ -154,7 +141,7 @@ int Runtime::exec(const ExecOptions& o) {
                                 config::namespace_type_name(type) + " namespace");
             if (!has_mount_ns && (fchdir(root.get()) != 0 || chroot(".") != 0))
                 throw_errno("exec: cannot enter the container's root");
-            pid_t pid = fork_like(CLONE_PARENT);
+            pid_t pid = linux::clone_process({0, true, -1, nullptr});
             if (pid == 0) {
                 prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
                 if (process.terminal)

@@ -1,6 +1,7 @@
 #include "runtime/lifecycle/init.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/keyctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -63,16 +64,34 @@ void write_stderr(const std::string& s) {
     (void)ignored;
 }
 
+void load_filter(const security::SeccompProgram& program, const config::Seccomp& config,
+                 const std::string& state_json) {
+    UniqueFd notify = security::load_seccomp_program(program);
+    if (notify)
+        security::send_seccomp_notify_fd(config.listener_path, notify.get(),
+                                         nlohmann::json::parse(state_json),
+                                         config.listener_metadata);
+}
+
 }  // namespace
 
 void exec_user_process(const config::Process& process,
                        const std::optional<config::Seccomp>& seccomp_config,
                        const security::SeccompProgram* seccomp, bool setgroups_allowed,
                        int preserve_fds, int listen_fds, const std::string& state_json) {
+    // brig ignores SIGPIPE and `run` blocks the signals it forwards: the program gets neither.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);
     // Landlock forbids mount(2) to its domain: processes that keep CAP_SYS_ADMIN (and so may
     // mount) are left without it.
     if (process.capabilities && !contains(process.capabilities->bounding, "CAP_SYS_ADMIN"))
         security::confine_exec_to_root();
+    // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we
+    // still have it (as runc does); the profile must then allow the few calls that follow.
+    if (seccomp && !process.no_new_privileges)
+        load_filter(*seccomp, *seccomp_config, state_json);
     if (process.capabilities)
         security::apply_bounding_set(*process.capabilities);
     linux::switch_user(process.user, setgroups_allowed);
@@ -86,13 +105,8 @@ void exec_user_process(const config::Process& process,
     if (process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         throw_errno("process.noNewPrivileges: prctl");
     linux::close_fds_on_exec(3 + preserve_fds);
-    if (seccomp) {
-        UniqueFd notify = security::load_seccomp_program(*seccomp);
-        if (notify)
-            security::send_seccomp_notify_fd(seccomp_config->listener_path, notify.get(),
-                                             nlohmann::json::parse(state_json),
-                                             seccomp_config->listener_metadata);
-    }
+    if (seccomp && process.no_new_privileges)
+        load_filter(*seccomp, *seccomp_config, state_json);
     auto argv = c_strings(process.args);
     auto envp = c_strings(env);
     execve(executable.c_str(), argv.data(), envp.data());
@@ -118,6 +132,9 @@ void container_init(const InitContext& ctx) {
         if (ctx.new_time_namespace)
             linux::enter_new_time_namespace(spec.linux->time_offsets);
 
+        // Relative mount sources are relative to the bundle, as with runc.
+        if (chdir(ctx.bundle.c_str()) != 0)
+            throw_errno("cannot enter the bundle " + ctx.bundle);
         linux::RealSyscalls sys;
         linux::RootfsOptions rootfs_options{ctx.rootfs, ctx.no_pivot, process.terminal};
         bool own_mounts = has_namespace(spec, config::NamespaceType::mount);

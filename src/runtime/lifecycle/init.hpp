@@ -13,6 +13,7 @@ namespace brig::lifecycle {
 struct InitContext {
     const config::Spec* spec = nullptr;
     const security::SeccompProgram* seccomp = nullptr;  // compiled by brig, loaded last
+    std::string bundle;   // absolute host path
     std::string rootfs;   // absolute host path
     int sync_fd = -1;
     int start_fifo_fd = -1;  // read end of exec.fifo: a byte arrives on `start`

@@ -1,10 +1,29 @@
 #include "runtime/state/container_id.hpp"
 
+#include <cstdio>
 #include <string>
 
 #include "runtime/common/error.hpp"
 
 namespace brig::state {
+namespace {
+
+// The id as it can be shown on one line: control and non-ASCII bytes as \xNN.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            char buf[8];
+            snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+}  // namespace
 
 void validate_container_id(std::string_view id) {
     constexpr size_t max_length = 1024;
@@ -19,7 +38,7 @@ void validate_container_id(std::string_view id) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '_' || c == '+' || c == '.' || c == '-';
         if (!ok)
-            throw Error("invalid container id \"" + std::string(id.substr(0, 64)) +
+            throw Error("invalid container id \"" + printable(id.substr(0, 64)) +
                         "\": only letters, digits and _ + . - are allowed");
     }
 }
