@@ -224,9 +224,13 @@ private:
                     is_compare(t, "proc.exe", {CompareOp::eq, CompareOp::in})) {
                     if (keyed)
                         continue;  // one key per rule; further ones stay residual
-                    for (const auto& name : t.values)
+                    for (const auto& name : t.values) {
                         if (!name.empty() && name.size() < BRIG_NAME_LEN)
                             merge(plan.exec_names[name], verdict());
+                        // The kernel sees long basenames through comm, cut at 15 bytes.
+                        if (name.find('/') == std::string::npos && name.size() >= BRIG_COMM_LEN)
+                            merge(plan.exec_names[name.substr(0, BRIG_COMM_LEN - 1)], verdict());
+                    }
                     used[i] = keyed = true;
                 } else if (is_compare(t, "proc.exe_new", {CompareOp::eq}) &&
                            t.values[0] == "true") {
