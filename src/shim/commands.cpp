@@ -121,7 +121,13 @@ std::string state_root_for(const std::string& ns) {
     return "/run/containerd/brig/" + ns;
 }
 
-int run_start(const ShimFlags& flags, const std::string& self) {
+int run_start(const ShimFlags& flags, const std::string&) {
+    // Our real path, so that ps shows the shim's name (not "exe").
+    char self_path[PATH_MAX];
+    ssize_t self_len = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (self_len <= 0)
+        throw_errno("start: readlink /proc/self/exe");
+    const std::string self(self_path, static_cast<size_t>(self_len));
     if (flags.id.empty())
         throw Error("start: -id is required");
     // containerd writes the runtime options to our stdin; we take none of them.
@@ -172,7 +178,7 @@ int run_start(const ShimFlags& flags, const std::string& self) {
         for (auto& a : args)
             argv.push_back(a.data());
         argv.push_back(nullptr);
-        execv("/proc/self/exe", argv.data());
+        execv(self.c_str(), argv.data());
         _exit(127);
     }
     state::write_file_atomic(bundle + "/address", address);
