@@ -7,7 +7,7 @@ build=$(realpath "${1:-/work/build-shim}")
 n=${2:-5}
 runs=${3:-20}
 shim=$build/containerd-shim-brig-v2
-brig=$build/brig
+brig=${BRIG:-$build/brig}
 dir=$(mktemp -d /tmp/brig-ctd-bench-XXXXXX)
 sock=$dir/containerd.sock
 ctr() { command ctr -a "$sock" "$@"; }

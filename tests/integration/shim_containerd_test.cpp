@@ -1,0 +1,282 @@
+// containerd-shim-brig-v2 under Debian's containerd 1.6: each test starts its own containerd
+// (own socket, root and state under /tmp/brig-ctd-XXXXXX) and drives it with ctr.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+    int status = -1;
+    std::string output;
+};
+
+Result sh(const std::string& command) {
+    Result r;
+    FILE* p = popen((command + " 2>&1").c_str(), "r");
+    if (!p)
+        return r;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        r.output.append(buf, n);
+    int st = pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return r;
+}
+
+std::string shim_binary() {
+    return (fs::path(BRIG_BINARY).parent_path() / "containerd-shim-brig-v2").string();
+}
+
+bool have(const std::string& tool) {
+    return sh("command -v " + tool).status == 0;
+}
+
+class ShimContainerd : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (geteuid() != 0)
+            GTEST_SKIP() << "needs root";
+        if (!have("containerd") || !have("ctr"))
+            GTEST_SKIP() << "containerd is not installed (apt-get install containerd)";
+        if (!fs::exists(shim_binary()))
+            GTEST_SKIP() << "shim not built: " << shim_binary();
+        if (!fs::exists("/bin/busybox"))
+            GTEST_SKIP() << "busybox-static is not installed";
+        char tmpl[] = "/tmp/brig-ctd-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        fs::create_directories(dir_ + "/bin");
+        fs::create_symlink(shim_binary(), dir_ + "/bin/containerd-shim-brig-v2");
+        make_rootfs();
+        std::ofstream(dir_ + "/config.toml")
+            << "version = 2\nroot = \"" << dir_ << "/root\"\nstate = \"" << dir_
+            << "/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \""
+            << socket() << "\"\n";
+        start_containerd();
+    }
+
+    void TearDown() override {
+        if (dir_.empty())
+            return;
+        // Whatever a failed test left: tasks, containers, then the daemon and its shims.
+        if (containerd_pid_ > 0) {
+            auto tasks = ctr("task ls -q").output;
+            for (const auto& id : split(tasks)) {
+                ctr("task kill -s KILL " + id);
+                ctr("task delete -f " + id);
+            }
+            for (const auto& id : split(ctr("c ls -q").output))
+                ctr("c rm " + id);
+            stop_containerd();
+        }
+        for (pid_t pid : shim_pids())
+            kill(pid, SIGKILL);
+        sh("umount -R " + dir_ + "/state " + dir_ + "/root 2>/dev/null");
+        fs::remove_all(dir_);
+    }
+
+    std::string socket() const { return dir_ + "/containerd.sock"; }
+
+    Result ctr(const std::string& args) {
+        return sh("timeout 60 ctr -a " + socket() + " " + args);
+    }
+    Result run(const std::string& args, const std::string& id, const std::string& command) {
+        return ctr("run " + args + " --runtime io.containerd.brig.v2 --rootfs " + dir_ +
+                   "/rootfs " + id + " " + command);
+    }
+
+    void start_containerd() {
+        containerd_pid_ = fork();
+        ASSERT_GE(containerd_pid_, 0);
+        if (containerd_pid_ == 0) {
+            std::string path = dir_ + "/bin:" + getenv("PATH");
+            setenv("PATH", path.c_str(), 1);
+            setsid();
+            std::string log = dir_ + "/containerd.log";
+            freopen(log.c_str(), "a", stdout);
+            freopen(log.c_str(), "a", stderr);
+            execlp("containerd", "containerd", "--config", (dir_ + "/config.toml").c_str(),
+                   nullptr);
+            _exit(127);
+        }
+        // Ready when ctr gets an answer (or containerd died: then the log says why).
+        for (int i = 0; i < 600; ++i) {
+            if (ctr("version").status == 0)
+                return;
+            if (waitpid(containerd_pid_, nullptr, WNOHANG) == containerd_pid_) {
+                containerd_pid_ = -1;
+                FAIL() << "containerd exited: " << sh("cat " + dir_ + "/containerd.log").output;
+            }
+            usleep(50000);
+        }
+        FAIL() << "containerd did not come up";
+    }
+
+    void stop_containerd() {
+        if (containerd_pid_ <= 0)
+            return;
+        kill(containerd_pid_, SIGTERM);
+        waitpid(containerd_pid_, nullptr, 0);
+        containerd_pid_ = -1;
+    }
+
+    // Shims serving our containerd: their command line names our socket.
+    std::vector<pid_t> shim_pids() {
+        std::vector<pid_t> pids;
+        for (const auto& e : fs::directory_iterator("/proc")) {
+            std::string name = e.path().filename();
+            if (name.find_first_not_of("0123456789") != std::string::npos)
+                continue;
+            std::ifstream f(e.path() / "cmdline");
+            std::string cmdline((std::istreambuf_iterator<char>(f)), {});
+            if (cmdline.find("containerd-shim-brig-v2") != std::string::npos &&
+                cmdline.find(socket()) != std::string::npos)
+                pids.push_back(std::stoi(name));
+        }
+        return pids;
+    }
+
+    static std::vector<std::string> split(const std::string& s) {
+        std::vector<std::string> out;
+        std::string cur;
+        for (char c : s) {
+            if (isspace(static_cast<unsigned char>(c))) {
+                if (!cur.empty())
+                    out.push_back(cur);
+                cur.clear();
+            } else {
+                cur += c;
+            }
+        }
+        if (!cur.empty())
+            out.push_back(cur);
+        return out;
+    }
+
+    std::string task_status(const std::string& id) {
+        auto lines = ctr("task ls").output;
+        auto at = lines.find("\n" + id + " ");
+        if (at == std::string::npos)
+            return "";
+        auto words = split(lines.substr(at + 1, lines.find('\n', at + 1) - at - 1));
+        return words.size() >= 3 ? words[2] : "";
+    }
+
+    void make_rootfs() {
+        const std::string r = dir_ + "/rootfs";
+        for (auto d : {"bin", "proc", "sys", "dev", "etc", "tmp"})
+            fs::create_directories(r + "/" + d);
+        fs::copy_file("/bin/busybox", r + "/bin/busybox");
+        for (const auto& applet : split(sh("/bin/busybox --list").output))
+            if (!fs::exists(r + "/bin/" + applet))
+                fs::create_symlink("busybox", r + "/bin/" + applet);
+    }
+
+    std::string dir_;
+    pid_t containerd_pid_ = -1;
+};
+
+TEST_F(ShimContainerd, RunToExitPropagatesOutputAndExitCode) {
+    auto r = run("--rm", "exit3", "/bin/sh -c 'echo out-line; echo err-line >&2; exit 3'");
+    EXPECT_EQ(r.status, 3) << r.output;
+    EXPECT_NE(r.output.find("out-line"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("err-line"), std::string::npos) << r.output;
+    r = run("--rm", "exit0", "/bin/true");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(ctr("c ls -q").output.empty());
+}
+
+TEST_F(ShimContainerd, RuntimeGivenAsAbsoluteShimPath) {
+    auto r = ctr("run --rm --runtime " + shim_binary() + " --rootfs " + dir_ +
+                 "/rootfs abs /bin/sh -c 'exit 7'");
+    EXPECT_EQ(r.status, 7) << r.output;
+}
+
+TEST_F(ShimContainerd, StdinIsPipedAndClosed) {
+    auto r = sh("echo piped-through | timeout 60 ctr -a " + socket() +
+                " run --rm --runtime io.containerd.brig.v2 --rootfs " + dir_ +
+                "/rootfs stdin /bin/sh -c 'cat; echo after-eof'");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("piped-through"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("after-eof"), std::string::npos) << r.output;
+}
+
+TEST_F(ShimContainerd, TerminalGivesThePtyAndTheExitCode) {
+    if (!have("script"))
+        GTEST_SKIP() << "script(1) is not installed (bsdutils): ctr -t needs a terminal";
+    auto r = sh("timeout 60 script -qec \"ctr -a " + socket() +
+                " run --rm -t --runtime io.containerd.brig.v2 --rootfs " + dir_ +
+                "/rootfs tty /bin/sh -c 'tty; exit 5'\" /dev/null </dev/null");
+    EXPECT_EQ(r.status, 5) << r.output;
+    EXPECT_NE(r.output.find("/dev/pts/"), std::string::npos) << r.output;
+}
+
+TEST_F(ShimContainerd, DetachedTaskExecPsPauseResumeMetricsKillDelete) {
+    ASSERT_EQ(run("-d", "bg", "/bin/sleep 1000").status, 0);
+    EXPECT_EQ(task_status("bg"), "RUNNING");
+
+    auto r = ctr("task exec --exec-id e1 bg /bin/sh -c 'echo from-exec; exit 4'");
+    EXPECT_EQ(r.status, 4) << r.output;
+    EXPECT_NE(r.output.find("from-exec"), std::string::npos) << r.output;
+
+    r = ctr("task ps bg");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_GE(split(r.output).size(), 3u) << r.output;  // header + the init's pid
+
+    EXPECT_EQ(ctr("task pause bg").status, 0);
+    EXPECT_EQ(task_status("bg"), "PAUSED");
+    EXPECT_EQ(ctr("task resume bg").status, 0);
+    EXPECT_EQ(task_status("bg"), "RUNNING");
+
+    r = ctr("task metrics bg");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("pids.current"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("memory.usage_in_bytes"), std::string::npos) << r.output;
+
+    // A running task cannot be deleted; killed, it can.
+    EXPECT_NE(ctr("task delete bg").status, 0);
+    EXPECT_EQ(ctr("task kill -s KILL bg").status, 0);
+    for (int i = 0; i < 200 && task_status("bg") != "STOPPED"; ++i)
+        usleep(20000);
+    EXPECT_EQ(task_status("bg"), "STOPPED");
+    r = ctr("task delete bg");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(ctr("c rm bg").status, 0);
+    EXPECT_TRUE(ctr("task ls -q").output.empty());
+    EXPECT_FALSE(fs::exists("/run/containerd/brig/default/bg"));
+    // The shim exits once its task is deleted.
+    for (int i = 0; i < 200 && !shim_pids().empty(); ++i)
+        usleep(20000);
+    EXPECT_TRUE(shim_pids().empty());
+}
+
+TEST_F(ShimContainerd, ShimSurvivesAContainerdRestart) {
+    ASSERT_EQ(run("-d", "survivor", "/bin/sleep 1000").status, 0);
+    auto shims = shim_pids();
+    ASSERT_EQ(shims.size(), 1u);
+    stop_containerd();
+    EXPECT_EQ(kill(shims[0], 0), 0) << "the shim died with containerd";
+    start_containerd();
+    EXPECT_EQ(task_status("survivor"), "RUNNING");
+    auto r = ctr("task exec --exec-id again survivor /bin/echo reconnected");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("reconnected"), std::string::npos) << r.output;
+    EXPECT_EQ(shim_pids(), shims);
+    EXPECT_EQ(ctr("task kill -s KILL survivor").status, 0);
+    for (int i = 0; i < 200 && task_status("survivor") != "STOPPED"; ++i)
+        usleep(20000);
+    EXPECT_EQ(ctr("task delete survivor").status, 0);
+}
+
+}  // namespace
