@@ -35,8 +35,8 @@ sockaddr_un unix_address(const std::string& path) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (path.size() > socket_path_limit)
-        throw Error("socket path " + path + " is longer than " +
-                        std::to_string(socket_path_limit) + " bytes",
+        throw Error("socket path " + path + " is longer than " + std::to_string(socket_path_limit) +
+                        " bytes",
                     ENAMETOOLONG);
     std::memcpy(addr.sun_path, path.c_str(), path.size());
     return addr;
@@ -168,9 +168,9 @@ int run_start(const ShimFlags& flags, const std::string&) {
         // containerd reads the shim's log from the "log" FIFO in the bundle.
         int log = ::open((bundle + "/log").c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
         dup2(log >= 0 ? log : null, STDERR_FILENO);
-        std::vector<std::string> args = {self,          "-namespace", flags.ns,   "-id",
-                                         flags.id,      "-address",   flags.address,
-                                         "-publish-binary", flags.publish_binary};
+        std::vector<std::string> args = {self,          "-namespace",      flags.ns,
+                                         "-id",         flags.id,          "-address",
+                                         flags.address, "-publish-binary", flags.publish_binary};
         if (flags.debug)
             args.push_back("-debug");
         args.push_back("serve");
@@ -216,7 +216,7 @@ int run_delete(const ShimFlags& flags) {
 int serve(const ShimFlags& flags) {
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
         throw_errno("prctl(PR_SET_CHILD_SUBREAPER)");
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = ignore_signal;
     sigaction(SIGPIPE, &sa, nullptr);
     unsetenv("LISTEN_FDS");  // brig's create would hand "listen fds" to the container

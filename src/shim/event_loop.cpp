@@ -70,7 +70,7 @@ void EventLoop::run_once(int timeout_ms) {
         }
         auto it = entries_.find(token);
         if (it == entries_.end())
-            continue;  // removed by an earlier handler of this batch
+            continue;                         // removed by an earlier handler of this batch
         auto callback = it->second.callback;  // keeps it alive if the handler removes itself
         (*callback)(events[i].events);
     }

@@ -39,8 +39,8 @@ bool TtrpcPublisher::flush() {
             if (!client_)
                 client_ = std::make_unique<ttrpc::Client>(
                     ttrpc::Client::connect(socket_path_of(address_)));
-            client_->call("containerd.services.events.ttrpc.v1.Events", "Forward",
-                          queue_.front(), namespace_);
+            client_->call("containerd.services.events.ttrpc.v1.Events", "Forward", queue_.front(),
+                          namespace_);
             queue_.pop_front();
         } catch (const ttrpc::RpcError&) {
             queue_.pop_front();  // containerd refused this one: retrying would not help

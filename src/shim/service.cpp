@@ -123,15 +123,15 @@ void mount_rootfs(const task::Mount& m, const std::string& target) {
 
 task::Status status_of(state::Status s) {
     switch (s) {
-    case state::Status::creating:
-    case state::Status::created:
-        return task::CREATED;
-    case state::Status::running:
-        return task::RUNNING;
-    case state::Status::paused:
-        return task::PAUSED;
-    case state::Status::stopped:
-        return task::STOPPED;
+        case state::Status::creating:
+        case state::Status::created:
+            return task::CREATED;
+        case state::Status::running:
+            return task::RUNNING;
+        case state::Status::paused:
+            return task::PAUSED;
+        case state::Status::stopped:
+            return task::STOPPED;
     }
     return task::UNKNOWN;
 }
@@ -228,8 +228,7 @@ TaskService::Process& TaskService::process(Task& t, const std::string& exec_id) 
         return t.init;
     auto it = t.execs.find(exec_id);
     if (it == t.execs.end())
-        throw RpcError(Code::not_found,
-                       "process " + exec_id + " does not exist in task " + t.id);
+        throw RpcError(Code::not_found, "process " + exec_id + " does not exist in task " + t.id);
     return *it->second;
 }
 
@@ -244,7 +243,7 @@ std::string TaskService::create(const std::string& payload) {
         throw RpcError(Code::already_exists, "task " + req.id() + " already exists");
     if (!req.checkpoint().empty())
         throw RpcError(Code::unimplemented, "restoring from a checkpoint is not supported");
-    struct stat st{};
+    struct stat st {};
     if (req.bundle().empty() || stat(req.bundle().c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         throw RpcError(Code::not_found, "bundle \"" + req.bundle() + "\" does not exist");
 
@@ -299,8 +298,8 @@ std::string TaskService::create(const std::string& payload) {
     init.pid = started.pid;
     init.pidfd = std::move(started.pidfd);
     try {
-        t->oom_kills = cgroups::open_manager(runtime_.info(t->id).state.cgroups_path, t->id)
-                           ->oom_kills();
+        t->oom_kills =
+            cgroups::open_manager(runtime_.info(t->id).state.cgroups_path, t->id)->oom_kills();
     } catch (const Error&) {
     }
     unmount.dismiss();
@@ -337,9 +336,9 @@ std::string TaskService::start(const std::string& payload) {
     Task& t = task(req.id());
     Process& p = process(t, req.exec_id());
     if (p.status != ProcessStatus::created)
-        throw RpcError(Code::failed_precondition,
-                       "process " + (req.exec_id().empty() ? t.id : req.exec_id()) +
-                           " was already started");
+        throw RpcError(
+            Code::failed_precondition,
+            "process " + (req.exec_id().empty() ? t.id : req.exec_id()) + " was already started");
     if (!req.exec_id().empty()) {
         start_exec(t, p);
         ev::TaskExecStarted e;
@@ -431,8 +430,7 @@ void TaskService::reap() {
 
 void TaskService::check_oom(Task& t) {
     try {
-        auto manager =
-            cgroups::open_manager(runtime_.info(t.id).state.cgroups_path, t.id);
+        auto manager = cgroups::open_manager(runtime_.info(t.id).state.cgroups_path, t.id);
         uint64_t kills = manager->oom_kills();
         if (kills > t.oom_kills) {
             t.oom_kills = kills;
@@ -724,9 +722,9 @@ std::string TaskService::stats(const std::string& payload) {
                 usage->add_per_cpu(v.get<uint64_t>());
     auto* mem = m.mutable_memory();
     mem->set_cache(json_u64(s, {"memory", "cache"}));
-    for (auto [name, entry] : {std::pair{"usage", mem->mutable_usage()},
-                               std::pair{"swap", mem->mutable_swap()},
-                               std::pair{"kernel", mem->mutable_kernel()}}) {
+    for (auto [name, entry] :
+         {std::pair{"usage", mem->mutable_usage()}, std::pair{"swap", mem->mutable_swap()},
+          std::pair{"kernel", mem->mutable_kernel()}}) {
         entry->set_limit(json_u64(s, {"memory", name, "limit"}));
         entry->set_usage(json_u64(s, {"memory", name, "usage"}));
         entry->set_max(json_u64(s, {"memory", name, "max"}));

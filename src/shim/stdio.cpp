@@ -161,8 +161,8 @@ void ProcessIo::attach_pty(UniqueFd master) {
     }
     if (!paths_.stdout.empty()) {
         UniqueFd from(fcntl(master_.get(), F_DUPFD_CLOEXEC, 3));
-        out_ = std::make_unique<Pump>(
-            loop_, std::move(from), open_or_throw(paths_.stdout, O_RDWR, "stdout: cannot open"));
+        out_ = std::make_unique<Pump>(loop_, std::move(from),
+                                      open_or_throw(paths_.stdout, O_RDWR, "stdout: cannot open"));
     }
 }
 

@@ -66,8 +66,8 @@ private:
     EventLoop& loop_;
     StdioPaths paths_;
     UniqueFd child_[3];
-    UniqueFd stdin_fifo_;   // read end of containerd's stdin FIFO, until a pump takes it
-    UniqueFd stdin_pipe_;   // write end of the process's stdin pipe (no terminal)
+    UniqueFd stdin_fifo_;  // read end of containerd's stdin FIFO, until a pump takes it
+    UniqueFd stdin_pipe_;  // write end of the process's stdin pipe (no terminal)
     UniqueFd master_;
     std::unique_ptr<Pump> in_, out_;
 };

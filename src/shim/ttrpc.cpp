@@ -80,12 +80,11 @@ FrameHeader decode_header(const char* bytes) {
 
 std::string encode_frame(uint32_t stream_id, MessageType type, const std::string& payload) {
     if (payload.size() > max_message_size)
-        throw RpcError(Code::resource_exhausted,
-                       "message of " + std::to_string(payload.size()) +
-                           " bytes exceeds the ttrpc limit of " +
-                           std::to_string(max_message_size));
-    return encode_header({static_cast<uint32_t>(payload.size()), stream_id,
-                          static_cast<uint8_t>(type), 0}) +
+        throw RpcError(Code::resource_exhausted, "message of " + std::to_string(payload.size()) +
+                                                     " bytes exceeds the ttrpc limit of " +
+                                                     std::to_string(max_message_size));
+    return encode_header(
+               {static_cast<uint32_t>(payload.size()), stream_id, static_cast<uint8_t>(type), 0}) +
            payload;
 }
 
@@ -94,15 +93,15 @@ Code code_for(const std::exception& e) {
         return rpc->code();
     if (auto err = dynamic_cast<const Error*>(&e)) {
         switch (err->errnum()) {
-        case ENOENT:
-        case ESRCH:
-            return Code::not_found;
-        case EEXIST:
-            return Code::already_exists;
-        case EINVAL:
-            return Code::invalid_argument;
-        default:
-            break;
+            case ENOENT:
+            case ESRCH:
+                return Code::not_found;
+            case EEXIST:
+                return Code::already_exists;
+            case EINVAL:
+                return Code::invalid_argument;
+            default:
+                break;
         }
     }
     return Code::unknown;
@@ -188,8 +187,8 @@ std::string Client::call(const std::string& service, const std::string& method,
         kv->set_value(ns);
     }
     uint32_t sent = next_stream_id(), got = 0;
-    auto response = round_trip(
-        encode_frame(sent, MessageType::request, request.SerializeAsString()), &got);
+    auto response =
+        round_trip(encode_frame(sent, MessageType::request, request.SerializeAsString()), &got);
     if (got != sent)
         throw Error("ttrpc: response for stream " + std::to_string(got) + ", expected " +
                     std::to_string(sent));
@@ -266,10 +265,10 @@ void Server::handle_frame(uint64_t id, FrameReader::Frame frame) {
     const uint32_t stream = frame.header.stream_id;
     if (frame.oversized) {
         send(id, stream,
-             error_response(Code::resource_exhausted,
-                            "message length " + std::to_string(frame.header.length) +
-                                " exceeds the maximum message size " +
-                                std::to_string(max_message_size)));
+             error_response(Code::resource_exhausted, "message length " +
+                                                          std::to_string(frame.header.length) +
+                                                          " exceeds the maximum message size " +
+                                                          std::to_string(max_message_size)));
         return;
     }
     if (frame.header.type != static_cast<uint8_t>(MessageType::request))

@@ -61,7 +61,8 @@ protected:
         make_rootfs();
         std::ofstream(dir_ + "/config.toml")
             << "version = 2\nroot = \"" << dir_ << "/root\"\nstate = \"" << dir_
-            << "/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \""
+            << "/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = "
+               "\""
             << socket() << "\"\n";
         start_containerd();
     }
@@ -88,9 +89,7 @@ protected:
 
     std::string socket() const { return dir_ + "/containerd.sock"; }
 
-    Result ctr(const std::string& args) {
-        return sh("timeout 60 ctr -a " + socket() + " " + args);
-    }
+    Result ctr(const std::string& args) { return sh("timeout 60 ctr -a " + socket() + " " + args); }
     Result run(const std::string& args, const std::string& id, const std::string& command) {
         return ctr("run " + args + " --runtime io.containerd.brig.v2 --rootfs " + dir_ +
                    "/rootfs " + id + " " + command);
@@ -277,6 +276,24 @@ TEST_F(ShimContainerd, ShimSurvivesAContainerdRestart) {
     for (int i = 0; i < 200 && task_status("survivor") != "STOPPED"; ++i)
         usleep(20000);
     EXPECT_EQ(ctr("task delete survivor").status, 0);
+}
+
+TEST_F(ShimContainerd, DeadShimIsCleanedUpWithTheDeleteVerb) {
+    ASSERT_EQ(run("-d", "orphan", "/bin/sleep 1000").status, 0);
+    auto shims = shim_pids();
+    ASSERT_EQ(shims.size(), 1u);
+    const std::string state = "/run/containerd/brig/default/orphan";
+    ASSERT_TRUE(fs::exists(state));
+    kill(shims[0], SIGKILL);
+    // containerd sees the shim's socket close and runs `containerd-shim-brig-v2 delete`,
+    // which kills the container and removes brig's state.
+    for (int i = 0; i < 500 && fs::exists(state); ++i)
+        usleep(20000);
+    EXPECT_FALSE(fs::exists(state));
+    auto status = task_status("orphan");
+    EXPECT_TRUE(status.empty() || status == "STOPPED") << status;
+    ctr("task delete orphan");
+    EXPECT_EQ(ctr("c rm orphan").status, 0);
 }
 
 }  // namespace

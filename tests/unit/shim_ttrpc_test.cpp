@@ -70,8 +70,8 @@ protected:
         containerd::task::v2::ConnectRequest req;
         req.set_id("x");
         containerd::task::v2::ConnectResponse r;
-        EXPECT_TRUE(r.ParseFromString(client_->call(task_service_name, "Connect",
-                                                    req.SerializeAsString(), "test")));
+        EXPECT_TRUE(r.ParseFromString(
+            client_->call(task_service_name, "Connect", req.SerializeAsString(), "test")));
         EXPECT_EQ(r.shim_pid(), static_cast<uint32_t>(getpid()));
         return r.version();
     }
@@ -116,9 +116,8 @@ TEST(ShimTtrpcFraming, ReaderReassemblesFramesFedByteByByte) {
 
 TEST(ShimTtrpcFraming, OversizedFrameIsSkippedAndTheNextOneRead) {
     std::string big(ttrpc::max_message_size + 1, 'x');
-    std::string stream =
-        ttrpc::encode_header({static_cast<uint32_t>(big.size()), 5, 1, 0}) + big +
-        ttrpc::encode_frame(7, ttrpc::MessageType::request, "after");
+    std::string stream = ttrpc::encode_header({static_cast<uint32_t>(big.size()), 5, 1, 0}) + big +
+                         ttrpc::encode_frame(7, ttrpc::MessageType::request, "after");
     ttrpc::FrameReader reader;
     std::vector<ttrpc::FrameReader::Frame> frames;
     for (size_t off = 0; off < stream.size(); off += 100000) {
@@ -218,12 +217,10 @@ TEST_F(ShimServer, CallsOnUnknownTasksAreNotFound) {
     containerd::task::v2::KillRequest kill;
     kill.set_id("ghost");
     kill.set_signal(9);
-    EXPECT_EQ(failure(task_service_name, "Kill", kill.SerializeAsString()).first,
-              Code::not_found);
+    EXPECT_EQ(failure(task_service_name, "Kill", kill.SerializeAsString()).first, Code::not_found);
     containerd::task::v2::WaitRequest wait;
     wait.set_id("ghost");
-    EXPECT_EQ(failure(task_service_name, "Wait", wait.SerializeAsString()).first,
-              Code::not_found);
+    EXPECT_EQ(failure(task_service_name, "Wait", wait.SerializeAsString()).first, Code::not_found);
 }
 
 TEST_F(ShimServer, ShutdownWithoutTasksStopsTheLoop) {
@@ -237,8 +234,7 @@ TEST_F(ShimServer, ShutdownWithoutTasksStopsTheLoop) {
 TEST(ShimHelpers, Sha256MatchesKnownVectors) {
     EXPECT_EQ(sha256_hex("abc"),
               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    EXPECT_EQ(sha256_hex(""),
-              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     EXPECT_EQ(sha256_hex(std::string(1000, 'a')).size(), 64u);
 }
 
