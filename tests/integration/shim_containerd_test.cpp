@@ -296,4 +296,43 @@ TEST_F(ShimContainerd, DeadShimIsCleanedUpWithTheDeleteVerb) {
     EXPECT_EQ(ctr("c rm orphan").status, 0);
 }
 
+TEST_F(ShimContainerd, EventsReachContainerdInOrder) {
+    const std::string log = dir_ + "/events.txt";
+    auto started = sh("timeout 120 ctr -a " + socket() + " events > " + log + " 2>&1 & echo $!");
+    const pid_t events_pid = std::stoi(started.output);
+    // ctr events subscribes asynchronously: a first container proves the stream is live.
+    for (int i = 0; i < 20; ++i) {
+        run("--rm", "warmup" + std::to_string(i), "/bin/true");
+        if (sh("grep -c /tasks/delete " + log).output != "0\n")
+            break;
+    }
+    sh("> " + log);
+    ASSERT_EQ(run("-d", "ev", "/bin/sleep 1000").status, 0);
+    ctr("task exec --exec-id x1 ev /bin/true");
+    ctr("task pause ev");
+    ctr("task resume ev");
+    ctr("task kill -s KILL ev");
+    for (int i = 0; i < 200 && task_status("ev") != "STOPPED"; ++i)
+        usleep(20000);
+    ctr("task delete ev");
+    ctr("c rm ev");
+    std::string text;
+    for (int i = 0; i < 200; ++i) {
+        text = sh("cat " + log).output;
+        if (text.find("/tasks/delete") != std::string::npos &&
+            text.find("/containers/delete") != std::string::npos)
+            break;
+        usleep(20000);
+    }
+    kill(events_pid, SIGTERM);
+    size_t last = 0;
+    for (auto topic : {"/tasks/create", "/tasks/start", "/tasks/exec-added", "/tasks/exec-started",
+                       "/tasks/paused", "/tasks/resumed", "/tasks/exit", "/tasks/delete"}) {
+        auto at = text.find(topic, last);
+        EXPECT_NE(at, std::string::npos) << topic << " missing or out of order in:\n" << text;
+        if (at != std::string::npos)
+            last = at;
+    }
+}
+
 }  // namespace
