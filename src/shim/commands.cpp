@@ -203,6 +203,10 @@ int run_delete(const ShimFlags& flags) {
     }
     if (!bundle.empty())
         umount2((bundle + "/rootfs").c_str(), MNT_DETACH);
+    // The dead shim's socket, unless a live one answers on it.
+    const std::string socket_path = socket_path_for(flags.address, flags.ns, flags.id);
+    if (!flags.id.empty() && !someone_listens(socket_path))
+        unlink(socket_path.c_str());
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
     containerd::task::v2::DeleteResponse r;
