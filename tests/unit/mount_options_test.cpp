@@ -114,7 +114,7 @@ TEST(MountOptionsTest, FlagsMapToMountAttributes) {
 }
 
 TEST(MountOptionsTest, RootfsPropagation) {
-    EXPECT_EQ(parse_rootfs_propagation(""), static_cast<unsigned long>(MS_REC | MS_PRIVATE));
+    EXPECT_EQ(parse_rootfs_propagation(""), static_cast<unsigned long>(MS_REC | MS_SLAVE));
     EXPECT_EQ(parse_rootfs_propagation("rslave"), static_cast<unsigned long>(MS_REC | MS_SLAVE));
     EXPECT_EQ(parse_rootfs_propagation("shared"), static_cast<unsigned long>(MS_SHARED));
     EXPECT_THROW(parse_rootfs_propagation("sideways"), Error);

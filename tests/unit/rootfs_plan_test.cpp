@@ -100,9 +100,9 @@ TEST_F(RootfsPlanTest, PropagationThenRootfsBindThenMountsInOrder) {
               static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY));
 }
 
-TEST_F(RootfsPlanTest, DefaultPropagationIsRecursivePrivate) {
+TEST_F(RootfsPlanTest, DefaultPropagationIsRecursiveSlave) {
     prepare_rootfs(sys, spec, options());
-    EXPECT_EQ(sys.of("mount").at(0).flags, static_cast<unsigned long>(MS_PRIVATE | MS_REC));
+    EXPECT_EQ(sys.of("mount").at(0).flags, static_cast<unsigned long>(MS_SLAVE | MS_REC));
 }
 
 TEST_F(RootfsPlanTest, SharedPropagationMakesTheRootfsParentPrivate) {

@@ -400,16 +400,18 @@ bool CgroupV1::frozen() const {
 }
 
 void CgroupV1::kill_all(int signal) {
-    // Frozen tasks cannot fork away from the signal; SIGKILL reaches them once thawed.
+    // Signalled while frozen, every task has the signal pending before any of them runs: none
+    // can fork away from it, and an init that exits on it cannot take the others down first.
     bool freezer = has_controller("freezer") && path_exists(dirs_.at("freezer"));
-    if (freezer && signal == SIGKILL)
+    bool thaw_after = freezer && !frozen();
+    if (thaw_after)
         freeze();
     std::string error;
     for (pid_t pid : pids())
         if (::kill(pid, signal) != 0 && errno != ESRCH && error.empty())
             error =
                 "kill --all: signalling " + std::to_string(pid) + ": " + Error::errno_text(errno);
-    if (freezer && signal == SIGKILL)
+    if (thaw_after)
         thaw();
     if (!error.empty())
         throw Error(error);

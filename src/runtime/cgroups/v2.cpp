@@ -377,9 +377,21 @@ void CgroupV2::kill_all(int signal) {
         write_file(dir_ + "/cgroup.kill", "1", "kill --all");
         return;
     }
+    // As on v1: signal everything while frozen so that no task acts on it before the rest have it.
+    bool thaw_after = !frozen();
+    if (thaw_after)
+        freeze();
+    int err = 0;
+    pid_t failed = 0;
     for (pid_t pid : pids())
-        if (::kill(pid, signal) != 0 && errno != ESRCH)
-            throw_errno("kill --all: signalling " + std::to_string(pid));
+        if (::kill(pid, signal) != 0 && errno != ESRCH && !err) {
+            err = errno;
+            failed = pid;
+        }
+    if (thaw_after)
+        thaw();
+    if (err)
+        throw Error("kill --all: signalling " + std::to_string(failed), err);
 }
 
 void CgroupV2::destroy() {

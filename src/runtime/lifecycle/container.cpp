@@ -99,6 +99,15 @@ config::Resources cgroup_resources(const config::Linux& linux) {
     return r;
 }
 
+UniqueFd make_fifo(const std::string& path) {
+    if (mkfifo(path.c_str(), 0600) != 0)
+        throw_errno("cannot create " + path);
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!fd)
+        throw_errno("cannot open " + path);
+    return fd;
+}
+
 }  // namespace
 
 int parse_signal(const std::string& text) {
@@ -170,13 +179,10 @@ StartedInit Runtime::create(const CreateOptions& o) {
     ScopeGuard remove_cgroup([&] { cgroup->destroy(); });
     cgroup->apply(cgroup_resources(*spec.linux));
 
-    const std::string fifo = store_.fifo_path(o.id);
-    if (mkfifo(fifo.c_str(), 0600) != 0)
-        throw_errno("cannot create " + fifo);
-    // O_RDWR never blocks, and keeps a reader so `start` can open the write end.
-    UniqueFd start_fifo(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
-    if (!start_fifo)
-        throw_errno("cannot open " + fifo);
+    // O_RDWR opens never block; exec.fifo keeps a reader for `start`, started.fifo a writer
+    // that only the container's exec (or death) removes.
+    UniqueFd start_fifo = make_fifo(store_.fifo_path(o.id));
+    UniqueFd started_fifo = make_fifo(store_.started_fifo_path(o.id));
 
     UniqueFd console;
     if (o.console_socket_fd >= 0)
@@ -198,6 +204,7 @@ StartedInit Runtime::create(const CreateOptions& o) {
     ctx.rootfs = rootfs;
     ctx.sync_fd = child_end.get();
     ctx.start_fifo_fd = start_fifo.get();
+    ctx.started_fifo_fd = started_fifo.get();
     ctx.console_fd = console.get();
     ctx.preserve_fds = o.preserve_fds + listen_fds;
     ctx.listen_fds = listen_fds;
@@ -248,6 +255,7 @@ StartedInit Runtime::create(const CreateOptions& o) {
     });
     child_end.reset();
     start_fifo.reset();
+    started_fifo.reset();
     console.reset();
 
     if (cgroup_fd < 0)
@@ -332,15 +340,28 @@ void Runtime::start(const std::string& id) {
         throw Error("cannot start container \"" + id + "\": it is " +
                     state::status_name(i.status) + ", not created");
     const std::string fifo = store_.fifo_path(id);
+    const std::string what = "cannot start container \"" + id + "\"";
+    UniqueFd started(::open(store_.started_fifo_path(id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fd)
-        throw_errno("cannot start container \"" + id + "\": its process has exited");
+    if (!fd || !started)
+        throw_errno(what + ": its process has exited");
     // Unlink first: a concurrent second start finds no fifo and fails instead of racing.
     if (unlink(fifo.c_str()) != 0)
-        throw_errno("cannot start container \"" + id + "\"");
+        throw_errno(what);
     if (::write(fd.get(), "0", 1) != 1)
-        throw_errno("cannot start container \"" + id + "\"");
+        throw_errno(what);
     fd.reset();
+    // Wait until the process has run the startContainer hooks and exec'd its program (EOF),
+    // so that poststart hooks really come after it; a byte means it failed before exec.
+    fcntl(started.get(), F_SETFL, 0);
+    char failed = 0;
+    ssize_t n;
+    do {
+        n = ::read(started.get(), &failed, 1);
+    } while (n < 0 && errno == EINTR);
+    unlink(store_.started_fifo_path(id).c_str());
+    if (n > 0)
+        throw Error(what + ": the container's process failed before exec (see its stderr)");
 
     const config::Spec spec = parse_config_text(store_.read_config(id));
     if (!spec.hooks.poststart.empty()) {

@@ -191,6 +191,8 @@ void container_init(const InitContext& ctx) {
             }
         } else {
             write_stderr(std::string("brig: ") + e.what() + "\n");
+            ssize_t ignored = ::write(ctx.started_fifo_fd, "E", 1);
+            (void)ignored;
         }
     }
     _exit(255);

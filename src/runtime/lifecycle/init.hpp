@@ -17,6 +17,7 @@ struct InitContext {
     std::string rootfs;   // absolute host path
     int sync_fd = -1;
     int start_fifo_fd = -1;  // read end of exec.fifo: a byte arrives on `start`
+    int started_fifo_fd = -1;  // started.fifo: closed by exec, a byte if we fail before it
     int console_fd = -1;     // --console-socket connection, or -1
     int preserve_fds = 0;    // fds 3..3+N-1 stay open
     int listen_fds = 0;      // LISTEN_FDS passed through

@@ -103,8 +103,9 @@ MountAttrChange attr_change_for_flags(unsigned long set, unsigned long cleared) 
 }
 
 unsigned long parse_rootfs_propagation(const std::string& value) {
+    // As runc: host mounts keep propagating into the container, never the other way.
     if (value.empty())
-        return MS_REC | MS_PRIVATE;
+        return MS_REC | MS_SLAVE;
     const config::MountOption* known = config::find_mount_option(value);
     if (!known || known->kind != MountOptionKind::propagation)
         throw Error("linux.rootfsPropagation: unknown value \"" + value + "\"");

@@ -1,4 +1,5 @@
-// Per-container state under --root: <root>/<id>/{state.json, config.json, exec.fifo}.
+// Per-container state under --root: <root>/<id>/{state.json, config.json, exec.fifo,
+// started.fifo}.
 // Every write is atomic (temp file, fsync, rename).
 #pragma once
 
@@ -51,7 +52,12 @@ public:
 
     const std::string& root() const { return root_; }
     std::string dir(const std::string& id) const { return root_ + "/" + id; }
+    // `start` writes a byte here to let the container's process go on.
     std::string fifo_path(const std::string& id) const { return dir(id) + "/exec.fifo"; }
+    // Held open by the container's process until it execs: `start` reads EOF then.
+    std::string started_fifo_path(const std::string& id) const {
+        return dir(id) + "/started.fifo";
+    }
 
     // Creates <root>/<id> (and root itself); fails with "container \"id\" already exists".
     void create_dir(const std::string& id) const;
