@@ -5,13 +5,17 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "runtime/cgroups/update_flags.hpp"
+#include "runtime/cli/events.hpp"
 #include "runtime/common/command_line.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/config/default_spec.hpp"
 #include "runtime/config/features.hpp"
+#include "runtime/config/json_reader.hpp"
 #include "runtime/lifecycle/container.hpp"
 #include "runtime/state/state_store.hpp"
 
@@ -150,6 +154,42 @@ const FlagSpec exec_flags{
     true,
 };
 
+// runc's update flags, each a field of linux.resources.
+const char* const update_value_flags[] = {
+    "memory", "memory-reservation", "memory-swap", "kernel-memory", "kernel-memory-tcp",
+    "cpu-shares", "cpu-quota", "cpu-period", "cpu-rt-runtime", "cpu-rt-period", "cpuset-cpus",
+    "cpuset-mems", "pids-limit", "blkio-weight", "cpu-idle", "cpu-burst"};
+
+FlagSpec update_flags() {
+    FlagSpec spec{{"resources", "r", "l3-cache-schema", "mem-bw-schema"}, {}};
+    for (const char* f : update_value_flags)
+        spec.with_value.insert(f);
+    return spec;
+}
+
+int verb_update(const Context&, Runtime& rt, const ParsedArgs& a) {
+    config::Resources resources;
+    if (auto file = a.value("resources").value_or(a.value_or("r", "")); !file.empty()) {
+        std::string text;
+        if (file == "-")
+            text.assign(std::istreambuf_iterator<char>(std::cin), {});
+        else
+            text = config::read_capped_file(file, 1 << 20, "--resources " + file);
+        resources = config::parse_resources(config::parse_json_text(text, "--resources"),
+                                            "linux.resources");
+    } else {
+        std::map<std::string, std::string> flags;
+        for (const char* f : update_value_flags)
+            if (auto v = a.value(f))
+                flags[f] = *v;
+        if (flags.empty())
+            throw Error("update: give --resources or at least one resource flag");
+        resources = cgroups::resources_from_update_flags(flags);
+    }
+    rt.update(a.positional.at(0), resources);
+    return 0;
+}
+
 const std::map<std::string, Verb>& verbs() {
     static const std::map<std::string, Verb> table = {
         {"create",
@@ -192,6 +232,22 @@ const std::map<std::string, Verb>& verbs() {
         {"list", {{{"format", "f"}, {"quiet", "q"}}, 0, "list [--format table|json] [-q]", verb_list}},
         {"ps", {{{"format", "f"}, {}}, 1, "ps [--format table|json] ID", verb_ps}},
         {"spec", {{{"bundle", "b"}, {"rootless"}}, 0, "spec [--bundle DIR] [--rootless]", verb_spec}},
+        {"pause",
+         {{}, 1, "pause ID",
+          [](const Context&, Runtime& rt, const ParsedArgs& a) {
+              rt.pause(a.positional.at(0));
+              return 0;
+          }}},
+        {"resume",
+         {{}, 1, "resume ID",
+          [](const Context&, Runtime& rt, const ParsedArgs& a) {
+              rt.resume(a.positional.at(0));
+              return 0;
+          }}},
+        {"update", {update_flags(), 1, "update [--resources FILE|-] [--memory ...] ID", verb_update}},
+        {"events",
+         {{{"interval"}, {"stats"}}, 1, "events [--stats] [--interval 5s] ID",
+          [](const Context&, Runtime& rt, const ParsedArgs& a) { return events(rt, a); }}},
         {"features",
          {{}, 0, "features",
           [](const Context&, Runtime&, const ParsedArgs&) {

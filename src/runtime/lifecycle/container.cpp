@@ -375,6 +375,36 @@ void Runtime::start(const std::string& id) {
     }
 }
 
+void Runtime::pause(const std::string& id) {
+    auto i = info(id);
+    if (i.status != Status::running)
+        throw Error("cannot pause container \"" + id + "\": it is " + state::status_name(i.status));
+    cgroups::open_manager(i.state.cgroups_path, id)->freeze();
+}
+
+void Runtime::resume(const std::string& id) {
+    auto i = info(id);
+    if (i.status != Status::paused)
+        throw Error("cannot resume container \"" + id + "\": it is " +
+                    state::status_name(i.status) + ", not paused");
+    cgroups::open_manager(i.state.cgroups_path, id)->thaw();
+}
+
+void Runtime::update(const std::string& id, const config::Resources& resources) {
+    auto i = info(id);
+    if (i.status == Status::stopped || i.status == Status::creating)
+        throw Error("cannot update container \"" + id + "\": it is " +
+                    state::status_name(i.status));
+    cgroups::open_manager(i.state.cgroups_path, id)->apply(resources);
+}
+
+nlohmann::json Runtime::stats(const std::string& id) const {
+    auto i = info(id);
+    if (i.status == Status::stopped || i.status == Status::creating)
+        throw Error("container \"" + id + "\": container not running", ESRCH);
+    return cgroups::open_manager(i.state.cgroups_path, id)->stats();
+}
+
 void Runtime::kill(const std::string& id, int signal, bool all) {
     auto i = info(id);
     if (i.status == Status::stopped || i.status == Status::creating)

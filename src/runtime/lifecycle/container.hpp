@@ -12,6 +12,7 @@
 #include "runtime/common/error.hpp"
 #include "runtime/common/log.hpp"
 #include "runtime/common/unique_fd.hpp"
+#include "runtime/config/spec.hpp"
 #include "runtime/state/state_store.hpp"
 
 namespace brig::lifecycle {
@@ -72,6 +73,13 @@ public:
     int exec(const ExecOptions& options);
     // `delete`: a running container needs force.
     void remove(const std::string& id, bool force);
+
+    void pause(const std::string& id);
+    void resume(const std::string& id);
+    // Applies a (partial) linux.resources to the running container's cgroup.
+    void update(const std::string& id, const config::Resources& resources);
+    // runc's stats object {"cpu","memory","pids","blkio","hugetlb"}.
+    nlohmann::json stats(const std::string& id) const;
 
     ContainerInfo info(const std::string& id) const;
     nlohmann::json state_json(const std::string& id) const;

@@ -1,0 +1,70 @@
+#include "runtime/cli/events.hpp"
+
+#include <poll.h>
+
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "runtime/cgroups/manager.hpp"
+#include "runtime/common/error.hpp"
+
+namespace brig::cli {
+namespace {
+
+// "5s", "500ms", "1m", "2" (seconds) -> milliseconds.
+int parse_interval_ms(const std::string& text) {
+    char* end = nullptr;
+    double value = std::strtod(text.c_str(), &end);
+    std::string unit = end;
+    double scale = unit == "ms" ? 1 : unit == "s" || unit.empty() ? 1000 : unit == "m" ? 60000 : -1;
+    if (end == text.c_str() || scale < 0 || value <= 0 || value * scale > 86400000)
+        throw Error("--interval: must be a duration like 5s or 500ms, not \"" + text + "\"");
+    return static_cast<int>(value * scale);
+}
+
+void emit(const std::string& type, const std::string& id, const nlohmann::json& data) {
+    nlohmann::json event = {{"type", type}, {"id", id}};
+    if (!data.is_null())
+        event["data"] = data;
+    std::cout << event.dump() << std::endl;
+}
+
+}  // namespace
+
+int events(lifecycle::Runtime& runtime, const ParsedArgs& args) {
+    const std::string& id = args.positional.at(0);
+    if (args.has("stats")) {
+        emit("stats", id, runtime.stats(id));
+        return 0;
+    }
+    const int interval_ms = parse_interval_ms(args.value_or("interval", "5s"));
+    auto info = runtime.info(id);
+    auto cgroup = cgroups::open_manager(info.state.cgroups_path, id);
+    auto oom = cgroup->watch_oom();
+    uint64_t ooms = cgroup->oom_kills();
+    auto next_stats = std::chrono::steady_clock::now();
+    for (;;) {
+        auto status = runtime.info(id).status;
+        if (status == state::Status::stopped)
+            return 0;
+        auto now = std::chrono::steady_clock::now();
+        if (now >= next_stats) {
+            emit("stats", id, cgroup->stats());
+            next_stats = now + std::chrono::milliseconds(interval_ms);
+        }
+        int wait_ms = static_cast<int>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_stats - now).count());
+        // Wake at least once a second to notice the container stopping.
+        pollfd p{oom ? oom->fd() : -1, POLLIN, 0};
+        poll(&p, 1, std::min(wait_ms, 1000));
+        if (oom && (p.revents & POLLIN))
+            oom->drain();
+        if (uint64_t now_ooms = cgroup->oom_kills(); now_ooms > ooms) {
+            ooms = now_ooms;
+            emit("oom", id, nullptr);
+        }
+    }
+}
+
+}  // namespace brig::cli
