@@ -1,6 +1,7 @@
 // The per-container watcher: a process forked by create that reads the container's ring, writes
 // its alerts and finishes kills; it exits when the container's cgroup is empty. Enforcement does
 // not depend on it: the kernel has already acted when an event reaches it.
+#include <algorithm>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -129,6 +130,22 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
 
 }  // namespace
 
+namespace {
+
+// Closes every fd above stderr except keep_a and keep_b.
+void close_all_but(int keep_a, int keep_b) {
+    int lo = std::min(keep_a, keep_b), hi = std::max(keep_a, keep_b);
+    auto close_range_of = [](unsigned first, unsigned last) {
+        if (first <= last)
+            syscall(SYS_close_range, first, last, 0);
+    };
+    close_range_of(3, static_cast<unsigned>(lo) - 1);
+    close_range_of(static_cast<unsigned>(lo) + 1, static_cast<unsigned>(hi) - 1);
+    close_range_of(static_cast<unsigned>(hi) + 1, ~0U);
+}
+
+}  // namespace
+
 pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& container,
                     const ContainerPolicy& policy, const std::string& container_state_dir) {
     Monitor monitor = Monitor::open(config);
@@ -162,6 +179,12 @@ pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& contai
         ::dup2(null_fd, STDERR_FILENO);
         if (null_fd > STDERR_FILENO)
             ::close(null_fd);
+        // Nothing of brig's (its caller's pipes, the container's sync socket) stays open in the
+        // long-lived watcher, and `run`'s blocked signals are not blocked here.
+        close_all_but(ring.get(), events.get());
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
         try {
             watch(monitor, config, container, policy, container_state_dir, std::move(ring),
                   std::move(events));

@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "monitor/runtime_monitor.hpp"
 #include "runtime/cgroups/update_flags.hpp"
 #include "runtime/cli/events.hpp"
 #include "runtime/common/command_line.hpp"
@@ -272,7 +273,11 @@ int dispatch(const Context& ctx, const std::vector<std::string>& args, size_t ve
         ParsedArgs parsed = parse_args(args, verb_index + 1, verb.flags);
         if (parsed.positional.size() < verb.min_args)
             throw Error(std::string("usage: brig ") + verb.usage);
-        Runtime runtime(ctx.root, ctx.log, ctx.systemd_cgroup);
+        // The monitor is loaded only by the verbs that start, end or report on a container.
+        std::unique_ptr<monitor::RuntimeMonitor> monitor;
+        if (name == "create" || name == "run" || name == "delete" || name == "state")
+            monitor = std::make_unique<monitor::RuntimeMonitor>(ctx.monitor_config, ctx.log);
+        Runtime runtime(ctx.root, ctx.log, ctx.systemd_cgroup, monitor.get());
         return verb.run(ctx, runtime, parsed);
     } catch (const std::exception& e) {
         ctx.log.error(e.what());

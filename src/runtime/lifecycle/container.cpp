@@ -99,6 +99,16 @@ config::Resources cgroup_resources(const config::Linux& linux) {
     return r;
 }
 
+// The container's cgroup2 directory on the host (where the monitor's cgroup programs attach).
+std::string cgroup2_dir(const cgroups::CgroupManager& cgroup) {
+    switch (cgroup.kind()) {
+    case cgroups::HierarchyKind::unified: return "/sys/fs/cgroup" + cgroup.path();
+    case cgroups::HierarchyKind::hybrid: return "/sys/fs/cgroup/unified" + cgroup.path();
+    case cgroups::HierarchyKind::legacy: return "";
+    }
+    return "";
+}
+
 UniqueFd make_fifo(const std::string& path) {
     if (mkfifo(path.c_str(), 0600) != 0)
         throw_errno("cannot create " + path);
@@ -178,6 +188,10 @@ StartedInit Runtime::create(const CreateOptions& o) {
     cgroup->create();
     ScopeGuard remove_cgroup([&] { cgroup->destroy(); });
     cgroup->apply(cgroup_resources(*spec.linux));
+    std::unique_ptr<ContainerWatch> watch;
+    if (monitor_)
+        watch = monitor_->prepare({o.id, bundle, store_.dir(o.id), cgroup->cgroup2_id(),
+                                   cgroup2_dir(*cgroup), spec.annotations, spec.process->env});
 
     // O_RDWR opens never block; exec.fifo keeps a reader for `start`, started.fifo a writer
     // that only the container's exec (or death) removes.
@@ -200,6 +214,7 @@ StartedInit Runtime::create(const CreateOptions& o) {
     InitContext ctx;
     ctx.spec = &spec;
     ctx.seccomp = seccomp ? &*seccomp : nullptr;
+    ctx.watch = watch.get();
     ctx.bundle = bundle;
     ctx.rootfs = rootfs;
     ctx.sync_fd = child_end.get();
@@ -263,6 +278,12 @@ StartedInit Runtime::create(const CreateOptions& o) {
     if (ns.new_user)
         linux::write_id_mappings(init.pid, spec.linux->uid_mappings, spec.linux->gid_mappings,
                                  false);
+    if (watch)
+        watch->activate(init.pid);
+    ScopeGuard cancel_watch([&] {
+        if (watch)
+            watch->cancel();
+    });
     st.pid = init.pid;
     st.pid_start_time = state::process_start_time(init.pid);
     const std::string hook_state = st.to_oci_json(Status::creating).dump();
@@ -285,6 +306,7 @@ StartedInit Runtime::create(const CreateOptions& o) {
     if (!o.pid_file.empty())
         state::write_file_atomic(o.pid_file, std::to_string(init.pid), 0644,
                                  state::Durability::atomic_only);
+    cancel_watch.dismiss();
     kill_init.dismiss();
     remove_cgroup.dismiss();
     remove_state.dismiss();
@@ -312,6 +334,10 @@ ContainerInfo Runtime::info(const std::string& id) const {
 
 nlohmann::json Runtime::state_json(const std::string& id) const {
     auto i = info(id);
+    if (monitor_) {
+        if (auto rule = monitor_->killed_by(store_.dir(id)))
+            i.state.killed_by_rule = *rule;
+    }
     return i.state.to_oci_json(i.status);
 }
 
@@ -426,6 +452,7 @@ void Runtime::remove(const std::string& id, bool force) {
         throw Error("cannot delete container \"" + id + "\" that is not stopped: " +
                     state::status_name(i.status) + " (use --force)");
     auto cgroup = cgroups::open_manager(i.state.cgroups_path, id);
+    const uint64_t cgroup2_id = cgroup->cgroup2_id();  // read before the directory goes
     if (i.status != Status::stopped) {
         if (UniqueFd pidfd = open_pidfd(i.state)) {
             syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
@@ -435,6 +462,8 @@ void Runtime::remove(const std::string& id, bool force) {
         }
     }
     cgroup->destroy();  // kills and waits for anything left in the cgroup
+    if (monitor_ && cgroup2_id)
+        monitor_->release(cgroup2_id);
 
     std::string config_text;
     try {

@@ -13,6 +13,7 @@
 #include "runtime/common/log.hpp"
 #include "runtime/common/unique_fd.hpp"
 #include "runtime/config/spec.hpp"
+#include "runtime/lifecycle/container_monitor.hpp"
 #include "runtime/state/state_store.hpp"
 
 namespace brig::lifecycle {
@@ -58,8 +59,9 @@ struct ContainerInfo {
 
 class Runtime {
 public:
-    Runtime(std::string root, const Logger& log, bool systemd_cgroup = false)
-        : store_(std::move(root)), log_(log), systemd_cgroup_(systemd_cgroup) {}
+    Runtime(std::string root, const Logger& log, bool systemd_cgroup = false,
+            ContainerMonitor* monitor = nullptr)
+        : store_(std::move(root)), log_(log), systemd_cgroup_(systemd_cgroup), monitor_(monitor) {}
 
     // Sets up the container up to the user process, which waits for start().
     StartedInit create(const CreateOptions& options);
@@ -95,6 +97,7 @@ private:
     state::StateStore store_;
     const Logger& log_;
     bool systemd_cgroup_;
+    ContainerMonitor* monitor_;
 };
 
 struct ExecFailed : Error {

@@ -154,6 +154,8 @@ void container_init(const InitContext& ctx) {
             throw_errno("cannot chroot to " + ctx.rootfs);
         }
 
+        if (ctx.watch)
+            ctx.watch->apply_in_container();
         if (process.terminal) {
             if (ctx.console_fd < 0)
                 throw Error("process.terminal: true needs --console-socket");

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "runtime/config/spec.hpp"
+#include "runtime/lifecycle/container_monitor.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/security/seccomp.hpp"
 
@@ -13,6 +14,7 @@ namespace brig::lifecycle {
 struct InitContext {
     const config::Spec* spec = nullptr;
     const security::SeccompProgram* seccomp = nullptr;  // compiled by brig, loaded last
+    ContainerWatch* watch = nullptr;                     // the monitor's part, or null
     std::string bundle;   // absolute host path
     std::string rootfs;   // absolute host path
     int sync_fd = -1;

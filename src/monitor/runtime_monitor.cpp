@@ -1,0 +1,103 @@
+#include "monitor/runtime_monitor.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "runtime/common/error.hpp"
+
+namespace brig::monitor {
+namespace {
+
+constexpr const char* default_config_path = "/etc/brig/config.json";
+
+class Watch final : public lifecycle::ContainerWatch {
+public:
+    Watch(Monitor* monitor, const MonitorConfig& config, ContainerIdentity identity,
+          ContainerPolicy policy, std::string state_dir)
+        : monitor_(monitor),
+          config_(config),
+          identity_(std::move(identity)),
+          policy_(std::move(policy)),
+          state_dir_(std::move(state_dir)) {}
+
+    void apply_in_container() override { monitor::apply_in_container(policy_); }
+
+    void activate(pid_t init_pid) override {
+        identity_.pid = init_pid;
+        monitor_->register_container(identity_, policy_);
+        registered_ = true;
+        watcher_ = start_watcher(config_, identity_, policy_, state_dir_);
+    }
+
+    void cancel() override {
+        if (watcher_ > 0)
+            ::kill(watcher_, SIGKILL);
+        if (registered_)
+            monitor_->unregister_container(identity_.cgroup2_id);
+        registered_ = false;
+    }
+
+private:
+    Monitor* monitor_;
+    const MonitorConfig& config_;
+    ContainerIdentity identity_;
+    ContainerPolicy policy_;
+    std::string state_dir_;
+    bool registered_ = false;
+    pid_t watcher_ = -1;
+};
+
+}  // namespace
+
+RuntimeMonitor::RuntimeMonitor(const std::string& config_path, const Logger& log)
+    : log_(log),
+      config_(MonitorConfig::load(config_path.empty() ? default_config_path : config_path,
+                                  config_path.empty())) {}
+
+Monitor* RuntimeMonitor::kernel_side() {
+    if (monitor_)
+        return &*monitor_;
+    if (unavailable_ || !config_.enabled)
+        return nullptr;
+    try {
+        monitor_.emplace(Monitor::open(config_));
+        log_.debug("monitor: " + probe_kernel().describe());
+        return &*monitor_;
+    } catch (const std::exception& e) {
+        unavailable_ = true;
+        log_.warn(std::string("monitor unavailable, containers run unwatched: ") + e.what() +
+                  " (" + probe_kernel().describe() + ")");
+        return nullptr;
+    }
+}
+
+std::unique_ptr<lifecycle::ContainerWatch> RuntimeMonitor::prepare(
+    const lifecycle::MonitoredContainer& c) {
+    if (c.cgroup2_id == 0) {
+        log_.warn("monitor: the host has no cgroup2 mount, container " + c.id + " runs unwatched");
+        return nullptr;
+    }
+    ContainerIdentity identity{c.id, c.bundle, c.cgroup2_id, c.cgroup2_path, 0, c.annotations, c.env};
+    // Rules are compiled (and their errors reported) even before the kernel side is loaded.
+    ContainerPolicy policy = build_policy(config_, identity);
+    for (const auto& w : policy.warnings)
+        log_.warn("monitor: " + w);
+    Monitor* monitor = kernel_side();
+    if (!monitor)
+        return nullptr;
+    return std::make_unique<Watch>(monitor, config_, std::move(identity), std::move(policy),
+                                   c.state_dir);
+}
+
+void RuntimeMonitor::release(uint64_t cgroup2_id) {
+    if (Monitor* monitor = kernel_side())
+        monitor->unregister_container(cgroup2_id);
+}
+
+std::optional<std::string> RuntimeMonitor::killed_by(const std::string& state_dir) {
+    if (auto record = monitor::killed_by(state_dir))
+        return record->rule;
+    return std::nullopt;
+}
+
+}  // namespace brig::monitor

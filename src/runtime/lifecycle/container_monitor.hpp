@@ -1,0 +1,50 @@
+// What the lifecycle needs from a monitor of its containers (brig's eBPF monitor implements it
+// in src/monitor; the runtime library does not depend on it).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace brig::lifecycle {
+
+struct MonitoredContainer {
+    std::string id;
+    std::string bundle;
+    std::string state_dir;
+    uint64_t cgroup2_id = 0;  // 0: the host has no cgroup2 mount
+    std::string cgroup2_path;
+    std::map<std::string, std::string> annotations;
+    std::vector<std::string> env;
+};
+
+// One container's watch, prepared before its first process exists.
+class ContainerWatch {
+public:
+    virtual ~ContainerWatch() = default;
+    // In the container's process, after pivot_root and before privileges drop: its in-process
+    // part of the policy (Landlock, seccomp).
+    virtual void apply_in_container() = 0;
+    // In brig, once the process is in its cgroup and before it runs anything of the user's:
+    // from here on the container is watched.
+    virtual void activate(pid_t init_pid) = 0;
+    // Undoes activate() (a create that fails after it).
+    virtual void cancel() = 0;
+};
+
+class ContainerMonitor {
+public:
+    virtual ~ContainerMonitor() = default;
+    virtual std::unique_ptr<ContainerWatch> prepare(const MonitoredContainer& container) = 0;
+    // On delete: removes every trace of the container from the monitor.
+    virtual void release(uint64_t cgroup2_id) = 0;
+    // The rule that killed the container, if one did.
+    virtual std::optional<std::string> killed_by(const std::string& state_dir) = 0;
+};
+
+}  // namespace brig::lifecycle
