@@ -1,0 +1,204 @@
+// The cgroup verbs (pause, resume, update, events) and resource limits, seen from the host.
+#include <signal.h>
+
+#include <thread>
+
+#include "harness.hpp"
+
+namespace brig::test {
+namespace {
+
+// Host directory of `controller` (a v1 controller, or "" for the cgroup2 line) for the
+// cgroup of `pid`, from /proc/<pid>/cgroup: works for any runtime's cgroupsPath.
+fs::path cgroup_dir(pid_t pid, const std::string& controller) {
+    for (const auto& line : split_lines(read_file("/proc/" + std::to_string(pid) + "/cgroup"))) {
+        auto first = line.find(':');
+        auto second = line.find(':', first + 1);
+        if (first == std::string::npos || second == std::string::npos)
+            continue;
+        std::string controllers = line.substr(first + 1, second - first - 1);
+        std::string path = line.substr(second + 1);
+        if (controller.empty() ? controllers.empty() && line.rfind("0::", 0) == 0
+                               : ("," + controllers + ",").find("," + controller + ",") !=
+                                     std::string::npos)
+            return fs::path(controller.empty() ? "/sys/fs/cgroup/unified"
+                                               : "/sys/fs/cgroup/" + controller) /
+                   path.substr(1);
+    }
+    return {};
+}
+
+class CgroupVerbsTest : public RuntimeTest {
+protected:
+    void SetUp() override {
+        RuntimeTest::SetUp();
+        if (!fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") ||
+            !fs::exists("/sys/fs/cgroup/pids"))
+            GTEST_SKIP() << "needs the hybrid cgroup layout (v1 memory and pids controllers)";
+    }
+
+    // Creates and starts bundle() with `script`; returns the id.
+    std::string start_script(const std::string& script) {
+        bundle().set_script(script);
+        auto id = new_id();
+        auto created = create(id);
+        EXPECT_TRUE(created.ok()) << created.describe();
+        auto started = start(id);
+        EXPECT_TRUE(started.ok()) << started.describe();
+        return id;
+    }
+
+    pid_t init_pid(const std::string& id) { return state(id).value("pid", 0); }
+};
+
+// A counter loop whose current value the host reads through /proc/<pid>/root/count.
+constexpr const char* kCounter = "i=0; while true; do i=$((i+1)); echo $i > /count; done";
+
+TEST_F(CgroupVerbsTest, PauseShowsPausedAndStopsProgress) {
+    auto id = start_script(kCounter);
+    auto pid = init_pid(id);
+    auto count_file = fs::path("/proc/" + std::to_string(pid) + "/root/count");
+    ASSERT_TRUE(wait_until([&] { return !trim(read_file(count_file)).empty(); }));
+    auto paused = runtime({"pause", id});
+    ASSERT_TRUE(paused.ok()) << paused.describe();
+    EXPECT_EQ(status(id), "paused");
+    auto frozen_value = read_file(count_file);
+    // Give a running loop ample time to advance; a frozen one must not.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_EQ(read_file(count_file), frozen_value);
+    EXPECT_EQ(status(id), "paused");
+}
+
+TEST_F(CgroupVerbsTest, ResumeMakesProgressAgain) {
+    auto id = start_script(kCounter);
+    auto pid = init_pid(id);
+    auto count_file = fs::path("/proc/" + std::to_string(pid) + "/root/count");
+    ASSERT_TRUE(wait_until([&] { return !trim(read_file(count_file)).empty(); }));
+    ASSERT_TRUE(runtime({"pause", id}).ok());
+    ASSERT_EQ(status(id), "paused");
+    auto frozen_value = read_file(count_file);
+    auto resumed = runtime({"resume", id});
+    ASSERT_TRUE(resumed.ok()) << resumed.describe();
+    EXPECT_EQ(status(id), "running");
+    EXPECT_TRUE(wait_until([&] {
+        auto now = trim(read_file(count_file));
+        return !now.empty() && now != trim(frozen_value);
+    }));
+}
+
+TEST_F(CgroupVerbsTest, ResumeOfARunningContainerFails) {
+    auto id = start_script("sleep 1000");
+    auto resumed = runtime({"resume", id});
+    EXPECT_NE(resumed.exit_code, 0) << resumed.describe();
+    EXPECT_EQ(status(id), "running");
+}
+
+TEST_F(CgroupVerbsTest, UpdateFlagsReachTheCgroupFiles) {
+    auto id = start_script("sleep 1000");
+    auto pid = init_pid(id);
+    auto updated = runtime({"update", "--memory", "64m", "--pids-limit", "50", id});
+    ASSERT_TRUE(updated.ok()) << updated.describe();
+    EXPECT_EQ(trim(read_file(cgroup_dir(pid, "memory") / "memory.limit_in_bytes")),
+              std::to_string(64 * 1024 * 1024));
+    EXPECT_EQ(trim(read_file(cgroup_dir(pid, "pids") / "pids.max")), "50");
+}
+
+TEST_F(CgroupVerbsTest, UpdateResourcesFromStdin) {
+    auto id = start_script("sleep 1000");
+    auto pid = init_pid(id);
+    CommandOptions options;
+    options.stdin_data = R"({"memory": {"limit": 100663296}, "pids": {"limit": 42}})";
+    auto updated = runtime({"update", "--resources", "-", id}, options);
+    ASSERT_TRUE(updated.ok()) << updated.describe();
+    EXPECT_EQ(trim(read_file(cgroup_dir(pid, "memory") / "memory.limit_in_bytes")), "100663296");
+    EXPECT_EQ(trim(read_file(cgroup_dir(pid, "pids") / "pids.max")), "42");
+}
+
+TEST_F(CgroupVerbsTest, UpdateWithABadValueNamesTheField) {
+    auto id = start_script("sleep 1000");
+    auto updated = runtime({"update", "--memory", "lots", id});
+    EXPECT_TRUE(is_one_line_error(updated));
+    EXPECT_NE(updated.err.find("memory"), std::string::npos) << updated.describe();
+}
+
+TEST_F(CgroupVerbsTest, EventsStatsPrintsOneStatsObject) {
+    auto id = start_script("sleep 1000");
+    auto result = runtime({"events", "--stats", id});
+    ASSERT_TRUE(result.ok()) << result.describe();
+    auto lines = split_lines(trim(result.out));
+    ASSERT_EQ(lines.size(), 1u) << result.out;
+    auto event = Json::parse(lines[0], nullptr, false);
+    ASSERT_FALSE(event.is_discarded()) << lines[0];
+    EXPECT_EQ(event.value("type", ""), "stats") << lines[0];
+    ASSERT_TRUE(event.contains("data") && event["data"].is_object()) << lines[0];
+    EXPECT_TRUE(event["data"].contains("memory")) << lines[0];
+    EXPECT_TRUE(event["data"].contains("pids")) << lines[0];
+    EXPECT_TRUE(event["data"].contains("cpu")) << lines[0];
+}
+
+TEST_F(CgroupVerbsTest, EventsReportsAnOomKill) {
+    bundle().config()["linux"]["resources"]["memory"]["limit"] = 16 * 1024 * 1024;
+    // The hog starts when the host creates /go; the shell survives the kill of `tail`.
+    auto id = start_script(
+        "while [ ! -e /go ]; do sleep 0.1; done; head -c 100m /dev/zero | tail; sleep 1000");
+    auto events_out = tmp_dir() / "events.out";
+    std::string command = "exec '" + runtime_binary() + "' --root '" + state_root().string() +
+                          "' events --interval 1s " + id + " > '" + events_out.string() + "'";
+    SpawnedProcess events({"sh", "-c", command}, {});
+    // The first stats line means the stream (and its OOM watch) is set up.
+    ASSERT_TRUE(wait_until([&] {
+        return read_file(events_out).find("\"stats\"") != std::string::npos;
+    }));
+    write_file(bundle().rootfs() / "go", "");
+    bool saw_oom = wait_until([&] {
+        for (const auto& line : split_lines(read_file(events_out))) {
+            auto event = Json::parse(line, nullptr, false);
+            if (!event.is_discarded() && event.value("type", "") == "oom")
+                return true;
+        }
+        return false;
+    });
+    EXPECT_TRUE(saw_oom) << read_file(events_out);
+    runtime({"kill", id, "KILL"});
+    auto finished = events.wait();
+    EXPECT_TRUE(finished.ok()) << finished.describe();
+}
+
+TEST_F(CgroupVerbsTest, PidsLimitStopsAForkLoop) {
+    bundle().config()["linux"]["resources"]["pids"]["limit"] = 10;
+    auto id = start_script(
+        "(for i in $(seq 30); do sleep 1000 & done) 2>/fork-errors; "
+        "echo finished > /finished; sleep 1000");
+    auto pid = init_pid(id);
+    auto pids_dir = cgroup_dir(pid, "pids");
+    ASSERT_FALSE(pids_dir.empty());
+    EXPECT_EQ(trim(read_file(pids_dir / "pids.max")), "10");
+    ASSERT_TRUE(wait_until([&] { return fs::exists(bundle().rootfs() / "finished"); }));
+    EXPECT_LE(std::stoi(trim(read_file(pids_dir / "pids.current"))), 10);
+    EXPECT_LE(split_lines(trim(read_file(pids_dir / "tasks"))).size(), 10u);
+    // The loop did run into the limit rather than finishing early.
+    EXPECT_FALSE(trim(read_file(bundle().rootfs() / "fork-errors")).empty());
+}
+
+TEST_F(CgroupVerbsTest, OneMebibyteMemoryLimitRunsTrue) {
+    bundle().config()["linux"]["resources"]["memory"]["limit"] = 1024 * 1024;
+    bundle().set_args({"/bin/true"});
+    auto id = new_id();
+    auto created = create(id);
+    ASSERT_TRUE(created.ok()) << created.describe();
+    EXPECT_EQ(trim(read_file(cgroup_dir(init_pid(id), "memory") / "memory.limit_in_bytes")),
+              std::to_string(1024 * 1024));
+    auto started = start(id);
+    ASSERT_TRUE(started.ok()) << started.describe();
+    EXPECT_EQ(wait_for_status(id, "stopped"), "stopped");
+}
+
+TEST_F(CgroupVerbsTest, OneMebibyteMemoryLimitRunsTrueToSuccess) {
+    bundle().config()["linux"]["resources"]["memory"]["limit"] = 1024 * 1024;
+    bundle().set_args({"/bin/true"});
+    auto result = run(new_id());
+    EXPECT_EQ(result.exit_code, 0) << result.describe();
+}
+
+}  // namespace
+}  // namespace brig::test
