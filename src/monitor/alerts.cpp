@@ -18,7 +18,9 @@ namespace brig::monitor {
 
 namespace {
 
-std::string bounded(const char* text, size_t capacity) { return std::string(text, strnlen(text, capacity)); }
+std::string bounded(const char* text, size_t capacity) {
+    return std::string(text, strnlen(text, capacity));
+}
 
 std::string basename_of(const std::string& path) {
     auto slash = path.rfind('/');
@@ -27,33 +29,33 @@ std::string basename_of(const std::string& path) {
 
 std::string evt_type_of(const brig_event& e) {
     switch (e.type) {
-    case BRIG_EV_EXEC:
-        return "execve";
-    case BRIG_EV_OPEN:
-        switch (e.syscall_nr) {
-        case 2:
-            return "open";
-        case 85:
-            return "creat";
-        case 437:
-            return "openat2";
+        case BRIG_EV_EXEC:
+            return "execve";
+        case BRIG_EV_OPEN:
+            switch (e.syscall_nr) {
+                case 2:
+                    return "open";
+                case 85:
+                    return "creat";
+                case 437:
+                    return "openat2";
+                default:
+                    return "openat";
+            }
+        case BRIG_EV_SOCKET:
+            return "socket";
+        case BRIG_EV_CONNECT:
+            return "connect";
+        case BRIG_EV_PTRACE:
+            return "ptrace";
+        case BRIG_EV_MEMFD_CREATE:
+            return "memfd_create";
+        case BRIG_EV_INIT_MODULE:
+            return e.syscall_nr == 175 ? "init_module" : "finit_module";
+        case BRIG_EV_BPF:
+            return "bpf";
         default:
-            return "openat";
-        }
-    case BRIG_EV_SOCKET:
-        return "socket";
-    case BRIG_EV_CONNECT:
-        return "connect";
-    case BRIG_EV_PTRACE:
-        return "ptrace";
-    case BRIG_EV_MEMFD_CREATE:
-        return "memfd_create";
-    case BRIG_EV_INIT_MODULE:
-        return e.syscall_nr == 175 ? "init_module" : "finit_module";
-    case BRIG_EV_BPF:
-        return "bpf";
-    default:
-        return "unknown";
+            return "unknown";
     }
 }
 
@@ -92,7 +94,9 @@ EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
         v["evt.is_open_read"] = mode != 1 ? "true" : "false";
         v["fd.name"] = path;
         auto slash = path.rfind('/');
-        v["fd.directory"] = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+        v["fd.directory"] = slash == std::string::npos ? "."
+                            : slash == 0               ? "/"
+                                                       : path.substr(0, slash);
         v["fd.filename"] = basename_of(path);
     }
     if (e.type == BRIG_EV_SOCKET)
@@ -125,7 +129,8 @@ std::string rfc3339(const struct timespec& wall) {
 namespace {
 
 struct timespec wall_time_of(uint64_t boot_ns) {
-    struct timespec now_wall {}, now_boot {};
+    struct timespec now_wall {
+    }, now_boot{};
     clock_gettime(CLOCK_REALTIME, &now_wall);
     clock_gettime(CLOCK_BOOTTIME, &now_boot);
     int64_t wall_ns = now_wall.tv_sec * 1000000000LL + now_wall.tv_nsec;
@@ -168,8 +173,8 @@ std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& p
         const CompiledRule& rule = policy.rules[i];
         bool decided_by_kernel = event.rule_id == i + 1;
         if (decided_by_kernel || (rule.condition && evaluate(*rule.condition, fields)))
-            alerts.push_back(make_alert(rule, fields,
-                                        time, decided_by_kernel && (event.action != 0)));
+            alerts.push_back(
+                make_alert(rule, fields, time, decided_by_kernel && (event.action != 0)));
     }
     return alerts;
 }
@@ -234,9 +239,10 @@ void http_post(const std::string& url, const std::string& body) {
     freeaddrinfo(result);
     if (!connected)
         return;
-    std::string request = "POST " + path + " HTTP/1.1\r\nHost: " + hostport +
-                          "\r\nContent-Type: application/json\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    std::string request =
+        "POST " + path + " HTTP/1.1\r\nHost: " + hostport +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n\r\n" + body;
     for (size_t off = 0; off < request.size();) {
         ssize_t n = ::send(sock.get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);
         if (n <= 0)

@@ -89,7 +89,8 @@ void apply_landlock(const std::vector<std::string>& denied_dirs) {
         return;  // no Landlock: the tracepoint kill still applies
     landlock_ruleset_attr attr{};
     attr.handled_access_fs = kWriteAccess;
-    UniqueFd ruleset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0)));
+    UniqueFd ruleset(
+        static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0)));
     if (!ruleset)
         throw_errno("monitor: landlock_create_ruleset");
     allow_siblings(ruleset.get(), "/", denied);

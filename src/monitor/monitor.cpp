@@ -21,10 +21,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "monitor/bpf/monitor_abi.h"
 #include "lsm_probe.skel.h"
 #include "monitor.skel.h"
 #include "monitor/alerts.hpp"
+#include "monitor/bpf/monitor_abi.h"
 #include "runtime/common/error.hpp"
 #include "runtime/common/scope_guard.hpp"
 #include "runtime/common/unique_fd.hpp"
@@ -35,11 +35,20 @@ namespace {
 
 constexpr const char* kBpffsRoot = "/sys/fs/bpf";
 constexpr const char* kLoadLock = "/run/brig-monitor.lock";
-constexpr const char* kMapNames[] = {"containers",       "exec_rules",      "open_name_rules",
-                                     "open_write_rules", "open_read_rules", "connect_rules",
-                                     "drops",            "rings"};
-enum MapIndex { kContainers, kExecRules, kOpenNames, kOpenWrite, kOpenRead, kConnects, kDrops,
-                kRings, kMapCount };
+constexpr const char* kMapNames[] = {
+    "containers",      "exec_rules",    "open_name_rules", "open_write_rules",
+    "open_read_rules", "connect_rules", "drops",           "rings"};
+enum MapIndex {
+    kContainers,
+    kExecRules,
+    kOpenNames,
+    kOpenWrite,
+    kOpenRead,
+    kConnects,
+    kDrops,
+    kRings,
+    kMapCount
+};
 constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "brig_connect6"};
 
 int quiet_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
@@ -103,8 +112,9 @@ std::string KernelSupport::describe() const {
     if (bpf_lsm)
         out += "BPF-LSM available; enforcement by tracepoint kill + cgroup BPF deny";
     else if (tracepoints)
-        out += "BPF-LSM unavailable (lsm programs refused); enforcement by tracepoint + "
-               "bpf_send_signal kill and cgroup BPF deny";
+        out +=
+            "BPF-LSM unavailable (lsm programs refused); enforcement by tracepoint + "
+            "bpf_send_signal kill and cgroup BPF deny";
     else
         out += "eBPF unavailable; containers run unmonitored";
     out += landlock ? ", Landlock ABI " + std::to_string(landlock_abi) + " for write denies"
@@ -163,7 +173,9 @@ Monitor Monitor::open(const MonitorConfig& config) {
     return Monitor(std::move(impl));
 }
 
-EnforcementPath Monitor::path() const { return impl_->path; }
+EnforcementPath Monitor::path() const {
+    return impl_->path;
+}
 
 namespace {
 
@@ -172,7 +184,9 @@ void update(int map_fd, const void* key, const void* value, const char* what) {
         throw_errno(std::string("BPF map update of ") + what);
 }
 
-brig_verdict to_bpf(KernelVerdict v) { return {v.rule_id, v.action}; }
+brig_verdict to_bpf(KernelVerdict v) {
+    return {v.rule_id, v.action};
+}
 
 brig_prefix_key prefix_key(uint64_t cgid, const std::string& prefix) {
     brig_prefix_key key{};
@@ -220,7 +234,8 @@ void Monitor::register_container(const ContainerIdentity& container,
     ScopeGuard undo([&] { unregister_container(cgid); });
 
     // The container's own ring, so that its watcher reads only its events.
-    UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "brig_ring", 0, 0, BRIG_RING_BYTES, nullptr));
+    UniqueFd ring(
+        bpf_map_create(BPF_MAP_TYPE_RINGBUF, "brig_ring", 0, 0, BRIG_RING_BYTES, nullptr));
     if (!ring)
         throw_errno("create the container's BPF ring buffer");
     int ring_fd_value = ring.get();

@@ -43,7 +43,7 @@ uint64_t cgroup_id_of(const std::string& cgroup2_path);
 
 struct OutputConfig {
     bool to_stdout = false;
-    std::string file;      // appended JSON lines, "" = none
+    std::string file;  // appended JSON lines, "" = none
     bool syslog = false;
     std::string http_url;  // http://host:port/path (Falcosidekick), "" = none
 };
@@ -80,12 +80,12 @@ struct ConnectTarget {
 
 // What the kernel decides for one container: map entries.
 struct KernelPlan {
-    std::map<std::string, KernelVerdict> exec_names;   // basename or absolute path
-    std::map<std::string, KernelVerdict> open_write;   // path prefix; exact file ends in '\0'
-    std::map<std::string, KernelVerdict> open_read;    // any access mode
-    std::map<std::string, KernelVerdict> open_names;   // basename, any access mode
+    std::map<std::string, KernelVerdict> exec_names;  // basename or absolute path
+    std::map<std::string, KernelVerdict> open_write;  // path prefix; exact file ends in '\0'
+    std::map<std::string, KernelVerdict> open_read;   // any access mode
+    std::map<std::string, KernelVerdict> open_names;  // basename, any access mode
     std::map<ConnectTarget, KernelVerdict> connects;
-    std::array<KernelVerdict, 8> syscalls{};           // by brig_syscall_class
+    std::array<KernelVerdict, 8> syscalls{};  // by brig_syscall_class
     KernelVerdict exec_new_binary;
     size_t entry_count() const;
 };
@@ -97,7 +97,7 @@ struct CompiledRule {
     std::vector<std::string> tags;
     Action action = Action::alert;
     std::shared_ptr<const Expr> condition;  // container fields already decided
-    bool decided_in_kernel = false;  // the kernel match is the whole condition: kernel acts
+    bool decided_in_kernel = false;         // the kernel match is the whole condition: kernel acts
 };
 
 struct ContainerPolicy {
@@ -148,7 +148,7 @@ public:
     uint32_t condemned_by(uint64_t cgroup2_id) const;
     uint64_t dropped_events(uint64_t cgroup2_id) const;
     size_t map_entries_of(uint64_t cgroup2_id) const;  // across all rule maps (tests)
-    int ring_fd(uint64_t cgroup2_id) const;            // new fd of the container's ring; caller owns
+    int ring_fd(uint64_t cgroup2_id) const;  // new fd of the container's ring; caller owns
 
     struct Impl;
 

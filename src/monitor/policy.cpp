@@ -32,8 +32,8 @@ uint64_t cgroup_id_of(const std::string& cgroup2_path) {
 namespace {
 
 std::string container_name_of(const ContainerIdentity& container) {
-    for (const char* key : {"io.kubernetes.cri.container-name", "io.kubernetes.container.name",
-                            "org.brig.name"})
+    for (const char* key :
+         {"io.kubernetes.cri.container-name", "io.kubernetes.container.name", "org.brig.name"})
         if (auto it = container.annotations.find(key); it != container.annotations.end())
             return it->second;
     return container.id;
@@ -55,41 +55,41 @@ std::unique_ptr<Expr> constant(bool value) {
 // Replaces comparisons of per-container fields by their value and folds constants.
 std::unique_ptr<Expr> decide_container_fields(const Expr& expr, const EventFields& container) {
     switch (expr.kind) {
-    case Expr::Kind::constant:
-        return expr.clone();
-    case Expr::Kind::compare:
-        if (is_per_container(expr.field))
-            return constant(evaluate(expr, container));
-        return expr.clone();
-    case Expr::Kind::not_: {
-        auto inner = decide_container_fields(*expr.children[0], container);
-        if (inner->kind == Expr::Kind::constant)
-            return constant(!inner->constant);
-        auto node = std::make_unique<Expr>();
-        node->kind = Expr::Kind::not_;
-        node->children.push_back(std::move(inner));
-        return node;
-    }
-    case Expr::Kind::and_:
-    case Expr::Kind::or_: {
-        bool is_and = expr.kind == Expr::Kind::and_;
-        auto node = std::make_unique<Expr>();
-        node->kind = expr.kind;
-        for (const auto& child : expr.children) {
-            auto decided = decide_container_fields(*child, container);
-            if (decided->kind == Expr::Kind::constant) {
-                if (decided->constant != is_and)
-                    return constant(!is_and);  // false in and / true in or
-                continue;
-            }
-            node->children.push_back(std::move(decided));
+        case Expr::Kind::constant:
+            return expr.clone();
+        case Expr::Kind::compare:
+            if (is_per_container(expr.field))
+                return constant(evaluate(expr, container));
+            return expr.clone();
+        case Expr::Kind::not_: {
+            auto inner = decide_container_fields(*expr.children[0], container);
+            if (inner->kind == Expr::Kind::constant)
+                return constant(!inner->constant);
+            auto node = std::make_unique<Expr>();
+            node->kind = Expr::Kind::not_;
+            node->children.push_back(std::move(inner));
+            return node;
         }
-        if (node->children.empty())
-            return constant(is_and);
-        if (node->children.size() == 1)
-            return std::move(node->children[0]);
-        return node;
-    }
+        case Expr::Kind::and_:
+        case Expr::Kind::or_: {
+            bool is_and = expr.kind == Expr::Kind::and_;
+            auto node = std::make_unique<Expr>();
+            node->kind = expr.kind;
+            for (const auto& child : expr.children) {
+                auto decided = decide_container_fields(*child, container);
+                if (decided->kind == Expr::Kind::constant) {
+                    if (decided->constant != is_and)
+                        return constant(!is_and);  // false in and / true in or
+                    continue;
+                }
+                node->children.push_back(std::move(decided));
+            }
+            if (node->children.empty())
+                return constant(is_and);
+            if (node->children.size() == 1)
+                return std::move(node->children[0]);
+            return node;
+        }
     }
     return expr.clone();
 }
@@ -97,14 +97,19 @@ std::unique_ptr<Expr> decide_container_fields(const Expr& expr, const EventField
 enum class EventClass { exec, open, socket, connect, ptrace, memfd, module, bpf };
 
 std::optional<EventClass> class_of(const std::string& evt_type) {
-    static const std::map<std::string, EventClass> classes = {
-        {"execve", EventClass::exec},          {"execveat", EventClass::exec},
-        {"open", EventClass::open},            {"openat", EventClass::open},
-        {"openat2", EventClass::open},         {"creat", EventClass::open},
-        {"socket", EventClass::socket},        {"connect", EventClass::connect},
-        {"ptrace", EventClass::ptrace},        {"memfd_create", EventClass::memfd},
-        {"init_module", EventClass::module},   {"finit_module", EventClass::module},
-        {"bpf", EventClass::bpf}};
+    static const std::map<std::string, EventClass> classes = {{"execve", EventClass::exec},
+                                                              {"execveat", EventClass::exec},
+                                                              {"open", EventClass::open},
+                                                              {"openat", EventClass::open},
+                                                              {"openat2", EventClass::open},
+                                                              {"creat", EventClass::open},
+                                                              {"socket", EventClass::socket},
+                                                              {"connect", EventClass::connect},
+                                                              {"ptrace", EventClass::ptrace},
+                                                              {"memfd_create", EventClass::memfd},
+                                                              {"init_module", EventClass::module},
+                                                              {"finit_module", EventClass::module},
+                                                              {"bpf", EventClass::bpf}};
     auto it = classes.find(evt_type);
     if (it == classes.end())
         return std::nullopt;
@@ -113,12 +118,12 @@ std::optional<EventClass> class_of(const std::string& evt_type) {
 
 uint32_t action_bits(Action action) {
     switch (action) {
-    case Action::alert:
-        return BRIG_ACT_REPORT;
-    case Action::deny:
-        return BRIG_ACT_REPORT | BRIG_ACT_DENY;
-    case Action::kill:
-        return BRIG_ACT_REPORT | BRIG_ACT_KILL;
+        case Action::alert:
+            return BRIG_ACT_REPORT;
+        case Action::deny:
+            return BRIG_ACT_REPORT | BRIG_ACT_DENY;
+        case Action::kill:
+            return BRIG_ACT_REPORT | BRIG_ACT_KILL;
     }
     return BRIG_ACT_REPORT;
 }
@@ -162,7 +167,9 @@ public:
         return compile_conjunction(condition);
     }
 
-    void set_verdict_bits(bool exact) { bits_ = exact ? action_bits(rule_.action) : BRIG_ACT_REPORT; }
+    void set_verdict_bits(bool exact) {
+        bits_ = exact ? action_bits(rule_.action) : BRIG_ACT_REPORT;
+    }
 
 private:
     void warn(const std::string& what) {
@@ -216,149 +223,152 @@ private:
                        const std::vector<const Expr*>& terms, std::vector<bool>& used) {
         KernelPlan& plan = policy_.kernel;
         switch (cls) {
-        case EventClass::exec: {
-            bool keyed = false;
-            for (size_t i = 0; i < terms.size(); ++i) {
-                const Expr& t = *terms[i];
-                if (is_compare(t, "proc.name", {CompareOp::eq, CompareOp::in}) ||
-                    is_compare(t, "proc.exe", {CompareOp::eq, CompareOp::in})) {
-                    if (keyed)
-                        continue;  // one key per rule; further ones stay residual
-                    for (const auto& name : t.values) {
-                        if (!name.empty() && name.size() < BRIG_NAME_LEN)
-                            merge(plan.exec_names[name], verdict());
-                        // The kernel sees long basenames through comm, cut at 15 bytes.
-                        if (name.find('/') == std::string::npos && name.size() >= BRIG_COMM_LEN)
-                            merge(plan.exec_names[name.substr(0, BRIG_COMM_LEN - 1)], verdict());
+            case EventClass::exec: {
+                bool keyed = false;
+                for (size_t i = 0; i < terms.size(); ++i) {
+                    const Expr& t = *terms[i];
+                    if (is_compare(t, "proc.name", {CompareOp::eq, CompareOp::in}) ||
+                        is_compare(t, "proc.exe", {CompareOp::eq, CompareOp::in})) {
+                        if (keyed)
+                            continue;  // one key per rule; further ones stay residual
+                        for (const auto& name : t.values) {
+                            if (!name.empty() && name.size() < BRIG_NAME_LEN)
+                                merge(plan.exec_names[name], verdict());
+                            // The kernel sees long basenames through comm, cut at 15 bytes.
+                            if (name.find('/') == std::string::npos && name.size() >= BRIG_COMM_LEN)
+                                merge(plan.exec_names[name.substr(0, BRIG_COMM_LEN - 1)],
+                                      verdict());
+                        }
+                        used[i] = keyed = true;
+                    } else if (is_compare(t, "proc.exe_new", {CompareOp::eq}) &&
+                               t.values[0] == "true") {
+                        merge(plan.exec_new_binary, verdict());
+                        used[i] = keyed = true;
                     }
-                    used[i] = keyed = true;
-                } else if (is_compare(t, "proc.exe_new", {CompareOp::eq}) &&
-                           t.values[0] == "true") {
-                    merge(plan.exec_new_binary, verdict());
-                    used[i] = keyed = true;
                 }
+                // Every exec is reported anyway; a rule without a key is decided in user space.
+                return keyed;
             }
-            // Every exec is reported anyway; a rule without a key is decided in user space.
-            return keyed;
-        }
-        case EventClass::open: {
-            bool write_only = false;
-            for (size_t i = 0; i < terms.size(); ++i)
-                if (is_compare(*terms[i], "evt.is_open_write", {CompareOp::eq}) &&
-                    terms[i]->values[0] == "true") {
-                    write_only = used[i] = true;
-                }
-            bool all_types = types.contains("open") && types.contains("openat") &&
-                             types.contains("openat2");
-            auto& prefixes = write_only ? plan.open_write : plan.open_read;
-            bool keyed = false;
-            for (size_t i = 0; i < terms.size() && !keyed; ++i) {
-                const Expr& t = *terms[i];
-                if (is_compare(t, "fd.name", {CompareOp::eq, CompareOp::in})) {
-                    for (const auto& path : t.values)
-                        add_prefix(prefixes, path + std::string(1, '\0'), true);
-                    used[i] = keyed = true;
-                } else if (is_compare(t, "fd.name", {CompareOp::startswith})) {
-                    add_prefix(prefixes, t.values[0], t.values[0].starts_with("/"));
-                    used[i] = keyed = true;
-                } else if (is_compare(t, "fd.name", {CompareOp::pmatch})) {
-                    for (const auto& dir : t.values) {
-                        std::string base = dir.ends_with("/") ? dir.substr(0, dir.size() - 1) : dir;
-                        add_prefix(prefixes, base + "/", true);
-                        add_prefix(prefixes, base + std::string(1, '\0'), true);
+            case EventClass::open: {
+                bool write_only = false;
+                for (size_t i = 0; i < terms.size(); ++i)
+                    if (is_compare(*terms[i], "evt.is_open_write", {CompareOp::eq}) &&
+                        terms[i]->values[0] == "true") {
+                        write_only = used[i] = true;
                     }
-                    used[i] = keyed = true;
-                } else if (is_compare(t, "fd.directory", {CompareOp::eq, CompareOp::in})) {
-                    // The kernel matches the whole subtree: user space narrows it.
-                    for (const auto& dir : t.values)
-                        add_prefix(prefixes, dir.ends_with("/") ? dir : dir + "/", false);
-                    keyed = true;
-                } else if (is_compare(t, "fd.filename", {CompareOp::eq, CompareOp::in}) ||
-                           (is_compare(t, "fd.name", {CompareOp::endswith}) &&
-                            t.values[0].starts_with("/") &&
-                            t.values[0].find('/', 1) == std::string::npos)) {
-                    for (const auto& name : t.values) {
-                        std::string base = name.starts_with("/") ? name.substr(1) : name;
-                        if (!base.empty() && base.size() < BRIG_NAME_LEN)
-                            merge(plan.open_names[base], verdict());
+                bool all_types =
+                    types.contains("open") && types.contains("openat") && types.contains("openat2");
+                auto& prefixes = write_only ? plan.open_write : plan.open_read;
+                bool keyed = false;
+                for (size_t i = 0; i < terms.size() && !keyed; ++i) {
+                    const Expr& t = *terms[i];
+                    if (is_compare(t, "fd.name", {CompareOp::eq, CompareOp::in})) {
+                        for (const auto& path : t.values)
+                            add_prefix(prefixes, path + std::string(1, '\0'), true);
+                        used[i] = keyed = true;
+                    } else if (is_compare(t, "fd.name", {CompareOp::startswith})) {
+                        add_prefix(prefixes, t.values[0], t.values[0].starts_with("/"));
+                        used[i] = keyed = true;
+                    } else if (is_compare(t, "fd.name", {CompareOp::pmatch})) {
+                        for (const auto& dir : t.values) {
+                            std::string base =
+                                dir.ends_with("/") ? dir.substr(0, dir.size() - 1) : dir;
+                            add_prefix(prefixes, base + "/", true);
+                            add_prefix(prefixes, base + std::string(1, '\0'), true);
+                        }
+                        used[i] = keyed = true;
+                    } else if (is_compare(t, "fd.directory", {CompareOp::eq, CompareOp::in})) {
+                        // The kernel matches the whole subtree: user space narrows it.
+                        for (const auto& dir : t.values)
+                            add_prefix(prefixes, dir.ends_with("/") ? dir : dir + "/", false);
+                        keyed = true;
+                    } else if (is_compare(t, "fd.filename", {CompareOp::eq, CompareOp::in}) ||
+                               (is_compare(t, "fd.name", {CompareOp::endswith}) &&
+                                t.values[0].starts_with("/") &&
+                                t.values[0].find('/', 1) == std::string::npos)) {
+                        for (const auto& name : t.values) {
+                            std::string base = name.starts_with("/") ? name.substr(1) : name;
+                            if (!base.empty() && base.size() < BRIG_NAME_LEN)
+                                merge(plan.open_names[base], verdict());
+                        }
+                        // Names match any access mode: exact only when the rule is not write-only.
+                        used[i] = keyed = true;
+                        if (write_only)
+                            exact_ = false;
                     }
-                    // Names match any access mode: exact only when the rule is not write-only.
-                    used[i] = keyed = true;
-                    if (write_only)
-                        exact_ = false;
                 }
+                if (!keyed)
+                    warn(
+                        "an open rule needs fd.name (=, in, startswith, pmatch), fd.directory or "
+                        "fd.filename to be observed; it never fires");
+                bool exact = keyed && all_types && exact_;
+                exact_ = true;
+                return exact;
             }
-            if (!keyed)
-                warn("an open rule needs fd.name (=, in, startswith, pmatch), fd.directory or "
-                     "fd.filename to be observed; it never fires");
-            bool exact = keyed && all_types && exact_;
-            exact_ = true;
-            return exact;
-        }
-        case EventClass::socket:
-            for (size_t i = 0; i < terms.size(); ++i)
-                if (is_compare(*terms[i], "evt.arg.domain",
-                               {CompareOp::eq, CompareOp::contains, CompareOp::in}) &&
-                    std::find(terms[i]->values.begin(), terms[i]->values.end(), "AF_PACKET") !=
-                        terms[i]->values.end()) {
-                    merge(plan.syscalls[BRIG_SC_PACKET_SOCKET], verdict());
-                    used[i] = true;
-                    return terms[i]->values.size() == 1;
-                }
-            warn("only AF_PACKET sockets are observed (evt.arg.domain = AF_PACKET)");
-            return false;
-        case EventClass::connect: {
-            std::vector<ConnectTarget> addrs;
-            std::vector<uint16_t> ports;
-            for (size_t i = 0; i < terms.size(); ++i) {
-                const Expr& t = *terms[i];
-                if (is_compare(t, "fd.sip", {CompareOp::eq, CompareOp::in}) && addrs.empty()) {
-                    for (const auto& text : t.values) {
-                        auto addr = parse_address(text);
-                        if (!addr)
-                            warn("fd.sip '" + text + "' is not an IP address");
-                        else
-                            addrs.push_back(*addr);
+            case EventClass::socket:
+                for (size_t i = 0; i < terms.size(); ++i)
+                    if (is_compare(*terms[i], "evt.arg.domain",
+                                   {CompareOp::eq, CompareOp::contains, CompareOp::in}) &&
+                        std::find(terms[i]->values.begin(), terms[i]->values.end(), "AF_PACKET") !=
+                            terms[i]->values.end()) {
+                        merge(plan.syscalls[BRIG_SC_PACKET_SOCKET], verdict());
+                        used[i] = true;
+                        return terms[i]->values.size() == 1;
                     }
-                    used[i] = true;
-                } else if (is_compare(t, "fd.sport", {CompareOp::eq, CompareOp::in}) &&
-                           ports.empty()) {
-                    for (const auto& text : t.values)
-                        ports.push_back(static_cast<uint16_t>(std::stoul(text)));
-                    used[i] = true;
-                }
-            }
-            if (addrs.empty()) {
-                warn("connects are observed by destination address only (fd.sip = ...)");
+                warn("only AF_PACKET sockets are observed (evt.arg.domain = AF_PACKET)");
                 return false;
-            }
-            if (ports.empty())
-                ports.push_back(0);
-            for (auto addr : addrs)
-                for (uint16_t port : ports) {
-                    addr.port = port;
-                    merge(plan.connects[addr], verdict());
+            case EventClass::connect: {
+                std::vector<ConnectTarget> addrs;
+                std::vector<uint16_t> ports;
+                for (size_t i = 0; i < terms.size(); ++i) {
+                    const Expr& t = *terms[i];
+                    if (is_compare(t, "fd.sip", {CompareOp::eq, CompareOp::in}) && addrs.empty()) {
+                        for (const auto& text : t.values) {
+                            auto addr = parse_address(text);
+                            if (!addr)
+                                warn("fd.sip '" + text + "' is not an IP address");
+                            else
+                                addrs.push_back(*addr);
+                        }
+                        used[i] = true;
+                    } else if (is_compare(t, "fd.sport", {CompareOp::eq, CompareOp::in}) &&
+                               ports.empty()) {
+                        for (const auto& text : t.values)
+                            ports.push_back(static_cast<uint16_t>(std::stoul(text)));
+                        used[i] = true;
+                    }
                 }
-            return true;
-        }
-        case EventClass::ptrace:
-            merge(plan.syscalls[BRIG_SC_PTRACE], verdict());
-            return true;
-        case EventClass::memfd:
-            merge(plan.syscalls[BRIG_SC_MEMFD_CREATE], verdict());
-            return true;
-        case EventClass::module:
-            merge(plan.syscalls[BRIG_SC_INIT_MODULE], verdict());
-            // Refusing matters more than the alert here (seccomp runs before sys_enter).
-            if (bits_ & BRIG_ACT_DENY)
-                for (const auto& type : types)
-                    policy_.seccomp_deny.push_back(type);
-            return true;
-        case EventClass::bpf:
-            merge(plan.syscalls[BRIG_SC_BPF], verdict());
-            if (bits_ & BRIG_ACT_DENY)
-                policy_.seccomp_deny.push_back("bpf");
-            return true;
+                if (addrs.empty()) {
+                    warn("connects are observed by destination address only (fd.sip = ...)");
+                    return false;
+                }
+                if (ports.empty())
+                    ports.push_back(0);
+                for (auto addr : addrs)
+                    for (uint16_t port : ports) {
+                        addr.port = port;
+                        merge(plan.connects[addr], verdict());
+                    }
+                return true;
+            }
+            case EventClass::ptrace:
+                merge(plan.syscalls[BRIG_SC_PTRACE], verdict());
+                return true;
+            case EventClass::memfd:
+                merge(plan.syscalls[BRIG_SC_MEMFD_CREATE], verdict());
+                return true;
+            case EventClass::module:
+                merge(plan.syscalls[BRIG_SC_INIT_MODULE], verdict());
+                // Refusing matters more than the alert here (seccomp runs before sys_enter).
+                if (bits_ & BRIG_ACT_DENY)
+                    for (const auto& type : types)
+                        policy_.seccomp_deny.push_back(type);
+                return true;
+            case EventClass::bpf:
+                merge(plan.syscalls[BRIG_SC_BPF], verdict());
+                if (bits_ & BRIG_ACT_DENY)
+                    policy_.seccomp_deny.push_back("bpf");
+                return true;
         }
         return false;
     }
@@ -376,7 +386,8 @@ private:
             return;
         }
         merge(into[prefix], verdict());
-        if (prefix.back() != '\0' && rule_.action != Action::alert && &into == &policy_.kernel.open_write)
+        if (prefix.back() != '\0' && rule_.action != Action::alert &&
+            &into == &policy_.kernel.open_write)
             landlock_candidates_.push_back(prefix);
     }
 
@@ -431,8 +442,8 @@ ContainerPolicy compile_policy(const RuleSet& rules, const ContainerIdentity& co
         stored.decided_in_kernel = exact;
         if (exact)
             for (const auto& prefix : real.landlock_candidates_) {
-                std::string dir = prefix.ends_with("/") ? prefix.substr(0, prefix.size() - 1)
-                                                        : prefix;
+                std::string dir =
+                    prefix.ends_with("/") ? prefix.substr(0, prefix.size() - 1) : prefix;
                 if (!dir.empty() &&
                     std::find(policy.landlock_deny_write.begin(), policy.landlock_deny_write.end(),
                               dir) == policy.landlock_deny_write.end())
@@ -499,8 +510,8 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
     const auto& m = doc["monitor"];
     if (!m.is_object())
         fail("monitor", "must be an object");
-    static const std::set<std::string> keys = {"enabled", "default_rules", "rules_files",
-                                               "default_action", "outputs", "bpffs_dir"};
+    static const std::set<std::string> keys = {"enabled",        "default_rules", "rules_files",
+                                               "default_action", "outputs",       "bpffs_dir"};
     for (const auto& [key, value] : m.items())
         if (!keys.contains(key))
             fail("monitor." + key, "unknown field");

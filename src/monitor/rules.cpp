@@ -15,7 +15,9 @@
 namespace brig::monitor {
 
 extern const std::string_view kDefaultRulesYaml;
-std::string_view default_rules_text() { return kDefaultRulesYaml; }
+std::string_view default_rules_text() {
+    return kDefaultRulesYaml;
+}
 
 namespace {
 
@@ -38,7 +40,9 @@ std::optional<Action> parse_action(std::string_view text) {
             return static_cast<Action>(i);
     return std::nullopt;
 }
-std::string_view action_name(Action action) { return kActionNames[static_cast<int>(action)]; }
+std::string_view action_name(Action action) {
+    return kActionNames[static_cast<int>(action)];
+}
 
 std::optional<Priority> parse_priority(std::string_view text) {
     std::string upper(text);
@@ -63,7 +67,8 @@ const std::vector<FieldInfo>& known_fields() {
         {"evt.type", FieldType::string, false,
          "syscall: execve, open, openat, openat2, creat, socket, connect, ptrace, memfd_create, "
          "init_module, finit_module, bpf"},
-        {"evt.is_open_write", FieldType::boolean, false, "open for writing, creating or truncating"},
+        {"evt.is_open_write", FieldType::boolean, false,
+         "open for writing, creating or truncating"},
         {"evt.is_open_read", FieldType::boolean, false, "open for reading"},
         {"evt.arg.domain", FieldType::string, false, "socket domain: AF_PACKET, ..."},
         {"evt.arg.request", FieldType::number, false, "ptrace request"},
@@ -112,39 +117,39 @@ std::unique_ptr<Expr> Expr::clone() const {
 }
 
 namespace {
-constexpr std::string_view kOpNames[] = {"=",       "!=",         "<",        "<=",       ">",
-                                         ">=",      "in",         "pmatch",   "startswith",
-                                         "endswith", "contains",  "glob",     "exists"};
+constexpr std::string_view kOpNames[] = {"=",        "!=",   "<",      "<=",         ">",
+                                         ">=",       "in",   "pmatch", "startswith", "endswith",
+                                         "contains", "glob", "exists"};
 }
 
 std::string Expr::to_string() const {
     switch (kind) {
-    case Kind::constant:
-        return constant ? "true" : "false";
-    case Kind::not_:
-        return "not " + children[0]->to_string();
-    case Kind::and_:
-    case Kind::or_: {
-        std::string out = "(";
-        for (size_t i = 0; i < children.size(); ++i) {
-            if (i)
-                out += kind == Kind::and_ ? " and " : " or ";
-            out += children[i]->to_string();
-        }
-        return out + ")";
-    }
-    case Kind::compare: {
-        std::string out = field + " " + std::string(kOpNames[static_cast<int>(op)]);
-        if (op == CompareOp::exists)
-            return out;
-        if (op == CompareOp::in || op == CompareOp::pmatch) {
-            out += " (";
-            for (size_t i = 0; i < values.size(); ++i)
-                out += (i ? ", " : "") + values[i];
+        case Kind::constant:
+            return constant ? "true" : "false";
+        case Kind::not_:
+            return "not " + children[0]->to_string();
+        case Kind::and_:
+        case Kind::or_: {
+            std::string out = "(";
+            for (size_t i = 0; i < children.size(); ++i) {
+                if (i)
+                    out += kind == Kind::and_ ? " and " : " or ";
+                out += children[i]->to_string();
+            }
             return out + ")";
         }
-        return out + " " + values.at(0);
-    }
+        case Kind::compare: {
+            std::string out = field + " " + std::string(kOpNames[static_cast<int>(op)]);
+            if (op == CompareOp::exists)
+                return out;
+            if (op == CompareOp::in || op == CompareOp::pmatch) {
+                out += " (";
+                for (size_t i = 0; i < values.size(); ++i)
+                    out += (i ? ", " : "") + values[i];
+                return out + ")";
+            }
+            return out + " " + values.at(0);
+        }
     }
     return {};
 }
@@ -194,8 +199,8 @@ private:
                 size_t start = i++;
                 if (i < text_.size() && text_[i] == '=')
                     ++i;
-                tokens_.push_back({Token::Kind::symbol, std::string(text_.substr(start, i - start)),
-                                   start});
+                tokens_.push_back(
+                    {Token::Kind::symbol, std::string(text_.substr(start, i - start)), start});
             } else if (c == '"' || c == '\'') {
                 size_t start = i++;
                 std::string value;
@@ -218,8 +223,8 @@ private:
                         --bracket;
                     ++i;
                 }
-                tokens_.push_back({Token::Kind::word, std::string(text_.substr(start, i - start)),
-                                   start});
+                tokens_.push_back(
+                    {Token::Kind::word, std::string(text_.substr(start, i - start)), start});
             }
         }
         tokens_.push_back({Token::Kind::end, "end of condition", text_.size()});
@@ -314,8 +319,8 @@ private:
         int line = 0;
         if (auto it = context_.macro_lines.find(token.text); it != context_.macro_lines.end())
             line = it->second;
-        std::string where = where_ + ", in macro '" + token.text + "' (line " +
-                            std::to_string(line) + ")";
+        std::string where =
+            where_ + ", in macro '" + token.text + "' (line " + std::to_string(line) + ")";
         return ConditionParser(body, context_, where, macro_stack_).parse();
     }
 
@@ -335,13 +340,20 @@ private:
         node->field = field.text;
         const Token& op = next();
         static const std::map<std::string, CompareOp, std::less<>> ops = {
-            {"=", CompareOp::eq},           {"==", CompareOp::eq},
-            {"!=", CompareOp::ne},          {"<", CompareOp::lt},
-            {"<=", CompareOp::le},          {">", CompareOp::gt},
-            {">=", CompareOp::ge},          {"in", CompareOp::in},
-            {"pmatch", CompareOp::pmatch},  {"startswith", CompareOp::startswith},
-            {"endswith", CompareOp::endswith}, {"contains", CompareOp::contains},
-            {"glob", CompareOp::glob},      {"exists", CompareOp::exists}};
+            {"=", CompareOp::eq},
+            {"==", CompareOp::eq},
+            {"!=", CompareOp::ne},
+            {"<", CompareOp::lt},
+            {"<=", CompareOp::le},
+            {">", CompareOp::gt},
+            {">=", CompareOp::ge},
+            {"in", CompareOp::in},
+            {"pmatch", CompareOp::pmatch},
+            {"startswith", CompareOp::startswith},
+            {"endswith", CompareOp::endswith},
+            {"contains", CompareOp::contains},
+            {"glob", CompareOp::glob},
+            {"exists", CompareOp::exists}};
         auto found = ops.find(op.text);
         if (op.kind == Token::Kind::quoted || found == ops.end())
             fail("expected an operator after field '" + field.text + "', found '" + op.text + "'",
@@ -374,8 +386,8 @@ private:
         const FieldInfo* info = find_field(field.text);
         if (info && info->type == FieldType::number && value.kind == Token::Kind::word) {
             int64_t number = 0;
-            auto [end, ec] = std::from_chars(value.text.data(),
-                                             value.text.data() + value.text.size(), number);
+            auto [end, ec] =
+                std::from_chars(value.text.data(), value.text.data() + value.text.size(), number);
             if (ec != std::errc() || end != value.text.data() + value.text.size())
                 fail("field '" + field.text + "' is a number, '" + value.text + "' is not", value);
         }
@@ -408,8 +420,8 @@ namespace {
 struct Node {
     enum class Kind { scalar, sequence, mapping } kind = Kind::scalar;
     std::string value;
-    std::vector<Node> items;                        // sequence
-    std::vector<std::pair<Node, Node>> entries;     // mapping
+    std::vector<Node> items;                     // sequence
+    std::vector<std::pair<Node, Node>> entries;  // mapping
     int line = 0;
 };
 
@@ -435,12 +447,12 @@ public:
                 return root;
             if (event.get().type == YAML_DOCUMENT_START_EVENT) {
                 Event first;
-            next(first);
+                next(first);
                 if (first.get().type == YAML_DOCUMENT_END_EVENT)
                     continue;
                 root = build(first);
                 Event end;
-            next(end);
+                next(end);
                 if (end.get().type != YAML_DOCUMENT_END_EVENT)
                     fail(end.get().start_mark.line + 1, "more than one value in the document");
             }
@@ -477,37 +489,37 @@ private:
         Node node;
         node.line = static_cast<int>(event.get().start_mark.line) + 1;
         switch (event.get().type) {
-        case YAML_SCALAR_EVENT:
-            node.value.assign(reinterpret_cast<const char*>(event.get().data.scalar.value),
-                              event.get().data.scalar.length);
-            return node;
-        case YAML_SEQUENCE_START_EVENT:
-            node.kind = Node::Kind::sequence;
-            for (;;) {
-                Event item;
-            next(item);
-                if (item.get().type == YAML_SEQUENCE_END_EVENT)
-                    return node;
-                node.items.push_back(build(item));
-            }
-        case YAML_MAPPING_START_EVENT:
-            node.kind = Node::Kind::mapping;
-            for (;;) {
-                Event key;
-            next(key);
-                if (key.get().type == YAML_MAPPING_END_EVENT)
-                    return node;
-                Node key_node = build(key);
-                if (key_node.kind != Node::Kind::scalar)
-                    fail(key_node.line, "a mapping key must be a plain string");
-                Event value;
-            next(value);
-                node.entries.emplace_back(std::move(key_node), build(value));
-            }
-        case YAML_ALIAS_EVENT:
-            fail(node.line, "YAML aliases are not supported in rules files");
-        default:
-            fail(node.line, "unexpected YAML event");
+            case YAML_SCALAR_EVENT:
+                node.value.assign(reinterpret_cast<const char*>(event.get().data.scalar.value),
+                                  event.get().data.scalar.length);
+                return node;
+            case YAML_SEQUENCE_START_EVENT:
+                node.kind = Node::Kind::sequence;
+                for (;;) {
+                    Event item;
+                    next(item);
+                    if (item.get().type == YAML_SEQUENCE_END_EVENT)
+                        return node;
+                    node.items.push_back(build(item));
+                }
+            case YAML_MAPPING_START_EVENT:
+                node.kind = Node::Kind::mapping;
+                for (;;) {
+                    Event key;
+                    next(key);
+                    if (key.get().type == YAML_MAPPING_END_EVENT)
+                        return node;
+                    Node key_node = build(key);
+                    if (key_node.kind != Node::Kind::scalar)
+                        fail(key_node.line, "a mapping key must be a plain string");
+                    Event value;
+                    next(value);
+                    node.entries.emplace_back(std::move(key_node), build(value));
+                }
+            case YAML_ALIAS_EVENT:
+                fail(node.line, "YAML aliases are not supported in rules files");
+            default:
+                fail(node.line, "unexpected YAML event");
         }
     }
 
@@ -519,7 +531,9 @@ class EntryReader {
 public:
     EntryReader(const Node& entry, std::string source, std::string kind, std::string name,
                 std::set<std::string> allowed)
-        : entry_(entry), source_(std::move(source)), kind_(std::move(kind)),
+        : entry_(entry),
+          source_(std::move(source)),
+          kind_(std::move(kind)),
           name_(std::move(name)) {
         for (const auto& [key, value] : entry.entries)
             if (!allowed.contains(key.value)) {
@@ -559,8 +573,8 @@ public:
             return true;
         if (*text == "false")
             return false;
-        fail(find(key)->line, "field '" + std::string(key) + "' must be true or false, not '" +
-                                  *text + "'");
+        fail(find(key)->line,
+             "field '" + std::string(key) + "' must be true or false, not '" + *text + "'");
     }
 
     std::optional<std::vector<std::string>> strings(std::string_view key) const {
@@ -650,8 +664,8 @@ void load_rule(const EntryReader& reader, const std::string& name, const std::st
 void resolve_conditions(RuleSet& set) {
     for (auto& rule : set.rules)
         rule.condition = parse_condition(
-            rule.condition_text, set, rule.source + ":" + std::to_string(rule.line) + ": rule '" +
-                                          rule.name + "' condition",
+            rule.condition_text, set,
+            rule.source + ":" + std::to_string(rule.line) + ": rule '" + rule.name + "' condition",
             0);
 }
 
@@ -710,8 +724,8 @@ void load_rules(std::string_view text, const std::string& source_name, RuleSet& 
                             0);
         } else {
             static const std::set<std::string> allowed = {
-                "rule", "desc", "condition", "output", "priority", "tags", "enabled", "action",
-                "append", "source"};
+                "rule", "desc",    "condition", "output", "priority",
+                "tags", "enabled", "action",    "append", "source"};
             EntryReader probe(entry, source_name, "rule", "", allowed);
             std::string name = *probe.scalar("rule");
             EntryReader reader(entry, source_name, "rule", name, allowed);
@@ -807,33 +821,33 @@ bool compare(const Expr& expr, const std::string& actual) {
         return cmp(actual.compare(expr.values.at(0)), 0);
     };
     switch (expr.op) {
-    case CompareOp::eq:
-        return equal(expr.values.at(0));
-    case CompareOp::ne:
-        return !equal(expr.values.at(0));
-    case CompareOp::lt:
-        return order([](auto a, auto b) { return a < b; });
-    case CompareOp::le:
-        return order([](auto a, auto b) { return a <= b; });
-    case CompareOp::gt:
-        return order([](auto a, auto b) { return a > b; });
-    case CompareOp::ge:
-        return order([](auto a, auto b) { return a >= b; });
-    case CompareOp::in:
-        return std::any_of(expr.values.begin(), expr.values.end(), equal);
-    case CompareOp::pmatch:
-        return std::any_of(expr.values.begin(), expr.values.end(),
-                           [&](const std::string& p) { return path_prefix_match(p, actual); });
-    case CompareOp::startswith:
-        return std::string_view(actual).starts_with(expr.values.at(0));
-    case CompareOp::endswith:
-        return std::string_view(actual).ends_with(expr.values.at(0));
-    case CompareOp::contains:
-        return actual.find(expr.values.at(0)) != std::string::npos;
-    case CompareOp::glob:
-        return glob_match(expr.values.at(0), actual);
-    case CompareOp::exists:
-        return true;
+        case CompareOp::eq:
+            return equal(expr.values.at(0));
+        case CompareOp::ne:
+            return !equal(expr.values.at(0));
+        case CompareOp::lt:
+            return order([](auto a, auto b) { return a < b; });
+        case CompareOp::le:
+            return order([](auto a, auto b) { return a <= b; });
+        case CompareOp::gt:
+            return order([](auto a, auto b) { return a > b; });
+        case CompareOp::ge:
+            return order([](auto a, auto b) { return a >= b; });
+        case CompareOp::in:
+            return std::any_of(expr.values.begin(), expr.values.end(), equal);
+        case CompareOp::pmatch:
+            return std::any_of(expr.values.begin(), expr.values.end(),
+                               [&](const std::string& p) { return path_prefix_match(p, actual); });
+        case CompareOp::startswith:
+            return std::string_view(actual).starts_with(expr.values.at(0));
+        case CompareOp::endswith:
+            return std::string_view(actual).ends_with(expr.values.at(0));
+        case CompareOp::contains:
+            return actual.find(expr.values.at(0)) != std::string::npos;
+        case CompareOp::glob:
+            return glob_match(expr.values.at(0), actual);
+        case CompareOp::exists:
+            return true;
     }
     return false;
 }
@@ -842,22 +856,22 @@ bool compare(const Expr& expr, const std::string& actual) {
 
 bool evaluate(const Expr& expr, const EventFields& event) {
     switch (expr.kind) {
-    case Expr::Kind::constant:
-        return expr.constant;
-    case Expr::Kind::not_:
-        return !evaluate(*expr.children[0], event);
-    case Expr::Kind::and_:
-        return std::all_of(expr.children.begin(), expr.children.end(),
-                           [&](const auto& c) { return evaluate(*c, event); });
-    case Expr::Kind::or_:
-        return std::any_of(expr.children.begin(), expr.children.end(),
-                           [&](const auto& c) { return evaluate(*c, event); });
-    case Expr::Kind::compare: {
-        auto actual = event.get(expr.field);
-        if (!actual)
-            return false;
-        return compare(expr, *actual);
-    }
+        case Expr::Kind::constant:
+            return expr.constant;
+        case Expr::Kind::not_:
+            return !evaluate(*expr.children[0], event);
+        case Expr::Kind::and_:
+            return std::all_of(expr.children.begin(), expr.children.end(),
+                               [&](const auto& c) { return evaluate(*c, event); });
+        case Expr::Kind::or_:
+            return std::any_of(expr.children.begin(), expr.children.end(),
+                               [&](const auto& c) { return evaluate(*c, event); });
+        case Expr::Kind::compare: {
+            auto actual = event.get(expr.field);
+            if (!actual)
+                return false;
+            return compare(expr, *actual);
+        }
     }
     return false;
 }

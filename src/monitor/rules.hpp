@@ -33,7 +33,19 @@ const std::vector<FieldInfo>& known_fields();
 const FieldInfo* find_field(std::string_view name);
 
 enum class CompareOp {
-    eq, ne, lt, le, gt, ge, in, pmatch, startswith, endswith, contains, glob, exists
+    eq,
+    ne,
+    lt,
+    le,
+    gt,
+    ge,
+    in,
+    pmatch,
+    startswith,
+    endswith,
+    contains,
+    glob,
+    exists
 };
 
 // A parsed condition; macros are expanded and list names replaced by their items at parse time.
@@ -58,9 +70,9 @@ struct Rule {
     Priority priority = Priority::warning;
     std::vector<std::string> tags;
     bool enabled = true;
-    std::optional<Action> action;  // unset: the configured default action
+    std::optional<Action> action;           // unset: the configured default action
     std::shared_ptr<const Expr> condition;  // parsed, macros and lists expanded
-    std::string source;  // "file:line" for messages
+    std::string source;                     // "file:line" for messages
     int line = 0;
 };
 

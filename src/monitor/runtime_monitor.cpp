@@ -65,8 +65,8 @@ Monitor* RuntimeMonitor::kernel_side() {
         return &*monitor_;
     } catch (const std::exception& e) {
         unavailable_ = true;
-        log_.warn(std::string("monitor unavailable, containers run unwatched: ") + e.what() +
-                  " (" + probe_kernel().describe() + ")");
+        log_.warn(std::string("monitor unavailable, containers run unwatched: ") + e.what() + " (" +
+                  probe_kernel().describe() + ")");
         return nullptr;
     }
 }
@@ -77,7 +77,8 @@ std::unique_ptr<lifecycle::ContainerWatch> RuntimeMonitor::prepare(
         log_.warn("monitor: the host has no cgroup2 mount, container " + c.id + " runs unwatched");
         return nullptr;
     }
-    ContainerIdentity identity{c.id, c.bundle, c.cgroup2_id, c.cgroup2_path, 0, c.annotations, c.env};
+    ContainerIdentity identity{c.id, c.bundle,      c.cgroup2_id, c.cgroup2_path,
+                               0,    c.annotations, c.env};
     // Rules are compiled (and their errors reported) even before the kernel side is loaded.
     ContainerPolicy policy = build_policy(config_, identity);
     for (const auto& w : policy.warnings)

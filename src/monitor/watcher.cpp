@@ -1,7 +1,6 @@
 // The per-container watcher: a process forked by create that reads the container's ring, writes
 // its alerts and finishes kills; it exits when the container's cgroup is empty. Enforcement does
 // not depend on it: the kernel has already acted when an event reaches it.
-#include <algorithm>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -10,13 +9,14 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "monitor/bpf/monitor_abi.h"
 #include "monitor/alerts.hpp"
+#include "monitor/bpf/monitor_abi.h"
 #include "monitor/monitor.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/unique_fd.hpp"
@@ -90,9 +90,8 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
     alert.time = rfc3339(now);
     alert.rule = "brig dropped events";
     alert.priority = Priority::critical;
-    alert.output = alert.time + ": Critical " + std::to_string(dropped) +
-                   " events of container " + policy.container_id +
-                   " were dropped (ring buffer full)";
+    alert.output = alert.time + ": Critical " + std::to_string(dropped) + " events of container " +
+                   policy.container_id + " were dropped (ring buffer full)";
     alert.output_fields = {{"container.id", policy.container_id},
                            {"brig.dropped", std::to_string(dropped)}};
     alert.tags = {"brig", "drops"};
@@ -150,8 +149,8 @@ pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& contai
                     const ContainerPolicy& policy, const std::string& container_state_dir) {
     Monitor monitor = Monitor::open(config);
     UniqueFd ring(monitor.ring_fd(container.cgroup2_id));
-    UniqueFd events(::open((container.cgroup2_path + "/cgroup.events").c_str(),
-                           O_RDONLY | O_CLOEXEC));
+    UniqueFd events(
+        ::open((container.cgroup2_path + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
     if (!events)
         throw_errno("open " + container.cgroup2_path + "/cgroup.events");
     int report[2];

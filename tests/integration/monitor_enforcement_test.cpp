@@ -163,8 +163,8 @@ TEST_F(MonitorEnforcement, KillIsRecordedAndAlertedByTheWatcher) {
     fs::path state = dir_ / "state";
     fs::create_directories(state);
     fs::path marker = dir_ / "marker";
-    int status = run_child(true, &policy, [&] { return exec_forbidden_writing(marker); },
-                           state.string());
+    int status = run_child(
+        true, &policy, [&] { return exec_forbidden_writing(marker); }, state.string());
     ASSERT_TRUE(WIFSIGNALED(status));
     ASSERT_GT(watcher_, 0);
     // The watcher exits once the cgroup is empty and its ring drained; the bound only guards
@@ -185,10 +185,11 @@ TEST_F(MonitorEnforcement, KillIsRecordedAndAlertedByTheWatcher) {
     auto killed = killed_by(state.string());
     ASSERT_TRUE(killed.has_value());
     EXPECT_EQ(killed->rule, "forbidden binary");
-    EXPECT_EQ(monitor_->condemned_by(container_.cgroup2_id), 1u + [&] {
-        for (size_t i = 0; i < policy.rules.size(); ++i)
-            if (policy.rules[i].name == "forbidden binary")
-                return i;
-        return size_t{0};
-    }());
+    EXPECT_EQ(
+        monitor_->condemned_by(container_.cgroup2_id), 1u + [&] {
+            for (size_t i = 0; i < policy.rules.size(); ++i)
+                if (policy.rules[i].name == "forbidden binary")
+                    return i;
+            return size_t{0};
+        }());
 }

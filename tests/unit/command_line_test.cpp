@@ -10,7 +10,8 @@ namespace {
 const FlagSpec spec{{"bundle", "b", "env"}, {"detach", "d"}};
 
 TEST(CommandLine, AcceptsOneOrTwoDashesAndInlineValues) {
-    auto a = parse_args({"x", "-bundle", "/b1", "--env=A=1", "--env", "B=2", "--detach", "id"}, 1, spec);
+    auto a =
+        parse_args({"x", "-bundle", "/b1", "--env=A=1", "--env", "B=2", "--detach", "id"}, 1, spec);
     EXPECT_EQ(a.value("bundle"), "/b1");
     EXPECT_EQ(a.values("env"), (std::vector<std::string>{"A=1", "B=2"}));
     EXPECT_TRUE(a.has("detach"));

@@ -116,8 +116,8 @@ TEST(MonitorRules, JsonRulesAreAccepted) {
                "rules.json", set);
     ASSERT_EQ(set.rules.size(), 1u);
     EXPECT_EQ(set.rules[0].action, Action::kill);
-    EXPECT_TRUE(evaluate(*set.rules[0].condition, fields({{"evt.type", "execve"},
-                                                          {"proc.name", "ncat"}})));
+    EXPECT_TRUE(
+        evaluate(*set.rules[0].condition, fields({{"evt.type", "execve"}, {"proc.name", "ncat"}})));
 }
 
 TEST(MonitorRules, OperatorsEvaluate) {
@@ -149,9 +149,9 @@ TEST(MonitorRules, AnnotationsAndOutputFormatting) {
     e.annotations["team"] = "blue";
     EXPECT_TRUE(matches("annotations[team] = blue", e));
     EXPECT_FALSE(matches("annotations[owner] exists", e));
-    EXPECT_EQ(format_output("shell %proc.name in %container.id (%fd.name) team=%annotations[team]",
-                            e),
-              "shell sh in c1 (<NA>) team=blue");
+    EXPECT_EQ(
+        format_output("shell %proc.name in %container.id (%fd.name) team=%annotations[team]", e),
+        "shell sh in c1 (<NA>) team=blue");
     auto names = output_field_names("a %proc.name b %container.id %proc.name");
     EXPECT_EQ(names, (std::vector<std::string>{"proc.name", "container.id"}));
 }
@@ -167,9 +167,10 @@ TEST(MonitorRules, MacroCycleIsAnError) {
 TEST(MonitorRules, LaterFilesOverrideAndAppend) {
     RuleSet set;
     load_rules(default_rules_text(), "default.yaml", set);
-    load_rules("- rule: Write below etc\n  enabled: false\n"
-               "- list: shell_binaries\n  items: [busybox]\n  append: true\n",
-               "local.yaml", set);
+    load_rules(
+        "- rule: Write below etc\n  enabled: false\n"
+        "- list: shell_binaries\n  items: [busybox]\n  append: true\n",
+        "local.yaml", set);
     auto rule = std::find_if(set.rules.begin(), set.rules.end(),
                              [](const Rule& r) { return r.name == "Write below etc"; });
     ASSERT_NE(rule, set.rules.end());
@@ -180,9 +181,10 @@ TEST(MonitorRules, LaterFilesOverrideAndAppend) {
 
 TEST(MonitorCompiler, ExecRuleBecomesExactKernelEntry) {
     RuleSet set;
-    load_rules("- rule: no nc\n  condition: evt.type = execve and proc.name in (nc, /bin/ncat)\n"
-               "  output: o\n  priority: ERROR\n  action: kill\n",
-               "r.yaml", set);
+    load_rules(
+        "- rule: no nc\n  condition: evt.type = execve and proc.name in (nc, /bin/ncat)\n"
+        "  output: o\n  priority: ERROR\n  action: kill\n",
+        "r.yaml", set);
     auto policy = compile_policy(set, identity(), Action::alert, std::nullopt);
     ASSERT_EQ(policy.rules.size(), 1u);
     EXPECT_TRUE(policy.rules[0].decided_in_kernel);
@@ -213,20 +215,21 @@ TEST(MonitorCompiler, ResidualTermsLeaveTheDecisionToUserSpace) {
     EXPECT_TRUE(policy.kernel.open_write.contains("/usr/bin/"));
     EXPECT_TRUE(policy.kernel.open_read.contains(std::string("/etc/shadow") + '\0'));
     EXPECT_TRUE(policy.kernel.open_names.contains("release_agent"));
-    EXPECT_NE(std::find(policy.landlock_deny_write.begin(), policy.landlock_deny_write.end(),
-                        "/etc"),
-              policy.landlock_deny_write.end());
+    EXPECT_NE(
+        std::find(policy.landlock_deny_write.begin(), policy.landlock_deny_write.end(), "/etc"),
+        policy.landlock_deny_write.end());
     EXPECT_FALSE(policy.kernel.connects.empty());
 }
 
 TEST(MonitorCompiler, ContainerFieldsAreDecidedAtRegistration) {
     RuleSet set;
-    load_rules("- rule: only prod\n"
-               "  condition: evt.type = ptrace and annotations[env] = prod\n"
-               "  output: o\n  priority: ERROR\n  action: kill\n"
-               "- rule: not c1\n  condition: evt.type = memfd_create and container.id != c1\n"
-               "  output: o\n  priority: ERROR\n",
-               "r.yaml", set);
+    load_rules(
+        "- rule: only prod\n"
+        "  condition: evt.type = ptrace and annotations[env] = prod\n"
+        "  output: o\n  priority: ERROR\n  action: kill\n"
+        "- rule: not c1\n  condition: evt.type = memfd_create and container.id != c1\n"
+        "  output: o\n  priority: ERROR\n",
+        "r.yaml", set);
     ContainerIdentity dev = identity();
     dev.annotations["env"] = "dev";
     auto dev_policy = compile_policy(set, dev, Action::alert, std::nullopt);

@@ -2,8 +2,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "runtime/common/error.hpp"
@@ -24,8 +24,14 @@ TEST(ContainerId, AcceptsTheAllowedAlphabet) {
 }
 
 TEST(ContainerId, RejectsTraversalSeparatorsEmptyAndHuge) {
-    const std::vector<std::string> bad_ids = {"",    ".",   "..",  "../x", "a/b", "a b",
-                                              "x\n", std::string(1 << 20, 'a'),
+    const std::vector<std::string> bad_ids = {"",
+                                              ".",
+                                              "..",
+                                              "../x",
+                                              "a/b",
+                                              "a b",
+                                              "x\n",
+                                              std::string(1 << 20, 'a'),
                                               std::string("a\0b", 3)};
     for (const auto& bad : bad_ids)
         EXPECT_THROW(validate_container_id(bad), Error) << bad.substr(0, 10);
@@ -91,8 +97,8 @@ TEST(OciState, HasExactlyTheReferenceKeysAndZeroPidWhenStopped) {
     for (auto& [k, v] : j.items())
         keys.push_back(k);
     std::sort(keys.begin(), keys.end());
-    EXPECT_EQ(keys, (std::vector<std::string>{"annotations", "bundle", "created", "id", "ociVersion",
-                                              "owner", "pid", "rootfs", "status"}));
+    EXPECT_EQ(keys, (std::vector<std::string>{"annotations", "bundle", "created", "id",
+                                              "ociVersion", "owner", "pid", "rootfs", "status"}));
     EXPECT_EQ(j["pid"], 0);
     EXPECT_EQ(j["status"], "stopped");
 }

@@ -42,8 +42,8 @@ enum brig_syscall_class {
 /* Value of the `containers` map, keyed by the container's cgroup2 id. */
 struct brig_container {
     __u32 flags;
-    __u32 killed_by_rule; /* rule id that condemned the container */
-    __u64 start_time_sec; /* wall clock at registration, for "binary written after start" */
+    __u32 killed_by_rule;         /* rule id that condemned the container */
+    __u64 start_time_sec;         /* wall clock at registration, for "binary written after start" */
     struct brig_verdict exec_any; /* applies to every exec (reporting) */
     struct brig_verdict syscalls[BRIG_SC_MAX];
 };

@@ -80,8 +80,8 @@ int verb_list(const Context&, Runtime& rt, const ParsedArgs& a) {
     for (const auto& c : containers) {
         bool stopped = c.status == state::Status::stopped;
         std::printf("%-12s %-8d %-10s %-40s %-32s %s\n", c.state.id.c_str(),
-                    stopped ? 0 : c.state.pid, state::status_name(c.status),
-                    c.state.bundle.c_str(), c.state.created.c_str(), c.state.owner.c_str());
+                    stopped ? 0 : c.state.pid, state::status_name(c.status), c.state.bundle.c_str(),
+                    c.state.created.c_str(), c.state.owner.c_str());
     }
     return 0;
 }
@@ -157,9 +157,10 @@ const FlagSpec exec_flags{
 
 // runc's update flags, each a field of linux.resources.
 const char* const update_value_flags[] = {
-    "memory", "memory-reservation", "memory-swap", "kernel-memory", "kernel-memory-tcp",
-    "cpu-shares", "cpu-quota", "cpu-period", "cpu-rt-runtime", "cpu-rt-period", "cpuset-cpus",
-    "cpuset-mems", "pids-limit", "blkio-weight", "cpu-idle", "cpu-burst"};
+    "memory",      "memory-reservation", "memory-swap", "kernel-memory",  "kernel-memory-tcp",
+    "cpu-shares",  "cpu-quota",          "cpu-period",  "cpu-rt-runtime", "cpu-rt-period",
+    "cpuset-cpus", "cpuset-mems",        "pids-limit",  "blkio-weight",   "cpu-idle",
+    "cpu-burst"};
 
 FlagSpec update_flags() {
     FlagSpec spec{{"resources", "r", "l3-cache-schema", "mem-bw-schema"}, {}};
@@ -200,7 +201,9 @@ const std::map<std::string, Verb>& verbs() {
               return 0;
           }}},
         {"start",
-         {{}, 1, "start ID",
+         {{},
+          1,
+          "start ID",
           [](const Context&, Runtime& rt, const ParsedArgs& a) {
               rt.start(a.positional.at(0));
               return 0;
@@ -212,45 +215,62 @@ const std::map<std::string, Verb>& verbs() {
           }}},
         {"exec", {exec_flags, 1, "exec [flags] ID [COMMAND [ARG...]]", verb_exec}},
         {"kill",
-         {{{}, {"all", "a"}}, 1, "kill [--all] ID [SIGNAL]",
+         {{{}, {"all", "a"}},
+          1,
+          "kill [--all] ID [SIGNAL]",
           [](const Context&, Runtime& rt, const ParsedArgs& a) {
               int sig = lifecycle::parse_signal(a.positional.size() > 1 ? a.positional[1] : "TERM");
               rt.kill(a.positional.at(0), sig, a.has("all") || a.has("a"));
               return 0;
           }}},
         {"delete",
-         {{{}, {"force", "f"}}, 1, "delete [--force] ID",
+         {{{}, {"force", "f"}},
+          1,
+          "delete [--force] ID",
           [](const Context&, Runtime& rt, const ParsedArgs& a) {
               rt.remove(a.positional.at(0), a.has("force") || a.has("f"));
               return 0;
           }}},
         {"state",
-         {{}, 1, "state ID",
+         {{},
+          1,
+          "state ID",
           [](const Context&, Runtime& rt, const ParsedArgs& a) {
               print_json(rt.state_json(a.positional.at(0)));
               return 0;
           }}},
-        {"list", {{{"format", "f"}, {"quiet", "q"}}, 0, "list [--format table|json] [-q]", verb_list}},
+        {"list",
+         {{{"format", "f"}, {"quiet", "q"}}, 0, "list [--format table|json] [-q]", verb_list}},
         {"ps", {{{"format", "f"}, {}}, 1, "ps [--format table|json] ID", verb_ps}},
-        {"spec", {{{"bundle", "b"}, {"rootless"}}, 0, "spec [--bundle DIR] [--rootless]", verb_spec}},
+        {"spec",
+         {{{"bundle", "b"}, {"rootless"}}, 0, "spec [--bundle DIR] [--rootless]", verb_spec}},
         {"pause",
-         {{}, 1, "pause ID",
+         {{},
+          1,
+          "pause ID",
           [](const Context&, Runtime& rt, const ParsedArgs& a) {
               rt.pause(a.positional.at(0));
               return 0;
           }}},
         {"resume",
-         {{}, 1, "resume ID",
+         {{},
+          1,
+          "resume ID",
           [](const Context&, Runtime& rt, const ParsedArgs& a) {
               rt.resume(a.positional.at(0));
               return 0;
           }}},
-        {"update", {update_flags(), 1, "update [--resources FILE|-] [--memory ...] ID", verb_update}},
+        {"update",
+         {update_flags(), 1, "update [--resources FILE|-] [--memory ...] ID", verb_update}},
         {"events",
-         {{{"interval"}, {"stats"}}, 1, "events [--stats] [--interval 5s] ID",
+         {{{"interval"}, {"stats"}},
+          1,
+          "events [--stats] [--interval 5s] ID",
           [](const Context&, Runtime& rt, const ParsedArgs& a) { return events(rt, a); }}},
         {"features",
-         {{}, 0, "features",
+         {{},
+          0,
+          "features",
           [](const Context&, Runtime&, const ParsedArgs&) {
               print_json(config::features());
               return 0;

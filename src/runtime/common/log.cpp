@@ -12,10 +12,14 @@ namespace {
 
 const char* level_name(LogLevel level) {
     switch (level) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warning: return "warning";
-    case LogLevel::error: return "error";
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warning:
+            return "warning";
+        case LogLevel::error:
+            return "error";
     }
     return "error";
 }
@@ -63,7 +67,8 @@ void Logger::log(LogLevel level, const std::string& message) const {
     // stderr carries warnings and errors (and debug when asked): one line each, for people.
     if (level != LogLevel::info || config_.debug)
         write_all(STDERR_FILENO, std::string(level == LogLevel::error ? "brig: " : "brig: ") +
-                                     (level == LogLevel::warning ? "warning: " : "") + message + "\n");
+                                     (level == LogLevel::warning ? "warning: " : "") + message +
+                                     "\n");
 }
 
 }  // namespace brig

@@ -39,7 +39,7 @@ std::string absolute_directory(const std::string& path, const std::string& what)
     char resolved[PATH_MAX];
     if (!realpath(path.c_str(), resolved))
         throw_errno(what + " " + path);
-    struct stat st{};
+    struct stat st {};
     if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
         throw Error(what + " " + path + ": not a directory", ENOTDIR);
     return resolved;
@@ -75,9 +75,9 @@ bool wait_pidfd_exit(int pidfd, int timeout_ms) {
 // Whether the bundle's config asks for a terminal (read before create, which re-validates it).
 bool spec_wants_terminal(const std::string& bundle) {
     try {
-        auto doc = nlohmann::json::parse(state::read_file(bundle + "/config.json",
-                                                          config::config_json_size_limit),
-                                         nullptr, false);
+        auto doc = nlohmann::json::parse(
+            state::read_file(bundle + "/config.json", config::config_json_size_limit), nullptr,
+            false);
         return doc.is_object() && doc.contains("process") && doc["process"].is_object() &&
                doc["process"].value("terminal", false);
     } catch (const std::exception&) {
@@ -102,9 +102,12 @@ config::Resources cgroup_resources(const config::Linux& linux) {
 // The container's cgroup2 directory on the host (where the monitor's cgroup programs attach).
 std::string cgroup2_dir(const cgroups::CgroupManager& cgroup) {
     switch (cgroup.kind()) {
-    case cgroups::HierarchyKind::unified: return "/sys/fs/cgroup" + cgroup.path();
-    case cgroups::HierarchyKind::hybrid: return "/sys/fs/cgroup/unified" + cgroup.path();
-    case cgroups::HierarchyKind::legacy: return "";
+        case cgroups::HierarchyKind::unified:
+            return "/sys/fs/cgroup" + cgroup.path();
+        case cgroups::HierarchyKind::hybrid:
+            return "/sys/fs/cgroup/unified" + cgroup.path();
+        case cgroups::HierarchyKind::legacy:
+            return "";
     }
     return "";
 }
@@ -232,8 +235,8 @@ StartedInit Runtime::create(const CreateOptions& o) {
     StartedInit init;
     int pidfd = -1;
     if (ns.joins.empty()) {
-        init.pid = linux::clone_process({static_cast<uint64_t>(ns.clone_flags), false, cgroup_fd,
-                                         &pidfd});
+        init.pid =
+            linux::clone_process({static_cast<uint64_t>(ns.clone_flags), false, cgroup_fd, &pidfd});
         if (init.pid == 0) {
             parent_end.reset();
             container_init(ctx);
@@ -246,8 +249,8 @@ StartedInit Runtime::create(const CreateOptions& o) {
             parent_end.reset();
             try {
                 linux::join_namespaces(ns);
-                pid_t pid =
-                    linux::clone_process({static_cast<uint64_t>(ns.clone_flags), true, -1, nullptr});
+                pid_t pid = linux::clone_process(
+                    {static_cast<uint64_t>(ns.clone_flags), true, -1, nullptr});
                 if (pid == 0)
                     container_init(ctx);
                 sync_send(ctx.sync_fd, SyncType::init_pid, std::to_string(pid));
@@ -363,11 +366,12 @@ std::vector<pid_t> Runtime::pids(const std::string& id) const {
 void Runtime::start(const std::string& id) {
     auto i = info(id);
     if (i.status != Status::created)
-        throw Error("cannot start container \"" + id + "\": it is " +
-                    state::status_name(i.status) + ", not created");
+        throw Error("cannot start container \"" + id + "\": it is " + state::status_name(i.status) +
+                    ", not created");
     const std::string fifo = store_.fifo_path(id);
     const std::string what = "cannot start container \"" + id + "\"";
-    UniqueFd started(::open(store_.started_fifo_path(id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    UniqueFd started(
+        ::open(store_.started_fifo_path(id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd || !started)
         throw_errno(what + ": its process has exited");
@@ -449,8 +453,8 @@ void Runtime::kill(const std::string& id, int signal, bool all) {
 void Runtime::remove(const std::string& id, bool force) {
     auto i = info(id);
     if ((i.status == Status::running || i.status == Status::paused) && !force)
-        throw Error("cannot delete container \"" + id + "\" that is not stopped: " +
-                    state::status_name(i.status) + " (use --force)");
+        throw Error("cannot delete container \"" + id +
+                    "\" that is not stopped: " + state::status_name(i.status) + " (use --force)");
     auto cgroup = cgroups::open_manager(i.state.cgroups_path, id);
     const uint64_t cgroup2_id = cgroup->cgroup2_id();  // read before the directory goes
     if (i.status != Status::stopped) {
@@ -474,8 +478,7 @@ void Runtime::remove(const std::string& id, bool force) {
     if (!config_text.empty() && i.status != Status::creating) {
         auto spec = parse_config_text(config_text);
         try {
-            run_hooks(spec.hooks.poststop, i.state.to_oci_json(Status::stopped).dump(),
-                      "poststop");
+            run_hooks(spec.hooks.poststop, i.state.to_oci_json(Status::stopped).dump(), "poststop");
         } catch (const Error& e) {
             log_.warn(e.what());
         }

@@ -101,8 +101,8 @@ int Runtime::exec(const ExecOptions& o) {
     // Open every namespace of the init now: the fds pin them even if the init exits meanwhile.
     std::vector<std::pair<config::NamespaceType, UniqueFd>> namespaces;
     for (const auto& ns : spec.linux->namespaces) {
-        std::string path = "/proc/" + std::to_string(i.state.pid) + "/ns/" +
-                           config::namespace_proc_name(ns.type);
+        std::string path =
+            "/proc/" + std::to_string(i.state.pid) + "/ns/" + config::namespace_proc_name(ns.type);
         UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd)
             throw_errno("exec: cannot open " + path);
@@ -152,8 +152,8 @@ int Runtime::exec(const ExecOptions& o) {
                 if (process.oom_score_adj)
                     linux::apply_oom_score_adj(*process.oom_score_adj);
                 // On success the exec closes child_end (CLOEXEC): the parent reads EOF.
-                exec_user_process(process, spec.linux->seccomp, seccomp ? &*seccomp : nullptr,
-                                  true, o.preserve_fds, 0, state_json);
+                exec_user_process(process, spec.linux->seccomp, seccomp ? &*seccomp : nullptr, true,
+                                  o.preserve_fds, 0, state_json);
             }
             sync_send(child_end.get(), SyncType::init_pid, std::to_string(pid));
         } catch (const std::exception& e) {

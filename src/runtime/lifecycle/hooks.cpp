@@ -57,8 +57,8 @@ void run_hook(const config::Hook& hook, const std::string& state_json, const std
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-    std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path}
-                                                       : hook.args;
+    std::vector<std::string> args =
+        hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
     auto argv = c_strings(args);
     auto envp = c_strings(hook.env);
     pid_t pid = 0;

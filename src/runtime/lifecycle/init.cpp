@@ -1,8 +1,8 @@
 #include "runtime/lifecycle/init.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <linux/keyctl.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -184,7 +184,8 @@ void container_init(const InitContext& ctx) {
         ::close(ctx.start_fifo_fd);
         run_hooks(spec.hooks.start_container, state_json, "startContainer");
         bool setgroups_allowed = true;
-        exec_user_process(process, spec.linux->seccomp, ctx.seccomp, setgroups_allowed, ctx.preserve_fds, ctx.listen_fds, state_json);
+        exec_user_process(process, spec.linux->seccomp, ctx.seccomp, setgroups_allowed,
+                          ctx.preserve_fds, ctx.listen_fds, state_json);
     } catch (const std::exception& e) {
         if (!ready_sent) {
             try {

@@ -8,12 +8,12 @@
 namespace brig::lifecycle {
 
 enum class SyncType : uint8_t {
-    go = 1,          // parent -> child: cgroup joined, id maps written; continue
-    init_pid,        // stage 1 -> parent: pid of the init it cloned (text: decimal pid)
-    run_hooks,       // child -> parent: namespaces ready, run prestart/createRuntime hooks
-    hooks_done,      // parent -> child
-    ready,           // child -> parent: everything applied but the user process
-    error,           // child -> parent: text is the error message
+    go = 1,      // parent -> child: cgroup joined, id maps written; continue
+    init_pid,    // stage 1 -> parent: pid of the init it cloned (text: decimal pid)
+    run_hooks,   // child -> parent: namespaces ready, run prestart/createRuntime hooks
+    hooks_done,  // parent -> child
+    ready,       // child -> parent: everything applied but the user process
+    error,       // child -> parent: text is the error message
 };
 
 struct SyncMessage {

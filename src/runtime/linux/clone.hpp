@@ -8,7 +8,7 @@
 namespace brig::linux {
 
 struct CloneRequest {
-    uint64_t namespaces = 0;  // CLONE_NEW* flags
+    uint64_t namespaces = 0;      // CLONE_NEW* flags
     bool parent_is_ours = false;  // CLONE_PARENT: the child becomes our parent's child
     int cgroup_fd = -1;           // >= 0: start in this cgroup2 directory (CLONE_INTO_CGROUP)
     int* pidfd = nullptr;         // non-null: receives a pidfd (CLONE_PIDFD)

@@ -90,7 +90,8 @@ void enter_new_time_namespace(const std::map<std::string, std::pair<int64_t, uin
         throw_errno("cannot create time namespace");
     std::string content;
     for (const auto& [clock, off] : offsets)
-        content += clock + " " + std::to_string(off.first) + " " + std::to_string(off.second) + "\n";
+        content +=
+            clock + " " + std::to_string(off.first) + " " + std::to_string(off.second) + "\n";
     if (!content.empty()) {
         UniqueFd fd(::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
         if (!fd || ::write(fd.get(), content.data(), content.size()) < 0)

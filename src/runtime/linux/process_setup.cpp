@@ -33,24 +33,38 @@ struct SchedAttr {
 };
 
 int scheduler_policy(const std::string& name) {
-    if (name == "SCHED_OTHER") return SCHED_OTHER;
-    if (name == "SCHED_FIFO") return SCHED_FIFO;
-    if (name == "SCHED_RR") return SCHED_RR;
-    if (name == "SCHED_BATCH") return SCHED_BATCH;
-    if (name == "SCHED_ISO") return 4;
-    if (name == "SCHED_IDLE") return SCHED_IDLE;
-    if (name == "SCHED_DEADLINE") return 6;
+    if (name == "SCHED_OTHER")
+        return SCHED_OTHER;
+    if (name == "SCHED_FIFO")
+        return SCHED_FIFO;
+    if (name == "SCHED_RR")
+        return SCHED_RR;
+    if (name == "SCHED_BATCH")
+        return SCHED_BATCH;
+    if (name == "SCHED_ISO")
+        return 4;
+    if (name == "SCHED_IDLE")
+        return SCHED_IDLE;
+    if (name == "SCHED_DEADLINE")
+        return 6;
     throw Error("process.scheduler.policy: unknown policy \"" + name + "\"");
 }
 
 uint64_t scheduler_flag(const std::string& name) {
-    if (name == "SCHED_FLAG_RESET_ON_FORK") return 0x01;
-    if (name == "SCHED_FLAG_RECLAIM") return 0x02;
-    if (name == "SCHED_FLAG_DL_OVERRUN") return 0x04;
-    if (name == "SCHED_FLAG_KEEP_POLICY") return 0x08;
-    if (name == "SCHED_FLAG_KEEP_PARAMS") return 0x10;
-    if (name == "SCHED_FLAG_UTIL_CLAMP_MIN") return 0x20;
-    if (name == "SCHED_FLAG_UTIL_CLAMP_MAX") return 0x40;
+    if (name == "SCHED_FLAG_RESET_ON_FORK")
+        return 0x01;
+    if (name == "SCHED_FLAG_RECLAIM")
+        return 0x02;
+    if (name == "SCHED_FLAG_DL_OVERRUN")
+        return 0x04;
+    if (name == "SCHED_FLAG_KEEP_POLICY")
+        return 0x08;
+    if (name == "SCHED_FLAG_KEEP_PARAMS")
+        return 0x10;
+    if (name == "SCHED_FLAG_UTIL_CLAMP_MIN")
+        return 0x20;
+    if (name == "SCHED_FLAG_UTIL_CLAMP_MAX")
+        return 0x40;
     throw Error("process.scheduler.flags: unknown flag \"" + name + "\"");
 }
 
@@ -60,8 +74,8 @@ void apply_rlimits(const std::vector<config::Rlimit>& rlimits) {
     for (const auto& r : rlimits) {
         rlimit64 lim{r.soft, r.hard};
         if (prlimit64(0, static_cast<__rlimit_resource>(r.resource), &lim, nullptr) != 0)
-            throw_errno("process.rlimits " + r.type + ": cannot set soft " + std::to_string(r.soft) +
-                        " hard " + std::to_string(r.hard) +
+            throw_errno("process.rlimits " + r.type + ": cannot set soft " +
+                        std::to_string(r.soft) + " hard " + std::to_string(r.hard) +
                         " (raising the hard limit needs CAP_SYS_RESOURCE)");
     }
 }
@@ -91,7 +105,8 @@ void apply_io_priority(const config::IoPriority& prio) {
         throw Error("process.ioPriority.class: unknown class \"" + prio.io_class + "\"");
     constexpr int ioprio_who_process = 1;
     constexpr int ioprio_class_shift = 13;
-    if (syscall(SYS_ioprio_set, ioprio_who_process, 0, (io_class << ioprio_class_shift) | prio.priority) != 0)
+    if (syscall(SYS_ioprio_set, ioprio_who_process, 0,
+                (io_class << ioprio_class_shift) | prio.priority) != 0)
         throw_errno("process.ioPriority: cannot set");
 }
 
@@ -166,7 +181,7 @@ std::string find_executable(const std::string& file, const std::vector<std::stri
         if (dir.empty())
             dir = ".";
         std::string candidate = dir + "/" + file;
-        struct stat st{};
+        struct stat st {};
         if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
             access(candidate.c_str(), X_OK) == 0)
             return candidate;
@@ -175,8 +190,7 @@ std::string find_executable(const std::string& file, const std::vector<std::stri
     throw Error("exec: \"" + file + "\": executable file not found in $PATH", ENOENT);
 }
 
-std::vector<std::string> process_environment(const std::vector<std::string>& env,
-                                             int listen_fds) {
+std::vector<std::string> process_environment(const std::vector<std::string>& env, int listen_fds) {
     std::vector<std::string> out;
     out.reserve(env.size() + 2);
     for (const auto& e : env)

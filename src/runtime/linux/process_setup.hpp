@@ -29,7 +29,6 @@ void close_fds_on_exec(int first_fd);
 std::string find_executable(const std::string& file, const std::vector<std::string>& env);
 
 // Environment for the process: the config's, with LISTEN_FDS/LISTEN_PID when fds are passed.
-std::vector<std::string> process_environment(const std::vector<std::string>& env,
-                                             int listen_fds);
+std::vector<std::string> process_environment(const std::vector<std::string>& env, int listen_fds);
 
 }  // namespace brig::linux

@@ -97,7 +97,7 @@ void setup_console(int console_socket, const std::optional<config::ConsoleSize>&
 
     if (mount_dev_console) {
         UniqueFd target(::open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
-        struct stat st{};
+        struct stat st {};
         if (!target || fstat(target.get(), &st) != 0 || !S_ISREG(st.st_mode))
             throw Error("terminal: /dev/console is not a regular file made by brig, refusing");
         std::string from = "/proc/self/fd/" + std::to_string(slave.get());

@@ -47,18 +47,23 @@ void remove_tree_at(int dirfd) {
 
 const char* status_name(Status s) {
     switch (s) {
-    case Status::creating: return "creating";
-    case Status::created: return "created";
-    case Status::running: return "running";
-    case Status::paused: return "paused";
-    case Status::stopped: return "stopped";
+        case Status::creating:
+            return "creating";
+        case Status::created:
+            return "created";
+        case Status::running:
+            return "running";
+        case Status::paused:
+            return "paused";
+        case Status::stopped:
+            return "stopped";
     }
     return "stopped";
 }
 
 static Status status_from_name(const std::string& n) {
-    for (Status s : {Status::creating, Status::created, Status::running, Status::paused,
-                     Status::stopped})
+    for (Status s :
+         {Status::creating, Status::created, Status::running, Status::paused, Status::stopped})
         if (n == status_name(s))
             return s;
     throw Error("state.json: unknown status \"" + n + "\"");
@@ -159,7 +164,7 @@ void StateStore::create_dir(const std::string& id) const {
 }
 
 bool StateStore::exists(const std::string& id) const {
-    struct stat st{};
+    struct stat st {};
     return lstat(dir(id).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 

@@ -31,8 +31,8 @@ struct ContainerState {
     std::string created;  // RFC 3339
     std::string owner;
     std::map<std::string, std::string> annotations;
-    std::string cgroups_path;       // as resolved by the cgroup manager
-    std::string killed_by_rule;     // set when the monitor killed the container
+    std::string cgroups_path;    // as resolved by the cgroup manager
+    std::string killed_by_rule;  // set when the monitor killed the container
     bool use_systemd_cgroup = false;
 
     nlohmann::json to_json() const;  // everything, for state.json
@@ -55,9 +55,7 @@ public:
     // `start` writes a byte here to let the container's process go on.
     std::string fifo_path(const std::string& id) const { return dir(id) + "/exec.fifo"; }
     // Held open by the container's process until it execs: `start` reads EOF then.
-    std::string started_fifo_path(const std::string& id) const {
-        return dir(id) + "/started.fifo";
-    }
+    std::string started_fifo_path(const std::string& id) const { return dir(id) + "/started.fifo"; }
 
     // Creates <root>/<id> (and root itself); fails with "container \"id\" already exists".
     void create_dir(const std::string& id) const;
@@ -84,6 +82,5 @@ enum class Durability { fsync, atomic_only };
 void write_file_atomic(const std::string& path, const std::string& data, mode_t mode = 0644,
                        Durability durability = Durability::fsync);
 std::string read_file(const std::string& path, size_t limit);
-
 
 }  // namespace brig::state
