@@ -314,7 +314,8 @@ TEST_F(CgroupsReal, MemoryHogIsOomKilledAndCounted) {
     EXPECT_EQ(::poll(&quiet, 1, 0), 0) << "the OOM fd fired before any OOM";
     Child child([] {
         const size_t size = 256 << 20;
-        char* block = static_cast<char*>(::malloc(size));
+        // volatile: at -O2 an unread malloc'd block and its writes are optimized away.
+        volatile char* block = static_cast<volatile char*>(::malloc(size));
         for (size_t at = 0; block && at < size; at += 4096)
             block[at] = 1;
         return 0;
@@ -522,7 +523,8 @@ TEST_F(CgroupsReal, StatsReportUsage) {
     Child child([touched] {
         // Memory is charged where it is first touched: touch it inside the cgroup.
         const size_t size = 4 << 20;
-        char* block = static_cast<char*>(::malloc(size));
+        // volatile: at -O2 an unread malloc'd block and its writes are optimized away.
+        volatile char* block = static_cast<volatile char*>(::malloc(size));
         for (size_t at = 0; block && at < size; at += 4096)
             block[at] = 1;
         touched->store(1);
