@@ -18,9 +18,9 @@ fs::path cgroup_dir(pid_t pid, const std::string& controller) {
             continue;
         std::string controllers = line.substr(first + 1, second - first - 1);
         std::string path = line.substr(second + 1);
-        if (controller.empty() ? controllers.empty() && line.rfind("0::", 0) == 0
-                               : ("," + controllers + ",").find("," + controller + ",") !=
-                                     std::string::npos)
+        if (controller.empty()
+                ? controllers.empty() && line.rfind("0::", 0) == 0
+                : ("," + controllers + ",").find("," + controller + ",") != std::string::npos)
             return fs::path(controller.empty() ? "/sys/fs/cgroup/unified"
                                                : "/sys/fs/cgroup/" + controller) /
                    path.substr(1);
@@ -146,9 +146,8 @@ TEST_F(CgroupVerbsTest, EventsReportsAnOomKill) {
                           "' events --interval 1s " + id + " > '" + events_out.string() + "'";
     SpawnedProcess events({"sh", "-c", command}, {});
     // The first stats line means the stream (and its OOM watch) is set up.
-    ASSERT_TRUE(wait_until([&] {
-        return read_file(events_out).find("\"stats\"") != std::string::npos;
-    }));
+    ASSERT_TRUE(
+        wait_until([&] { return read_file(events_out).find("\"stats\"") != std::string::npos; }));
     write_file(bundle().rootfs() / "go", "");
     bool saw_oom = wait_until([&] {
         for (const auto& line : split_lines(read_file(events_out))) {

@@ -181,9 +181,9 @@ TEST_F(ExecTest, DetachWritesThePidOfTheRunningProcess) {
 TEST_F(ExecTest, TtyIsSentOverTheConsoleSocket) {
     auto id = start_sleeper();
     ConsoleSocket console(tmp_dir() / "console.sock");
-    auto process = spawn_runtime({"exec", "--tty", "--detach", "--console-socket",
-                                  console.path().string(), id, "sh", "-c",
-                                  "tty; [ -t 0 ] && [ -t 1 ] && echo all-ttys"});
+    auto process =
+        spawn_runtime({"exec", "--tty", "--detach", "--console-socket", console.path().string(), id,
+                       "sh", "-c", "tty; [ -t 0 ] && [ -t 1 ] && echo all-ttys"});
     auto master = console.receive_fd();
     ASSERT_TRUE(master) << "no pty master received";
     auto output = read_pty(master.get());
