@@ -225,7 +225,9 @@ TEST_F(LifecycleTest, KillAllSignalsEveryProcessOfTheContainer) {
     bundle().set_script(
         "sh -c 'trap \"echo child > /child; exit 0\" USR1; echo ready > /child-ready; "
         "while true; do sleep 1 & wait $!; done' & "
-        "trap 'echo init > /init; exit 0' USR1; echo ready > /ready; "
+        // The init records the signal and lives on: were it to exit, the pid namespace would
+        // end (SIGKILL to all) before the child's trap could run.
+        "trap 'echo init > /init' USR1; echo ready > /ready; "
         "while true; do sleep 1 & wait $!; done");
     auto id = new_id();
     ASSERT_TRUE(create(id).ok());
