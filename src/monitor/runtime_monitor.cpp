@@ -1,14 +1,43 @@
 #include "monitor/runtime_monitor.hpp"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <sys/wait.h>
+#include <cstdio>
 
 #include "runtime/common/error.hpp"
+#include "runtime/common/unique_fd.hpp"
+#include "runtime/state/state_store.hpp"
 
 namespace brig::monitor {
 namespace {
 
 constexpr const char* default_config_path = "/etc/brig/config.json";
+constexpr const char* watcher_file = "monitor-watcher";
+
+// The watcher leaves by itself once the cgroup is empty, after reporting the last events; give
+// it a moment, then make sure it is gone.
+void stop_watcher(const std::string& state_dir) {
+    std::string record;
+    try {
+        record = state::read_file(state_dir + "/" + watcher_file, 128);
+    } catch (const Error&) {
+        return;
+    }
+    pid_t pid = 0;
+    unsigned long long start = 0;
+    if (sscanf(record.c_str(), "%d %llu", &pid, &start) != 2 || pid <= 0)
+        return;
+    UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd || state::process_start_time(pid) != start)
+        return;
+    pollfd p{pidfd.get(), POLLIN, 0};
+    if (poll(&p, 1, 2000) <= 0)
+        syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+}
 
 class Watch final : public lifecycle::ContainerWatch {
 public:
@@ -27,6 +56,11 @@ public:
         monitor_->register_container(identity_, policy_);
         registered_ = true;
         watcher_ = start_watcher(config_, identity_, policy_, state_dir_);
+        // delete finds the watcher through this (pid and start time: pids get reused).
+        state::write_file_atomic(
+            state_dir_ + "/" + watcher_file,
+            std::to_string(watcher_) + " " + std::to_string(state::process_start_time(watcher_)),
+            0600, state::Durability::atomic_only);
     }
 
     void cancel() override {
@@ -90,7 +124,8 @@ std::unique_ptr<lifecycle::ContainerWatch> RuntimeMonitor::prepare(
                                    c.state_dir);
 }
 
-void RuntimeMonitor::release(uint64_t cgroup2_id) {
+void RuntimeMonitor::release(uint64_t cgroup2_id, const std::string& state_dir) {
+    stop_watcher(state_dir);
     if (Monitor* monitor = kernel_side())
         monitor->unregister_container(cgroup2_id);
 }

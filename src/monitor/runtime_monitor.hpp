@@ -20,7 +20,7 @@ public:
 
     std::unique_ptr<lifecycle::ContainerWatch> prepare(
         const lifecycle::MonitoredContainer& container) override;
-    void release(uint64_t cgroup2_id) override;
+    void release(uint64_t cgroup2_id, const std::string& state_dir) override;
     std::optional<std::string> killed_by(const std::string& state_dir) override;
 
 private:

@@ -467,7 +467,7 @@ void Runtime::remove(const std::string& id, bool force) {
     }
     cgroup->destroy();  // kills and waits for anything left in the cgroup
     if (monitor_ && cgroup2_id)
-        monitor_->release(cgroup2_id);
+        monitor_->release(cgroup2_id, store_.dir(id));
 
     std::string config_text;
     try {

@@ -41,8 +41,9 @@ class ContainerMonitor {
 public:
     virtual ~ContainerMonitor() = default;
     virtual std::unique_ptr<ContainerWatch> prepare(const MonitoredContainer& container) = 0;
-    // On delete: removes every trace of the container from the monitor.
-    virtual void release(uint64_t cgroup2_id) = 0;
+    // On delete, after the cgroup is gone: removes every trace of the container from the
+    // monitor, its user-space watcher included.
+    virtual void release(uint64_t cgroup2_id, const std::string& state_dir) = 0;
     // The rule that killed the container, if one did.
     virtual std::optional<std::string> killed_by(const std::string& state_dir) = 0;
 };
