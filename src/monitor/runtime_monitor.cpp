@@ -18,8 +18,8 @@ namespace {
 constexpr const char* default_config_path = "/etc/brig/config.json";
 constexpr const char* watcher_file = "monitor-watcher";
 
-// The watcher leaves by itself once the cgroup is empty, after reporting the last events; give
-// it a moment, then make sure it is gone.
+// The watcher leaves by itself once the cgroup is empty, after reporting the last events: wake
+// it (SIGUSR1 interrupts its poll), give it a moment, then make sure it is gone.
 void stop_watcher(const std::string& state_dir) {
     std::string record;
     try {
@@ -34,6 +34,7 @@ void stop_watcher(const std::string& state_dir) {
     UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     if (!pidfd || state::process_start_time(pid) != start)
         return;
+    syscall(SYS_pidfd_send_signal, pidfd.get(), SIGUSR1, nullptr, 0);
     pollfd p{pidfd.get(), POLLIN, 0};
     if (poll(&p, 1, 2000) <= 0)
         syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
@@ -95,7 +96,8 @@ Monitor* RuntimeMonitor::kernel_side() {
         return nullptr;
     try {
         monitor_.emplace(Monitor::open(config_));
-        log_.debug("monitor: " + probe_kernel().describe());
+        if (log_.debug_enabled())  // probing loads test programs: only when asked
+            log_.debug("monitor: " + probe_kernel().describe());
         return &*monitor_;
     } catch (const std::exception& e) {
         unavailable_ = true;

@@ -181,6 +181,10 @@ pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& contai
         // Nothing of brig's (its caller's pipes, the container's sync socket) stays open in the
         // long-lived watcher, and `run`'s blocked signals are not blocked here.
         close_all_but(ring.get(), events.get());
+        // SIGUSR1 (from delete) only interrupts the poll: drain the ring and notice the end now.
+        struct sigaction wake {};
+        wake.sa_handler = [](int) {};
+        sigaction(SIGUSR1, &wake, nullptr);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);

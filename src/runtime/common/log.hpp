@@ -25,6 +25,7 @@ public:
 
     void log(LogLevel level, const std::string& message) const;
     void debug(const std::string& m) const { log(LogLevel::debug, m); }
+    bool debug_enabled() const { return config_.debug; }
     void info(const std::string& m) const { log(LogLevel::info, m); }
     void warn(const std::string& m) const { log(LogLevel::warning, m); }
     void error(const std::string& m) const { log(LogLevel::error, m); }
