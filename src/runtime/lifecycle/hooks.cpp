@@ -8,20 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime/common/c_strings.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/unique_fd.hpp"
 
 namespace brig::lifecycle {
 namespace {
-
-std::vector<char*> c_strings(const std::vector<std::string>& v) {
-    std::vector<char*> out;
-    out.reserve(v.size() + 1);
-    for (const auto& s : v)
-        out.push_back(const_cast<char*>(s.c_str()));
-    out.push_back(nullptr);
-    return out;
-}
 
 // Feeds the state to the hook's stdin; a hook that does not read it is fine (EPIPE ignored).
 void feed_stdin(int fd, const std::string& data) {

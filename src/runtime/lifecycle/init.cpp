@@ -11,6 +11,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "runtime/common/c_strings.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/lifecycle/hooks.hpp"
 #include "runtime/lifecycle/sync.hpp"
@@ -24,15 +25,6 @@
 
 namespace brig::lifecycle {
 namespace {
-
-std::vector<char*> c_strings(const std::vector<std::string>& v) {
-    std::vector<char*> out;
-    out.reserve(v.size() + 1);
-    for (const auto& s : v)
-        out.push_back(const_cast<char*>(s.c_str()));
-    out.push_back(nullptr);
-    return out;
-}
 
 bool contains(const std::vector<std::string>& v, const std::string& x) {
     return std::find(v.begin(), v.end(), x) != v.end();
