@@ -72,19 +72,6 @@ bool wait_pidfd_exit(int pidfd, int timeout_ms) {
     return n > 0;
 }
 
-// Whether the bundle's config asks for a terminal (read before create, which re-validates it).
-bool spec_wants_terminal(const std::string& bundle) {
-    try {
-        auto doc = nlohmann::json::parse(
-            state::read_file(bundle + "/config.json", config::config_json_size_limit), nullptr,
-            false);
-        return doc.is_object() && doc.contains("process") && doc["process"].is_object() &&
-               doc["process"].value("terminal", false);
-    } catch (const std::exception&) {
-        return false;  // create reports the real problem
-    }
-}
-
 // linux.resources plus the device rules every container gets: the config's rules, then the
 // default devices (null, zero, tty, pts ...) and each linux.devices node, as runc orders them.
 config::Resources cgroup_resources(const config::Linux& linux) {
@@ -164,7 +151,9 @@ StartedInit Runtime::create(const CreateOptions& o) {
     const std::string root_path =
         spec.root.path.front() == '/' ? spec.root.path : bundle + "/" + spec.root.path;
     const std::string rootfs = absolute_directory(root_path, "root.path:");
-    if (spec.process->terminal && o.console_socket.empty() && o.console_socket_fd < 0)
+    const bool own_pty =
+        spec.process->terminal && o.console_socket.empty() && o.console_socket_fd < 0;
+    if (own_pty && !o.keep_pty_master)
         throw Error("process.terminal: true needs --console-socket");
     const linux::NamespacePlan ns = linux::plan_namespaces(*spec.linux);
     std::optional<security::SeccompProgram> seccomp;
@@ -201,11 +190,18 @@ StartedInit Runtime::create(const CreateOptions& o) {
     UniqueFd start_fifo = make_fifo(store_.fifo_path(o.id));
     UniqueFd started_fifo = make_fifo(store_.started_fifo_path(o.id));
 
-    UniqueFd console;
-    if (o.console_socket_fd >= 0)
+    UniqueFd console, pty_receiver;  // pty_receiver: our end when we keep the master
+    if (own_pty) {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+            throw_errno("socketpair");
+        pty_receiver.reset(pair[0]);
+        console.reset(pair[1]);
+    } else if (o.console_socket_fd >= 0) {
         console.reset(fcntl(o.console_socket_fd, F_DUPFD_CLOEXEC, 3));
-    else if (spec.process->terminal)
+    } else if (spec.process->terminal) {
         console = linux::connect_console_socket(o.console_socket);
+    }
 
     int sync_fds[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_fds) != 0)
@@ -281,12 +277,13 @@ StartedInit Runtime::create(const CreateOptions& o) {
     if (ns.new_user)
         linux::write_id_mappings(init.pid, spec.linux->uid_mappings, spec.linux->gid_mappings,
                                  false);
-    if (watch)
-        watch->activate(init.pid);
+    // Armed before activate: a watcher that fails to start must not leave map entries behind.
     ScopeGuard cancel_watch([&] {
         if (watch)
             watch->cancel();
     });
+    if (watch)
+        watch->activate(init.pid);
     st.pid = init.pid;
     st.pid_start_time = state::process_start_time(init.pid);
     const std::string hook_state = st.to_oci_json(Status::creating).dump();
@@ -304,6 +301,8 @@ StartedInit Runtime::create(const CreateOptions& o) {
         sync_send(parent_end.get(), SyncType::hooks_done);
     }
 
+    if (pty_receiver)
+        init.pty_master = linux::receive_fd(pty_receiver.get());  // sent before `ready`
     st.recorded_status = Status::created;
     store_.write(st);
     if (!o.pid_file.empty())
@@ -488,22 +487,9 @@ void Runtime::remove(const std::string& id, bool force) {
 
 int Runtime::run(const CreateOptions& options, bool detach, bool keep) {
     SignalForwarder forwarder;
-    // terminal: true without --console-socket: brig holds the pty master and relays stdio.
-    UniqueFd console_ours, console_theirs, pty_master;
     CreateOptions opts = options;
-    if (options.console_socket.empty() && !detach && spec_wants_terminal(options.bundle)) {
-        int pair[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-            throw_errno("socketpair");
-        console_ours.reset(pair[0]);
-        console_theirs.reset(pair[1]);
-        opts.console_socket_fd = console_theirs.get();
-    }
+    opts.keep_pty_master = !detach;  // brig relays the terminal while it waits
     StartedInit init = create(opts);
-    if (console_ours) {
-        console_theirs.reset();
-        pty_master = linux::receive_fd(console_ours.get());
-    }
     ScopeGuard cleanup([&] {
         try {
             remove(options.id, true);
@@ -516,7 +502,7 @@ int Runtime::run(const CreateOptions& options, bool detach, bool keep) {
         cleanup.dismiss();
         return 0;
     }
-    int status = forwarder.wait(init.pid, init.pidfd.get(), pty_master.get());
+    int status = forwarder.wait(init.pid, init.pidfd.get(), init.pty_master.get());
     if (keep)
         cleanup.dismiss();
     return status;

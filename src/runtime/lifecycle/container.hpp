@@ -23,7 +23,10 @@ struct CreateOptions {
     std::string bundle = ".";
     std::string pid_file;
     std::string console_socket;
-    int console_socket_fd = -1;  // instead of console_socket: a connected socket (used by run)
+    int console_socket_fd = -1;  // instead of console_socket: a connected socket (the shim's)
+    // A terminal asked for without any console socket: brig keeps the pty master itself
+    // (StartedInit::pty_master) instead of failing (`run`).
+    bool keep_pty_master = false;
     bool no_pivot = false;
     bool no_new_keyring = false;
     int preserve_fds = 0;
@@ -50,6 +53,7 @@ struct ExecOptions {
 struct StartedInit {
     pid_t pid = 0;
     UniqueFd pidfd;
+    UniqueFd pty_master;  // with keep_pty_master and a terminal
 };
 
 struct ContainerInfo {
