@@ -1,0 +1,87 @@
+// A tiny static program copied into test containers: it makes one syscall the default monitor
+// rules watch and says through its exit status what the kernel answered.
+//   monitor_probe packet | ptrace | memfd | module | connect IP PORT
+// Exit 0: the call succeeded; 1: refused (EPERM/EACCES); 2: another error; 3: bad usage.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace brig::test::probe {
+namespace {
+
+int verdict(long result, const char* what) {
+    if (result >= 0) {
+        std::printf("%s: ok\n", what);
+        return 0;
+    }
+    int error = errno;
+    std::printf("%s: %s\n", what, std::strerror(error));
+    return error == EPERM || error == EACCES ? 1 : 2;
+}
+
+int packet_socket() { return verdict(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "packet"); }
+
+int ptrace_child() {
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::pause();
+        _exit(0);
+    }
+    int code = verdict(::ptrace(PTRACE_ATTACH, child, nullptr, nullptr), "ptrace");
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    return code;
+}
+
+int memfd() { return verdict(::memfd_create("probe", MFD_CLOEXEC), "memfd_create"); }
+
+int load_module() {
+    // An empty image: refused (no CAP_SYS_MODULE) before the kernel looks at it.
+    return verdict(::syscall(SYS_init_module, nullptr, 0UL, ""), "init_module");
+}
+
+int connect_to(const char* ip, const char* port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(std::atoi(port)));
+    if (::inet_pton(AF_INET, ip, &addr.sin_addr) != 1)
+        return 3;
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return verdict(fd, "socket");
+    return verdict(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), "connect");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string what = argc > 1 ? argv[1] : "";
+    if (what == "packet")
+        return packet_socket();
+    if (what == "ptrace")
+        return ptrace_child();
+    if (what == "memfd")
+        return memfd();
+    if (what == "module")
+        return load_module();
+    if (what == "connect" && argc == 4)
+        return connect_to(argv[2], argv[3]);
+    std::fprintf(stderr, "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT\n");
+    return 3;
+}
+
+}  // namespace brig::test::probe
+
+int main(int argc, char** argv) { return brig::test::probe::main(argc, argv); }
