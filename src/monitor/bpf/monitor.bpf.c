@@ -337,7 +337,9 @@ static __always_inline int report_syscall(struct brig_container* c, __u64 cgid, 
 
 static __always_inline int handle_connect(struct brig_container* c, __u64 cgid,
                                           const void* uaddr) {
-    struct brig_addr_key key = {.cgroup_id = cgid};
+    struct brig_addr_key key;
+    __builtin_memset(&key, 0, sizeof(key)); /* padding is hashed too */
+    key.cgroup_id = cgid;
     __u16 family = 0;
     if (bpf_probe_read_user(&family, sizeof(family), uaddr))
         return 0;
@@ -452,7 +454,11 @@ static __always_inline int connect_allowed(__u64 cgid, struct brig_addr_key* key
 SEC("cgroup/connect4")
 int brig_connect4(struct bpf_sock_addr* ctx) {
     __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_addr_key key = {.cgroup_id = cgid, .family = AF_INET};
+    /* Zeroed whole: the key's tail padding is hashed too. */
+    struct brig_addr_key key;
+    __builtin_memset(&key, 0, sizeof(key));
+    key.cgroup_id = cgid;
+    key.family = AF_INET;
     key.port = __builtin_bswap16((__u16)ctx->user_port);
     __u32 ip = ctx->user_ip4;
     __builtin_memcpy(key.addr, &ip, 4);
@@ -462,7 +468,11 @@ int brig_connect4(struct bpf_sock_addr* ctx) {
 SEC("cgroup/connect6")
 int brig_connect6(struct bpf_sock_addr* ctx) {
     __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_addr_key key = {.cgroup_id = cgid, .family = AF_INET6};
+    /* Zeroed whole: the key's tail padding is hashed too. */
+    struct brig_addr_key key;
+    __builtin_memset(&key, 0, sizeof(key));
+    key.cgroup_id = cgid;
+    key.family = AF_INET6;
     key.port = __builtin_bswap16((__u16)ctx->user_port);
     /* Constant offsets only: the verifier refuses ctx accesses through a moved pointer. */
     __u32 words[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
