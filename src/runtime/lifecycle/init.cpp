@@ -146,8 +146,6 @@ void container_init(const InitContext& ctx) {
             throw_errno("cannot chroot to " + ctx.rootfs);
         }
 
-        if (ctx.watch)
-            ctx.watch->apply_in_container();
         if (process.terminal) {
             if (ctx.console_fd < 0)
                 throw Error("process.terminal: true needs --console-socket");
@@ -156,6 +154,9 @@ void container_init(const InitContext& ctx) {
         } else if (setsid() < 0) {
             throw_errno("setsid");
         }
+        // After the console's bind mount: a Landlock-restricted process may not mount.
+        if (ctx.watch)
+            ctx.watch->apply_in_container();
         if (!ctx.no_new_keyring)
             join_new_session_keyring();
         linux::apply_rlimits(process.rlimits);
