@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,31 @@ void emit(const std::string& type, const std::string& id, const nlohmann::json& 
     std::cout << event.dump() << std::endl;
 }
 
+// The monitor's alerts of one container (<state dir>/alerts.jsonl, one Falco JSON object per
+// line, appended by its watcher), each shown once as {"type":"alert","id":..,"data":{..}}.
+class AlertTail {
+public:
+    explicit AlertTail(std::string path) : path_(std::move(path)) {}
+
+    void emit_new(const std::string& id) {
+        std::ifstream in(path_, std::ios::binary);
+        if (!in || !in.seekg(static_cast<std::streamoff>(offset_)))
+            return;
+        std::string line;
+        // Complete lines only: a line the watcher is still writing is read next time.
+        while (std::getline(in, line) && !in.eof()) {
+            offset_ += line.size() + 1;
+            auto alert = nlohmann::json::parse(line, nullptr, false);
+            if (!alert.is_discarded())
+                emit("alert", id, alert);
+        }
+    }
+
+private:
+    std::string path_;
+    uint64_t offset_ = 0;
+};
+
 }  // namespace
 
 int events(lifecycle::Runtime& runtime, const ParsedArgs& args) {
@@ -40,12 +66,17 @@ int events(lifecycle::Runtime& runtime, const ParsedArgs& args) {
     }
     const int interval_ms = parse_interval_ms(args.value_or("interval", "5s"));
     auto info = runtime.info(id);
+    AlertTail alerts(runtime.store().dir(id) + "/alerts.jsonl");  // monitor::kAlertsFile
+    alerts.emit_new(id);
+    if (info.status == state::Status::stopped)
+        return 0;
     auto cgroup = cgroups::open_manager(info.state.cgroups_path, id);
     auto oom = cgroup->watch_oom();
     uint64_t ooms = cgroup->oom_kills();
     auto next_stats = std::chrono::steady_clock::now();
     for (;;) {
         auto status = runtime.info(id).status;
+        alerts.emit_new(id);
         if (status == state::Status::stopped)
             return 0;
         auto now = std::chrono::steady_clock::now();
