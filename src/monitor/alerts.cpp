@@ -73,6 +73,10 @@ EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
         start += len + 1;
     }
     std::string name = e.type == BRIG_EV_EXEC ? basename_of(path) : bounded(e.comm, sizeof(e.comm));
+    // Multi-call binaries (busybox) run their applets through /proc/self/exe: argv[0] names it.
+    if (e.type == BRIG_EV_EXEC && path.starts_with("/proc/") && path.ends_with("/exe") &&
+        !argv.empty() && !argv[0].empty())
+        name = basename_of(argv[0]);
     v["proc.name"] = name;
     v["proc.exe"] = e.type == BRIG_EV_EXEC ? path : bounded(e.exe, sizeof(e.exe));
     std::string args;
@@ -165,8 +169,32 @@ Alert make_alert(const CompiledRule& rule, const EventFields& fields, const std:
 
 }  // namespace
 
-std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& policy) {
+void ProcessTable::complete(const brig_event& event, EventFields& fields) {
+    auto& v = fields.values;
+    if (event.type == BRIG_EV_EXEC) {
+        if (processes_.size() >= 4096)  // pids of a long-lived container: forget the old ones
+            processes_.clear();
+        processes_[event.pid] = {v["proc.name"], v["proc.exe"], v["proc.args"]};
+        return;
+    }
+    auto it = processes_.find(event.pid);
+    if (it == processes_.end()) {
+        it = processes_.find(event.ppid);  // a fork that did not exec runs its parent's program
+        if (it == processes_.end() ||
+            it->second.name.substr(0, BRIG_COMM_LEN - 1) != v["proc.name"])
+            return;
+    }
+    const Process& p = it->second;
+    v["proc.name"] = p.name;
+    v["proc.exe"] = p.exe;
+    v["proc.args"] = p.args;
+    v["proc.cmdline"] = p.args.empty() ? p.name : p.name + " " + p.args;
+}
+
+std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& policy,
+                               ProcessTable& processes) {
     EventFields fields = event_fields(event, policy);
+    processes.complete(event, fields);
     std::string time = rfc3339(wall_time_of(event.boot_ns));
     std::vector<Alert> alerts;
     for (size_t i = 0; i < policy.rules.size(); ++i) {

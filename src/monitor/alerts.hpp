@@ -3,6 +3,8 @@
 
 #include <time.h>
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,8 +32,24 @@ struct Alert {
 std::string alert_json(const Alert& alert);
 std::string rfc3339(const struct timespec& wall);
 
+// What the container's exec events said about its processes: later events (open, socket, ...)
+// carry only the comm, but proc.exe and proc.cmdline describe the whole process, as in Falco.
+class ProcessTable {
+public:
+    // Exec events are remembered; other events get the exe and command line of their process
+    // (or of the parent they forked from without exec).
+    void complete(const brig_event& event, EventFields& fields);
+
+private:
+    struct Process {
+        std::string name, exe, args;
+    };
+    std::map<uint32_t, Process> processes_;
+};
+
 // The rules that match an event: user-space evaluation of every rule, plus the kernel's verdict.
-std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& policy);
+std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& policy,
+                               ProcessTable& processes);
 
 // Writes alerts to the container's log and the configured outputs.
 class AlertSink {

@@ -28,6 +28,7 @@ namespace {
 struct WatcherState {
     const ContainerPolicy* policy;
     AlertSink* sink;
+    ProcessTable processes;
     std::string cgroup_path;
     std::string state_dir;
     bool killed = false;
@@ -56,7 +57,7 @@ int on_event(void* ctx, void* data, size_t size) {
     if (size < sizeof(brig_event))
         return 0;
     const auto& event = *static_cast<const brig_event*>(data);
-    for (const Alert& alert : match_event(event, *state.policy)) {
+    for (const Alert& alert : match_event(event, *state.policy, state.processes)) {
         state.sink->emit(alert);
         if (alert.action == Action::alert)
             continue;
@@ -105,7 +106,7 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
                         const ContainerIdentity& container, const ContainerPolicy& policy,
                         const std::string& state_dir, UniqueFd ring, UniqueFd events) {
     AlertSink sink(config.outputs, state_dir);
-    WatcherState state{&policy, &sink, container.cgroup2_path, state_dir};
+    WatcherState state{&policy, &sink, {}, container.cgroup2_path, state_dir};
     ring_buffer* rb = ring_buffer__new(ring.get(), on_event, &state, nullptr);
     if (!rb)
         _exit(1);

@@ -31,7 +31,9 @@ int verdict(long result, const char* what) {
     return error == EPERM || error == EACCES ? 1 : 2;
 }
 
-int packet_socket() { return verdict(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "packet"); }
+int packet_socket() {
+    return verdict(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "packet");
+}
 
 int ptrace_child() {
     pid_t child = ::fork();
@@ -45,7 +47,9 @@ int ptrace_child() {
     return code;
 }
 
-int memfd() { return verdict(::memfd_create("probe", MFD_CLOEXEC), "memfd_create"); }
+int memfd() {
+    return verdict(::memfd_create("probe", MFD_CLOEXEC), "memfd_create");
+}
 
 int load_module() {
     // An empty image: refused (no CAP_SYS_MODULE) before the kernel looks at it.
@@ -84,4 +88,6 @@ int main(int argc, char** argv) {
 
 }  // namespace brig::test::probe
 
-int main(int argc, char** argv) { return brig::test::probe::main(argc, argv); }
+int main(int argc, char** argv) {
+    return brig::test::probe::main(argc, argv);
+}

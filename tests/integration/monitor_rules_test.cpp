@@ -1,0 +1,353 @@
+// The default monitor rules against real brig containers: each rule is broken from inside a
+// busybox container (or by the static monitor_probe), the container is refused or killed as its
+// action says, and the Falco-format alert is checked field by field.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <regex>
+#include <thread>
+
+#include "harness.hpp"
+#include "monitor/monitor.hpp"
+
+namespace brig::test {
+namespace {
+
+struct Watched {
+    CommandResult result;
+    std::string id;
+    std::vector<Json> alerts;  // alerts.jsonl of the container, parsed
+    Json state;
+};
+
+std::string host_name() {
+    char name[256] = {};
+    gethostname(name, sizeof(name) - 1);
+    return name;
+}
+
+class MonitorRulesTest : public RuntimeTest {
+protected:
+    void SetUp() override {
+        RuntimeTest::SetUp();
+        if (IsSkipped())
+            return;
+        if (runtime_kind() != RuntimeKind::brig)
+            GTEST_SKIP() << "the monitor is brig's own";
+        if (!fs::exists("/sys/fs/cgroup/unified/cgroup.procs") &&
+            !fs::exists("/sys/fs/cgroup/cgroup.procs"))
+            GTEST_SKIP() << "no cgroup2 hierarchy: containers run unwatched";
+        try {
+            monitor::Monitor::open(monitor::MonitorConfig{});
+        } catch (const std::exception& e) {
+            GTEST_SKIP() << "the eBPF monitor cannot load here: " << e.what();
+        }
+        output_file_ = tmp_dir() / "alerts-output.jsonl";
+        write_config(R"({"monitor": {"default_action": "deny", "outputs": {"file": ")" +
+                     output_file_.string() + R"("}}})");
+        fs::copy_file(BRIG_MONITOR_PROBE, bundle().rootfs() / "probe");
+        write_file(bundle().rootfs() / "etc/shadow", "root:*:19000:0:99999:7:::\n", 0600);
+    }
+
+    void write_config(const std::string& json) { write_file(config_path(), json); }
+    fs::path config_path() const { return tmp_dir() / "brig-config.json"; }
+
+    // Runs bundle() to completion with --config, waits for the container's watcher to finish,
+    // and collects its alerts and state. `action`: org.brig.monitor.action, "" = none.
+    Watched run_watched(const std::string& action = "") {
+        if (!action.empty())
+            bundle().config()["annotations"][monitor::kActionAnnotation] = action;
+        bundle().write_config();
+        Watched w;
+        w.id = new_id("mon");
+        w.result = runtime({"--config", config_path().string(), "run", "--keep", "--bundle",
+                            bundle().dir().string(), w.id});
+        wait_for_watcher(w.id);
+        fs::path log = state_root() / w.id / monitor::kAlertsFile;
+        if (fs::exists(log))
+            for (const auto& line : split_lines(read_file(log)))
+                w.alerts.push_back(Json::parse(line));
+        w.state = state(w.id);
+        return w;
+    }
+
+    // The watcher leaves once the cgroup is empty and every event is written.
+    void wait_for_watcher(const std::string& id) {
+        fs::path record = state_root() / id / "monitor-watcher";
+        ASSERT_TRUE(fs::exists(record)) << "no watcher was started for " << id;
+        pid_t pid = std::stoi(read_file(record));
+        EXPECT_TRUE(wait_until([&] { return !process_alive(pid); }))
+            << "watcher " << pid << " still running";
+    }
+
+    static const Json* find_alert(const Watched& w, const std::string& rule) {
+        for (const auto& alert : w.alerts)
+            if (alert.value("rule", "") == rule)
+                return &alert;
+        return nullptr;
+    }
+
+    // Checks every Falco field of the alert of `rule`; `fields` are expected output_fields.
+    void expect_alert(const Watched& w, const std::string& rule, const std::string& priority,
+                      const std::string& tag, const std::map<std::string, std::string>& fields,
+                      const std::string& action) {
+        const Json* found = find_alert(w, rule);
+        ASSERT_NE(found, nullptr) << "no alert '" << rule << "' in " << Json(w.alerts).dump();
+        const Json& a = *found;
+        static const std::regex rfc3339(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z)");
+        ASSERT_TRUE(a["time"].is_string()) << a.dump();
+        std::string time = a["time"];
+        EXPECT_TRUE(std::regex_match(time, rfc3339)) << time;
+        EXPECT_EQ(a["priority"], priority);
+        ASSERT_TRUE(a["output"].is_string());
+        std::string output = a["output"];
+        EXPECT_EQ(output.rfind(time + ": " + priority + " ", 0), 0u) << output;
+        EXPECT_NE(output.find(w.id), std::string::npos) << output;
+        EXPECT_EQ(a["hostname"], host_name());
+        EXPECT_EQ(a["source"], "brig");
+        ASSERT_TRUE(a["tags"].is_array());
+        EXPECT_NE(std::find(a["tags"].begin(), a["tags"].end(), tag), a["tags"].end())
+            << a["tags"].dump();
+        const Json& of = a["output_fields"];
+        ASSERT_TRUE(of.is_object()) << a.dump();
+        EXPECT_EQ(of.value("container.id", ""), w.id);
+        EXPECT_EQ(of.value("brig.action", ""), action);
+        for (const auto& [name, value] : fields)
+            EXPECT_EQ(of.value(name, "<absent>"), value) << name << " in " << of.dump();
+        EXPECT_NE(of.value("user.uid", ""), "") << of.dump();
+    }
+
+    void expect_killed_by(const Watched& w, const std::string& rule) {
+        EXPECT_EQ(w.result.term_signal == SIGKILL || w.result.exit_code == 137, true)
+            << w.result.describe();
+        EXPECT_EQ(w.state.value("status", ""), "stopped") << w.state.dump();
+        EXPECT_EQ(w.state.value("killedByRule", ""), rule) << w.state.dump();
+    }
+
+    void expect_untouched(const Watched& w) {
+        EXPECT_EQ(w.result.exit_code, 0) << w.result.describe();
+        EXPECT_FALSE(w.state.contains("killedByRule")) << w.state.dump();
+    }
+
+    fs::path output_file_;
+};
+
+TEST_F(MonitorRulesTest, ContainerBreakingNoRuleRunsUntouched) {
+    bundle().set_script("echo hello > /tmp/file && cat /tmp/file && ls / >/dev/null && id -u");
+    auto w = run_watched("kill");
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "hello\n0\n");
+    EXPECT_TRUE(w.alerts.empty()) << Json(w.alerts).dump();
+    EXPECT_FALSE(fs::exists(output_file_));
+}
+
+TEST_F(MonitorRulesTest, TerminalShellInContainerIsAlerted) {
+    bundle().config()["process"]["terminal"] = true;
+    bundle().set_script("echo shell-ran");
+    bundle().write_config();
+    ConsoleSocket console(tmp_dir() / "console.sock");
+    auto id = new_id("mon");
+    auto created =
+        runtime({"--config", config_path().string(), "create", "--bundle", bundle().dir().string(),
+                 "--console-socket", console.path().string(), id});
+    ASSERT_TRUE(created.ok()) << created.describe();
+    auto master = console.receive_fd();
+    ASSERT_TRUE(master) << "no pty master received";
+    ASSERT_TRUE(start(id).ok());
+    EXPECT_NE(read_pty(master.get()).find("shell-ran"), std::string::npos);
+    wait_for_status(id, "stopped");
+    Watched w;
+    w.id = id;
+    wait_for_watcher(id);
+    for (const auto& line : split_lines(read_file(state_root() / id / monitor::kAlertsFile)))
+        w.alerts.push_back(Json::parse(line));
+    expect_alert(w, "Terminal shell in container", "Notice", "shell",
+                 {{"proc.name", "sh"}, {"proc.cmdline", "sh -c echo shell-ran"}}, "alert");
+    const Json* alert = find_alert(w, "Terminal shell in container");
+    ASSERT_NE(alert, nullptr);
+    EXPECT_NE((*alert)["output_fields"].value("proc.tty", "0"), "0");
+    EXPECT_FALSE(state(id).contains("killedByRule"));
+}
+
+TEST_F(MonitorRulesTest, ShellFromAWebServerIsAlerted) {
+    fs::create_directories(bundle().rootfs() / "usr/sbin");
+    write_file(bundle().rootfs() / "usr/sbin/nginx", "#!/bin/sh\n/bin/sh -c true\necho served\n",
+               0755);
+    bundle().set_args({"/usr/sbin/nginx"});
+    auto w = run_watched();
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "served\n");
+    expect_alert(w, "Run shell untrusted", "Warning", "shell",
+                 {{"proc.name", "sh"}, {"proc.pname", "nginx"}, {"proc.cmdline", "sh -c true"}},
+                 "alert");
+}
+
+TEST_F(MonitorRulesTest, WriteBelowBinaryDirIsRefused) {
+    // deny: the write is refused (Landlock) and the writer stopped; the container lives on.
+    bundle().set_script("sh -c 'echo evil > /bin/evil && echo written'; echo done");
+    auto w = run_watched();
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "done\n");
+    EXPECT_FALSE(fs::exists(bundle().rootfs() / "bin/evil"));
+    expect_alert(w, "Write below binary dir", "Error", "filesystem",
+                 {{"proc.name", "sh"},
+                  {"fd.name", "/bin/evil"},
+                  {"proc.cmdline", "sh -c echo evil > /bin/evil && echo written"}},
+                 "deny");
+}
+
+TEST_F(MonitorRulesTest, WriteBelowEtcKillsTheContainer) {
+    bundle().set_script("echo evil > /etc/evil; echo survived");
+    auto w = run_watched("kill");
+    expect_killed_by(w, "Write below etc");
+    EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+    expect_alert(w, "Write below etc", "Error", "filesystem",
+                 {{"proc.name", "sh"}, {"fd.name", "/etc/evil"}}, "kill");
+}
+
+TEST_F(MonitorRulesTest, ReadingASensitiveFileIsAlertedToEveryOutput) {
+    bundle().set_script("cat /etc/shadow >/dev/null && echo read-ok");
+    auto w = run_watched();
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "read-ok\n");
+    expect_alert(
+        w, "Read sensitive file untrusted", "Warning", "mitre_credential_access",
+        {{"proc.name", "cat"}, {"fd.name", "/etc/shadow"}, {"proc.cmdline", "cat /etc/shadow"}},
+        "alert");
+    // The configured file output holds the same lines as the container's own log.
+    ASSERT_TRUE(fs::exists(output_file_));
+    EXPECT_EQ(read_file(output_file_), read_file(state_root() / w.id / monitor::kAlertsFile));
+}
+
+TEST_F(MonitorRulesTest, SensitiveReadKillsWhenTheAnnotationSaysKill) {
+    bundle().set_script("cat /etc/shadow >/dev/null; echo survived");
+    auto w = run_watched("kill");
+    expect_killed_by(w, "Read sensitive file untrusted");
+    EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+}
+
+TEST_F(MonitorRulesTest, DroppedBinaryNeverRuns) {
+    // Written after the container started (ctime after registration), then executed.
+    bundle().set_script("sleep 1.1; cp /bin/busybox /tmp/touch; /tmp/touch /ran; echo rc=$?");
+    auto w = run_watched();
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "rc=137\n");
+    EXPECT_FALSE(fs::exists(bundle().rootfs() / "ran")) << "the dropped binary ran";
+    expect_alert(w, "Drop and execute new binary in container", "Critical", "process",
+                 {{"proc.name", "touch"}, {"proc.exe", "/tmp/touch"}}, "deny");
+}
+
+TEST_F(MonitorRulesTest, ContactingTheK8sApiServerIsRefused) {
+    // Without the monitor: "Network is unreachable" (exit 2); refused: EPERM (exit 1).
+    bundle().set_args({"/probe", "connect", "10.96.0.1", "443"});
+    auto w = run_watched();
+    EXPECT_EQ(w.result.exit_code, 1) << w.result.describe();
+    expect_alert(w, "Contact K8S API Server From Container", "Notice", "k8s",
+                 {{"proc.name", "probe"}, {"fd.name", "10.96.0.1:443"}}, "deny");
+}
+
+TEST_F(MonitorRulesTest, PacketSocketIsStopped) {
+    bundle().set_args({"/probe", "packet"});
+    auto w = run_watched();
+    // Refused (exit 1) or killed before socket() returns: never a usable packet socket.
+    EXPECT_TRUE(w.result.exit_code == 1 || w.result.exit_code == 137) << w.result.describe();
+    EXPECT_EQ(w.result.out.find("packet: ok"), std::string::npos) << w.result.out;
+    expect_alert(w, "Packet socket created in container", "Notice", "network",
+                 {{"proc.name", "probe"}, {"proc.cmdline", "probe packet"}}, "deny");
+}
+
+TEST_F(MonitorRulesTest, PtraceIsStopped) {
+    bundle().set_args({"/probe", "ptrace"});
+    auto w = run_watched();
+    EXPECT_TRUE(w.result.exit_code == 1 || w.result.exit_code == 137) << w.result.describe();
+    EXPECT_EQ(w.result.out.find("ptrace: ok"), std::string::npos) << w.result.out;
+    expect_alert(w, "PTRACE attached to process", "Warning", "process",
+                 {{"proc.name", "probe"}, {"evt.arg.request", "16"}}, "deny");
+}
+
+TEST_F(MonitorRulesTest, MemfdCreateIsStopped) {
+    bundle().set_args({"/probe", "memfd"});
+    auto w = run_watched();
+    EXPECT_TRUE(w.result.exit_code == 1 || w.result.exit_code == 137) << w.result.describe();
+    EXPECT_EQ(w.result.out.find("memfd_create: ok"), std::string::npos) << w.result.out;
+    expect_alert(w, "Fileless execution via memfd_create", "Critical", "mitre_defense_evasion",
+                 {{"proc.name", "probe"}}, "deny");
+}
+
+TEST_F(MonitorRulesTest, KernelModuleLoadKillsTheContainer) {
+    bundle().set_args({"/probe", "module"});
+    auto w = run_watched();
+    expect_killed_by(w, "Linux Kernel Module Injection");
+    expect_alert(w, "Linux Kernel Module Injection", "Critical", "mitre_persistence",
+                 {{"proc.name", "probe"}, {"proc.cmdline", "probe module"}}, "kill");
+}
+
+TEST_F(MonitorRulesTest, ActionAnnotationAlertOnlyLetsTheContainerLive) {
+    bundle().set_args({"/probe", "module"});
+    auto w = run_watched("alert");
+    // Not killed: the probe runs to its end (the kernel or seccomp refuses the load itself).
+    EXPECT_TRUE(w.result.exit_code == 1 || w.result.exit_code == 2) << w.result.describe();
+    EXPECT_NE(w.result.out.find("init_module: "), std::string::npos) << w.result.out;
+    EXPECT_FALSE(w.state.contains("killedByRule")) << w.state.dump();
+    expect_alert(w, "Linux Kernel Module Injection", "Critical", "mitre_persistence",
+                 {{"proc.name", "probe"}}, "alert");
+}
+
+TEST_F(MonitorRulesTest, ReleaseAgentWriteKillsTheContainer) {
+    bundle().set_script("echo /evil > /tmp/release_agent; echo survived");
+    auto w = run_watched();
+    expect_killed_by(w, "Detect release_agent escapes");
+    EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+    expect_alert(w, "Detect release_agent escapes", "Critical", "container",
+                 {{"proc.name", "sh"}, {"fd.name", "/tmp/release_agent"}}, "kill");
+}
+
+TEST_F(MonitorRulesTest, EventsShowsTheContainersAlerts) {
+    bundle().set_script("echo evil > /etc/evil; echo survived");
+    auto w = run_watched("kill");
+    expect_killed_by(w, "Write below etc");
+    auto events = runtime({"events", w.id});
+    ASSERT_TRUE(events.ok()) << events.describe();
+    std::vector<Json> alerts;
+    for (const auto& line : split_lines(events.out)) {
+        auto event = Json::parse(line, nullptr, false);
+        ASSERT_TRUE(event.is_object()) << line;
+        if (event.value("type", "") == "alert")
+            alerts.push_back(event);
+    }
+    ASSERT_EQ(alerts.size(), w.alerts.size()) << events.out;
+    EXPECT_EQ(alerts[0]["id"], w.id);
+    EXPECT_EQ(alerts[0]["data"], w.alerts[0]);
+}
+
+TEST_F(MonitorRulesTest, BrokenConfigIsAClearErrorAndLeavesNothing) {
+    write_config("{\"monitor\": {\"default_action\": \"explode\"}}");
+    bundle().set_script("true");
+    auto id = new_id("mon");
+    auto result = runtime(
+        {"--config", config_path().string(), "run", "--bundle", bundle().dir().string(), id});
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_TRUE(is_one_line_error(result));
+    EXPECT_NE(result.err.find("monitor.default_action"), std::string::npos) << result.err;
+    EXPECT_EQ(leftovers(id), std::vector<std::string>{});
+}
+
+TEST_F(MonitorRulesTest, BrokenRulesFileIsAClearErrorAndLeavesNothing) {
+    write_file(tmp_dir() / "bad.yaml",
+               "- rule: bad\n  condition: proc.nme = x\n  output: x\n  priority: ERROR\n");
+    write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "bad.yaml").string() +
+                 R"("]}})");
+    bundle().set_script("true");
+    auto id = new_id("mon");
+    auto result = runtime(
+        {"--config", config_path().string(), "run", "--bundle", bundle().dir().string(), id});
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_TRUE(is_one_line_error(result));
+    EXPECT_NE(result.err.find("bad.yaml:2"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("proc.nme"), std::string::npos) << result.err;
+    EXPECT_EQ(leftovers(id), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace brig::test
