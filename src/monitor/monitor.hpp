@@ -46,8 +46,8 @@ struct OutputConfig {
     std::string file;  // appended JSON lines, "" = none
     bool syslog = false;
     std::string syslog_socket = "/dev/log";  // the local syslog daemon's datagram socket
-    std::string http_url;  // http://host:port/path (Falcosidekick), "" = none
-    std::string program;   // run by /bin/sh -c with each alert on its stdin, "" = none
+    std::string http_url;                    // http://host:port/path (Falcosidekick), "" = none
+    std::string program;  // run by /bin/sh -c with each alert on its stdin, "" = none
 };
 
 // The --config file (config.schema.json, "monitor" section).
