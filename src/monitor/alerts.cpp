@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -226,18 +228,26 @@ std::string alert_json(const Alert& alert) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-AlertSink::AlertSink(const OutputConfig& outputs, const std::string& container_state_dir)
-    : outputs_(outputs), log_path_(container_state_dir + "/" + kAlertsFile) {}
+AlertSink::AlertSink(const OutputConfig& outputs, const std::string& container_state_dir,
+                     std::string container_id)
+    : outputs_(outputs),
+      log_path_(container_state_dir + "/" + kAlertsFile),
+      container_id_(std::move(container_id)) {}
 
 namespace {
 
-void append_line(const std::string& path, const std::string& line) {
+bool append_line(const std::string& path, const std::string& line) {
     brig::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
     if (!fd)
-        return;
+        return false;
     std::string data = line + "\n";
     // One write per line: O_APPEND keeps concurrent writers' lines whole.
-    [[maybe_unused]] ssize_t n = ::write(fd.get(), data.data(), data.size());
+    return ::write(fd.get(), data.data(), data.size()) == static_cast<ssize_t>(data.size());
+}
+
+bool write_stdout(const std::string& line) {
+    std::string data = line + "\n";
+    return ::write(STDOUT_FILENO, data.data(), data.size()) == static_cast<ssize_t>(data.size());
 }
 
 int syslog_level(Priority p) {
@@ -246,8 +256,25 @@ int syslog_level(Priority p) {
     return levels[static_cast<int>(p)];
 }
 
-// POSTs the alert like Falco's http output (Falcosidekick accepts it as is). Best effort.
-void http_post(const std::string& url, const std::string& body) {
+// One datagram to the local syslog socket, as syslog(3) sends it: "<PRI>ident: message".
+bool send_syslog(const std::string& socket_path, Priority priority, const std::string& line) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.size() >= sizeof(addr.sun_path))
+        return false;
+    std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
+    brig::UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock)
+        return false;
+    std::string message =
+        "<" + std::to_string(LOG_DAEMON | syslog_level(priority)) + ">brig: " + line;
+    return ::sendto(sock.get(), message.data(), message.size(), MSG_NOSIGNAL,
+                    reinterpret_cast<const sockaddr*>(&addr),
+                    sizeof(addr)) == static_cast<ssize_t>(message.size());
+}
+
+// POSTs the alert like Falco's http output (Falcosidekick accepts it as is); true on a 2xx.
+bool http_post(const std::string& url, const std::string& body) {
     std::string rest = url.substr(7);  // after http://
     auto slash = rest.find('/');
     std::string hostport = rest.substr(0, slash);
@@ -261,12 +288,18 @@ void http_post(const std::string& url, const std::string& body) {
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* result = nullptr;
     if (getaddrinfo(host.c_str(), port.c_str(), &hints, &result) != 0 || !result)
-        return;
+        return false;
     brig::UniqueFd sock(::socket(result->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    // A hung endpoint must not stall the container's other alerts for long.
+    timeval timeout{2, 0};
+    if (sock) {
+        setsockopt(sock.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+        setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    }
     bool connected = sock && ::connect(sock.get(), result->ai_addr, result->ai_addrlen) == 0;
     freeaddrinfo(result);
     if (!connected)
-        return;
+        return false;
     std::string request =
         "POST " + path + " HTTP/1.1\r\nHost: " + hostport +
         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
@@ -274,28 +307,86 @@ void http_post(const std::string& url, const std::string& body) {
     for (size_t off = 0; off < request.size();) {
         ssize_t n = ::send(sock.get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);
         if (n <= 0)
-            return;
+            return false;
         off += static_cast<size_t>(n);
     }
-    char reply[256];
-    [[maybe_unused]] ssize_t n = ::recv(sock.get(), reply, sizeof(reply), 0);
+    std::string reply;
+    char buf[256];
+    for (ssize_t n; reply.find("\r\n") == std::string::npos &&
+                    (n = ::recv(sock.get(), buf, sizeof(buf), 0)) > 0;)
+        reply.append(buf, static_cast<size_t>(n));
+    // "HTTP/1.1 200 OK"
+    return reply.starts_with("HTTP/1.") && reply.size() > 9 && reply[9] == '2';
+}
+
+// Runs `sh -c program` with the alert on its stdin, as Falco's program output; true on exit 0.
+bool run_program(const std::string& program, const std::string& line) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        return false;
+    brig::UniqueFd read_end(fds[0]), write_end(fds[1]);
+    pid_t child = ::fork();
+    if (child < 0)
+        return false;
+    if (child == 0) {
+        ::dup2(read_end.get(), STDIN_FILENO);
+        ::execl("/bin/sh", "sh", "-c", program.c_str(), nullptr);
+        _exit(127);
+    }
+    read_end.reset();
+    std::string data = line + "\n";
+    bool written = ::write(write_end.get(), data.data(), data.size()) ==
+                   static_cast<ssize_t>(data.size());  // SIGPIPE is ignored in the watcher
+    write_end.reset();
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    return written && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 }  // namespace
 
 void AlertSink::emit(const Alert& alert) {
     std::string line = alert_json(alert);
-    append_line(log_path_, line);
-    if (outputs_.to_stdout) {
-        std::string data = line + "\n";
-        [[maybe_unused]] ssize_t n = ::write(STDOUT_FILENO, data.data(), data.size());
-    }
-    if (!outputs_.file.empty())
-        append_line(outputs_.file, line);
-    if (outputs_.syslog)
-        ::syslog(LOG_DAEMON | syslog_level(alert.priority), "%s", line.c_str());
-    if (!outputs_.http_url.empty())
-        http_post(outputs_.http_url, line);
+    if (!append_line(log_path_, line))
+        failed("log", "cannot append to " + log_path_);
+    if (outputs_.to_stdout && !write_stdout(line))
+        failed("stdout", "write failed");
+    if (!outputs_.file.empty() && !append_line(outputs_.file, line))
+        failed("file", "cannot append to " + outputs_.file);
+    if (outputs_.syslog && !send_syslog(outputs_.syslog_socket, alert.priority, line))
+        failed("syslog", "cannot send to " + outputs_.syslog_socket);
+    if (!outputs_.http_url.empty() && !http_post(outputs_.http_url, line))
+        failed("http", "POST to " + outputs_.http_url + " failed");
+    if (!outputs_.program.empty() && !run_program(outputs_.program, line))
+        failed("program", "'" + outputs_.program + "' failed");
+}
+
+// Counts the failure and says so in the container's log (and stdout) at the 1st, 2nd, 4th, 8th...
+// failure of an output: a dead endpoint is reported without flooding the log.
+void AlertSink::failed(const std::string& output, const std::string& why) {
+    uint64_t count = ++failures_[output];
+    if ((count & (count - 1)) != 0)
+        return;
+    Alert alert;
+    struct timespec now {};
+    clock_gettime(CLOCK_REALTIME, &now);
+    alert.time = rfc3339(now);
+    alert.rule = "brig alert output failed";
+    alert.priority = Priority::error;
+    alert.output = alert.time + ": Error alert output " + output + " failed " +
+                   std::to_string(count) + " time(s) for container " + container_id_ +
+                   " (last: " + why + ")";
+    alert.output_fields = {{"container.id", container_id_},
+                           {"brig.output", output},
+                           {"brig.failures", std::to_string(count)}};
+    alert.tags = {"brig", "drops"};
+    alert.hostname = hostname();
+    std::string line = alert_json(alert);
+    if (output != "log")
+        append_line(log_path_, line);
+    if (outputs_.to_stdout && output != "stdout")
+        write_stdout(line);
 }
 
 std::vector<std::string> read_alerts(const std::string& container_state_dir) {

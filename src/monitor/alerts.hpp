@@ -54,12 +54,20 @@ std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& p
 // Writes alerts to the container's log and the configured outputs.
 class AlertSink {
 public:
-    AlertSink(const OutputConfig& outputs, const std::string& container_state_dir);
+    AlertSink(const OutputConfig& outputs, const std::string& container_state_dir,
+              std::string container_id = "");
     void emit(const Alert& alert);
+    // Failed deliveries by output ("log", "stdout", "file", "syslog", "http", "program"); each
+    // failing output is itself alerted (1st, 2nd, 4th... failure) in the container's log.
+    const std::map<std::string, uint64_t>& failures() const { return failures_; }
 
 private:
+    void failed(const std::string& output, const std::string& why);
+
     OutputConfig outputs_;
     std::string log_path_;
+    std::string container_id_;
+    std::map<std::string, uint64_t> failures_;
 };
 
 }  // namespace brig::monitor

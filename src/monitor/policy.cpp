@@ -500,8 +500,22 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
     } catch (const nlohmann::json::parse_error& e) {
         throw Error("config " + source + ": " + e.what());
     }
+    // Errors name the line of the field (or of its closest parent) and the field.
     auto fail = [&](const std::string& field, const std::string& what) -> void {
-        throw Error("config " + source + ": field '" + field + "': " + what);
+        std::string where = source;
+        try {
+            auto lines = key_lines(text, source);
+            for (std::string path = field; !path.empty();) {
+                if (auto it = lines.find(path); it != lines.end()) {
+                    where += ":" + std::to_string(it->second);
+                    break;
+                }
+                auto dot = path.rfind('.');
+                path = dot == std::string::npos ? "" : path.substr(0, dot);
+            }
+        } catch (const Error&) {
+        }
+        throw Error("config " + where + ": field '" + field + "': " + what);
     };
     if (!doc.is_object())
         fail("(root)", "must be an object");
@@ -555,14 +569,21 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
         const auto& o = m["outputs"];
         if (!o.is_object())
             fail("monitor.outputs", "must be an object");
-        static const std::set<std::string> output_keys = {"stdout", "file", "syslog", "http"};
+        static const std::set<std::string> output_keys = {"stdout",        "file", "syslog",
+                                                          "syslog_socket", "http", "program"};
         for (const auto& [key, value] : o.items())
             if (!output_keys.contains(key))
                 fail("monitor.outputs." + key, "unknown field");
         boolean(o, "stdout", "monitor.outputs.stdout", config.outputs.to_stdout);
         boolean(o, "syslog", "monitor.outputs.syslog", config.outputs.syslog);
         string(o, "file", "monitor.outputs.file", config.outputs.file);
+        string(o, "syslog_socket", "monitor.outputs.syslog_socket", config.outputs.syslog_socket);
         string(o, "http", "monitor.outputs.http", config.outputs.http_url);
+        string(o, "program", "monitor.outputs.program", config.outputs.program);
+        if (!config.outputs.syslog_socket.starts_with("/"))
+            fail("monitor.outputs.syslog_socket", "must be an absolute path");
+        if (!config.outputs.file.empty() && !config.outputs.file.starts_with("/"))
+            fail("monitor.outputs.file", "must be an absolute path");
         if (!config.outputs.http_url.empty() && !config.outputs.http_url.starts_with("http://"))
             fail("monitor.outputs.http", "must be an http:// URL");
     }

@@ -669,6 +669,25 @@ void resolve_conditions(RuleSet& set) {
             0);
 }
 
+namespace {
+
+void collect_key_lines(const Node& node, const std::string& prefix,
+                       std::map<std::string, int>& out) {
+    for (const auto& [key, value] : node.entries) {
+        std::string path = prefix.empty() ? key.value : prefix + "." + key.value;
+        out.emplace(path, key.line);
+        collect_key_lines(value, path, out);
+    }
+}
+
+}  // namespace
+
+std::map<std::string, int> key_lines(std::string_view text, const std::string& source) {
+    std::map<std::string, int> lines;
+    collect_key_lines(YamlReader(text, source).read(), "", lines);
+    return lines;
+}
+
 void load_rules(std::string_view text, const std::string& source_name, RuleSet& into) {
     Node root = YamlReader(text, source_name).read();
     if (root.kind != Node::Kind::sequence)

@@ -93,6 +93,10 @@ void resolve_conditions(RuleSet& set);
 // The rule set compiled into brig (src/monitor/rules/default.yaml).
 std::string_view default_rules_text();
 
+// The line of every mapping key of a YAML or JSON document by dotted path ("monitor.outputs"),
+// for messages about other structured files (the --config file). Throws on syntax errors.
+std::map<std::string, int> key_lines(std::string_view text, const std::string& source);
+
 // Parses a condition; `line` and `source` only shape error messages.
 std::unique_ptr<Expr> parse_condition(std::string_view text, const RuleSet& context,
                                       const std::string& source, int line);

@@ -105,7 +105,7 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
 [[noreturn]] void watch(Monitor& monitor, const MonitorConfig& config,
                         const ContainerIdentity& container, const ContainerPolicy& policy,
                         const std::string& state_dir, UniqueFd ring, UniqueFd events) {
-    AlertSink sink(config.outputs, state_dir);
+    AlertSink sink(config.outputs, state_dir, policy.container_id);
     WatcherState state{&policy, &sink, {}, container.cgroup2_path, state_dir};
     ring_buffer* rb = ring_buffer__new(ring.get(), on_event, &state, nullptr);
     if (!rb)
@@ -186,6 +186,7 @@ pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& contai
         struct sigaction wake {};
         wake.sa_handler = [](int) {};
         sigaction(SIGUSR1, &wake, nullptr);
+        ::signal(SIGPIPE, SIG_IGN);  // a closed output (program, stdout) is a counted failure
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -1,11 +1,15 @@
 // The default monitor rules against real brig containers: each rule is broken from inside a
 // busybox container (or by the static monitor_probe), the container is refused or killed as its
 // action says, and the Falco-format alert is checked field by field.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <regex>
+#include <stdexcept>
 #include <thread>
 
 #include "harness.hpp"
@@ -218,6 +222,117 @@ TEST_F(MonitorRulesTest, ReadingASensitiveFileIsAlertedToEveryOutput) {
     // The configured file output holds the same lines as the container's own log.
     ASSERT_TRUE(fs::exists(output_file_));
     EXPECT_EQ(read_file(output_file_), read_file(state_root() / w.id / monitor::kAlertsFile));
+}
+
+// A one-shot HTTP endpoint standing in for Falcosidekick: keeps the body of one POST.
+class HttpListener {
+public:
+    HttpListener() {
+        listener_ = TestFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof(addr);
+        if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+            ::listen(listener_.get(), 4) != 0 ||
+            ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+            throw std::runtime_error("http listener");
+        port_ = ntohs(addr.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~HttpListener() {
+        ::shutdown(listener_.get(), SHUT_RDWR);
+        thread_.join();
+    }
+    int port() const { return port_; }
+    // The request as received (headers and body); valid once the watcher has finished.
+    std::string request() {
+        thread_.join();
+        thread_ = std::thread([] {});
+        return request_;
+    }
+
+private:
+    void serve() {
+        TestFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!conn)
+            return;
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(conn.get(), buf, sizeof(buf), 0)) > 0;) {
+            request_.append(buf, static_cast<size_t>(n));
+            auto end = request_.find("\r\n\r\n");
+            auto length_at = request_.find("Content-Length: ");
+            if (end != std::string::npos && length_at != std::string::npos &&
+                request_.size() >= end + 4 + std::stoul(request_.substr(length_at + 16)))
+                break;
+        }
+        std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        [[maybe_unused]] auto n = ::send(conn.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+    }
+
+    TestFd listener_;
+    int port_ = 0;
+    std::thread thread_;
+    std::string request_;
+};
+
+TEST_F(MonitorRulesTest, AlertsReachSyslogHttpAndAProgram) {
+    fs::path syslog_path = tmp_dir() / "syslog.sock";
+    TestFd syslog(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, syslog_path.c_str(), sizeof(addr.sun_path) - 1);
+    ASSERT_EQ(::bind(syslog.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    HttpListener http;
+    fs::path program_out = tmp_dir() / "program-out.jsonl";
+    write_config(Json{{"monitor",
+                       {{"outputs",
+                         {{"syslog", true},
+                          {"syslog_socket", syslog_path.string()},
+                          {"http", "http://127.0.0.1:" + std::to_string(http.port()) + "/falco"},
+                          {"program", "cat >> " + program_out.string()}}}}}}
+                     .dump());
+    bundle().set_script("cat /etc/shadow >/dev/null");
+    auto w = run_watched();
+    expect_untouched(w);
+    ASSERT_EQ(w.alerts.size(), 1u) << Json(w.alerts).dump();
+    std::string line = w.alerts[0].dump();
+    EXPECT_EQ(w.alerts[0]["rule"], "Read sensitive file untrusted");
+
+    std::string request = http.request();
+    EXPECT_EQ(request.rfind("POST /falco HTTP/1.1\r\n", 0), 0u) << request;
+    EXPECT_NE(request.find("Content-Type: application/json\r\n"), std::string::npos);
+    auto body = Json::parse(request.substr(request.find("\r\n\r\n") + 4), nullptr, false);
+    EXPECT_EQ(body, w.alerts[0]) << request;
+
+    char datagram[8192] = {};
+    ssize_t n = ::recv(syslog.get(), datagram, sizeof(datagram) - 1, MSG_DONTWAIT);
+    ASSERT_GT(n, 0) << "nothing reached the syslog socket";
+    std::string message(datagram, static_cast<size_t>(n));
+    EXPECT_EQ(message.rfind("<28>brig: ", 0), 0u) << message;  // daemon.warning
+    EXPECT_EQ(Json::parse(message.substr(10), nullptr, false), w.alerts[0]) << message;
+
+    ASSERT_TRUE(fs::exists(program_out));
+    EXPECT_EQ(Json::parse(read_file(program_out), nullptr, false), w.alerts[0]);
+}
+
+TEST_F(MonitorRulesTest, FailingOutputIsCountedAndAlerted) {
+    write_config(
+        R"({"monitor": {"outputs": {"http": "http://127.0.0.1:1/", "program": "exit 3"}}})");
+    bundle().set_script("cat /etc/shadow >/dev/null; cat /etc/shadow >/dev/null");
+    auto w = run_watched();
+    expect_untouched(w);
+    std::map<std::string, std::vector<std::string>> failures;  // output -> counts alerted
+    for (const auto& alert : w.alerts)
+        if (alert["rule"] == "brig alert output failed") {
+            EXPECT_EQ(alert["priority"], "Error");
+            EXPECT_EQ(alert["output_fields"]["container.id"], w.id);
+            failures[alert["output_fields"]["brig.output"]].push_back(
+                alert["output_fields"]["brig.failures"]);
+        }
+    using Counts = std::vector<std::string>;
+    EXPECT_EQ(failures["http"], (Counts{"1", "2"})) << Json(w.alerts).dump();
+    EXPECT_EQ(failures["program"], (Counts{"1", "2"})) << Json(w.alerts).dump();
 }
 
 TEST_F(MonitorRulesTest, SensitiveReadKillsWhenTheAnnotationSaysKill) {

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "monitor/bpf/monitor_abi.h"
 #include "monitor/monitor.hpp"
 #include "monitor/rules.hpp"
@@ -282,4 +286,63 @@ TEST(MonitorConfig, ParsesAndRejectsUnknownFields) {
     }
     EXPECT_THROW(MonitorConfig::from_json_text(R"({"monitor": {"default_action": "nuke"}})", "c"),
                  brig::Error);
+}
+
+namespace {
+
+std::string config_error(const std::string& text) {
+    try {
+        MonitorConfig::from_json_text(text, "c.json");
+    } catch (const brig::Error& e) {
+        return e.what();
+    }
+    return "(accepted)";
+}
+
+}  // namespace
+
+TEST(MonitorConfig, ErrorsNameTheLineAndTheField) {
+    EXPECT_EQ(config_error("{\"monitor\": {\n  \"outputs\": {\n    \"stdout\": true,\n"
+                           "    \"htp\": \"x\"}}}"),
+              "config c.json:4: field 'monitor.outputs.htp': unknown field");
+    EXPECT_EQ(config_error("{\"monitor\": {\n\"default_action\": \"nuke\"}}"),
+              "config c.json:2: field 'monitor.default_action': must be alert, deny or kill, "
+              "not 'nuke'");
+    EXPECT_EQ(config_error("{\"monitor\": {\"enabled\": \"yes\"}}"),
+              "config c.json:1: field 'monitor.enabled': must be true or false");
+    EXPECT_EQ(config_error("{\"monitor\":\n {\"outputs\": {\"file\": \"relative.jsonl\"}}}"),
+              "config c.json:2: field 'monitor.outputs.file': must be an absolute path");
+    // JSON syntax errors name the line (and column) too.
+    EXPECT_NE(config_error("{\"monitor\":\n {\"enabled\": tru}}").find("line 2"),
+              std::string::npos);
+}
+
+TEST(MonitorConfig, EveryOutputOfTheSchemaParses) {
+    auto config = MonitorConfig::from_json_text(
+        R"({"monitor": {"outputs": {"stdout": true, "file": "/var/log/brig.jsonl",
+            "syslog": true, "syslog_socket": "/run/log.sock", "http": "http://h:2801/",
+            "program": "jq . >> /tmp/x"}}})",
+        "c.json");
+    EXPECT_TRUE(config.outputs.to_stdout);
+    EXPECT_EQ(config.outputs.file, "/var/log/brig.jsonl");
+    EXPECT_TRUE(config.outputs.syslog);
+    EXPECT_EQ(config.outputs.syslog_socket, "/run/log.sock");
+    EXPECT_EQ(config.outputs.http_url, "http://h:2801/");
+    EXPECT_EQ(config.outputs.program, "jq . >> /tmp/x");
+    EXPECT_EQ(MonitorConfig{}.outputs.syslog_socket, "/dev/log");
+}
+
+TEST(MonitorConfig, SchemaDescribesEveryField) {
+    // config.schema.json and the parser must not drift apart: every key the parser accepts is
+    // in the schema's "monitor" and "outputs" properties.
+    std::ifstream in(std::filesystem::path(__FILE__).parent_path() / "../../config.schema.json");
+    ASSERT_TRUE(in) << "config.schema.json not found";
+    auto schema = nlohmann::json::parse(in);
+    const auto& monitor = schema["properties"]["monitor"]["properties"];
+    for (const char* key :
+         {"enabled", "default_rules", "rules_files", "default_action", "bpffs_dir", "outputs"})
+        EXPECT_TRUE(monitor.contains(key)) << key;
+    for (const char* key : {"stdout", "file", "syslog", "syslog_socket", "http", "program"})
+        EXPECT_TRUE(monitor["outputs"]["properties"].contains(key)) << key;
+    EXPECT_TRUE(schema["$defs"].contains("rules_file"));
 }
