@@ -529,6 +529,7 @@ private:
 
 class EntryReader {
 public:
+    // `allowed` empty: no check of the entry's keys (a reader that only looks up the name).
     EntryReader(const Node& entry, std::string source, std::string kind, std::string name,
                 std::set<std::string> allowed)
         : entry_(entry),
@@ -536,7 +537,7 @@ public:
           kind_(std::move(kind)),
           name_(std::move(name)) {
         for (const auto& [key, value] : entry.entries)
-            if (!allowed.contains(key.value)) {
+            if (!allowed.empty() && !allowed.contains(key.value)) {
                 std::string list;
                 for (const auto& a : allowed)
                     list += (list.empty() ? "" : ", ") + a;
@@ -711,7 +712,7 @@ void load_rules(std::string_view text, const std::string& source_name, RuleSet& 
             throw Error(where(entry.line) +
                         "an entry must have exactly one of 'rule', 'macro' or 'list'");
         if (has("list")) {
-            EntryReader probe(entry, source_name, "list", "", {"list", "items", "append"});
+            EntryReader probe(entry, source_name, "list", "", {});  // reads the name only
             std::string name = *probe.scalar("list");
             EntryReader reader(entry, source_name, "list", name, {"list", "items", "append"});
             auto items = reader.strings("items");
@@ -722,7 +723,7 @@ void load_rules(std::string_view text, const std::string& source_name, RuleSet& 
                 list.clear();
             list.insert(list.end(), items->begin(), items->end());
         } else if (has("macro")) {
-            EntryReader probe(entry, source_name, "macro", "", {"macro", "condition", "append"});
+            EntryReader probe(entry, source_name, "macro", "", {});  // reads the name only
             std::string name = *probe.scalar("macro");
             EntryReader reader(entry, source_name, "macro", name, {"macro", "condition", "append"});
             auto condition = reader.scalar("condition");
@@ -745,7 +746,7 @@ void load_rules(std::string_view text, const std::string& source_name, RuleSet& 
             static const std::set<std::string> allowed = {
                 "rule", "desc",    "condition", "output", "priority",
                 "tags", "enabled", "action",    "append", "source"};
-            EntryReader probe(entry, source_name, "rule", "", allowed);
+            EntryReader probe(entry, source_name, "rule", "", {});  // reads the name only
             std::string name = *probe.scalar("rule");
             EntryReader reader(entry, source_name, "rule", name, allowed);
             load_rule(reader, name, source_name, staged);

@@ -436,6 +436,33 @@ TEST_F(MonitorRulesTest, EventsShowsTheContainersAlerts) {
     EXPECT_EQ(alerts[0]["data"], w.alerts[0]);
 }
 
+TEST_F(MonitorRulesTest, EventsStreamsAlertsAsTheyCome) {
+    bundle().set_script(
+        "while [ ! -e /go ]; do sleep 0.05; done; cat /etc/shadow >/dev/null; sleep 60");
+    bundle().write_config();
+    auto id = new_id("mon");
+    auto started = runtime({"--config", config_path().string(), "run", "--detach", "--bundle",
+                            bundle().dir().string(), id});
+    ASSERT_TRUE(started.ok()) << started.describe();
+    auto events = spawn_runtime({"events", "--interval", "200ms", id});
+    write_file(bundle().rootfs() / "go", "");
+    fs::path log = state_root() / id / monitor::kAlertsFile;
+    ASSERT_TRUE(wait_until([&] { return fs::exists(log) && !read_file(log).empty(); }));
+    ASSERT_TRUE(runtime({"kill", id, "KILL"}).ok());
+    auto result = events->wait();  // the stream ends with the container
+    ASSERT_TRUE(result.ok()) << result.describe();
+    std::vector<Json> alerts;
+    for (const auto& line : split_lines(result.out)) {
+        auto event = Json::parse(line, nullptr, false);
+        if (event.value("type", "") == "alert")
+            alerts.push_back(event);
+    }
+    ASSERT_EQ(alerts.size(), 1u) << result.out;
+    EXPECT_EQ(alerts[0]["id"], id);
+    EXPECT_EQ(alerts[0]["data"]["rule"], "Read sensitive file untrusted");
+    EXPECT_EQ(alerts[0]["data"]["output_fields"]["container.id"], id);
+}
+
 TEST_F(MonitorRulesTest, BrokenConfigIsAClearErrorAndLeavesNothing) {
     write_config("{\"monitor\": {\"default_action\": \"explode\"}}");
     bundle().set_script("true");

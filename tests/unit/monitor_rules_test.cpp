@@ -71,12 +71,35 @@ TEST(MonitorRules, YamlSyntaxErrorNamesTheLine) {
     EXPECT_NE(error.find("YAML syntax error"), std::string::npos) << error;
 }
 
+TEST(MonitorRules, SyntaxErrorsNameTheExactLine) {
+    auto expect_error = [](const std::string& text, const std::string& wanted) {
+        std::string error = load_error(text);
+        EXPECT_NE(error.find(wanted), std::string::npos)
+            << "wanted '" << wanted << "' in '" << error << "'";
+    };
+    expect_error("- rule: a\n  condition: evt.type = ptrace\n  output: [x\n",
+                 "test.yaml:4: YAML syntax error");
+    // JSON rules files: the same errors with the same lines.
+    expect_error(
+        "[{\"rule\": \"r\",\n \"condition\": \"evt.type = ptrace\",\n"
+        " \"output\": \"o\" \"priority\": \"INFO\"}]",
+        "test.yaml:3: YAML syntax error");
+    expect_error(
+        "[{\"rule\": \"r\",\n \"condition\": \"evt.type = ptrace\",\n"
+        " \"output\": \"o\", \"priority\": \"INFO\",\n \"tagz\": []}]",
+        "test.yaml:4: rule 'r': unknown field 'tagz'");
+    expect_error(
+        "[{\"rule\": \"r\",\n \"condition\": \"fd.nam = /x\",\n"
+        " \"output\": \"o\", \"priority\": \"INFO\"}]",
+        "test.yaml:2");
+}
+
 TEST(MonitorRules, UnknownKeyNamesLineAndField) {
     std::string error = load_error(
         "- rule: r\n  condition: evt.type = ptrace\n  output: o\n  priority: WARNING\n"
         "  actoin: kill\n");
     EXPECT_NE(error.find("test.yaml:5"), std::string::npos) << error;
-    EXPECT_NE(error.find("unknown field 'actoin'"), std::string::npos) << error;
+    EXPECT_NE(error.find("rule 'r': unknown field 'actoin'"), std::string::npos) << error;
 }
 
 TEST(MonitorRules, UnknownConditionFieldNamesLineAndField) {

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# bench/monitor: what brig's eBPF monitor costs a syscall-heavy container, and how fast a kill
+# rule stops a forbidden exec. Not a test (CI does not run it). Needs root, a brig binary
+# (Release: cmake -DCMAKE_BUILD_TYPE=Release), redis-server + redis-tools (scripts/install-deps).
+#
+#   bench/monitor/run.sh [path/to/brig]      env: ROUNDS=3 OPENS=2000000 EXECS=2000
+#                                                 REDIS_REQUESTS=100000 KILLS=20
+#
+# In the SAME run, alternating: each workload in a brig container with the monitor off
+# ({"monitor":{"enabled":false}}: the container is not registered) and on (default rules,
+# default config). The BPF programs stay attached for the whole host either way: "off" still
+# pays the one hash lookup every traced syscall of every process makes.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+brig=${1:-$here/../../build-monbench/brig}
+rounds=${ROUNDS:-3}
+opens=${OPENS:-2000000}
+execs=${EXECS:-2000}
+redis_requests=${REDIS_REQUESTS:-100000}
+kills=${KILLS:-20}
+
+[ "$(id -u)" = 0 ] || { echo "bench/monitor: needs root" >&2; exit 1; }
+[ -x "$brig" ] || { echo "bench/monitor: no brig at $brig (pass its path)" >&2; exit 1; }
+for tool in redis-server redis-benchmark redis-cli python3 c++; do
+  command -v "$tool" >/dev/null || {
+    echo "bench/monitor: $tool missing (scripts/install-deps installs redis-server redis-tools)" >&2
+    exit 1
+  }
+done
+
+work=$(mktemp -d /tmp/brig-monbench-XXXXXX)
+root=$work/state
+cleanup() {
+  for id in $("$brig" --root "$root" list -q 2>/dev/null); do
+    "$brig" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The rootfs: the host's /usr (read-only bind) behind Debian's merged-/usr links, plus the workload.
+bundle=$work/bundle
+mkdir -p "$bundle"/rootfs/{usr,proc,sys,dev,tmp,etc,bench} "$root"
+for link in bin sbin lib lib64; do ln -s "usr/$link" "$bundle/rootfs/$link"; done
+cp /etc/passwd /etc/group "$bundle/rootfs/etc/"
+c++ -std=c++20 -O2 -static "$here/workload.cpp" -o "$bundle/rootfs/bench/workload"
+cp "$bundle/rootfs/bench/workload" "$bundle/rootfs/bench/forbidden"
+(cd "$bundle" && "$brig" spec >/dev/null 2>&1) || (cd "$bundle" && "$brig" spec)
+
+set_args() {  # set_args ARG... : process.args of the bundle
+  python3 - "$bundle/config.json" "$@" <<'EOF'
+import json, sys
+path, args = sys.argv[1], sys.argv[2:]
+c = json.load(open(path))
+c["process"]["terminal"] = False
+c["process"]["args"] = args
+c["root"]["readonly"] = False
+mounts = [m for m in c.get("mounts", []) if m["destination"] != "/usr"]
+mounts.append({"destination": "/usr", "type": "bind", "source": "/usr", "options": ["rbind", "ro"]})
+c["mounts"] = mounts
+json.dump(c, open(path, "w"))
+EOF
+}
+
+echo '{"monitor": {"enabled": false}}' >"$work/off.json"
+echo '{}' >"$work/on.json"
+cat >"$work/forbidden.yaml" <<'EOF'
+- rule: bench forbidden binary
+  desc: the program bench/monitor must never see run
+  condition: evt.type = execve and proc.name = forbidden
+  output: forbidden binary run (container.id=%container.id proc.exe=%proc.exe)
+  priority: CRITICAL
+  action: kill
+EOF
+echo "{\"monitor\": {\"rules_files\": [\"$work/forbidden.yaml\"]}}" >"$work/kill.json"
+
+n=0
+in_container() {  # in_container on|off ARG... : runs to completion, prints its stdout
+  local mode=$1
+  shift
+  set_args "$@"
+  n=$((n + 1))
+  "$brig" --root "$root" --config "$work/$mode.json" run --bundle "$bundle" "bench-$n"
+}
+
+redis_script="redis-server --port 0 --unixsocket /tmp/redis.sock --save '' --appendonly no \
+--daemonize yes --dir /tmp --logfile /tmp/redis.log
+until redis-cli -s /tmp/redis.sock ping >/dev/null 2>&1; do sleep 0.05; done
+redis-benchmark -s /tmp/redis.sock -n $redis_requests -t set,get --csv
+redis-cli -s /tmp/redis.sock shutdown nosave >/dev/null 2>&1 || true"
+
+declare -A results
+for round in $(seq "$rounds"); do
+  for mode in off on; do
+    results[openclose-$mode]+=" $(in_container $mode /bench/workload openclose "$opens" | awk '{print $2}')"
+    results[exec-$mode]+=" $(in_container $mode /bench/workload exec "$execs" | awk '{print $2}')"
+    csv=$(in_container $mode /bin/sh -c "$redis_script")
+    results[redis-set-$mode]+=" $(echo "$csv" | awk -F'"' '$2=="SET"{print $4}')"
+    results[redis-get-$mode]+=" $(echo "$csv" | awk -F'"' '$2=="GET"{print $4}')"
+  done
+  echo "round $round/$rounds done" >&2
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+echo "brig monitor bench: $(uname -r), $(nproc) cpus, $rounds rounds (median), brig $brig"
+printf '%-22s %14s %14s %10s\n' workload "monitor off" "monitor on" "lost"
+for w in openclose exec redis-set redis-get; do
+  off=$(echo "${results[$w-off]}" | median)
+  on=$(echo "${results[$w-on]}" | median)
+  lost=$(awk -v a="$off" -v b="$on" 'BEGIN {printf "%.1f%%", (a - b) / a * 100}')
+  unit=ops/s
+  [[ $w == redis-* ]] && unit=req/s
+  printf '%-22s %14s %14s %10s\n' "$w ($unit)" "$off" "$on" "$lost"
+done
+
+# Forbidden exec -> container dead: the workload stamps CLOCK_MONOTONIC right before execve;
+# the host side stamps the moment the container's init (the exec-ing process) is gone.
+set_args /bench/workload forbidden /bench/forbidden
+latencies=()
+ran=never
+for i in $(seq "$kills"); do
+  id=kill-$i
+  rm -f "$bundle/rootfs/forbidden-ran"
+  "$brig" --root "$root" --config "$work/kill.json" create --bundle "$bundle" \
+    --pid-file "$work/$id.pid" "$id" >"$work/$id.out" 2>&1
+  dead=$("$bundle/rootfs/bench/workload" death "$work/$id.pid" \
+    "$brig" --root "$root" --config "$work/kill.json" start "$id")
+  exec_at=$(head -1 "$work/$id.out")
+  [ -e "$bundle/rootfs/forbidden-ran" ] && ran="yes ($id)"
+  latencies+=("$(((dead - exec_at) / 1000))")
+  for _ in $(seq 50); do  # the watcher records the kill after the kernel's SIGKILL
+    killed_by=$("$brig" --root "$root" state "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("killedByRule",""))')
+    [ -n "$killed_by" ] && break
+    sleep 0.1
+  done
+  [ "$killed_by" = "bench forbidden binary" ] || echo "$id: killedByRule '$killed_by'" >&2
+  "$brig" --root "$root" delete --force "$id" >/dev/null
+done
+sorted=$(printf '%s\n' "${latencies[@]}" | sort -n)
+echo "forbidden exec -> container dead ($kills runs): median $(echo "$sorted" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}') us," \
+  "max $(echo "$sorted" | tail -1) us; the forbidden program ran: $ran"
