@@ -125,13 +125,15 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
             };
             ::nanosleep(&batch, nullptr);  // SIGUSR1 (delete) cuts it short
         }
+        bool populated = cgroup_populated(events.get());
+        if (!populated)
+            ring_buffer__consume(rb);  // the last events
         uint64_t dropped = monitor.dropped_events(container.cgroup2_id);
         if (dropped > reported_drops) {
             emit_drop_alert(sink, policy, dropped - reported_drops);
             reported_drops = dropped;
         }
-        if (!cgroup_populated(events.get())) {
-            ring_buffer__consume(rb);
+        if (!populated) {
             ring_buffer__free(rb);
             _exit(0);
         }
@@ -201,7 +203,10 @@ pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& contai
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
         try {
-            watch(monitor, config, container, policy, container_state_dir, std::move(ring),
+            // brig's own fds, the parent's map fds among them, are closed: open the pinned maps
+            // again for the drop counters.
+            Monitor own = Monitor::open(config);
+            watch(own, config, container, policy, container_state_dir, std::move(ring),
                   std::move(events));
         } catch (...) {
             _exit(1);

@@ -1,8 +1,9 @@
 // A tiny static program copied into test containers: it makes one syscall the default monitor
 // rules watch and says through its exit status what the kernel answered.
-//   monitor_probe packet | ptrace | memfd | module | connect IP PORT
+//   monitor_probe packet | ptrace | memfd | module | connect IP PORT | open N PATH
 // Exit 0: the call succeeded; 1: refused (EPERM/EACCES); 2: another error; 3: bad usage.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -56,6 +57,18 @@ int load_module() {
     return verdict(::syscall(SYS_init_module, nullptr, 0UL, ""), "init_module");
 }
 
+// Opens and closes `path` n times: a flood of events for the drop accounting test.
+int open_many(long n, const char* path) {
+    for (long i = 0; i < n; ++i) {
+        int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return verdict(fd, "open");
+        ::close(fd);
+    }
+    std::printf("opened %ld times\n", n);
+    return 0;
+}
+
 int connect_to(const char* ip, const char* port) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -80,9 +93,12 @@ int main(int argc, char** argv) {
         return memfd();
     if (what == "module")
         return load_module();
+    if (what == "open" && argc == 4)
+        return open_many(std::atol(argv[2]), argv[3]);
     if (what == "connect" && argc == 4)
         return connect_to(argv[2], argv[3]);
-    std::fprintf(stderr, "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT\n");
+    std::fprintf(stderr,
+                 "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT|open N PATH\n");
     return 3;
 }
 

@@ -335,6 +335,33 @@ TEST_F(MonitorRulesTest, FailingOutputIsCountedAndAlerted) {
     EXPECT_EQ(failures["program"], (Counts{"1", "2"})) << Json(w.alerts).dump();
 }
 
+TEST_F(MonitorRulesTest, NoEventIsLostSilently) {
+    // A rule of the container's own rules file (annotation) matched far faster than the watcher
+    // reads: every event is either alerted or counted in a "brig dropped events" alert.
+    write_file(tmp_dir() / "flood.yaml",
+               "- rule: flood\n  condition: evt.type in (open, openat) and fd.name = /tmp/flood\n"
+               "  output: flood %fd.name\n  priority: INFO\n  action: alert\n");
+    bundle().config()["annotations"][monitor::kRulesAnnotation] =
+        (tmp_dir() / "flood.yaml").string();
+    write_file(bundle().rootfs() / "tmp/flood", "");
+    constexpr int kOpens = 5000;
+    bundle().set_args({"/probe", "open", std::to_string(kOpens), "/tmp/flood"});
+    auto w = run_watched();
+    expect_untouched(w);
+    long alerted = 0, dropped = 0;
+    for (const auto& alert : w.alerts) {
+        if (alert["rule"] == "flood")
+            ++alerted;
+        if (alert["rule"] == "brig dropped events") {
+            EXPECT_EQ(alert["priority"], "Critical");
+            EXPECT_EQ(alert["output_fields"]["container.id"], w.id);
+            dropped += std::stol(alert["output_fields"]["brig.dropped"].get<std::string>());
+        }
+    }
+    EXPECT_GT(alerted, 0);
+    EXPECT_EQ(alerted + dropped, kOpens) << alerted << " alerted, " << dropped << " dropped";
+}
+
 TEST_F(MonitorRulesTest, SensitiveReadKillsWhenTheAnnotationSaysKill) {
     bundle().set_script("cat /etc/shadow >/dev/null; echo survived");
     auto w = run_watched("kill");
