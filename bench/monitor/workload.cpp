@@ -108,4 +108,6 @@ int main(int argc, char** argv) {
 
 }  // namespace brig::bench
 
-int main(int argc, char** argv) { return brig::bench::main(argc, argv); }
+int main(int argc, char** argv) {
+    return brig::bench::main(argc, argv);
+}
