@@ -146,6 +146,26 @@ TEST_F(MonitorRulesTest, ContainerBreakingNoRuleRunsUntouched) {
     EXPECT_FALSE(fs::exists(output_file_));
 }
 
+TEST_F(MonitorRulesTest, HostProcessDoingTheSameIsUntouched) {
+    // A watched container with every rule set to kill is running; the host does what it may not.
+    bundle().config()["annotations"][monitor::kActionAnnotation] = "kill";
+    bundle().set_script("echo up > /tmp/up; sleep 60");
+    bundle().write_config();
+    auto id = new_id("mon");
+    auto started = runtime({"--config", config_path().string(), "run", "--detach", "--bundle",
+                            bundle().dir().string(), id});
+    ASSERT_TRUE(started.ok()) << started.describe();
+    ASSERT_TRUE(wait_until([&] { return fs::exists(bundle().rootfs() / "tmp/up"); }));
+    for (const char* what : {"packet", "ptrace", "memfd"}) {
+        auto result = run_command({BRIG_MONITOR_PROBE, what});
+        EXPECT_EQ(result.exit_code, 0) << what << ": " << result.describe();
+    }
+    auto read = run_command({"/bin/sh", "-c", "cat /etc/shadow >/dev/null && echo read"});
+    EXPECT_EQ(read.out, "read\n") << read.describe();
+    EXPECT_EQ(status(id), "running");
+    EXPECT_FALSE(fs::exists(state_root() / id / monitor::kAlertsFile));
+}
+
 TEST_F(MonitorRulesTest, TerminalShellInContainerIsAlerted) {
     bundle().config()["process"]["terminal"] = true;
     bundle().set_script("echo shell-ran");
