@@ -520,6 +520,13 @@ TEST_F(MonitorRulesTest, BrokenConfigIsAClearErrorAndLeavesNothing) {
     EXPECT_TRUE(is_one_line_error(result));
     EXPECT_NE(result.err.find("monitor.default_action"), std::string::npos) << result.err;
     EXPECT_EQ(leftovers(id), std::vector<std::string>{});
+
+    auto missing = runtime({"--config", (tmp_dir() / "absent.json").string(), "run", "--bundle",
+                            bundle().dir().string(), id});
+    EXPECT_NE(missing.exit_code, 0);
+    EXPECT_TRUE(is_one_line_error(missing));
+    EXPECT_NE(missing.err.find("absent.json"), std::string::npos) << missing.err;
+    EXPECT_EQ(leftovers(id), std::vector<std::string>{});
 }
 
 TEST_F(MonitorRulesTest, BrokenRulesFileIsAClearErrorAndLeavesNothing) {
