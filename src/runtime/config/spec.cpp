@@ -449,10 +449,12 @@ CpuResources parse_cpu(const JsonNode& node) {
     return c;
 }
 
+// 0 means unset: Docker writes "weight": 0 when no weight was asked for, and runc skips it.
 std::optional<uint16_t> blkio_weight(const JsonNode& parent, const char* key) {
-    return optional_of<uint16_t>(parent, key, [](const JsonNode& n) {
-        return static_cast<uint16_t>(n.as_int_in(10, 1000));
-    });
+    auto n = parent.optional(key);
+    if (!n || (n->value().is_number_integer() && n->value() == 0))
+        return std::nullopt;
+    return static_cast<uint16_t>(n->as_int_in(10, 1000));
 }
 
 WeightDevice parse_weight_device(const JsonNode& node) {

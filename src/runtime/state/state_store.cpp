@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.hpp"
@@ -154,6 +155,9 @@ bool init_alive(const ContainerState& s) {
 }
 
 void StateStore::create_dir(const std::string& id) const {
+    // Engines name a root whose parents may not exist yet (dockerd's runtime-runc/moby), as runc.
+    std::error_code ignored;
+    std::filesystem::create_directories(std::filesystem::path(root_).parent_path(), ignored);
     if (mkdir(root_.c_str(), 0711) != 0 && errno != EEXIST)
         throw_errno("cannot create state root " + root_);
     if (mkdir(dir(id).c_str(), 0711) != 0) {
