@@ -13,6 +13,7 @@
 
 #include <cstring>
 #include <limits>
+#include <string_view>
 
 #include "runtime/common/error.hpp"
 #include "runtime/common/unique_fd.hpp"
@@ -177,10 +178,10 @@ std::string find_executable(const std::string& file, const std::vector<std::stri
         size_t end = path.find(':', start);
         if (end == std::string::npos)
             end = path.size();
-        std::string dir = path.substr(start, end - start);
-        if (dir.empty())
-            dir = ".";
-        std::string candidate = dir + "/" + file;
+        std::string_view dir = std::string_view(path).substr(start, end - start);
+        std::string candidate(dir.empty() ? std::string_view(".") : dir);
+        candidate += '/';
+        candidate += file;
         struct stat st {};
         if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
             access(candidate.c_str(), X_OK) == 0)
