@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -25,6 +26,7 @@
 #include "monitor.skel.h"
 #include "monitor/alerts.hpp"
 #include "monitor/bpf/monitor_abi.h"
+#include "monitor_lsm.skel.h"
 #include "runtime/common/error.hpp"
 #include "runtime/common/scope_guard.hpp"
 #include "runtime/common/unique_fd.hpp"
@@ -72,22 +74,65 @@ UniqueFd pinned(const std::string& path) {
     return fd;
 }
 
-// Loads the programs, attaches the raw tracepoints and pins everything under dir.
-void load_and_pin(const std::string& dir) {
+constexpr const char* kLsmExecLink = "/links/lsm_brig_lsm_exec";
+
+// Loads the BPF-LSM object into dir (it pins the shared maps first; the tracepoint object then
+// reuses them) and attaches and pins every hook. False, with nothing of it left attached, where
+// the kernel refuses it.
+bool load_and_pin_lsm(const std::string& dir) {
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir.c_str());
+    brig_monitor_lsm* skel = brig_monitor_lsm__open_opts(&opts);
+    if (!skel)
+        return false;
+    ScopeGuard destroy([&] { brig_monitor_lsm__destroy(skel); });
+    if (brig_monitor_lsm__load(skel) != 0)
+        return false;
+    std::vector<std::string> pinned_links;
+    ScopeGuard unpin([&] {
+        for (const auto& path : pinned_links)
+            ::unlink(path.c_str());
+    });
+    bpf_program* prog = nullptr;
+    bpf_object__for_each_program(prog, skel->obj) {
+        bpf_link* link = bpf_program__attach_lsm(prog);
+        if (!link)
+            return false;
+        ScopeGuard close_link([&] { bpf_link__destroy(link); });
+        std::string path = dir + "/links/lsm_" + bpf_program__name(prog);
+        if (bpf_link__pin(link, path.c_str()) != 0)
+            return false;
+        pinned_links.push_back(path);
+    }
+    unpin.dismiss();
+    return true;
+}
+
+// Loads the programs, attaches the raw tracepoints (and the BPF-LSM hooks where the kernel takes
+// them) and pins everything under dir.
+void load_and_pin(const std::string& dir, bool try_lsm) {
+    std::filesystem::create_directories(dir + "/links");
+    std::filesystem::create_directories(dir + "/progs");
+    bool lsm = try_lsm && load_and_pin_lsm(dir);
     LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir.c_str());
     brig_monitor* skel = brig_monitor__open_opts(&opts);
     if (!skel)
         throw_errno("open BPF skeleton");
     ScopeGuard destroy([&] { brig_monitor__destroy(skel); });
+    skel->rodata->lsm_enforces = lsm;
     if (brig_monitor__load(skel) != 0)
         throw_errno("load BPF programs (raw tracepoints, cgroup sock)");
-    std::filesystem::create_directories(dir + "/links");
-    std::filesystem::create_directories(dir + "/progs");
     struct {
         bpf_program* prog;
         const char* tracepoint;
     } tracepoints[] = {{skel->progs.brig_exec, "sched_process_exec"},
                        {skel->progs.brig_sys_enter, "sys_enter"}};
+    for (const char* name : kCgroupProgs) {
+        bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
+        std::string path = dir + "/progs/" + name;
+        if (!prog || bpf_program__pin(prog, path.c_str()) != 0)
+            throw_errno("pin BPF program " + path);
+    }
+    // links/sys_enter last: its presence tells every later brig that loading is complete.
     for (auto& tp : tracepoints) {
         bpf_link* link = bpf_program__attach_raw_tracepoint(tp.prog, tp.tracepoint);
         if (!link)
@@ -97,20 +142,53 @@ void load_and_pin(const std::string& dir) {
         if (bpf_link__pin(link, path.c_str()) != 0)
             throw_errno("pin BPF link " + path);
     }
-    for (const char* name : kCgroupProgs) {
-        bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
-        std::string path = dir + "/progs/" + name;
-        if (!prog || bpf_program__pin(prog, path.c_str()) != 0)
-            throw_errno("pin BPF program " + path);
+}
+
+// Pin directories of other brig builds (other object hashes, or the unversioned "v1"): removed
+// when no container is registered in them any more (their links detach with them); kept while one
+// is, so that a container started by the old brig stays enforced by the programs it started with.
+void remove_unused_pin_dirs(const std::string& base, const std::string& current) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
+        if (!entry.is_directory() || entry.path() == current)
+            continue;
+        UniqueFd containers(bpf_obj_get((entry.path() / "containers").c_str()));
+        if (!containers)
+            continue;  // not one of ours
+        uint64_t key = 0;
+        if (bpf_map_get_next_key(containers.get(), nullptr, &key) == 0)
+            continue;  // still in use
+        std::filesystem::remove_all(entry.path(), ec);
     }
 }
 
 }  // namespace
 
+std::string pin_dir_name() {
+    // FNV-1a over both embedded objects: any change to the programs or maps gives a new directory.
+    uint64_t hash = 0xcbf29ce484222325ULL;
+    auto mix = [&](const void* data, size_t size) {
+        for (size_t i = 0; i < size; ++i) {
+            hash ^= static_cast<const uint8_t*>(data)[i];
+            hash *= 0x100000001b3ULL;
+        }
+    };
+    size_t size = 0;
+    const void* bytes = brig_monitor__elf_bytes(&size);
+    mix(bytes, size);
+    bytes = brig_monitor_lsm__elf_bytes(&size);
+    mix(bytes, size);
+    char name[17];
+    std::snprintf(name, sizeof(name), "%016llx", static_cast<unsigned long long>(hash));
+    return name;
+}
+
 std::string KernelSupport::describe() const {
     std::string out = "monitor: ";
     if (bpf_lsm)
-        out += "BPF-LSM available; enforcement by tracepoint kill + cgroup BPF deny";
+        out +=
+            "BPF-LSM available; enforcement by BPF-LSM deny (EPERM) + kill, tracepoint reports "
+            "and kill, cgroup BPF deny";
     else if (tracepoints)
         out +=
             "BPF-LSM unavailable (lsm programs refused); enforcement by tracepoint + "
@@ -144,6 +222,7 @@ struct Monitor::Impl {
     std::array<UniqueFd, kMapCount> maps;
     std::array<UniqueFd, 3> cgroup_progs;
     EnforcementPath path = EnforcementPath::tracepoint;
+    std::string dir;
 };
 
 Monitor::Monitor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -154,14 +233,15 @@ Monitor::~Monitor() = default;
 Monitor Monitor::open(const MonitorConfig& config) {
     libbpf_set_print(quiet_libbpf);
     ensure_bpffs();
-    const std::string& dir = config.bpffs_dir;
+    const std::string dir = config.bpffs_dir + "/" + pin_dir_name();
     if (::access((dir + "/links/sys_enter").c_str(), F_OK) != 0) {
         UniqueFd lock(::open(kLoadLock, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
         if (!lock || ::flock(lock.get(), LOCK_EX) != 0)
             throw_errno(std::string("lock ") + kLoadLock);
         if (::access((dir + "/links/sys_enter").c_str(), F_OK) != 0) {
             std::filesystem::create_directories(dir);
-            load_and_pin(dir);
+            load_and_pin(dir, probe_kernel().bpf_lsm);
+            remove_unused_pin_dirs(config.bpffs_dir, dir);
         }
     }
     auto impl = std::make_unique<Impl>();
@@ -170,11 +250,18 @@ Monitor Monitor::open(const MonitorConfig& config) {
         impl->maps[i] = pinned(dir + "/" + kMapNames[i]);
     for (size_t i = 0; i < std::size(kCgroupProgs); ++i)
         impl->cgroup_progs[i] = pinned(dir + "/progs/" + kCgroupProgs[i]);
+    impl->dir = dir;
+    impl->path = ::access((dir + kLsmExecLink).c_str(), F_OK) == 0 ? EnforcementPath::bpf_lsm
+                                                                   : EnforcementPath::tracepoint;
     return Monitor(std::move(impl));
 }
 
 EnforcementPath Monitor::path() const {
     return impl_->path;
+}
+
+std::string Monitor::pin_dir() const {
+    return impl_->dir;
 }
 
 namespace {

@@ -1,7 +1,8 @@
 // brig's eBPF monitor: the API the runtime calls. Design in src/monitor/README.md; in short:
 //
-//  * BPF programs are loaded ONCE and pinned under /sys/fs/bpf/brig/v1 (maps, programs and the
-//    bpf_links of the raw tracepoints), so enforcement never depends on a user-space process.
+//  * BPF programs are loaded ONCE and pinned under /sys/fs/bpf/brig/<hash of the BPF objects>
+//    (maps, programs and the bpf_links of the raw tracepoints and BPF-LSM hooks), so enforcement
+//    never depends on a user-space process.
 //  * `brig create`, after the container's cgroup exists and before the user process runs:
 //        auto config  = MonitorConfig::load(global --config path);
 //        auto policy  = build_policy(config, identity);            // rules -> map entries
@@ -57,7 +58,7 @@ struct MonitorConfig {
     std::vector<std::string> rules_files;   // extra files, in order
     Action default_action = Action::alert;  // for rules without `action`
     OutputConfig outputs;
-    std::string bpffs_dir = "/sys/fs/bpf/brig/v1";
+    std::string bpffs_dir = "/sys/fs/bpf/brig";  // pins go to <bpffs_dir>/<pin_dir_name()>
 
     // A missing file at the default path gives the defaults; elsewhere it is an error.
     static MonitorConfig load(const std::string& path, bool path_is_default);
@@ -129,6 +130,9 @@ struct KernelSupport {
     std::string describe() const;  // "enforcement: tracepoint+cgroup (BPF-LSM unavailable: ...)"
 };
 KernelSupport probe_kernel();
+// Hex hash of the BPF objects embedded in this brig: the pin directory under bpffs_dir, so that an
+// upgraded brig never runs with the programs or maps of an older one.
+std::string pin_dir_name();
 
 class Monitor {
 public:
@@ -140,7 +144,8 @@ public:
     Monitor& operator=(Monitor&&) noexcept;
     ~Monitor();
 
-    EnforcementPath path() const;
+    EnforcementPath path() const;  // bpf_lsm when the LSM hooks are attached
+    std::string pin_dir() const;   // <bpffs_dir>/<pin_dir_name()>
     // Map updates and cgroup attaches; the container is watched when this returns.
     void register_container(const ContainerIdentity& container, const ContainerPolicy& policy);
     // Removes every map entry of the container (its cgroup programs go with the cgroup).

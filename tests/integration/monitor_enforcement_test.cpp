@@ -18,21 +18,31 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kCgroup2Root = "/sys/fs/cgroup/unified";
+// The cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host, /sys/fs/cgroup on a cgroup2-only
+// one (the VM). "" when there is none.
+std::string cgroup2_root() {
+    std::ifstream mounts("/proc/self/mounts");
+    std::string device, mount_point, type, rest;
+    while (mounts >> device >> mount_point >> type && std::getline(mounts, rest))
+        if (type == "cgroup2")
+            return mount_point;
+    return "";
+}
 
 class MonitorEnforcement : public ::testing::Test {
 protected:
     void SetUp() override {
         if (::geteuid() != 0)
             GTEST_SKIP() << "needs root";
-        if (!fs::exists(std::string(kCgroup2Root) + "/cgroup.procs"))
-            GTEST_SKIP() << "no cgroup2 hierarchy at " << kCgroup2Root;
+        const std::string root = cgroup2_root();
+        if (root.empty() || !fs::exists(root + "/cgroup.procs"))
+            GTEST_SKIP() << "no cgroup2 hierarchy mounted";
         dir_ = fs::temp_directory_path() / ("brig-monitor-test-" + std::to_string(::getpid()) +
                                             "-" + std::to_string(counter_++));
         fs::create_directories(dir_);
         fs::create_symlink("/bin/sh", dir_ / "brigforbidden");
         container_.id = dir_.filename();
-        container_.cgroup2_path = std::string(kCgroup2Root) + "/" + container_.id;
+        container_.cgroup2_path = root + "/" + container_.id;
         fs::create_directory(container_.cgroup2_path);
         container_.cgroup2_id = cgroup_id_of(container_.cgroup2_path);
         try {

@@ -21,6 +21,8 @@
 #define BRIG_ACT_REPORT 1u
 #define BRIG_ACT_DENY 2u
 #define BRIG_ACT_KILL 4u
+/* What the BPF-LSM hooks carry out (refuse, and kill if KILL) instead of the tracepoints. */
+#define BRIG_ACT_ENFORCE (BRIG_ACT_DENY | BRIG_ACT_KILL)
 
 struct brig_verdict {
     __u32 rule_id; /* index into the container's compiled rule table, 0 = none */

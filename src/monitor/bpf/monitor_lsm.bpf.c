@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/* brig's BPF-LSM programs, loaded only where the kernel accepts `lsm` programs (brig tries at
+ * start-up). They read the same pinned maps as the tracepoint object (monitor_common.h) and refuse
+ * what a verdict denies with -EPERM before the operation happens: a denied exec never starts the
+ * program, a denied open never opens. Kill verdicts also SIGKILL the task and condemn the
+ * container. A kill verdict is refused too (deny AND kill: nothing of the operation lands). What
+ * is refused is reported from here; the tracepoint programs skip it
+ * (`lsm_enforces`) and keep reporting everything else, so nothing is reported twice. */
+#include "monitor_common.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define READING_MODULE_ID 2 /* enum kernel_read_file_id: READING_MODULE */
+#define LOADING_MODULE_ID 2 /* enum kernel_load_data_id: LOADING_MODULE */
+#define PTRACE_MODE_ATTACH_BIT 0x02
+
+/* Refuses, kills if the verdict says so and reports. Returns the hook's answer. */
+static __always_inline int refuse(struct brig_container* c, __u64 cgid,
+                                  const struct brig_verdict* v, __u32 type, __u32 flags) {
+    enforce_kill(c, v);
+    struct brig_event* e = reserve_event(cgid, type);
+    if (!e)
+        return -EPERM;
+    e->flags = flags;
+    e->rule_id = v->rule_id;
+    e->action = v->action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
+    bpf_ringbuf_submit(e, 0);
+    return -EPERM;
+}
+
+/* The container of the current task, NULL for the host and other runtimes. */
+static __always_inline struct brig_container* watched(__u64 cgid) {
+    return bpf_map_lookup_elem(&containers, &cgid);
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
+    if (ret)
+        return ret;
+    __u64 cgid = bpf_get_current_cgroup_id();
+    struct brig_container* c = watched(cgid);
+    if (!c)
+        return 0;
+    if (c->flags & BRIG_CF_CONDEMNED) {
+        bpf_send_signal(SIGKILL);
+        return -EPERM;
+    }
+    struct brig_verdict verdict = {};
+    struct inode* inode = BPF_CORE_READ(bprm, file, f_inode);
+    __u32 exe_new = inode && inode_ctime_sec(inode) >= c->start_time_sec;
+    if (exe_new) {
+        struct brig_name_key fresh = {.cgroup_id = cgid, .name = {1, 'n', 'e', 'w'}};
+        merge(&verdict, bpf_map_lookup_elem(&exec_rules, &fresh));
+    }
+    /* The path as given to execve, its basename, and the real file's name. */
+    const char* filename = BPF_CORE_READ(bprm, filename);
+    char path[BRIG_PREFIX_LEN] = {};
+    bpf_probe_read_kernel_str(path, sizeof(path), filename);
+    struct brig_name_key key = {.cgroup_id = cgid};
+    bpf_probe_read_kernel_str(key.name, sizeof(key.name), filename);
+    merge(&verdict, bpf_map_lookup_elem(&exec_rules, &key));
+    basename_into(&key, path);
+    merge(&verdict, bpf_map_lookup_elem(&exec_rules, &key));
+    const unsigned char* real_name = BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name);
+    __builtin_memset(key.name, 0, sizeof(key.name));
+    bpf_probe_read_kernel_str(key.name, sizeof(key.name), real_name);
+    merge(&verdict, bpf_map_lookup_elem(&exec_rules, &key));
+    if (!(verdict.action & BRIG_ACT_ENFORCE))
+        return 0; /* reported (and killed if so) by sched_process_exec */
+
+    enforce_kill(c, &verdict);
+    struct brig_event* e = reserve_event(cgid, BRIG_EV_EXEC);
+    if (!e)
+        return -EPERM;
+    bpf_probe_read_kernel_str(e->path, sizeof(e->path), filename);
+    e->exe_new = exe_new;
+    e->rule_id = verdict.rule_id;
+    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
+    bpf_ringbuf_submit(e, 0);
+    return -EPERM;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
+    if (ret)
+        return ret;
+    __u64 cgid = bpf_get_current_cgroup_id();
+    struct brig_container* c = watched(cgid);
+    if (!c)
+        return 0;
+    /* Opens by name ("release_agent", a denied file name); path prefixes need the full path,
+     * which a non-sleepable hook cannot build: the tracepoint + Landlock keep those. */
+    struct brig_name_key key = {.cgroup_id = cgid};
+    const unsigned char* name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+    bpf_probe_read_kernel_str(key.name, sizeof(key.name), name);
+    struct brig_verdict* v = bpf_map_lookup_elem(&open_name_rules, &key);
+    if (!v || !(v->action & BRIG_ACT_ENFORCE))
+        return 0;
+    struct brig_verdict verdict = *v;
+    __u32 flags = BPF_CORE_READ(file, f_flags);
+    enforce_kill(c, &verdict);
+    struct brig_event* e = reserve_event(cgid, BRIG_EV_OPEN);
+    if (!e)
+        return -EPERM;
+    e->flags = flags;
+    e->rule_id = verdict.rule_id;
+    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
+    bpf_probe_read_kernel_str(e->path, sizeof(e->path), name);
+    bpf_ringbuf_submit(e, 0);
+    return -EPERM;
+}
+
+static __always_inline int check_class(__u32 cls, __u32 type, __u32 flags) {
+    __u64 cgid = bpf_get_current_cgroup_id();
+    struct brig_container* c = watched(cgid);
+    if (!c || cls >= BRIG_SC_MAX)
+        return 0;
+    struct brig_verdict verdict = c->syscalls[cls];
+    if (!(verdict.action & BRIG_ACT_ENFORCE))
+        return 0;
+    return refuse(c, cgid, &verdict, type, flags);
+}
+
+SEC("lsm/socket_create")
+int BPF_PROG(brig_lsm_socket_create, int family, int type, int protocol, int kern, int ret) {
+    if (ret || kern || family != AF_PACKET)
+        return ret;
+    return check_class(BRIG_SC_PACKET_SOCKET, BRIG_EV_SOCKET, family);
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(brig_lsm_socket_connect, struct socket* sock, struct sockaddr* address, int addrlen,
+             int ret) {
+    if (ret)
+        return ret;
+    __u64 cgid = bpf_get_current_cgroup_id();
+    struct brig_container* c = watched(cgid);
+    if (!c)
+        return 0;
+    struct brig_addr_key key;
+    __builtin_memset(&key, 0, sizeof(key)); /* padding is hashed too */
+    key.cgroup_id = cgid;
+    __u16 family = BPF_CORE_READ(address, sa_family);
+    if (family == AF_INET) {
+        struct sockaddr_in* in = (struct sockaddr_in*)address;
+        key.port = __builtin_bswap16(BPF_CORE_READ(in, sin_port));
+        bpf_probe_read_kernel(key.addr, 4, &in->sin_addr);
+    } else if (family == AF_INET6) {
+        struct sockaddr_in6* in6 = (struct sockaddr_in6*)address;
+        key.port = __builtin_bswap16(BPF_CORE_READ(in6, sin6_port));
+        bpf_probe_read_kernel(key.addr, 16, &in6->sin6_addr);
+    } else {
+        return 0;
+    }
+    key.family = family;
+    struct brig_verdict verdict = {};
+    merge(&verdict, bpf_map_lookup_elem(&connect_rules, &key));
+    __u16 port = key.port;
+    key.port = 0;
+    merge(&verdict, bpf_map_lookup_elem(&connect_rules, &key));
+    if (!(verdict.action & BRIG_ACT_ENFORCE))
+        return 0;
+    enforce_kill(c, &verdict);
+    struct brig_event* e = reserve_event(cgid, BRIG_EV_CONNECT);
+    if (!e)
+        return -EPERM;
+    e->family = family;
+    e->port = port;
+    __builtin_memcpy(e->addr, key.addr, sizeof(e->addr));
+    e->rule_id = verdict.rule_id;
+    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
+    bpf_ringbuf_submit(e, 0);
+    return -EPERM;
+}
+
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(brig_lsm_ptrace, struct task_struct* child, unsigned int mode, int ret) {
+    /* Only attaching: /proc reads (ps, top) pass PTRACE_MODE_READ through this hook too. */
+    if (ret || !(mode & PTRACE_MODE_ATTACH_BIT))
+        return ret;
+    return check_class(BRIG_SC_PTRACE, BRIG_EV_PTRACE, mode);
+}
+
+SEC("lsm/kernel_module_request")
+int BPF_PROG(brig_lsm_module_request, char* kmod_name, int ret) {
+    if (ret)
+        return ret;
+    return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0);
+}
+
+SEC("lsm/kernel_read_file")
+int BPF_PROG(brig_lsm_read_module, struct file* file, int id, bool contents, int ret) {
+    if (ret || id != READING_MODULE_ID)
+        return ret;
+    return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0);
+}
+
+SEC("lsm/kernel_load_data")
+int BPF_PROG(brig_lsm_load_module, int id, bool contents, int ret) {
+    if (ret || id != LOADING_MODULE_ID)
+        return ret;
+    return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0);
+}
+
+SEC("lsm/bpf")
+int BPF_PROG(brig_lsm_bpf, int cmd, union bpf_attr* attr, unsigned int size, int ret) {
+    if (ret)
+        return ret;
+    return check_class(BRIG_SC_BPF, BRIG_EV_BPF, cmd);
+}
