@@ -40,7 +40,10 @@ protected:
         dir_ = fs::temp_directory_path() / ("brig-monitor-test-" + std::to_string(::getpid()) +
                                             "-" + std::to_string(counter_++));
         fs::create_directories(dir_);
-        fs::create_symlink("/bin/sh", dir_ / "brigforbidden");
+        // A script, not a symlink to /bin/sh: busybox (the VM's sh) would look for an applet
+        // named brigforbidden.
+        std::ofstream(dir_ / "brigforbidden") << "#!/bin/sh\nexec /bin/sh \"$@\"\n";
+        fs::permissions(dir_ / "brigforbidden", fs::perms::owner_all);
         container_.id = dir_.filename();
         container_.cgroup2_path = root + "/" + container_.id;
         fs::create_directory(container_.cgroup2_path);

@@ -26,7 +26,7 @@ constexpr const char* kRules =
     "  action: deny\n"
     "- rule: forbidden write\n"
     "  desc: test rule\n"
-    "  condition: evt.type in (open, openat) and fd.filename = brigsecret\n"
+    "  condition: evt.type in (open, openat, openat2) and fd.filename = brigsecret\n"
     "  output: forbidden open %fd.name\n"
     "  priority: CRITICAL\n"
     "  action: deny\n";
