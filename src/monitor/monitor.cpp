@@ -317,6 +317,14 @@ void Monitor::register_container(const ContainerIdentity& container,
     const uint64_t cgid = container.cgroup2_id;
     if (cgid == 0)
         throw Error("monitor: container " + container.id + ": cgroup2_id is 0");
+    // Shared against the removal of unused pin dirs (exclusive, at the first load of another
+    // brig build): a dir found empty is never removed while a container is being written into it.
+    UniqueFd lock(::open(kLoadLock, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock || ::flock(lock.get(), LOCK_SH) != 0)
+        throw_errno(std::string("lock ") + kLoadLock);
+    if (::access((impl_->dir + "/links/sys_enter").c_str(), F_OK) != 0)
+        throw Error("monitor: the pinned programs in " + impl_->dir +
+                    " were removed by another brig build; open the monitor again");
     auto& maps = impl_->maps;
     ScopeGuard undo([&] { unregister_container(cgid); });
 
