@@ -7,8 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "monitor/monitor.hpp"
 #include "runtime/common/error.hpp"
@@ -205,4 +208,44 @@ TEST_F(MonitorEnforcement, KillIsRecordedAndAlertedByTheWatcher) {
                     return i;
             return size_t{0};
         }());
+}
+
+TEST(MonitorPinDir, VersionedByObjectHashAndUnusedOldDirsRemoved) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root";
+    // A private base so the shared /sys/fs/bpf/brig is left alone; removing it detaches the links.
+    MonitorConfig config;
+    config.bpffs_dir = "/sys/fs/bpf/brig-pin-test-" + std::to_string(::getpid());
+    fs::create_directories(config.bpffs_dir + "/unused");
+    fs::create_directories(config.bpffs_dir + "/busy");
+    auto cleanup = [&] { fs::remove_all(config.bpffs_dir); };
+    struct Cleanup {
+        std::function<void()> run;
+        ~Cleanup() { run(); }
+    } guard{cleanup};
+    // Stand-ins for an older brig's pin dirs: an empty and a non-empty `containers` map.
+    auto pin_containers = [&](const std::string& dir, bool with_entry) {
+        int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "containers", 8, 8, 4, nullptr);
+        ASSERT_GE(fd, 0);
+        uint64_t key = 42, value = 1;
+        if (with_entry) {
+            ASSERT_EQ(bpf_map_update_elem(fd, &key, &value, BPF_ANY), 0);
+        }
+        ASSERT_EQ(bpf_obj_pin(fd, (dir + "/containers").c_str()), 0);
+        ::close(fd);
+    };
+    pin_containers(config.bpffs_dir + "/unused", false);
+    pin_containers(config.bpffs_dir + "/busy", true);
+    std::optional<Monitor> monitor;
+    try {
+        monitor.emplace(Monitor::open(config));
+    } catch (const brig::Error& e) {
+        GTEST_SKIP() << "eBPF monitor cannot load here: " << e.what();
+    }
+    EXPECT_EQ(monitor->pin_dir(), config.bpffs_dir + "/" + pin_dir_name());
+    EXPECT_EQ(pin_dir_name().size(), 16u);
+    EXPECT_TRUE(fs::exists(monitor->pin_dir() + "/containers"));
+    EXPECT_FALSE(fs::exists(config.bpffs_dir + "/unused")) << "an unused old pin dir was kept";
+    EXPECT_TRUE(fs::exists(config.bpffs_dir + "/busy/containers"))
+        << "a pin dir still holding a container was removed";
 }
