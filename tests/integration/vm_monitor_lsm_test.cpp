@@ -24,6 +24,12 @@ constexpr const char* kRules =
     "  output: forbidden exec %proc.exe\n"
     "  priority: CRITICAL\n"
     "  action: deny\n"
+    "- rule: killing exec\n"
+    "  desc: test rule\n"
+    "  condition: evt.type = execve and proc.name = brigkill\n"
+    "  output: killing exec %proc.exe\n"
+    "  priority: CRITICAL\n"
+    "  action: kill\n"
     "- rule: forbidden write\n"
     "  desc: test rule\n"
     "  condition: evt.type in (open, openat, openat2) and fd.filename = brigsecret\n"
@@ -63,6 +69,7 @@ protected:
         write_file(config_path(), R"({"monitor": {"default_action": "alert", "rules_files": [")" +
                                       (tmp_dir() / "lsm-rules.yaml").string() + R"("]}})");
         write_file(bundle().rootfs() / "bin/brigforbidden", kForbiddenProgram, 0755);
+        write_file(bundle().rootfs() / "bin/brigkill", kForbiddenProgram, 0755);
         write_file(bundle().rootfs() / "tmp/brigsecret", kSecret);
     }
 
@@ -103,6 +110,18 @@ TEST_F(MonitorBpfLsm, ForbiddenExecFailsWithEpermAndRunsNoInstruction) {
     EXPECT_NE(alerts.find("\"rule\":\"forbidden exec\""), std::string::npos) << alerts;
     EXPECT_NE(alerts.find("\"brig.action\":\"deny\""), std::string::npos) << alerts;
     EXPECT_TRUE(delete_container(id).ok());
+}
+
+TEST_F(MonitorBpfLsm, KillingExecIsRefusedAndTheWholeContainerDies) {
+    // Deny AND kill: the program is never loaded, then the container is killed.
+    const std::string id = new_id("lsmkill");
+    auto result = run_watched(id, "/bin/brigkill /ran; echo survived");
+    EXPECT_EQ(result.exit_code, 137) << result.describe();
+    EXPECT_EQ(result.out.find("survived"), std::string::npos) << result.describe();
+    EXPECT_FALSE(fs::exists(bundle().rootfs() / "ran")) << "the forbidden program ran";
+    std::string alerts = alerts_of(id);
+    EXPECT_NE(alerts.find("\"rule\":\"killing exec\""), std::string::npos) << alerts;
+    EXPECT_TRUE(delete_container(id, true).ok());
 }
 
 TEST_F(MonitorBpfLsm, ForbiddenWriteIsRefusedAndTheContainerKeepsRunning) {
