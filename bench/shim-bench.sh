@@ -59,6 +59,14 @@ done
 echo "== shim memory with $n containers each"
 report containerd-shim-brig-v2 containerd-shim-brig-v2
 report containerd-shim-runc-v2 containerd-shim-runc-v2
+# Where one brig shim's resident memory is: kB Rss/Pss per mapping (file, [heap], [stack], anon).
+breakdown() {
+  awk '/^[0-9a-f]+-[0-9a-f]+ /{name=($6=="" ? "[anon]" : $6)} /^Rss:/{r[name]+=$2} /^Pss:/{p[name]+=$2}
+       END{for (n in r) if (r[n]) printf "  %-60s Rss %5d kB  Pss %5d kB\n", n, r[n], p[n]}' "/proc/$1/smaps" | sort -k3 -nr
+  grep -E '^(Threads|VmHWM)' "/proc/$1/status" | sed 's/^/  /'
+}
+first=$(shim_pids containerd-shim-brig-v2 | head -1)
+[ -z "$first" ] || { echo "== one containerd-shim-brig-v2 ($first)"; breakdown "$first"; }
 for id in $(ctr task ls -q); do ctr task kill -s KILL "$id"; done
 sleep 1
 for id in $(ctr task ls -q); do ctr task delete "$id" >/dev/null; ctr c rm "$id"; done

@@ -14,12 +14,14 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <utility>
 
 #include "runtime/common/error.hpp"
 #include "runtime/common/log.hpp"
 #include "runtime/lifecycle/container.hpp"
 #include "runtime/state/state_store.hpp"
 #include "shim/events.hpp"
+#include "shim/resident.hpp"
 #include "shim/service.hpp"
 #include "shim/sha256.hpp"
 #include "shim/ttrpc.hpp"
@@ -231,10 +233,19 @@ int serve(const ShimFlags& flags) {
     TtrpcPublisher publisher(ttrpc_address ? ttrpc_address : "", flags.ns);
     EventLoop loop;
     TaskService service(loop, publisher, log, {state_root_for(flags.ns), flags.ns});
-    ttrpc::Server server(loop, [&](const ttrpc::Call& call) { return service.handle(call); });
+    bool served_call = false;
+    ttrpc::Server server(loop, [&](const ttrpc::Call& call) {
+        served_call = true;
+        return service.handle(call);
+    });
     service.set_replier(&server);
     server.listen(UniqueFd(listener_fd));
-    loop.run();
+    // After a burst of calls (Create runs much of the runtime library once), not after every
+    // stdio copy.
+    loop.run([&] {
+        if (std::exchange(served_call, false))
+            release_resident_text();
+    });
     publisher.flush();
     const std::string path = socket_path_for(flags.address, flags.ns, flags.id);
     unlink(path.c_str());

@@ -47,17 +47,24 @@ void EventLoop::remove(Token token) {
     entries_.erase(it);
 }
 
-void EventLoop::run() {
-    while (!stopping_)
-        run_once(-1);
+void EventLoop::run(const std::function<void()>& on_idle) {
+    bool dispatched = false;
+    while (!stopping_) {
+        if (run_once(dispatched && on_idle ? 0 : -1) > 0) {
+            dispatched = true;
+        } else if (dispatched && on_idle) {
+            on_idle();
+            dispatched = false;
+        }
+    }
 }
 
-void EventLoop::run_once(int timeout_ms) {
+int EventLoop::run_once(int timeout_ms) {
     epoll_event events[32];
     int n = epoll_wait(epoll_.get(), events, 32, timeout_ms);
     if (n < 0) {
         if (errno == EINTR)
-            return;
+            return 0;
         throw_errno("event loop: epoll_wait");
     }
     for (int i = 0; i < n; ++i) {
@@ -74,6 +81,7 @@ void EventLoop::run_once(int timeout_ms) {
         auto callback = it->second.callback;  // keeps it alive if the handler removes itself
         (*callback)(events[i].events);
     }
+    return n;
 }
 
 void EventLoop::stop() {

@@ -28,10 +28,12 @@ public:
     void modify(Token token, uint32_t events);
     void remove(Token token);
 
-    // Runs until stop(); handlers may add and remove registrations freely.
-    void run();
-    // Waits up to timeout_ms (-1: forever) and dispatches what is ready once.
-    void run_once(int timeout_ms);
+    // Runs until stop(); handlers may add and remove registrations freely. on_idle runs each
+    // time the loop runs out of ready events after dispatching some.
+    void run(const std::function<void()>& on_idle = {});
+    // Waits up to timeout_ms (-1: forever) and dispatches what is ready once; the number of
+    // events seen.
+    int run_once(int timeout_ms);
     // Safe from any thread and from handlers.
     void stop();
     bool stopping() const { return stopping_; }

@@ -165,6 +165,7 @@ TaskService::~TaskService() {
         for (auto& [eid, p] : t->execs)
             if (p->pidfd_token)
                 loop_.remove(p->pidfd_token);
+        unwatch_oom(*t);
     }
 }
 
@@ -298,14 +299,17 @@ std::string TaskService::create(const std::string& payload) {
     init.pid = started.pid;
     init.pidfd = std::move(started.pidfd);
     try {
-        t->oom_kills =
-            cgroups::open_manager(runtime_.info(t->id).state.cgroups_path, t->id)->oom_kills();
-    } catch (const Error&) {
+        auto manager = cgroups::open_manager(runtime_.info(t->id).state.cgroups_path, t->id);
+        t->oom_kills = manager->oom_kills();
+        t->oom_watch = manager->watch_oom();
+    } catch (const Error& e) {
+        log_.warn(std::string("create: OOM events only at exit: ") + e.what());
     }
     unmount.dismiss();
     Task& ref = *t;
     tasks_.emplace(req.id(), std::move(t));
     watch(ref.init);
+    watch_oom(ref);
 
     ev::TaskCreate e;
     e.set_container_id(req.id());
@@ -329,6 +333,24 @@ void TaskService::watch(Process& p) {
     if (!p.pidfd)
         return;  // already reaped; reap() has recorded it
     p.pidfd_token = loop_.add(p.pidfd.get(), EPOLLIN, [this](uint32_t) { reap(); });
+}
+
+void TaskService::watch_oom(Task& t) {
+    if (!t.oom_watch)
+        return;
+    t.oom_token = loop_.add(t.oom_watch->fd(), EPOLLIN, [this, id = t.id](uint32_t) {
+        auto it = tasks_.find(id);
+        if (it == tasks_.end())
+            return;
+        it->second->oom_watch->drain();
+        check_oom(*it->second);
+    });
+}
+
+void TaskService::unwatch_oom(Task& t) {
+    if (t.oom_token)
+        loop_.remove(std::exchange(t.oom_token, 0));
+    t.oom_watch.reset();
 }
 
 std::string TaskService::start(const std::string& payload) {
@@ -455,6 +477,8 @@ void TaskService::exited(Task& t, Process& p, int wait_status) {
     if (p.io)
         p.io->drain_output();
     check_oom(t);
+    if (&p == &t.init)
+        unwatch_oom(t);  // the cgroup goes away with the init; nothing more to report
 
     ev::TaskExit e;
     e.set_container_id(t.id);
@@ -520,6 +544,7 @@ std::string TaskService::remove(const std::string& payload) {
             loop_.remove(p->pidfd_token);
     if (init.pidfd_token)
         loop_.remove(init.pidfd_token);
+    unwatch_oom(t);
     tasks_.erase(req.id());
     publish("/tasks/delete", "containerd.events.TaskDelete", e.SerializeAsString());
     return r.SerializeAsString();

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/cgroups/manager.hpp"
 #include "runtime/common/log.hpp"
 #include "runtime/lifecycle/container.hpp"
 #include "shim/event_loop.hpp"
@@ -67,6 +68,9 @@ private:
         std::map<std::string, std::unique_ptr<Process>> execs;
         bool paused = false;
         uint64_t oom_kills = 0;
+        // Readable when the cgroup's memory events change: OOM kills are reported as they happen.
+        std::unique_ptr<cgroups::OomWatch> oom_watch;
+        EventLoop::Token oom_token = 0;
     };
 
     std::string create(const std::string& payload);
@@ -89,6 +93,8 @@ private:
     Process& process(Task& t, const std::string& exec_id);
     void start_exec(Task& t, Process& p);
     void watch(Process& p);
+    void watch_oom(Task& t);
+    void unwatch_oom(Task& t);
     void reap();
     void exited(Task& t, Process& p, int wait_status);
     void check_oom(Task& t);

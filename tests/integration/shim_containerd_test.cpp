@@ -11,7 +11,16 @@
 #include <fstream>
 #include <string>
 
+#include "shim/service.hpp"
+#include "shim/ttrpc.hpp"
+#include "task.pb.h"
+
 namespace {
+
+using brig::shim::task_service_name;
+using brig::shim::ttrpc::Code;
+using brig::shim::ttrpc::RpcError;
+namespace task = containerd::task::v2;
 
 namespace fs = std::filesystem;
 
@@ -172,6 +181,64 @@ protected:
         return words.size() >= 3 ? words[2] : "";
     }
 
+    pid_t task_pid(const std::string& id) {
+        auto lines = ctr("task ls").output;
+        auto at = lines.find("\n" + id + " ");
+        if (at == std::string::npos)
+            return -1;
+        auto words = split(lines.substr(at + 1, lines.find('\n', at + 1) - at - 1));
+        return words.size() >= 2 ? std::stoi(words[1]) : -1;
+    }
+
+    std::string bundle(const std::string& id) const {
+        return dir_ + "/state/io.containerd.runtime.v2.task/default/" + id;
+    }
+
+    // The shim's own socket, as containerd records it in the bundle.
+    brig::shim::ttrpc::Client shim_client(const std::string& id) {
+        std::ifstream f(bundle(id) + "/address");
+        std::string address;
+        std::getline(f, address);
+        if (address.rfind("unix://", 0) == 0)
+            address = address.substr(7);
+        return brig::shim::ttrpc::Client::connect(address);
+    }
+
+    // The memory limit the host's cgroup holds for pid (v1 memory controller or cgroup2).
+    static std::string memory_limit(pid_t pid) {
+        std::ifstream f("/proc/" + std::to_string(pid) + "/cgroup");
+        std::string line, unified;
+        while (std::getline(f, line)) {
+            auto colon = line.find(':');
+            auto second = line.find(':', colon + 1);
+            std::string controllers = line.substr(colon + 1, second - colon - 1);
+            std::string path = line.substr(second + 1);
+            if (controllers == "memory") {
+                std::ifstream limit("/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes");
+                return std::string((std::istreambuf_iterator<char>(limit)), {});
+            }
+            if (controllers.empty())
+                unified = path;
+        }
+        std::ifstream limit("/sys/fs/cgroup" + unified + "/memory.max");
+        return std::string((std::istreambuf_iterator<char>(limit)), {});
+    }
+
+    // Starts `ctr events` into log; returns its pid once the stream is seen live.
+    pid_t capture_events(const std::string& log) {
+        auto started =
+            sh("timeout 120 ctr -a " + socket() + " events > " + log + " 2>&1 & echo $!");
+        const pid_t events_pid = std::stoi(started.output);
+        // ctr events subscribes asynchronously: a first container proves the stream is live.
+        for (int i = 0; i < 20; ++i) {
+            run("--rm", "warmup" + std::to_string(i), "/bin/true");
+            if (sh("grep -c /tasks/delete " + log).output != "0\n")
+                break;
+        }
+        sh("> " + log);
+        return events_pid;
+    }
+
     void make_rootfs() {
         const std::string r = dir_ + "/rootfs";
         for (auto d : {"bin", "proc", "sys", "dev", "etc", "tmp"})
@@ -298,15 +365,7 @@ TEST_F(ShimContainerd, DeadShimIsCleanedUpWithTheDeleteVerb) {
 
 TEST_F(ShimContainerd, EventsReachContainerdInOrder) {
     const std::string log = dir_ + "/events.txt";
-    auto started = sh("timeout 120 ctr -a " + socket() + " events > " + log + " 2>&1 & echo $!");
-    const pid_t events_pid = std::stoi(started.output);
-    // ctr events subscribes asynchronously: a first container proves the stream is live.
-    for (int i = 0; i < 20; ++i) {
-        run("--rm", "warmup" + std::to_string(i), "/bin/true");
-        if (sh("grep -c /tasks/delete " + log).output != "0\n")
-            break;
-    }
-    sh("> " + log);
+    const pid_t events_pid = capture_events(log);
     ASSERT_EQ(run("-d", "ev", "/bin/sleep 1000").status, 0);
     ctr("task exec --exec-id x1 ev /bin/true");
     ctr("task pause ev");
@@ -333,6 +392,113 @@ TEST_F(ShimContainerd, EventsReachContainerdInOrder) {
         if (at != std::string::npos)
             last = at;
     }
+}
+
+TEST_F(ShimContainerd, OomKillIsReportedWhileTheTaskRuns) {
+    const std::string log = dir_ + "/events.txt";
+    const pid_t events_pid = capture_events(log);
+    // tail buffers /dev/zero looking for a newline until the 16 MiB limit kills it; the init
+    // shell survives it and keeps the task running.
+    ASSERT_EQ(
+        run("-d --memory-limit 16777216", "hog", "/bin/sh -c 'tail /dev/zero; sleep 1000'").status,
+        0);
+    std::string text;
+    for (int i = 0; i < 500 && text.find("/tasks/oom") == std::string::npos; ++i) {
+        usleep(20000);
+        text = sh("cat " + log).output;
+    }
+    EXPECT_NE(text.find("/tasks/oom"), std::string::npos) << text;
+    EXPECT_EQ(text.find("/tasks/exit"), std::string::npos) << text;
+    EXPECT_EQ(task_status("hog"), "RUNNING");
+    ctr("task kill -s KILL hog");
+    for (int i = 0; i < 200 && task_status("hog") != "STOPPED"; ++i)
+        usleep(20000);
+    for (int i = 0; i < 200 && text.find("/tasks/exit") == std::string::npos; ++i) {
+        usleep(20000);
+        text = sh("cat " + log).output;
+    }
+    kill(events_pid, SIGTERM);
+    auto oom = text.find("/tasks/oom");
+    auto exit = text.find("/tasks/exit");
+    ASSERT_NE(exit, std::string::npos) << text;
+    EXPECT_LT(oom, exit) << text;
+    // Reported once: the exit does not repeat it.
+    EXPECT_EQ(text.find("/tasks/oom", oom + 1), std::string::npos) << text;
+}
+
+TEST_F(ShimContainerd, UpdateSetsTheMemoryLimitAndRefusesBadResources) {
+    ASSERT_EQ(run("-d", "upd", "/bin/sleep 1000").status, 0);
+    auto client = shim_client("upd");
+    task::UpdateTaskRequest req;
+    req.set_id("upd");
+    req.mutable_resources()->set_type_url(
+        "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources");
+    req.mutable_resources()->set_value(R"({"memory":{"limit":50331648}})");
+    client.call(task_service_name, "Update", req.SerializeAsString(), "default");
+    EXPECT_EQ(memory_limit(task_pid("upd")), "50331648\n");
+
+    req.mutable_resources()->set_value(R"({"memory":{"limit":"lots"}})");
+    try {
+        client.call(task_service_name, "Update", req.SerializeAsString(), "default");
+        ADD_FAILURE() << "Update with a string limit succeeded";
+    } catch (const RpcError& e) {
+        EXPECT_EQ(e.code(), Code::invalid_argument);
+        EXPECT_NE(std::string(e.what()).find("limit"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(memory_limit(task_pid("upd")), "50331648\n");
+    EXPECT_EQ(task_status("upd"), "RUNNING");
+}
+
+TEST_F(ShimContainerd, CreateOfAnExistingIdIsRefusedAndTheTaskKeepsRunning) {
+    ASSERT_EQ(run("-d", "dup", "/bin/sleep 1000").status, 0);
+    const pid_t pid = task_pid("dup");
+    auto client = shim_client("dup");
+    task::CreateTaskRequest req;
+    req.set_id("dup");
+    req.set_bundle(bundle("dup"));
+    try {
+        client.call(task_service_name, "Create", req.SerializeAsString(), "default");
+        ADD_FAILURE() << "second Create succeeded";
+    } catch (const RpcError& e) {
+        EXPECT_EQ(e.code(), Code::already_exists);
+        EXPECT_NE(std::string(e.what()).find("dup"), std::string::npos) << e.what();
+    }
+    // The shim keeps serving the first one.
+    EXPECT_EQ(task_status("dup"), "RUNNING");
+    EXPECT_EQ(task_pid("dup"), pid);
+    auto r = ctr("task exec --exec-id e dup /bin/echo still-served");
+    EXPECT_NE(r.output.find("still-served"), std::string::npos) << r.output;
+}
+
+TEST_F(ShimContainerd, ResizePtyChangesTheTerminalSizeInside) {
+    if (!have("script"))
+        GTEST_SKIP() << "script(1) is not installed (bsdutils): ctr -t needs a terminal";
+    {
+        std::ofstream f(dir_ + "/rootfs/wait-size.sh");
+        f << "while [ \"$(stty size)\" != \"37 91\" ]; do sleep 0.05; done; echo size-now-37x91\n";
+    }
+    const std::string out = dir_ + "/tty.txt";
+    sh("timeout 60 script -qec \"ctr -a " + socket() +
+       " run --rm -t --runtime io.containerd.brig.v2 --rootfs " + dir_ +
+       "/rootfs rs /bin/sh /wait-size.sh\" /dev/null </dev/null >" + out + " 2>&1 &");
+    std::string text;
+    // ctr sends its own terminal's size once after Start: resize until ours is seen inside.
+    for (int i = 0; i < 600 && text.find("size-now-37x91") == std::string::npos; ++i) {
+        if (task_status("rs") == "RUNNING") {
+            try {
+                task::ResizePtyRequest req;
+                req.set_id("rs");
+                req.set_width(91);
+                req.set_height(37);
+                shim_client("rs").call(task_service_name, "ResizePty", req.SerializeAsString(),
+                                       "default");
+            } catch (const std::exception&) {
+            }
+        }
+        usleep(50000);
+        text = sh("cat " + out).output;
+    }
+    EXPECT_NE(text.find("size-now-37x91"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The shim's ttrpc server and Task service seen from a client: framing, bad input answered with
 // a ttrpc status while the connection keeps serving, and the verbs' helpers.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include "shim/commands.hpp"
 #include "shim/event_loop.hpp"
 #include "shim/events.hpp"
+#include "shim/resident.hpp"
 #include "shim/service.hpp"
 #include "shim/sha256.hpp"
 #include "shim/ttrpc.hpp"
@@ -229,6 +232,42 @@ TEST_F(ShimServer, ShutdownWithoutTasksStopsTheLoop) {
     thread_.join();  // returns only because the loop stopped
     EXPECT_TRUE(service_->shutdown_requested());
     thread_ = std::thread([] {});
+}
+
+TEST(ShimEventLoop, IdleHookRunsOnceAfterEachBurstOfEvents) {
+    EventLoop loop;
+    int pipe_fds[2];
+    ASSERT_EQ(pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK), 0);
+    UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+    int reads = 0, idles = 0;
+    loop.add(read_end.get(), EPOLLIN, [&](uint32_t) {
+        char buf[16];
+        while (::read(read_end.get(), buf, sizeof buf) > 0)
+            ++reads;
+        if (reads == 2)
+            loop.stop();
+    });
+    std::thread writer([&] {
+        [[maybe_unused]] auto r = ::write(write_end.get(), "a", 1);
+        // The second burst only once the loop has gone idle after the first.
+        while (__atomic_load_n(&idles, __ATOMIC_SEQ_CST) == 0)
+            usleep(1000);
+        r = ::write(write_end.get(), "b", 1);
+    });
+    loop.run([&] { __atomic_add_fetch(&idles, 1, __ATOMIC_SEQ_CST); });
+    writer.join();
+    EXPECT_EQ(reads, 2);
+    EXPECT_EQ(idles, 1);  // after the first burst; the loop stopped inside the second
+}
+
+TEST(ShimResident, ReleasingTheTextKeepsDataHeapAndCodeIntact) {
+    static int written_at_runtime = 0;
+    written_at_runtime = 42;
+    std::string on_heap(100, 'h');
+    release_resident_text();
+    EXPECT_EQ(written_at_runtime, 42);
+    EXPECT_EQ(on_heap, std::string(100, 'h'));
+    EXPECT_EQ(sha256_hex("abc").substr(0, 8), "ba7816bf");  // code faults back in
 }
 
 TEST(ShimHelpers, Sha256MatchesKnownVectors) {

@@ -1,0 +1,13 @@
+// Keeping the idle shim small: one shim runs per container, so its resident memory is paid once
+// per container.
+#pragma once
+
+namespace brig::shim {
+
+// Unmaps the resident pages of this program's text and returns free heap to the kernel. Text is
+// read-only file data: the page cache keeps it (shared by every shim) and a later call faults in
+// only what it runs, so an idle shim holds just its event loop's pages after Create/Start/Delete
+// ran the runtime library's code once.
+void release_resident_text();
+
+}  // namespace brig::shim
