@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -343,14 +344,43 @@ void TaskService::watch_oom(Task& t) {
         if (it == tasks_.end())
             return;
         it->second->oom_watch->drain();
-        check_oom(*it->second);
+        if (!check_oom(*it->second))
+            recheck_oom_soon(*it->second);
     });
+}
+
+void TaskService::recheck_oom_soon(Task& t) {
+    if (!t.oom_recheck) {
+        t.oom_recheck.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+        if (!t.oom_recheck)
+            return;  // the exit still reports it
+        t.oom_recheck_token = loop_.add(t.oom_recheck.get(), EPOLLIN, [this, id = t.id](uint32_t) {
+            auto it = tasks_.find(id);
+            if (it == tasks_.end())
+                return;
+            Task& task = *it->second;
+            uint64_t expirations;
+            [[maybe_unused]] auto r =
+                ::read(task.oom_recheck.get(), &expirations, sizeof expirations);
+            if (check_oom(task) || --task.oom_rechecks_left <= 0) {
+                itimerspec off{};
+                timerfd_settime(task.oom_recheck.get(), 0, &off, nullptr);
+            }
+        });
+    }
+    t.oom_rechecks_left = 50;
+    itimerspec every_10ms{};
+    every_10ms.it_value.tv_nsec = every_10ms.it_interval.tv_nsec = 10'000'000;
+    timerfd_settime(t.oom_recheck.get(), 0, &every_10ms, nullptr);
 }
 
 void TaskService::unwatch_oom(Task& t) {
     if (t.oom_token)
         loop_.remove(std::exchange(t.oom_token, 0));
     t.oom_watch.reset();
+    if (t.oom_recheck_token)
+        loop_.remove(std::exchange(t.oom_recheck_token, 0));
+    t.oom_recheck.reset();
 }
 
 std::string TaskService::start(const std::string& payload) {
@@ -450,7 +480,7 @@ void TaskService::reap() {
     }
 }
 
-void TaskService::check_oom(Task& t) {
+bool TaskService::check_oom(Task& t) {
     try {
         auto manager = cgroups::open_manager(runtime_.info(t.id).state.cgroups_path, t.id);
         uint64_t kills = manager->oom_kills();
@@ -459,9 +489,11 @@ void TaskService::check_oom(Task& t) {
             ev::TaskOOM e;
             e.set_container_id(t.id);
             publish("/tasks/oom", "containerd.events.TaskOOM", e.SerializeAsString());
+            return true;
         }
     } catch (const Error&) {
     }
+    return false;
 }
 
 void TaskService::exited(Task& t, Process& p, int wait_status) {

@@ -71,6 +71,11 @@ private:
         // Readable when the cgroup's memory events change: OOM kills are reported as they happen.
         std::unique_ptr<cgroups::OomWatch> oom_watch;
         EventLoop::Token oom_token = 0;
+        // cgroup v1 notifies when the OOM starts, before its kill is counted: re-read the count
+        // a few times on this timer.
+        UniqueFd oom_recheck;
+        EventLoop::Token oom_recheck_token = 0;
+        int oom_rechecks_left = 0;
     };
 
     std::string create(const std::string& payload);
@@ -95,9 +100,11 @@ private:
     void watch(Process& p);
     void watch_oom(Task& t);
     void unwatch_oom(Task& t);
+    void recheck_oom_soon(Task& t);
     void reap();
     void exited(Task& t, Process& p, int wait_status);
-    void check_oom(Task& t);
+    // Publishes /tasks/oom when the cgroup counted new OOM kills; whether it did.
+    bool check_oom(Task& t);
     void publish(const std::string& topic, const std::string& type, const std::string& event);
 
     EventLoop& loop_;

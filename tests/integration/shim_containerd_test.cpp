@@ -407,7 +407,11 @@ TEST_F(ShimContainerd, OomKillIsReportedWhileTheTaskRuns) {
         usleep(20000);
         text = sh("cat " + log).output;
     }
-    EXPECT_NE(text.find("/tasks/oom"), std::string::npos) << text;
+    EXPECT_NE(text.find("/tasks/oom"), std::string::npos)
+        << text << "\nstatus " << task_status("hog") << ", memory limit "
+        << memory_limit(task_pid("hog"))
+        << sh("ps -ef | grep -v grep | grep 'tail /dev/zero'").output
+        << sh("dmesg | tail -5").output;
     EXPECT_EQ(text.find("/tasks/exit"), std::string::npos) << text;
     EXPECT_EQ(task_status("hog"), "RUNNING");
     ctr("task kill -s KILL hog");
