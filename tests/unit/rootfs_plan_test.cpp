@@ -41,7 +41,7 @@ protected:
         sys.fs_types["/sys/fs/cgroup"] = CGROUP2_SUPER_MAGIC;
     }
     void add_namespace(config::NamespaceType t) { spec.linux->namespaces.push_back({t, ""}); }
-    RootfsOptions options() const { return RootfsOptions{rootfs, false, false}; }
+    RootfsOptions options() const { return RootfsOptions{rootfs, false, false, {}}; }
     std::string prepare_error() {
         try {
             prepare_rootfs(sys, spec, options());
@@ -98,6 +98,25 @@ TEST_F(RootfsPlanTest, PropagationThenRootfsBindThenMountsInOrder) {
     EXPECT_EQ(mounts[5].target, "/sys");
     EXPECT_EQ(mounts[5].flags,
               static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY));
+}
+
+TEST_F(RootfsPlanTest, MountLabelGoesOnTmpfsDevptsAndMqueueOnly) {
+    spec.mounts = {make_mount("/proc", "proc", "proc", {}),
+                   make_mount("/dev", "tmpfs", "tmpfs", {"mode=755"}),
+                   make_mount("/dev/pts", "devpts", "devpts", {}),
+                   make_mount("/dev/mqueue", "mqueue", "mqueue", {}),
+                   make_mount("/sys", "sysfs", "sysfs", {"ro"})};
+    RootfsOptions opts = options();
+    opts.mount_label_option = "context=\"system_u:object_r:container_file_t:s0\"";
+    prepare_rootfs(sys, spec, opts);
+    std::map<std::string, std::string> data;
+    for (const Call& c : sys.of("mount"))
+        data[c.target] = c.data;
+    EXPECT_EQ(data["/dev"], "mode=755," + opts.mount_label_option);
+    EXPECT_EQ(data["/dev/pts"], opts.mount_label_option);
+    EXPECT_EQ(data["/dev/mqueue"], opts.mount_label_option);
+    EXPECT_EQ(data["/proc"], "");
+    EXPECT_EQ(data["/sys"], "");
 }
 
 TEST_F(RootfsPlanTest, DefaultPropagationIsRecursiveSlave) {

@@ -27,6 +27,7 @@
 #include "runtime/linux/clone.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/terminal.hpp"
+#include "runtime/security/lsm.hpp"
 #include "runtime/security/seccomp.hpp"
 #include "runtime/state/container_id.hpp"
 
@@ -159,6 +160,12 @@ StartedInit Runtime::create(const CreateOptions& o) {
     std::optional<security::SeccompProgram> seccomp;
     if (spec.linux->seccomp)
         seccomp = security::compile_seccomp_cached(*spec.linux->seccomp, seccomp_cache_dir());
+    // Refused here, before anything exists, when a label cannot be applied.
+    const security::LsmHost lsm_host = security::detect_lsm_host();
+    security::LsmPlan lsm = security::plan_lsm(*spec.process, spec.linux->mount_label, lsm_host,
+                                               security::lsm_optional(spec.annotations));
+    if (!lsm.warning.empty())
+        log_.warn(lsm.warning);
 
     store_.create_dir(o.id);
     ScopeGuard remove_state([&] { store_.remove(o.id); });
@@ -214,6 +221,9 @@ StartedInit Runtime::create(const CreateOptions& o) {
     ctx.spec = &spec;
     ctx.seccomp = seccomp ? &*seccomp : nullptr;
     ctx.watch = watch.get();
+    ctx.lsm = lsm;
+    if (lsm_host.selinux)
+        ctx.mount_label_option = security::mount_label_option(spec.linux->mount_label);
     ctx.bundle = bundle;
     ctx.rootfs = rootfs;
     ctx.sync_fd = child_end.get();

@@ -95,6 +95,10 @@ int Runtime::exec(const ExecOptions& o) {
     std::optional<security::SeccompProgram> seccomp;
     if (spec.linux->seccomp)
         seccomp = security::compile_seccomp_cached(*spec.linux->seccomp, seccomp_cache_dir());
+    const security::LsmPlan lsm = security::plan_lsm(process, "", security::detect_lsm_host(),
+                                                     security::lsm_optional(spec.annotations));
+    if (!lsm.warning.empty())
+        log_.warn(lsm.warning);
     if (process.terminal && o.console_socket.empty())
         throw ExecFailed("exec: --tty needs --console-socket");
 
@@ -151,6 +155,7 @@ int Runtime::exec(const ExecOptions& o) {
                 linux::apply_rlimits(process.rlimits);
                 if (process.oom_score_adj)
                     linux::apply_oom_score_adj(*process.oom_score_adj);
+                security::apply_exec_labels(lsm);
                 // On success the exec closes child_end (CLOEXEC): the parent reads EOF.
                 exec_user_process(process, spec.linux->seccomp, seccomp ? &*seccomp : nullptr, true,
                                   o.preserve_fds, 0, state_json);

@@ -128,7 +128,8 @@ void container_init(const InitContext& ctx) {
         if (chdir(ctx.bundle.c_str()) != 0)
             throw_errno("cannot enter the bundle " + ctx.bundle);
         linux::RealSyscalls sys;
-        linux::RootfsOptions rootfs_options{ctx.rootfs, ctx.no_pivot, process.terminal};
+        linux::RootfsOptions rootfs_options{ctx.rootfs, ctx.no_pivot, process.terminal,
+                                            ctx.mount_label_option};
         bool own_mounts = has_namespace(spec, config::NamespaceType::mount);
         if (own_mounts)
             linux::prepare_rootfs(sys, spec, rootfs_options);
@@ -154,11 +155,15 @@ void container_init(const InitContext& ctx) {
         } else if (setsid() < 0) {
             throw_errno("setsid");
         }
+        if (!ctx.no_new_keyring) {
+            security::apply_keyring_label(ctx.lsm);
+            join_new_session_keyring();
+        }
+        // Mounts a fresh procfs to write through: before Landlock, which forbids mounting.
+        security::apply_exec_labels(ctx.lsm);
         // After the console's bind mount: a Landlock-restricted process may not mount.
         if (ctx.watch)
             ctx.watch->apply_in_container();
-        if (!ctx.no_new_keyring)
-            join_new_session_keyring();
         linux::apply_rlimits(process.rlimits);
         if (process.oom_score_adj)
             linux::apply_oom_score_adj(*process.oom_score_adj);

@@ -7,6 +7,7 @@
 #include "runtime/config/spec.hpp"
 #include "runtime/lifecycle/container_monitor.hpp"
 #include "runtime/linux/namespaces.hpp"
+#include "runtime/security/lsm.hpp"
 #include "runtime/security/seccomp.hpp"
 
 namespace brig::lifecycle {
@@ -15,6 +16,8 @@ struct InitContext {
     const config::Spec* spec = nullptr;
     const security::SeccompProgram* seccomp = nullptr;  // compiled by brig, loaded last
     ContainerWatch* watch = nullptr;                    // the monitor's part, or null
+    security::LsmPlan lsm;                              // AppArmor/SELinux labels to apply
+    std::string mount_label_option;                     // for tmpfs/devpts/mqueue, or empty
     std::string bundle;                                 // absolute host path
     std::string rootfs;                                 // absolute host path
     int sync_fd = -1;

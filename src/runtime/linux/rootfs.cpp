@@ -134,6 +134,7 @@ struct MountContext {
     Syscalls& sys;
     const config::Spec& spec;
     const RootDir& root;
+    const std::string& mount_label_option;
 };
 
 // Host ids of a mount's idmapping seen from the container's user namespace (init runs in it).
@@ -323,6 +324,10 @@ void do_mount(MountContext& ctx, const config::Mount& mount) {
     MountOptions options = parse_mount_options(mount.options);
     if (mount.type == "bind")
         options.flags |= MS_BIND;
+    // linux.mountLabel labels the file systems the container writes to, as runc does.
+    if (!ctx.mount_label_option.empty() &&
+        (mount.type == "tmpfs" || mount.type == "devpts" || mount.type == "mqueue"))
+        options.data += (options.data.empty() ? "" : ",") + ctx.mount_label_option;
     if (options.idmap && !options.bind())
         throw Error("idmap is supported on bind mounts only");
     const std::string dest = clean_path(mount.destination);
@@ -499,7 +504,7 @@ void prepare_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions
     sys.mount(options.rootfs, options.rootfs, "", MS_BIND | MS_REC, "");
     RootDir root = open_root_dir(sys, options.rootfs);
 
-    MountContext ctx{sys, spec, root};
+    MountContext ctx{sys, spec, root, options.mount_label_option};
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         const config::Mount& mount = spec.mounts[i];
         try {

@@ -22,6 +22,8 @@ struct RootfsOptions {
     std::string rootfs;  // absolute host path of the container root (bundle-resolved)
     bool no_pivot = false;
     bool terminal = false;
+    // "context=\"LABEL\"" for linux.mountLabel when SELinux is active, else empty.
+    std::string mount_label_option;
 };
 
 // Before pivot_root, in the container's new mount namespace: rootfsPropagation on "/", the
