@@ -454,7 +454,10 @@ void notify_round_trip(const std::vector<std::string>& flags) {
                                         {"status", "creating"},
                                         {"pid", getpid()},
                                         {"bundle", "/b"}};
-                send_seccomp_notify_fd(s.listener_path, notify.get(), state, s.listener_metadata);
+                UniqueFd listener_sock = connect_seccomp_listener(s.listener_path);
+                send_seccomp_notify_fd(listener_sock.get(), notify.get(), state,
+                                       s.listener_metadata);
+                listener_sock.reset();  // the listener reads the state up to EOF
                 notify.reset();
                 out = std::to_string(syscall(SYS_getppid));
             } catch (const std::exception& e) {
@@ -511,9 +514,8 @@ TEST_F(SeccompLoadTest, WaitKillableRecvIsAcceptedWithoutNotify) {
 }
 
 TEST(SeccompNotifySend, ConnectFailureNamesTheField) {
-    nlohmann::json state = {{"ociVersion", "1.2.0"}, {"pid", 1}};
     try {
-        send_seccomp_notify_fd("/nonexistent/brig/listener.sock", 0, state, "");
+        connect_seccomp_listener("/nonexistent/brig/listener.sock");
         FAIL() << "no error";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("linux.seccomp.listenerPath"), std::string::npos);

@@ -166,6 +166,9 @@ StartedInit Runtime::create(const CreateOptions& o) {
                                                security::lsm_optional(spec.annotations));
     if (!lsm.warning.empty())
         log_.warn(lsm.warning);
+    UniqueFd seccomp_listener;
+    if (seccomp && seccomp->notify)
+        seccomp_listener = security::connect_seccomp_listener(spec.linux->seccomp->listener_path);
 
     store_.create_dir(o.id);
     ScopeGuard remove_state([&] { store_.remove(o.id); });
@@ -222,6 +225,7 @@ StartedInit Runtime::create(const CreateOptions& o) {
     ctx.seccomp = seccomp ? &*seccomp : nullptr;
     ctx.watch = watch.get();
     ctx.lsm = lsm;
+    ctx.seccomp_listener = seccomp_listener.get();
     if (lsm_host.selinux)
         ctx.mount_label_option = security::mount_label_option(spec.linux->mount_label);
     ctx.bundle = bundle;

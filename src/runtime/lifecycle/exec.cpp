@@ -99,6 +99,9 @@ int Runtime::exec(const ExecOptions& o) {
                                                      security::lsm_optional(spec.annotations));
     if (!lsm.warning.empty())
         log_.warn(lsm.warning);
+    UniqueFd seccomp_listener;
+    if (seccomp && seccomp->notify)
+        seccomp_listener = security::connect_seccomp_listener(spec.linux->seccomp->listener_path);
     if (process.terminal && o.console_socket.empty())
         throw ExecFailed("exec: --tty needs --console-socket");
 
@@ -157,8 +160,8 @@ int Runtime::exec(const ExecOptions& o) {
                     linux::apply_oom_score_adj(*process.oom_score_adj);
                 security::apply_exec_labels(lsm);
                 // On success the exec closes child_end (CLOEXEC): the parent reads EOF.
-                exec_user_process(process, spec.linux->seccomp, seccomp ? &*seccomp : nullptr, true,
-                                  o.preserve_fds, 0, state_json);
+                exec_user_process(process, spec.linux->seccomp, seccomp ? &*seccomp : nullptr,
+                                  seccomp_listener.get(), true, o.preserve_fds, 0, state_json);
             }
             sync_send(child_end.get(), SyncType::init_pid, std::to_string(pid));
         } catch (const std::exception& e) {

@@ -57,20 +57,24 @@ void write_stderr(const std::string& s) {
 }
 
 void load_filter(const security::SeccompProgram& program, const config::Seccomp& config,
-                 const std::string& state_json) {
+                 int listener, const std::string& state_json) {
     UniqueFd notify = security::load_seccomp_program(program);
-    if (notify)
-        security::send_seccomp_notify_fd(config.listener_path, notify.get(),
-                                         nlohmann::json::parse(state_json),
-                                         config.listener_metadata);
+    if (!notify)
+        return;
+    if (listener < 0)
+        throw Error("linux.seccomp.listenerPath: no connection to the listener");
+    security::send_seccomp_notify_fd(listener, notify.get(), nlohmann::json::parse(state_json),
+                                     config.listener_metadata);
+    ::close(listener);
 }
 
 }  // namespace
 
 void exec_user_process(const config::Process& process,
                        const std::optional<config::Seccomp>& seccomp_config,
-                       const security::SeccompProgram* seccomp, bool setgroups_allowed,
-                       int preserve_fds, int listen_fds, const std::string& state_json) {
+                       const security::SeccompProgram* seccomp, int seccomp_listener,
+                       bool setgroups_allowed, int preserve_fds, int listen_fds,
+                       const std::string& state_json) {
     // brig ignores SIGPIPE and `run` blocks the signals it forwards: the program gets neither.
     sigset_t none;
     sigemptyset(&none);
@@ -83,7 +87,7 @@ void exec_user_process(const config::Process& process,
     // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we
     // still have it (as runc does); the profile must then allow the few calls that follow.
     if (seccomp && !process.no_new_privileges)
-        load_filter(*seccomp, *seccomp_config, state_json);
+        load_filter(*seccomp, *seccomp_config, seccomp_listener, state_json);
     if (process.capabilities)
         security::apply_bounding_set(*process.capabilities);
     linux::switch_user(process.user, setgroups_allowed);
@@ -98,7 +102,7 @@ void exec_user_process(const config::Process& process,
         throw_errno("process.noNewPrivileges: prctl");
     linux::close_fds_on_exec(3 + preserve_fds);
     if (seccomp && process.no_new_privileges)
-        load_filter(*seccomp, *seccomp_config, state_json);
+        load_filter(*seccomp, *seccomp_config, seccomp_listener, state_json);
     auto argv = c_strings(process.args);
     auto envp = c_strings(env);
     execve(executable.c_str(), argv.data(), envp.data());
@@ -182,8 +186,8 @@ void container_init(const InitContext& ctx) {
         ::close(ctx.start_fifo_fd);
         run_hooks(spec.hooks.start_container, state_json, "startContainer");
         bool setgroups_allowed = true;
-        exec_user_process(process, spec.linux->seccomp, ctx.seccomp, setgroups_allowed,
-                          ctx.preserve_fds, ctx.listen_fds, state_json);
+        exec_user_process(process, spec.linux->seccomp, ctx.seccomp, ctx.seccomp_listener,
+                          setgroups_allowed, ctx.preserve_fds, ctx.listen_fds, state_json);
     } catch (const std::exception& e) {
         if (!ready_sent) {
             try {

@@ -21,11 +21,12 @@ struct InitContext {
     std::string bundle;                                 // absolute host path
     std::string rootfs;                                 // absolute host path
     int sync_fd = -1;
-    int start_fifo_fd = -1;    // read end of exec.fifo: a byte arrives on `start`
-    int started_fifo_fd = -1;  // started.fifo: closed by exec, a byte if we fail before it
-    int console_fd = -1;       // --console-socket connection, or -1
-    int preserve_fds = 0;      // fds 3..3+N-1 stay open
-    int listen_fds = 0;        // LISTEN_FDS passed through
+    int start_fifo_fd = -1;     // read end of exec.fifo: a byte arrives on `start`
+    int started_fifo_fd = -1;   // started.fifo: closed by exec, a byte if we fail before it
+    int console_fd = -1;        // --console-socket connection, or -1
+    int seccomp_listener = -1;  // connected linux.seccomp.listenerPath, or -1
+    int preserve_fds = 0;       // fds 3..3+N-1 stay open
+    int listen_fds = 0;         // LISTEN_FDS passed through
     bool no_pivot = false;
     bool no_new_keyring = false;
     bool new_user_namespace = false;
@@ -40,8 +41,8 @@ struct InitContext {
 // `brig exec`): user, capabilities, no_new_privs, seccomp last, fd sweep, then execve.
 [[noreturn]] void exec_user_process(const config::Process& process,
                                     const std::optional<config::Seccomp>& seccomp_config,
-                                    const security::SeccompProgram* seccomp, bool setgroups_allowed,
-                                    int preserve_fds, int listen_fds,
+                                    const security::SeccompProgram* seccomp, int seccomp_listener,
+                                    bool setgroups_allowed, int preserve_fds, int listen_fds,
                                     const std::string& state_json);
 
 }  // namespace brig::lifecycle

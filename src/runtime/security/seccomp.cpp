@@ -417,17 +417,7 @@ UniqueFd load_seccomp(const config::Seccomp& s) {
     return load_seccomp_program(compile_seccomp(s));
 }
 
-void send_seccomp_notify_fd(const std::string& listener_path, int notify_fd,
-                            const nlohmann::json& container_state, const std::string& metadata) {
-    nlohmann::json process_state = {
-        {"ociVersion", container_state.value("ociVersion", std::string("1.2.0"))},
-        {"fds", nlohmann::json::array({"seccompFd"})},
-        {"pid", container_state.value("pid", 0)},
-        {"metadata", metadata},
-        {"state", container_state},
-    };
-    const std::string payload = process_state.dump();
-
+UniqueFd connect_seccomp_listener(const std::string& listener_path) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (listener_path.empty() || listener_path.size() >= sizeof(addr.sun_path))
@@ -440,6 +430,19 @@ void send_seccomp_notify_fd(const std::string& listener_path, int notify_fd,
     check_syscall("linux.seccomp.listenerPath: cannot connect to " + listener_path, [&] {
         return ::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
     });
+    return sock;
+}
+
+void send_seccomp_notify_fd(int listener, int notify_fd, const nlohmann::json& container_state,
+                            const std::string& metadata) {
+    nlohmann::json process_state = {
+        {"ociVersion", container_state.value("ociVersion", std::string("1.2.0"))},
+        {"fds", nlohmann::json::array({"seccompFd"})},
+        {"pid", container_state.value("pid", 0)},
+        {"metadata", metadata},
+        {"state", container_state},
+    };
+    const std::string payload = process_state.dump();
 
     iovec iov{const_cast<char*>(payload.data()), payload.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -454,12 +457,12 @@ void send_seccomp_notify_fd(const std::string& listener_path, int notify_fd,
     cmsg->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(cmsg), &notify_fd, sizeof(int));
     ssize_t sent = check_syscall("linux.seccomp.listenerPath: sendmsg",
-                                 [&] { return ::sendmsg(sock.get(), &msg, MSG_NOSIGNAL); });
+                                 [&] { return ::sendmsg(listener, &msg, MSG_NOSIGNAL); });
     // A stream socket may take the state in parts; the fd travelled with the first.
     size_t done = static_cast<size_t>(sent);
     while (done < payload.size()) {
         ssize_t n = check_syscall("linux.seccomp.listenerPath: send", [&] {
-            return ::send(sock.get(), payload.data() + done, payload.size() - done, MSG_NOSIGNAL);
+            return ::send(listener, payload.data() + done, payload.size() - done, MSG_NOSIGNAL);
         });
         done += static_cast<size_t>(n);
     }

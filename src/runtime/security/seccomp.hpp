@@ -42,11 +42,17 @@ SeccompProgram compile_seccomp_cached(const config::Seccomp& seccomp, const std:
 // process: one seccomp(2) call). Returns the notify fd when `program.notify`.
 UniqueFd load_seccomp_program(const SeccompProgram& program);
 
-// Connects to `listener_path` (a unix stream socket) and sends the runtime-spec's container
-// process state {"ociVersion","fds":["seccompFd"],"pid","metadata","state"} with `notify_fd`
-// attached as SCM_RIGHTS. `container_state` is the OCI state of the container.
-void send_seccomp_notify_fd(const std::string& listener_path, int notify_fd,
-                            const nlohmann::json& container_state, const std::string& metadata);
+// Connects to linux.seccomp.listenerPath, a unix stream socket on the host. brig connects
+// before the container process exists: the path is the host's, which the container (after
+// pivot_root) could neither reach nor be trusted to resolve.
+UniqueFd connect_seccomp_listener(const std::string& listener_path);
+
+// Sends the runtime-spec's container process state {"ociVersion","fds":["seccompFd"],"pid",
+// "metadata","state"} with `notify_fd` attached as SCM_RIGHTS over the connected `listener`;
+// the caller closes it after, which ends the message (listeners read up to EOF).
+// `container_state` is the OCI state of the container.
+void send_seccomp_notify_fd(int listener, int notify_fd, const nlohmann::json& container_state,
+                            const std::string& metadata);
 
 // What this build and kernel support, for `brig features`.
 std::vector<std::string> seccomp_known_actions();
