@@ -295,6 +295,21 @@ CommandResult run_command(const std::vector<std::string>& argv, const CommandOpt
     return process.wait();
 }
 
+// ---- host facts -------------------------------------------------------------------------------
+
+bool apparmor_enabled() {
+    const auto lsms = "," + trim(read_file("/sys/kernel/security/lsm")) + ",";
+    return trim(read_file("/sys/module/apparmor/parameters/enabled")) == "Y" &&
+           lsms.find(",apparmor,") != std::string::npos;
+}
+
+std::string find_apparmor_parser() {
+    for (const char* candidate : {"/sbin/apparmor_parser", "/usr/sbin/apparmor_parser"})
+        if (access(candidate, X_OK) == 0)
+            return candidate;
+    return {};
+}
+
 // ---- files and processes ----------------------------------------------------------------------
 
 std::string read_file(const fs::path& path) {

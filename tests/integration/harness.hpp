@@ -76,6 +76,13 @@ private:
 
 CommandResult run_command(const std::vector<std::string>& argv, const CommandOptions& options = {});
 
+// ---- host facts -------------------------------------------------------------------------------
+
+// AppArmor is enabled and listed among the active LSMs.
+bool apparmor_enabled();
+// apparmor_parser's path, or "" when it is not installed.
+std::string find_apparmor_parser();
+
 // ---- files and processes ----------------------------------------------------------------------
 
 std::string read_file(const fs::path& path);

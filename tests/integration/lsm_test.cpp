@@ -11,26 +11,6 @@
 namespace brig::test {
 namespace {
 
-std::string read_or_empty(const fs::path& path) {
-    try {
-        return read_file(path);
-    } catch (const std::exception&) {
-        return {};
-    }
-}
-
-bool apparmor_enabled() {
-    return trim(read_or_empty("/sys/module/apparmor/parameters/enabled")) == "Y" &&
-           fs::exists("/sys/kernel/security/apparmor");
-}
-
-std::string find_apparmor_parser() {
-    for (const char* candidate : {"/sbin/apparmor_parser", "/usr/sbin/apparmor_parser"})
-        if (access(candidate, X_OK) == 0)
-            return candidate;
-    return {};
-}
-
 class LsmTest : public RuntimeTest {};
 
 TEST_F(LsmTest, ProfileOnAHostWithoutAppArmorIsRefusedAndNothingIsLeft) {

@@ -28,27 +28,6 @@ bool in_vm() {
         }                                          \
     } while (0)
 
-std::string read_or_empty(const fs::path& path) {
-    try {
-        return read_file(path);
-    } catch (const std::exception&) {
-        return {};
-    }
-}
-
-bool apparmor_enabled() {
-    const auto lsms = "," + trim(read_or_empty("/sys/kernel/security/lsm")) + ",";
-    return trim(read_or_empty("/sys/module/apparmor/parameters/enabled")) == "Y" &&
-           lsms.find(",apparmor,") != std::string::npos;
-}
-
-std::string find_apparmor_parser() {
-    for (const char* candidate : {"/sbin/apparmor_parser", "/usr/sbin/apparmor_parser"})
-        if (access(candidate, X_OK) == 0)
-            return candidate;
-    return {};
-}
-
 // The per-LSM attr file when the kernel has it (5.8+), else the shared one.
 std::string exec_attr_path() {
     return fs::exists("/proc/self/attr/apparmor/exec") ? "/proc/self/attr/apparmor/exec"
@@ -94,7 +73,7 @@ TEST(VmAppArmor, LoadedProfileDeniesAWriteAfterChangeOnExec) {
     ScopeGuard unload([&parser, &profile_file] {
         run_command({parser, "--remove", profile_file.string()});
     });
-    EXPECT_NE(read_or_empty("/sys/kernel/security/apparmor/profiles").find(profile + " (enforce)"),
+    EXPECT_NE(read_file("/sys/kernel/security/apparmor/profiles").find(profile + " (enforce)"),
               std::string::npos)
         << "the profile is not listed as enforcing";
 
