@@ -39,7 +39,13 @@ until ctr version >/dev/null 2>&1; do sleep 0.1; done
 
 # kB of a process's memory: Rss, Pss, Private (clean + dirty).
 mem() { awk '/^Rss:/{r=$2} /^Pss:/{p=$2} /^Private_(Clean|Dirty):/{v+=$2} END{print r, p, v}' "/proc/$1/smaps_rollup"; }
-shim_pids() { pgrep -f "$1.*-address $sock" || true; }
+# Shim daemons only: brig's per-container monitor watcher is forked from the shim (same command
+# line) but renames itself brig-monitor.
+shim_pids() {
+  for pid in $(pgrep -f "$1.*-address $sock"); do
+    [ "$(cat /proc/$pid/comm 2>/dev/null)" = brig-monitor ] || echo "$pid"
+  done
+}
 
 report() {  # name pattern
   local total_r=0 total_p=0 total_v=0 count=0
@@ -65,7 +71,7 @@ breakdown() {
        END{for (n in r) if (r[n]) printf "  %-60s Rss %5d kB  Pss %5d kB\n", n, r[n], p[n]}' "/proc/$1/smaps" | sort -k3 -nr
   grep -E '^(Threads|VmHWM)' "/proc/$1/status" | sed 's/^/  /'
 }
-first=$(shim_pids containerd-shim-brig-v2 | head -1)
+first=$(shim_pids containerd-shim-brig-v2 | sed -n 1p)
 [ -z "$first" ] || { echo "== one containerd-shim-brig-v2 ($first)"; breakdown "$first"; }
 for id in $(ctr task ls -q); do ctr task kill -s KILL "$id"; done
 sleep 1

@@ -16,6 +16,7 @@
 #include <iostream>
 #include <utility>
 
+#include "monitor/runtime_monitor.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/log.hpp"
 #include "runtime/lifecycle/container.hpp"
@@ -196,7 +197,8 @@ int run_delete(const ShimFlags& flags) {
         bundle = cwd;
     Logger log;
     if (!flags.id.empty()) {
-        lifecycle::Runtime runtime(state_root_for(flags.ns), log);
+        monitor::RuntimeMonitor monitor("", log);  // drops the container's BPF map entries
+        lifecycle::Runtime runtime(state_root_for(flags.ns), log, false, &monitor);
         try {
             runtime.remove(flags.id, true);
         } catch (const Error& e) {
@@ -232,7 +234,10 @@ int serve(const ShimFlags& flags) {
     const char* ttrpc_address = getenv("TTRPC_ADDRESS");
     TtrpcPublisher publisher(ttrpc_address ? ttrpc_address : "", flags.ns);
     EventLoop loop;
-    TaskService service(loop, publisher, log, {state_root_for(flags.ns), flags.ns});
+    // Containers started through the shim are watched exactly like `brig create`'s: the BPF side
+    // is loaded (or the pinned one reused) at the first Create.
+    monitor::RuntimeMonitor monitor("", log);
+    TaskService service(loop, publisher, log, {state_root_for(flags.ns), flags.ns, &monitor});
     bool served_call = false;
     ttrpc::Server server(loop, [&](const ttrpc::Call& call) {
         served_call = true;

@@ -155,7 +155,7 @@ TaskService::TaskService(EventLoop& loop, EventSink& events, const Logger& log,
       events_(events),
       log_(log),
       options_(std::move(options)),
-      runtime_(options_.state_root, log) {
+      runtime_(options_.state_root, log, false, options_.monitor) {
     std::filesystem::create_directories(options_.state_root);
 }
 

@@ -26,6 +26,7 @@ inline constexpr const char* task_service_name = "containerd.task.v2.Task";
 struct ServiceOptions {
     std::string state_root;  // brig's state directory for this namespace
     std::string ns;
+    lifecycle::ContainerMonitor* monitor = nullptr;  // brig's monitor, or null (unwatched)
 };
 
 class TaskService {

@@ -148,8 +148,13 @@ protected:
                 continue;
             std::ifstream f(e.path() / "cmdline");
             std::string cmdline((std::istreambuf_iterator<char>(f)), {});
+            // The monitor's per-container watcher is forked from the shim (same cmdline) but
+            // renames itself: it is not a shim.
+            std::ifstream comm_file(e.path() / "comm");
+            std::string comm;
+            std::getline(comm_file, comm);
             if (cmdline.find("containerd-shim-brig-v2") != std::string::npos &&
-                cmdline.find(socket()) != std::string::npos)
+                cmdline.find(socket()) != std::string::npos && comm != "brig-monitor")
                 pids.push_back(std::stoi(name));
         }
         return pids;
@@ -343,6 +348,30 @@ TEST_F(ShimContainerd, ShimSurvivesAContainerdRestart) {
     for (int i = 0; i < 200 && task_status("survivor") != "STOPPED"; ++i)
         usleep(20000);
     EXPECT_EQ(ctr("task delete survivor").status, 0);
+}
+
+// The shim runs brig's runtime library with brig's monitor: a container started through
+// containerd is watched from birth like one from `brig create`, and its alerts land in its state.
+TEST_F(ShimContainerd, ContainersAreWatchedByTheMonitor) {
+    if (!fs::exists("/sys/fs/bpf"))
+        GTEST_SKIP() << "no bpffs: the monitor cannot load here";
+    ASSERT_EQ(run("-d", "watched", "/bin/sh -c 'echo x > /etc/brig-shim-probe; sleep 1000'").status,
+              0);
+    const std::string alerts = "/run/containerd/brig/default/watched/alerts.jsonl";
+    bool alerted = false;
+    for (int i = 0; i < 250 && !alerted; ++i) {
+        std::ifstream f(alerts);
+        std::string content((std::istreambuf_iterator<char>(f)), {});
+        alerted = content.find("\"rule\":\"Write below etc\"") != std::string::npos;
+        if (!alerted)
+            usleep(20000);
+    }
+    EXPECT_TRUE(alerted) << "no 'Write below etc' alert in " << alerts;
+    EXPECT_EQ(ctr("task kill -s KILL watched").status, 0);
+    for (int i = 0; i < 200 && task_status("watched") != "STOPPED"; ++i)
+        usleep(20000);
+    EXPECT_EQ(ctr("task delete watched").status, 0);
+    EXPECT_FALSE(fs::exists("/run/containerd/brig/default/watched"));
 }
 
 TEST_F(ShimContainerd, DeadShimIsCleanedUpWithTheDeleteVerb) {
