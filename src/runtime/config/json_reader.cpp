@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 
@@ -124,10 +125,13 @@ std::string read_capped_file(const std::string& path, std::size_t limit, const s
     if (static_cast<uint64_t>(st.st_size) > limit)
         throw too_large(static_cast<uint64_t>(st.st_size));
 
-    // Read to the limit whatever fstat said: the file may grow under us.
-    std::string text(limit + 1, '\0');
+    // Read to the limit whatever fstat said: the file may grow under us. The buffer starts at
+    // the file's size and grows: one of the full limit would touch megabytes at every create.
+    std::string text(static_cast<std::size_t>(st.st_size) + 1, '\0');
     std::size_t used = 0;
-    while (used < text.size()) {
+    while (used <= limit) {
+        if (used == text.size())
+            text.resize(std::min(text.size() * 2, limit + 1));
         const ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
         if (n < 0) {
             if (errno == EINTR)
