@@ -302,6 +302,10 @@ StartedInit Runtime::create(const CreateOptions& o) {
     st.pid_start_time = state::process_start_time(init.pid);
     const std::string hook_state = st.to_oci_json(Status::creating).dump();
     sync_send(parent_end.get(), SyncType::go, hook_state);
+    // The final state.json is written and fsync'd while the container sets itself up, and
+    // renamed into place once it is ready.
+    st.recorded_status = Status::created;
+    state::StagedFile staged_state = store_.stage(st);
     for (;;) {
         SyncMessage m = sync_receive(parent_end.get());
         if (m.type == SyncType::error)
@@ -317,8 +321,7 @@ StartedInit Runtime::create(const CreateOptions& o) {
 
     if (pty_receiver)
         init.pty_master = linux::receive_fd(pty_receiver.get());  // sent before `ready`
-    st.recorded_status = Status::created;
-    store_.write(st);
+    staged_state.commit();
     if (!o.pid_file.empty())
         state::write_file_atomic(o.pid_file, std::to_string(init.pid), 0644,
                                  state::Durability::atomic_only);
@@ -327,6 +330,8 @@ StartedInit Runtime::create(const CreateOptions& o) {
     remove_cgroup.dismiss();
     remove_state.dismiss();
     log_.debug("created container " + o.id + " pid " + std::to_string(init.pid));
+    init.state = std::move(st);
+    init.hooks = spec.hooks;
     return init;
 }
 
@@ -377,7 +382,11 @@ std::vector<pid_t> Runtime::pids(const std::string& id) const {
 }
 
 void Runtime::start(const std::string& id) {
-    auto i = info(id);
+    start(info(id), nullptr);
+}
+
+void Runtime::start(const ContainerInfo& i, const config::Hooks* hooks) {
+    const std::string& id = i.state.id;
     if (i.status != Status::created)
         throw Error("cannot start container \"" + id + "\": it is " + state::status_name(i.status) +
                     ", not created");
@@ -406,11 +415,14 @@ void Runtime::start(const std::string& id) {
     if (n > 0)
         throw Error(what + ": the container's process failed before exec (see its stderr)");
 
-    const config::Spec spec = parse_config_text(store_.read_config(id));
-    if (!spec.hooks.poststart.empty()) {
+    std::optional<config::Spec> spec;
+    if (!hooks) {
+        spec = parse_config_text(store_.read_config(id));
+        hooks = &spec->hooks;
+    }
+    if (!hooks->poststart.empty()) {
         try {
-            run_hooks(spec.hooks.poststart, i.state.to_oci_json(Status::running).dump(),
-                      "poststart");
+            run_hooks(hooks->poststart, i.state.to_oci_json(Status::running).dump(), "poststart");
         } catch (const Error&) {
             kill(id, SIGKILL, true);
             throw;
@@ -464,6 +476,10 @@ void Runtime::kill(const std::string& id, int signal, bool all) {
 }
 
 void Runtime::remove(const std::string& id, bool force) {
+    remove(id, force, nullptr);
+}
+
+void Runtime::remove(const std::string& id, bool force, const config::Hooks* hooks) {
     auto i = info(id);
     if ((i.status == Status::running || i.status == Status::paused) && !force)
         throw Error("cannot delete container \"" + id +
@@ -482,16 +498,22 @@ void Runtime::remove(const std::string& id, bool force) {
     if (monitor_ && cgroup2_id)
         monitor_->release(cgroup2_id, store_.dir(id));
 
-    std::string config_text;
-    try {
-        config_text = store_.read_config(id);
-    } catch (const Error&) {
-        // A create that crashed before saving the config has no hooks to run.
-    }
-    if (!config_text.empty() && i.status != Status::creating) {
-        auto spec = parse_config_text(config_text);
+    std::optional<config::Spec> spec;
+    if (!hooks && i.status != Status::creating) {
+        std::string config_text;
         try {
-            run_hooks(spec.hooks.poststop, i.state.to_oci_json(Status::stopped).dump(), "poststop");
+            config_text = store_.read_config(id);
+        } catch (const Error&) {
+            // A create that crashed before saving the config has no hooks to run.
+        }
+        if (!config_text.empty()) {
+            spec = parse_config_text(config_text);
+            hooks = &spec->hooks;
+        }
+    }
+    if (hooks && i.status != Status::creating) {
+        try {
+            run_hooks(hooks->poststop, i.state.to_oci_json(Status::stopped).dump(), "poststop");
         } catch (const Error& e) {
             log_.warn(e.what());
         }
@@ -504,14 +526,15 @@ int Runtime::run(const CreateOptions& options, bool detach, bool keep) {
     CreateOptions opts = options;
     opts.keep_pty_master = !detach;  // brig relays the terminal while it waits
     StartedInit init = create(opts);
+    // The hooks and state create has just parsed and written: not read back from disk.
     ScopeGuard cleanup([&] {
         try {
-            remove(options.id, true);
+            remove(options.id, true, &init.hooks);
         } catch (const Error& e) {
             log_.warn(e.what());
         }
     });
-    start(options.id);
+    start({init.state, Status::created}, &init.hooks);
     if (detach) {
         cleanup.dismiss();
         return 0;

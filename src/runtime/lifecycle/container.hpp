@@ -53,7 +53,9 @@ struct ExecOptions {
 struct StartedInit {
     pid_t pid = 0;
     UniqueFd pidfd;
-    UniqueFd pty_master;  // with keep_pty_master and a terminal
+    UniqueFd pty_master;          // with keep_pty_master and a terminal
+    state::ContainerState state;  // as written to state.json
+    config::Hooks hooks;
 };
 
 struct ContainerInfo {
@@ -95,6 +97,9 @@ public:
     const state::StateStore& store() const { return store_; }
 
 private:
+    // With hooks (those create parsed, for `run`), config.json is not read back.
+    void start(const ContainerInfo& info, const config::Hooks* hooks);
+    void remove(const std::string& id, bool force, const config::Hooks* hooks);
     state::Status live_status(const state::ContainerState& s) const;
     std::string seccomp_cache_dir() const { return store_.root() + "/.seccomp-cache"; }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.hpp"
+#include "runtime/common/scope_guard.hpp"
 #include "runtime/common/unique_fd.hpp"
 
 namespace brig::state {
@@ -176,6 +177,10 @@ void StateStore::write(const ContainerState& s) const {
     write_file_atomic(dir(s.id) + "/state.json", s.to_json().dump());
 }
 
+StagedFile StateStore::stage(const ContainerState& s) const {
+    return StagedFile(dir(s.id) + "/state.json", s.to_json().dump());
+}
+
 void StateStore::write_breadcrumb(const ContainerState& s) const {
     write_file_atomic(dir(s.id) + "/state.json", s.to_json().dump(), 0644, Durability::atomic_only);
 }
@@ -233,32 +238,48 @@ std::vector<std::string> StateStore::list() const {
     return ids;
 }
 
-void write_file_atomic(const std::string& path, const std::string& data, mode_t mode,
-                       Durability durability) {
-    std::string tmp = path + ".tmp";
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+StagedFile::StagedFile(std::string path, const std::string& data, mode_t mode,
+                       Durability durability)
+    : path_(std::move(path)), tmp_(path_ + ".tmp") {
+    UniqueFd fd(::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
     if (!fd)
-        throw_errno("cannot write " + tmp);
+        throw_errno("cannot write " + tmp_);
+    ScopeGuard remove_tmp([&] { unlink(tmp_.c_str()); });
     const char* p = data.data();
     size_t left = data.size();
     while (left > 0) {
         ssize_t n = ::write(fd.get(), p, left);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            int err = errno;
-            unlink(tmp.c_str());
-            throw Error("cannot write " + tmp, err);
-        }
+        if (n < 0)
+            throw_errno("cannot write " + tmp_);
         p += n;
         left -= static_cast<size_t>(n);
     }
-    if ((durability == Durability::fsync && fsync(fd.get()) != 0) ||
-        rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        unlink(tmp.c_str());
-        throw Error("cannot write " + path, err);
-    }
+    if (durability == Durability::fsync && fsync(fd.get()) != 0)
+        throw_errno("cannot write " + path_);
+    remove_tmp.dismiss();
+}
+
+StagedFile::StagedFile(StagedFile&& other) noexcept
+    : path_(std::move(other.path_)), tmp_(std::move(other.tmp_)) {
+    other.tmp_.clear();
+}
+
+StagedFile::~StagedFile() {
+    if (!tmp_.empty())
+        unlink(tmp_.c_str());
+}
+
+void StagedFile::commit() {
+    if (rename(tmp_.c_str(), path_.c_str()) != 0)
+        throw_errno("cannot write " + path_);
+    tmp_.clear();
+}
+
+void write_file_atomic(const std::string& path, const std::string& data, mode_t mode,
+                       Durability durability) {
+    StagedFile(path, data, mode, durability).commit();
 }
 
 std::string read_file(const std::string& path, size_t limit) {

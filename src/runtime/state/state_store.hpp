@@ -62,6 +62,9 @@ public:
     bool exists(const std::string& id) const;
     // Atomic and durable (fsync before rename).
     void write(const ContainerState& s) const;
+    // write() in two steps: state.json's new content fsync'd now under a temporary name, put in
+    // place by StagedFile::commit() (create overlaps the fsync with the container's setup).
+    class StagedFile stage(const ContainerState& s) const;
     // Atomic but not fsync'd: the "creating" breadcrumb that only helps delete --force clean up
     // after a crashed create, which a machine crash makes moot (the container died with it).
     void write_breadcrumb(const ContainerState& s) const;
@@ -78,6 +81,22 @@ private:
 };
 
 enum class Durability { fsync, atomic_only };
+
+// A file's new content written (and fsync'd) under a temporary name in the same directory;
+// commit() renames it into place. Not committed, the temporary file is removed.
+class StagedFile {
+public:
+    StagedFile(std::string path, const std::string& data, mode_t mode = 0644,
+               Durability durability = Durability::fsync);
+    StagedFile(StagedFile&& other) noexcept;
+    StagedFile& operator=(StagedFile&&) = delete;
+    ~StagedFile();
+    void commit();
+
+private:
+    std::string path_, tmp_;
+};
+
 // Writes data to path atomically: temp file in the same dir, (fsync), rename.
 void write_file_atomic(const std::string& path, const std::string& data, mode_t mode = 0644,
                        Durability durability = Durability::fsync);
