@@ -15,11 +15,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "lsm_probe.skel.h"
@@ -38,14 +40,13 @@ namespace {
 constexpr const char* kBpffsRoot = "/sys/fs/bpf";
 constexpr const char* kLoadLock = "/run/brig-monitor.lock";
 constexpr const char* kMapNames[] = {
-    "containers",      "exec_rules",    "open_name_rules", "open_write_rules",
-    "open_read_rules", "connect_rules", "drops",           "rings"};
+    "containers", "exec_rules", "open_name_rules", "open_path_rules", "connect_rules",
+    "drops",      "rings"};
 enum MapIndex {
     kContainers,
     kExecRules,
     kOpenNames,
-    kOpenWrite,
-    kOpenRead,
+    kOpenPaths,
     kConnects,
     kDrops,
     kRings,
@@ -349,15 +350,10 @@ void Monitor::register_container(const ContainerIdentity& container,
         auto value = to_bpf(verdict);
         update(maps[kOpenNames].get(), &key, &value, "open_name_rules");
     }
-    for (const auto& [prefix, verdict] : plan.open_write) {
+    for (const auto& [prefix, verdicts] : plan.open_paths()) {
         auto key = prefix_key(cgid, prefix);
-        auto value = to_bpf(verdict);
-        update(maps[kOpenWrite].get(), &key, &value, "open_write_rules");
-    }
-    for (const auto& [prefix, verdict] : plan.open_read) {
-        auto key = prefix_key(cgid, prefix);
-        auto value = to_bpf(verdict);
-        update(maps[kOpenRead].get(), &key, &value, "open_read_rules");
+        brig_path_verdicts value{to_bpf(verdicts.any), to_bpf(verdicts.write)};
+        update(maps[kOpenPaths].get(), &key, &value, "open_path_rules");
     }
     bool deny_connect = false;
     for (const auto& [target, verdict] : plan.connects) {
@@ -403,6 +399,13 @@ void Monitor::register_container(const ContainerIdentity& container,
         auto verdict = to_bpf(plan.exec_new_binary);
         update(maps[kExecRules].get(), &key, &verdict, "exec_rules");
     }
+    std::set<size_t> name_lengths;
+    for (const auto& entry : plan.open_names)
+        name_lengths.insert(entry.first.size());
+    if (name_lengths.size() > BRIG_NAME_LENS)
+        value.flags |= BRIG_CF_OPEN_NAME_SCAN;
+    else
+        std::copy(name_lengths.begin(), name_lengths.end(), value.open_name_lens);
     update(maps[kContainers].get(), &cgid, &value, "containers");
     undo.dismiss();
 }
@@ -412,8 +415,7 @@ void Monitor::unregister_container(uint64_t cgroup2_id) {
     bpf_map_delete_elem(maps[kContainers].get(), &cgroup2_id);
     delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
     delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
-    delete_keys_of(maps[kOpenWrite].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
-    delete_keys_of(maps[kOpenRead].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
+    delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
     delete_keys_of(maps[kConnects].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
     bpf_map_delete_elem(maps[kRings].get(), &cgroup2_id);
     bpf_map_delete_elem(maps[kDrops].get(), &cgroup2_id);
@@ -447,8 +449,7 @@ size_t Monitor::map_entries_of(uint64_t cgroup2_id) const {
     size_t n = bpf_map_lookup_elem(maps[kContainers].get(), &cgroup2_id, &value) == 0;
     n += delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, false);
     n += delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, false);
-    n += delete_keys_of(maps[kOpenWrite].get(), sizeof(brig_prefix_key), 4, cgroup2_id, false);
-    n += delete_keys_of(maps[kOpenRead].get(), sizeof(brig_prefix_key), 4, cgroup2_id, false);
+    n += delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, false);
     n += delete_keys_of(maps[kConnects].get(), sizeof(brig_addr_key), 0, cgroup2_id, false);
     uint32_t ring_id = 0;
     n += bpf_map_lookup_elem(maps[kRings].get(), &cgroup2_id, &ring_id) == 0;

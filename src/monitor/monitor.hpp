@@ -81,6 +81,12 @@ struct ConnectTarget {
     auto operator<=>(const ConnectTarget&) const = default;
 };
 
+// One open_path_rules entry: the strongest verdict of every rule on a prefix of its path.
+struct OpenPathVerdicts {
+    KernelVerdict any;    // opens in any access mode
+    KernelVerdict write;  // opens for writing
+};
+
 // What the kernel decides for one container: map entries.
 struct KernelPlan {
     std::map<std::string, KernelVerdict> exec_names;  // basename or absolute path
@@ -90,6 +96,9 @@ struct KernelPlan {
     std::map<ConnectTarget, KernelVerdict> connects;
     std::array<KernelVerdict, 8> syscalls{};  // by brig_syscall_class
     KernelVerdict exec_new_binary;
+    // open_write and open_read as one trie: each entry folds in the verdicts of every shorter
+    // prefix of it, since the kernel's longest-prefix lookup returns one entry only.
+    std::map<std::string, OpenPathVerdicts> open_paths() const;
     size_t entry_count() const;
 };
 

@@ -17,9 +17,31 @@
 
 namespace brig::monitor {
 
+namespace {
+void merge(KernelVerdict& into, KernelVerdict v) {
+    if (v.action > into.action)
+        into = v;
+}
+}  // namespace
+
+std::map<std::string, OpenPathVerdicts> KernelPlan::open_paths() const {
+    std::map<std::string, OpenPathVerdicts> paths;
+    for (const auto* prefixes : {&open_read, &open_write})
+        for (const auto& entry : *prefixes)
+            paths[entry.first];
+    for (auto& [path, verdicts] : paths) {
+        for (const auto& [prefix, verdict] : open_read)
+            if (path.starts_with(prefix))
+                merge(verdicts.any, verdict);
+        for (const auto& [prefix, verdict] : open_write)
+            if (path.starts_with(prefix))
+                merge(verdicts.write, verdict);
+    }
+    return paths;
+}
+
 size_t KernelPlan::entry_count() const {
-    return exec_names.size() + open_write.size() + open_read.size() + open_names.size() +
-           connects.size();
+    return exec_names.size() + open_paths().size() + open_names.size() + connects.size();
 }
 
 uint64_t cgroup_id_of(const std::string& cgroup2_path) {
@@ -126,11 +148,6 @@ uint32_t action_bits(Action action) {
             return BRIG_ACT_REPORT | BRIG_ACT_KILL;
     }
     return BRIG_ACT_REPORT;
-}
-
-void merge(KernelVerdict& into, KernelVerdict v) {
-    if (v.action > into.action)
-        into = v;
 }
 
 bool is_compare(const Expr& e, std::string_view field, std::initializer_list<CompareOp> ops) {

@@ -230,6 +230,32 @@ TEST_F(MonitorRulesTest, WriteBelowEtcKillsTheContainer) {
                  {{"proc.name", "sh"}, {"fd.name", "/etc/evil"}}, "kill");
 }
 
+TEST_F(MonitorRulesTest, AnAlertOnAFileKeepsTheKillOnItsDirectory) {
+    // The kernel looks paths up by longest prefix: the kill on /srv/ must still hold for the
+    // file an alert-only rule names exactly.
+    write_file(tmp_dir() / "srv.yaml", R"yaml(
+- rule: Write below srv
+  desc: d
+  condition: open_write and fd.name startswith /srv/
+  output: "write below srv (file=%fd.name)"
+  priority: ERROR
+  action: kill
+- rule: Notes written
+  desc: d
+  condition: open_write and fd.name = /srv/data/notes
+  output: "notes written (file=%fd.name)"
+  priority: NOTICE
+  action: alert
+)yaml");
+    write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "srv.yaml").string() +
+                 R"("], "outputs": {"file": ")" + output_file_.string() + R"("}}})");
+    fs::create_directories(bundle().rootfs() / "srv/data");
+    bundle().set_script("echo hi > /srv/data/notes; echo survived");
+    auto w = run_watched();
+    expect_killed_by(w, "Write below srv");
+    EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+}
+
 TEST_F(MonitorRulesTest, ReadingASensitiveFileIsAlertedToEveryOutput) {
     bundle().set_script("cat /etc/shadow >/dev/null && echo read-ok");
     auto w = run_watched();
@@ -463,6 +489,33 @@ TEST_F(MonitorRulesTest, ReleaseAgentWriteKillsTheContainer) {
     EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
     expect_alert(w, "Detect release_agent escapes", "Critical", "container",
                  {{"proc.name", "sh"}, {"fd.name", "/tmp/release_agent"}}, "kill");
+}
+
+TEST_F(MonitorRulesTest, ReleaseAgentOpenedByARelativePathIsCaught) {
+    bundle().set_script("cd /tmp && echo /evil > release_agent; echo survived");
+    auto w = run_watched();
+    expect_killed_by(w, "Detect release_agent escapes");
+    EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+}
+
+TEST_F(MonitorRulesTest, FileNamesOfManyLengthsAreAllWatched) {
+    // More distinct name lengths than the kernel tries one by one: it scans for the basename.
+    write_file(tmp_dir() / "names.yaml", R"yaml(
+- rule: Secret names
+  desc: d
+  condition: open_read and fd.filename in (a, bb, ccc, dddd, eeeee, ffffff, ggggggg, hhhhhhhh, iiiiiiiii, secret.key)
+  output: "secret opened (file=%fd.name)"
+  priority: ERROR
+  action: kill
+)yaml");
+    write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "names.yaml").string() +
+                 R"("], "outputs": {"file": ")" + output_file_.string() + R"("}}})");
+    write_file(bundle().rootfs() / "tmp/secret.key", "k\n");
+    write_file(bundle().rootfs() / "tmp/secret.key2", "k\n");
+    bundle().set_script("cat /tmp/secret.key2 && cat /tmp/secret.key; echo survived");
+    auto w = run_watched();
+    expect_killed_by(w, "Secret names");
+    EXPECT_EQ(w.result.out, "k\n");
 }
 
 TEST_F(MonitorRulesTest, EventsShowsTheContainersAlerts) {

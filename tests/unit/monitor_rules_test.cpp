@@ -221,6 +221,27 @@ TEST(MonitorCompiler, ExecRuleBecomesExactKernelEntry) {
     EXPECT_EQ(policy.kernel.exec_names["nc"].action, BRIG_ACT_REPORT | BRIG_ACT_KILL);
 }
 
+TEST(MonitorCompiler, OpenPathsCarryEveryShorterPrefixsVerdict) {
+    // The kernel's trie returns the longest prefix only: a deny on /etc/ must survive an alert
+    // on /etc/hosts, and reads and writes of one path share one entry.
+    KernelPlan plan;
+    plan.open_write["/etc/"] = {1, BRIG_ACT_REPORT | BRIG_ACT_DENY};
+    plan.open_write[std::string("/etc/hosts") + '\0'] = {2, BRIG_ACT_REPORT};
+    plan.open_read[std::string("/etc/shadow") + '\0'] = {3, BRIG_ACT_REPORT};
+    plan.open_read["/e"] = {4, BRIG_ACT_REPORT | BRIG_ACT_KILL};
+    auto paths = plan.open_paths();
+    ASSERT_EQ(paths.size(), 4u);
+    auto hosts = paths[std::string("/etc/hosts") + '\0'];
+    EXPECT_EQ(hosts.write.rule_id, 1u);
+    EXPECT_EQ(hosts.any.rule_id, 4u);
+    auto shadow = paths[std::string("/etc/shadow") + '\0'];
+    EXPECT_EQ(shadow.any.rule_id, 4u);
+    EXPECT_EQ(shadow.write.rule_id, 1u);
+    EXPECT_EQ(paths["/etc/"].write.action, BRIG_ACT_REPORT | BRIG_ACT_DENY);
+    EXPECT_EQ(paths["/e"].write.action, 0u);
+    EXPECT_EQ(plan.entry_count(), 4u);
+}
+
 TEST(MonitorCompiler, ResidualTermsLeaveTheDecisionToUserSpace) {
     RuleSet set;
     load_rules(default_rules_text(), "default.yaml", set);

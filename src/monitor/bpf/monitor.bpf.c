@@ -91,6 +91,36 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
     return 0;
 }
 
+/* The open_name_rules verdict for the basename of `path` (`len` bytes, in a BRIG_PREFIX_LEN
+ * buffer). Each of the container's name lengths L is one candidate: the last L bytes, if they
+ * follow a '/' or are the whole path. A candidate holding a '/' is no basename and never matches a
+ * name, so trying them all finds the basename's verdict without scanning the path. */
+static __always_inline struct brig_verdict* open_name_verdict(struct brig_container* c, __u64 cgid,
+                                                              const char* path, long len) {
+    struct brig_name_key name = {.cgroup_id = cgid};
+    if (c->flags & BRIG_CF_OPEN_NAME_SCAN) {
+        basename_into(&name, path);
+        return bpf_map_lookup_elem(&open_name_rules, &name);
+    }
+    for (int i = 0; i < BRIG_NAME_LENS; i++) {
+        long l = c->open_name_lens[i];
+        if (!l)
+            return 0;
+        if (l > len)
+            continue;
+        long start = len - l;
+        if (start > 0 && path[(start - 1) & (BRIG_PREFIX_LEN - 1)] != '/')
+            continue;
+        __builtin_memset(name.name, 0, sizeof(name.name));
+        bpf_probe_read_kernel(name.name, l & (BRIG_NAME_LEN - 1),
+                              path + (start & (BRIG_PREFIX_LEN - 1)));
+        struct brig_verdict* v = bpf_map_lookup_elem(&open_name_rules, &name);
+        if (v)
+            return v;
+    }
+    return 0;
+}
+
 static __always_inline int handle_open(struct brig_container* c, __u64 cgid, const char* upath,
                                        __u64 flags, __u32 nr) {
     struct brig_prefix_key key = {.cgroup_id = cgid};
@@ -99,12 +129,13 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, con
         return 0;
     struct brig_verdict verdict = {};
     key.prefixlen = 64 + 8 * BRIG_PREFIX_LEN;
-    if ((flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC)))
-        merge(&verdict, bpf_map_lookup_elem(&open_write_rules, &key));
-    merge(&verdict, bpf_map_lookup_elem(&open_read_rules, &key));
-    struct brig_name_key name = {.cgroup_id = cgid};
-    basename_into(&name, key.path);
-    struct brig_verdict* by_name = bpf_map_lookup_elem(&open_name_rules, &name);
+    struct brig_path_verdicts* by_path = bpf_map_lookup_elem(&open_path_rules, &key);
+    if (by_path) {
+        merge(&verdict, &by_path->any);
+        if ((flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC)))
+            merge(&verdict, &by_path->write);
+    }
+    struct brig_verdict* by_name = open_name_verdict(c, cgid, key.path, n - 1);
     /* lsm/file_open refuses and reports opens by name; path prefixes stay here. */
     if (lsm_enforces && by_name && (by_name->action & BRIG_ACT_ENFORCE))
         return 0;

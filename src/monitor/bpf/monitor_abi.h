@@ -40,6 +40,11 @@ enum brig_syscall_class {
 };
 
 #define BRIG_CF_CONDEMNED 1u /* a kill rule fired: every task is killed at its next syscall */
+/* open_name_rules holds names of more distinct lengths than open_name_lens has room for: the
+ * tracepoint scans each opened path for its basename instead. */
+#define BRIG_CF_OPEN_NAME_SCAN 2u
+
+#define BRIG_NAME_LENS 8
 
 /* Value of the `containers` map, keyed by the container's cgroup2 id. */
 struct brig_container {
@@ -48,6 +53,10 @@ struct brig_container {
     __u64 start_time_sec;         /* wall clock at registration, for "binary written after start" */
     struct brig_verdict exec_any; /* applies to every exec (reporting) */
     struct brig_verdict syscalls[BRIG_SC_MAX];
+    /* The distinct lengths of the container's open_name_rules names, zero-terminated: a basename
+     * rule can only match an opened path whose last L bytes follow a '/', so the tracepoint tries
+     * those few lengths instead of scanning the path. */
+    __u8 open_name_lens[BRIG_NAME_LENS];
 };
 
 /* exec_rules key: an absolute path ("/bin/sh") or a basename ("sh"). */
@@ -63,6 +72,14 @@ struct brig_prefix_key {
     __u64 cgroup_id;
     char path[BRIG_PREFIX_LEN];
 } __attribute__((packed));
+
+/* open_path_rules value: `any` applies to every open of a path under the prefix, `write` to opens
+ * for writing. User space folds every shorter matching prefix into each entry, so the longest
+ * match alone carries the strongest verdict of all the rules on the path. */
+struct brig_path_verdicts {
+    struct brig_verdict any;
+    struct brig_verdict write;
+};
 
 struct brig_addr_key {
     __u64 cgroup_id;

@@ -43,23 +43,15 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } open_name_rules SEC(".maps");
 
+/* Opens by path prefix; exact files end in a NUL. */
 struct {
     __uint(type, BPF_MAP_TYPE_LPM_TRIE);
     __uint(max_entries, 65536);
     __type(key, struct brig_prefix_key);
-    __type(value, struct brig_verdict);
+    __type(value, struct brig_path_verdicts);
     __uint(map_flags, BPF_F_NO_PREALLOC);
     __uint(pinning, LIBBPF_PIN_BY_NAME);
-} open_write_rules SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-    __uint(max_entries, 65536);
-    __type(key, struct brig_prefix_key);
-    __type(value, struct brig_verdict);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __uint(pinning, LIBBPF_PIN_BY_NAME);
-} open_read_rules SEC(".maps");
+} open_path_rules SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
