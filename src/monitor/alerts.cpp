@@ -56,12 +56,47 @@ std::string evt_type_of(const brig_event& e) {
             return e.syscall_nr == 175 ? "init_module" : "finit_module";
         case BRIG_EV_BPF:
             return "bpf";
+        case BRIG_EV_PATH:
+            switch (e.syscall_nr) {
+                case 82:
+                    return "rename";
+                case 83:
+                    return "mkdir";
+                case 84:
+                    return "rmdir";
+                case 87:
+                    return "unlink";
+                case 90:
+                    return "chmod";
+                case 258:
+                    return "mkdirat";
+                case 263:
+                    return "unlinkat";
+                case 264:
+                    return "renameat";
+                case 268:
+                    return "fchmodat";
+                case 316:
+                    return "renameat2";
+                case 452:
+                    return "fchmodat2";
+                default:
+                    return "unknown";
+            }
         default:
             return "unknown";
     }
 }
 
 }  // namespace
+
+void set_path_fields(EventFields& fields, const std::string& path) {
+    auto& v = fields.values;
+    v["fd.name"] = path;
+    auto slash = path.rfind('/');
+    v["fd.directory"] = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    v["fd.filename"] = basename_of(path);
+}
 
 EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
     EventFields f;
@@ -98,13 +133,11 @@ EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
         bool write = mode != 0 || (e.flags & (0100 | 01000));
         v["evt.is_open_write"] = write ? "true" : "false";
         v["evt.is_open_read"] = mode != 1 ? "true" : "false";
-        v["fd.name"] = path;
-        auto slash = path.rfind('/');
-        v["fd.directory"] = slash == std::string::npos ? "."
-                            : slash == 0               ? "/"
-                                                       : path.substr(0, slash);
-        v["fd.filename"] = basename_of(path);
     }
+    if (e.type == BRIG_EV_OPEN || e.type == BRIG_EV_PATH)
+        set_path_fields(f, path);
+    if (e.type == BRIG_EV_PATH && e.new_path[0])
+        v["evt.arg.newpath"] = bounded(e.new_path, sizeof(e.new_path));
     if (e.type == BRIG_EV_SOCKET)
         v["evt.arg.domain"] = e.flags == 17 ? "AF_PACKET" : std::to_string(e.flags);
     if (e.type == BRIG_EV_PTRACE)
@@ -197,6 +230,12 @@ std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& p
                                ProcessTable& processes) {
     EventFields fields = event_fields(event, policy);
     processes.complete(event, fields);
+    // A rename touches two paths: a rule on either one (fd.name) matches.
+    std::optional<EventFields> renamed_to;
+    if (event.type == BRIG_EV_PATH && event.new_path[0]) {
+        renamed_to = fields;
+        set_path_fields(*renamed_to, bounded(event.new_path, sizeof(event.new_path)));
+    }
     std::string time = rfc3339(wall_time_of(event.boot_ns));
     std::vector<Alert> alerts;
     for (size_t i = 0; i < policy.rules.size(); ++i) {
@@ -205,6 +244,8 @@ std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& p
         if (decided_by_kernel || (rule.condition && evaluate(*rule.condition, fields)))
             alerts.push_back(
                 make_alert(rule, fields, time, decided_by_kernel && (event.action != 0)));
+        else if (renamed_to && rule.condition && evaluate(*rule.condition, *renamed_to))
+            alerts.push_back(make_alert(rule, *renamed_to, time, false));
     }
     return alerts;
 }

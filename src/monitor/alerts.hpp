@@ -16,6 +16,8 @@ namespace brig::monitor {
 
 // The field values of one kernel event in one container.
 EventFields event_fields(const brig_event& event, const ContainerPolicy& policy);
+// fd.name, fd.directory and fd.filename of a path.
+void set_path_fields(EventFields& fields, const std::string& path);
 
 struct Alert {
     std::string time;  // RFC 3339, UTC, nanoseconds

@@ -350,9 +350,11 @@ void Monitor::register_container(const ContainerIdentity& container,
         auto value = to_bpf(verdict);
         update(maps[kOpenNames].get(), &key, &value, "open_name_rules");
     }
-    for (const auto& [prefix, verdicts] : plan.open_paths()) {
+    for (const auto& [prefix, verdicts] : plan.folded_paths()) {
         auto key = prefix_key(cgid, prefix);
-        brig_path_verdicts value{to_bpf(verdicts.any), to_bpf(verdicts.write)};
+        brig_path_verdicts value{};
+        for (size_t op = 0; op < verdicts.ops.size(); ++op)
+            value.ops[op] = to_bpf(verdicts.ops[op]);
         update(maps[kOpenPaths].get(), &key, &value, "open_path_rules");
     }
     bool deny_connect = false;

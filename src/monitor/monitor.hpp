@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "monitor/bpf/monitor_abi.h"
 #include "monitor/rules.hpp"
 
 namespace brig::monitor {
@@ -81,24 +82,24 @@ struct ConnectTarget {
     auto operator<=>(const ConnectTarget&) const = default;
 };
 
-// One open_path_rules entry: the strongest verdict of every rule on a prefix of its path.
-struct OpenPathVerdicts {
-    KernelVerdict any;    // opens in any access mode
-    KernelVerdict write;  // opens for writing
+// One open_path_rules entry: per brig_path_op, the strongest verdict of every rule on a prefix
+// of its path.
+struct PathVerdicts {
+    std::array<KernelVerdict, BRIG_PATH_OPS> ops{};
 };
 
 // What the kernel decides for one container: map entries.
 struct KernelPlan {
     std::map<std::string, KernelVerdict> exec_names;  // basename or absolute path
-    std::map<std::string, KernelVerdict> open_write;  // path prefix; exact file ends in '\0'
-    std::map<std::string, KernelVerdict> open_read;   // any access mode
+    // Per brig_path_op: path prefix -> verdict; an exact file ends in '\0'.
+    std::array<std::map<std::string, KernelVerdict>, BRIG_PATH_OPS> paths;
     std::map<std::string, KernelVerdict> open_names;  // basename, any access mode
     std::map<ConnectTarget, KernelVerdict> connects;
     std::array<KernelVerdict, 8> syscalls{};  // by brig_syscall_class
     KernelVerdict exec_new_binary;
-    // open_write and open_read as one trie: each entry folds in the verdicts of every shorter
-    // prefix of it, since the kernel's longest-prefix lookup returns one entry only.
-    std::map<std::string, OpenPathVerdicts> open_paths() const;
+    // `paths` as one trie: each entry folds in the verdicts of every shorter prefix of it, since
+    // the kernel's longest-prefix lookup returns one entry only.
+    std::map<std::string, PathVerdicts> folded_paths() const;
     size_t entry_count() const;
 };
 

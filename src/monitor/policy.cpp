@@ -24,24 +24,21 @@ void merge(KernelVerdict& into, KernelVerdict v) {
 }
 }  // namespace
 
-std::map<std::string, OpenPathVerdicts> KernelPlan::open_paths() const {
-    std::map<std::string, OpenPathVerdicts> paths;
-    for (const auto* prefixes : {&open_read, &open_write})
-        for (const auto& entry : *prefixes)
-            paths[entry.first];
-    for (auto& [path, verdicts] : paths) {
-        for (const auto& [prefix, verdict] : open_read)
-            if (path.starts_with(prefix))
-                merge(verdicts.any, verdict);
-        for (const auto& [prefix, verdict] : open_write)
-            if (path.starts_with(prefix))
-                merge(verdicts.write, verdict);
-    }
-    return paths;
+std::map<std::string, PathVerdicts> KernelPlan::folded_paths() const {
+    std::map<std::string, PathVerdicts> folded;
+    for (const auto& prefixes : paths)
+        for (const auto& entry : prefixes)
+            folded[entry.first];
+    for (auto& [path, verdicts] : folded)
+        for (size_t op = 0; op < paths.size(); ++op)
+            for (const auto& [prefix, verdict] : paths[op])
+                if (path.starts_with(prefix))
+                    merge(verdicts.ops[op], verdict);
+    return folded;
 }
 
 size_t KernelPlan::entry_count() const {
-    return exec_names.size() + open_paths().size() + open_names.size() + connects.size();
+    return exec_names.size() + folded_paths().size() + open_names.size() + connects.size();
 }
 
 uint64_t cgroup_id_of(const std::string& cgroup2_path) {
@@ -116,22 +113,22 @@ std::unique_ptr<Expr> decide_container_fields(const Expr& expr, const EventField
     return expr.clone();
 }
 
-enum class EventClass { exec, open, socket, connect, ptrace, memfd, module, bpf };
+enum class EventClass { exec, open, path, socket, connect, ptrace, memfd, module, bpf };
 
 std::optional<EventClass> class_of(const std::string& evt_type) {
-    static const std::map<std::string, EventClass> classes = {{"execve", EventClass::exec},
-                                                              {"execveat", EventClass::exec},
-                                                              {"open", EventClass::open},
-                                                              {"openat", EventClass::open},
-                                                              {"openat2", EventClass::open},
-                                                              {"creat", EventClass::open},
-                                                              {"socket", EventClass::socket},
-                                                              {"connect", EventClass::connect},
-                                                              {"ptrace", EventClass::ptrace},
-                                                              {"memfd_create", EventClass::memfd},
-                                                              {"init_module", EventClass::module},
-                                                              {"finit_module", EventClass::module},
-                                                              {"bpf", EventClass::bpf}};
+    static const std::map<std::string, EventClass> classes = {
+        {"execve", EventClass::exec},         {"execveat", EventClass::exec},
+        {"open", EventClass::open},           {"openat", EventClass::open},
+        {"openat2", EventClass::open},        {"creat", EventClass::open},
+        {"unlink", EventClass::path},         {"unlinkat", EventClass::path},
+        {"rmdir", EventClass::path},          {"rename", EventClass::path},
+        {"renameat", EventClass::path},       {"renameat2", EventClass::path},
+        {"chmod", EventClass::path},          {"fchmodat", EventClass::path},
+        {"fchmodat2", EventClass::path},      {"mkdir", EventClass::path},
+        {"mkdirat", EventClass::path},        {"socket", EventClass::socket},
+        {"connect", EventClass::connect},     {"ptrace", EventClass::ptrace},
+        {"memfd_create", EventClass::memfd},  {"init_module", EventClass::module},
+        {"finit_module", EventClass::module}, {"bpf", EventClass::bpf}};
     auto it = classes.find(evt_type);
     if (it == classes.end())
         return std::nullopt;
@@ -148,6 +145,21 @@ uint32_t action_bits(Action action) {
             return BRIG_ACT_REPORT | BRIG_ACT_KILL;
     }
     return BRIG_ACT_REPORT;
+}
+
+// The kernel's verdict slot (brig_path_op) of each path syscall but the opens.
+std::optional<uint32_t> path_op_of(const std::string& evt_type) {
+    static const std::map<std::string, uint32_t> ops = {
+        {"unlink", BRIG_PATH_UNLINK},       {"unlinkat", BRIG_PATH_UNLINKAT},
+        {"rmdir", BRIG_PATH_RMDIR},         {"rename", BRIG_PATH_RENAME},
+        {"renameat", BRIG_PATH_RENAMEAT},   {"renameat2", BRIG_PATH_RENAMEAT2},
+        {"chmod", BRIG_PATH_CHMOD},         {"fchmodat", BRIG_PATH_FCHMODAT},
+        {"fchmodat2", BRIG_PATH_FCHMODAT2}, {"mkdir", BRIG_PATH_MKDIR},
+        {"mkdirat", BRIG_PATH_MKDIRAT}};
+    auto it = ops.find(evt_type);
+    if (it == ops.end())
+        return std::nullopt;
+    return it->second;
 }
 
 bool is_compare(const Expr& e, std::string_view field, std::initializer_list<CompareOp> ops) {
@@ -275,7 +287,7 @@ private:
                     }
                 bool all_types =
                     types.contains("open") && types.contains("openat") && types.contains("openat2");
-                auto& prefixes = write_only ? plan.open_write : plan.open_read;
+                auto& prefixes = plan.paths[write_only ? BRIG_PATH_OPEN_WRITE : BRIG_PATH_OPEN];
                 bool keyed = false;
                 for (size_t i = 0; i < terms.size() && !keyed; ++i) {
                     const Expr& t = *terms[i];
@@ -295,9 +307,7 @@ private:
                         }
                         used[i] = keyed = true;
                     } else if (is_compare(t, "fd.directory", {CompareOp::eq, CompareOp::in})) {
-                        // The kernel matches the whole subtree: user space narrows it.
-                        for (const auto& dir : t.values)
-                            add_prefix(prefixes, dir.ends_with("/") ? dir : dir + "/", false);
+                        add_directories(prefixes, t.values);
                         keyed = true;
                     } else if (is_compare(t, "fd.filename", {CompareOp::eq, CompareOp::in}) ||
                                (is_compare(t, "fd.name", {CompareOp::endswith}) &&
@@ -319,6 +329,44 @@ private:
                         "an open rule needs fd.name (=, in, startswith, pmatch), fd.directory or "
                         "fd.filename to be observed; it never fires");
                 bool exact = keyed && all_types && exact_;
+                exact_ = true;
+                return exact;
+            }
+            case EventClass::path: {
+                std::vector<uint32_t> ops;
+                for (const auto& type : types)
+                    ops.push_back(*path_op_of(type));
+                bool keyed = false;
+                for (size_t i = 0; i < terms.size() && !keyed; ++i) {
+                    const Expr& t = *terms[i];
+                    for (uint32_t op : ops) {
+                        auto& prefixes = plan.paths[op];
+                        if (is_compare(t, "fd.name", {CompareOp::eq, CompareOp::in})) {
+                            for (const auto& path : t.values)
+                                add_prefix(prefixes, path + std::string(1, '\0'), true);
+                            used[i] = keyed = true;
+                        } else if (is_compare(t, "fd.name", {CompareOp::startswith})) {
+                            add_prefix(prefixes, t.values[0], t.values[0].starts_with("/"));
+                            used[i] = keyed = true;
+                        } else if (is_compare(t, "fd.name", {CompareOp::pmatch})) {
+                            for (const auto& dir : t.values) {
+                                std::string base =
+                                    dir.ends_with("/") ? dir.substr(0, dir.size() - 1) : dir;
+                                add_prefix(prefixes, base + "/", true);
+                                add_prefix(prefixes, base + std::string(1, '\0'), true);
+                            }
+                            used[i] = keyed = true;
+                        } else if (is_compare(t, "fd.directory", {CompareOp::eq, CompareOp::in})) {
+                            add_directories(prefixes, t.values);
+                            keyed = true;
+                        }
+                    }
+                }
+                if (!keyed)
+                    warn(
+                        "unlink, rmdir, rename, chmod and mkdir rules need fd.name (=, in, "
+                        "startswith, pmatch) or fd.directory to be observed; it never fires");
+                bool exact = keyed && exact_;
                 exact_ = true;
                 return exact;
             }
@@ -390,6 +438,14 @@ private:
         return false;
     }
 
+    // The kernel matches the directories' whole subtrees: the kernel reports, user space decides.
+    void add_directories(std::map<std::string, KernelVerdict>& into,
+                         const std::vector<std::string>& dirs) {
+        for (const auto& dir : dirs)
+            add_prefix(into, dir.ends_with("/") ? dir : dir + "/", dir.starts_with("/"));
+        exact_ = false;
+    }
+
     void add_prefix(std::map<std::string, KernelVerdict>& into, const std::string& prefix,
                     bool absolute) {
         if (!absolute) {
@@ -403,8 +459,10 @@ private:
             return;
         }
         merge(into[prefix], verdict());
+        // Landlock refuses every kind of write beneath a directory: only for rules on writes,
+        // not on one operation (a denied unlink must not refuse creating files).
         if (prefix.back() != '\0' && rule_.action != Action::alert &&
-            &into == &policy_.kernel.open_write)
+            &into == &policy_.kernel.paths[BRIG_PATH_OPEN_WRITE])
             landlock_candidates_.push_back(prefix);
     }
 

@@ -65,13 +65,16 @@ std::string_view priority_name(Priority priority) {
 const std::vector<FieldInfo>& known_fields() {
     static const std::vector<FieldInfo> fields = {
         {"evt.type", FieldType::string, false,
-         "syscall: execve, open, openat, openat2, creat, socket, connect, ptrace, memfd_create, "
-         "init_module, finit_module, bpf"},
+         "syscall: execve, open, openat, openat2, creat, unlink, unlinkat, rmdir, rename, "
+         "renameat, renameat2, chmod, fchmodat, fchmodat2, mkdir, mkdirat, socket, connect, "
+         "ptrace, memfd_create, init_module, finit_module, bpf"},
         {"evt.is_open_write", FieldType::boolean, false,
          "open for writing, creating or truncating"},
         {"evt.is_open_read", FieldType::boolean, false, "open for reading"},
         {"evt.arg.domain", FieldType::string, false, "socket domain: AF_PACKET, ..."},
         {"evt.arg.request", FieldType::number, false, "ptrace request"},
+        {"evt.arg.newpath", FieldType::string, false,
+         "destination of a rename (fd.name is its source; a rule on fd.name matches either)"},
         {"proc.name", FieldType::string, false, "process name (basename of the executable)"},
         {"proc.exe", FieldType::string, false, "executable path as given to execve"},
         {"proc.cmdline", FieldType::string, false, "name and arguments"},
@@ -82,7 +85,8 @@ const std::vector<FieldInfo>& known_fields() {
         {"proc.tty", FieldType::number, false, "controlling terminal, 0 = none"},
         {"proc.exe_new", FieldType::boolean, false,
          "the executable was written or changed after the container started"},
-        {"fd.name", FieldType::string, false, "file path or ip:port"},
+        {"fd.name", FieldType::string, false,
+         "file path (opened, unlinked, renamed, chmod-ed, made) or ip:port"},
         {"fd.directory", FieldType::string, false, "directory of fd.name"},
         {"fd.filename", FieldType::string, false, "basename of fd.name"},
         {"fd.sip", FieldType::string, false, "server ip of a connect"},

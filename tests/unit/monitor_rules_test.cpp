@@ -225,20 +225,20 @@ TEST(MonitorCompiler, OpenPathsCarryEveryShorterPrefixsVerdict) {
     // The kernel's trie returns the longest prefix only: a deny on /etc/ must survive an alert
     // on /etc/hosts, and reads and writes of one path share one entry.
     KernelPlan plan;
-    plan.open_write["/etc/"] = {1, BRIG_ACT_REPORT | BRIG_ACT_DENY};
-    plan.open_write[std::string("/etc/hosts") + '\0'] = {2, BRIG_ACT_REPORT};
-    plan.open_read[std::string("/etc/shadow") + '\0'] = {3, BRIG_ACT_REPORT};
-    plan.open_read["/e"] = {4, BRIG_ACT_REPORT | BRIG_ACT_KILL};
-    auto paths = plan.open_paths();
+    plan.paths[BRIG_PATH_OPEN_WRITE]["/etc/"] = {1, BRIG_ACT_REPORT | BRIG_ACT_DENY};
+    plan.paths[BRIG_PATH_OPEN_WRITE][std::string("/etc/hosts") + '\0'] = {2, BRIG_ACT_REPORT};
+    plan.paths[BRIG_PATH_OPEN][std::string("/etc/shadow") + '\0'] = {3, BRIG_ACT_REPORT};
+    plan.paths[BRIG_PATH_OPEN]["/e"] = {4, BRIG_ACT_REPORT | BRIG_ACT_KILL};
+    auto paths = plan.folded_paths();
     ASSERT_EQ(paths.size(), 4u);
     auto hosts = paths[std::string("/etc/hosts") + '\0'];
-    EXPECT_EQ(hosts.write.rule_id, 1u);
-    EXPECT_EQ(hosts.any.rule_id, 4u);
+    EXPECT_EQ(hosts.ops[BRIG_PATH_OPEN_WRITE].rule_id, 1u);
+    EXPECT_EQ(hosts.ops[BRIG_PATH_OPEN].rule_id, 4u);
     auto shadow = paths[std::string("/etc/shadow") + '\0'];
-    EXPECT_EQ(shadow.any.rule_id, 4u);
-    EXPECT_EQ(shadow.write.rule_id, 1u);
-    EXPECT_EQ(paths["/etc/"].write.action, BRIG_ACT_REPORT | BRIG_ACT_DENY);
-    EXPECT_EQ(paths["/e"].write.action, 0u);
+    EXPECT_EQ(shadow.ops[BRIG_PATH_OPEN].rule_id, 4u);
+    EXPECT_EQ(shadow.ops[BRIG_PATH_OPEN_WRITE].rule_id, 1u);
+    EXPECT_EQ(paths["/etc/"].ops[BRIG_PATH_OPEN_WRITE].action, BRIG_ACT_REPORT | BRIG_ACT_DENY);
+    EXPECT_EQ(paths["/e"].ops[BRIG_PATH_OPEN_WRITE].action, 0u);
     EXPECT_EQ(plan.entry_count(), 4u);
 }
 
@@ -259,9 +259,9 @@ TEST(MonitorCompiler, ResidualTermsLeaveTheDecisionToUserSpace) {
     EXPECT_EQ(policy.kernel.exec_names["bash"].action & BRIG_ACT_KILL, 0u);
     EXPECT_EQ(policy.kernel.syscalls[BRIG_SC_PACKET_SOCKET].action,
               BRIG_ACT_REPORT | BRIG_ACT_DENY);
-    EXPECT_TRUE(policy.kernel.open_write.contains("/etc/"));
-    EXPECT_TRUE(policy.kernel.open_write.contains("/usr/bin/"));
-    EXPECT_TRUE(policy.kernel.open_read.contains(std::string("/etc/shadow") + '\0'));
+    EXPECT_TRUE(policy.kernel.paths[BRIG_PATH_OPEN_WRITE].contains("/etc/"));
+    EXPECT_TRUE(policy.kernel.paths[BRIG_PATH_OPEN_WRITE].contains("/usr/bin/"));
+    EXPECT_TRUE(policy.kernel.paths[BRIG_PATH_OPEN].contains(std::string("/etc/shadow") + '\0'));
     EXPECT_TRUE(policy.kernel.open_names.contains("release_agent"));
     EXPECT_NE(
         std::find(policy.landlock_deny_write.begin(), policy.landlock_deny_write.end(), "/etc"),

@@ -18,6 +18,17 @@ const volatile bool lsm_enforces = false;
 #define O_TRUNC 01000
 
 #define NR_open 2
+#define NR_rename 82
+#define NR_mkdir 83
+#define NR_rmdir 84
+#define NR_unlink 87
+#define NR_chmod 90
+#define NR_mkdirat 258
+#define NR_unlinkat 263
+#define NR_renameat 264
+#define NR_fchmodat 268
+#define NR_renameat2 316
+#define NR_fchmodat2 452
 #define NR_socket 41
 #define NR_connect 42
 #define NR_creat 85
@@ -131,9 +142,9 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, con
     key.prefixlen = 64 + 8 * BRIG_PREFIX_LEN;
     struct brig_path_verdicts* by_path = bpf_map_lookup_elem(&open_path_rules, &key);
     if (by_path) {
-        merge(&verdict, &by_path->any);
+        merge(&verdict, &by_path->ops[BRIG_PATH_OPEN]);
         if ((flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC)))
-            merge(&verdict, &by_path->write);
+            merge(&verdict, &by_path->ops[BRIG_PATH_OPEN_WRITE]);
     }
     struct brig_verdict* by_name = open_name_verdict(c, cgid, key.path, n - 1);
     /* lsm/file_open refuses and reports opens by name; path prefixes stay here. */
@@ -153,6 +164,43 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, con
     e->rule_id = verdict.rule_id;
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
     bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+/* The strongest verdict of the rules on `op` for the path at `upath`; the path read into key. */
+static __always_inline void path_verdict(struct brig_prefix_key* key, const char* upath, __u32 op,
+                                         struct brig_verdict* verdict) {
+    if (bpf_probe_read_user_str(key->path, sizeof(key->path), upath) <= 0)
+        return;
+    struct brig_path_verdicts* by_path = bpf_map_lookup_elem(&open_path_rules, key);
+    if (by_path && op < BRIG_PATH_OPS)
+        merge(verdict, &by_path->ops[op]);
+}
+
+/* unlink, rmdir, rename (both paths), chmod, mkdir. Landlock refuses the writes among them in
+ * advance where a rule denies; here deny and kill stop the task. */
+static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, __u32 op, __u32 nr,
+                                          const char* upath, const char* unew_path) {
+    struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
+    struct brig_verdict verdict = {};
+    path_verdict(&key, upath, op, &verdict);
+    if (unew_path)
+        path_verdict(&key, unew_path, op, &verdict);
+    if (!verdict.action)
+        return 0;
+    if (verdict.action & BRIG_ACT_DENY)
+        bpf_send_signal(SIGKILL);
+    enforce_kill(c, &verdict);
+    struct brig_event* e = reserve_event(cgid, BRIG_EV_PATH);
+    if (!e)
+        return 0;
+    e->syscall_nr = nr;
+    e->rule_id = verdict.rule_id;
+    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
+    bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
+    if (unew_path)
+        bpf_probe_read_user_str(e->new_path, sizeof(e->new_path), unew_path);
     bpf_ringbuf_submit(e, 0);
     return 0;
 }
@@ -270,6 +318,42 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
         }
         case NR_connect:
             return handle_connect(c, cgid, (const void*)PT_REGS_PARM2_CORE_SYSCALL(regs));
+        case NR_unlink:
+            return handle_path_op(c, cgid, BRIG_PATH_UNLINK, nr,
+                                  (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
+        case NR_rmdir:
+            return handle_path_op(c, cgid, BRIG_PATH_RMDIR, nr,
+                                  (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
+        case NR_unlinkat:
+            return handle_path_op(c, cgid, BRIG_PATH_UNLINKAT, nr,
+                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+        case NR_rename:
+            return handle_path_op(c, cgid, BRIG_PATH_RENAME, nr,
+                                  (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs),
+                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs));
+        case NR_renameat:
+            return handle_path_op(c, cgid, BRIG_PATH_RENAMEAT, nr,
+                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs),
+                                  (const char*)PT_REGS_PARM4_CORE_SYSCALL(regs));
+        case NR_renameat2:
+            return handle_path_op(c, cgid, BRIG_PATH_RENAMEAT2, nr,
+                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs),
+                                  (const char*)PT_REGS_PARM4_CORE_SYSCALL(regs));
+        case NR_chmod:
+            return handle_path_op(c, cgid, BRIG_PATH_CHMOD, nr,
+                                  (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
+        case NR_fchmodat:
+            return handle_path_op(c, cgid, BRIG_PATH_FCHMODAT, nr,
+                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+        case NR_fchmodat2:
+            return handle_path_op(c, cgid, BRIG_PATH_FCHMODAT2, nr,
+                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+        case NR_mkdir:
+            return handle_path_op(c, cgid, BRIG_PATH_MKDIR, nr,
+                                  (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
+        case NR_mkdirat:
+            return handle_path_op(c, cgid, BRIG_PATH_MKDIRAT, nr,
+                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
         default:
             return 0;
     }

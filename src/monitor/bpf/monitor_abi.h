@@ -73,12 +73,29 @@ struct brig_prefix_key {
     char path[BRIG_PREFIX_LEN];
 } __attribute__((packed));
 
-/* open_path_rules value: `any` applies to every open of a path under the prefix, `write` to opens
- * for writing. User space folds every shorter matching prefix into each entry, so the longest
- * match alone carries the strongest verdict of all the rules on the path. */
+/* What is done to a path: one verdict each in open_path_rules. Opens by access mode, the other
+ * operations by syscall, so that a rule's evt.type list maps onto them exactly. */
+enum brig_path_op {
+    BRIG_PATH_OPEN = 0,   /* open in any access mode */
+    BRIG_PATH_OPEN_WRITE, /* open for writing (also creat, O_CREAT, O_TRUNC) */
+    BRIG_PATH_UNLINK,
+    BRIG_PATH_UNLINKAT,
+    BRIG_PATH_RMDIR,
+    BRIG_PATH_RENAME, /* renames: either path */
+    BRIG_PATH_RENAMEAT,
+    BRIG_PATH_RENAMEAT2,
+    BRIG_PATH_CHMOD,
+    BRIG_PATH_FCHMODAT,
+    BRIG_PATH_FCHMODAT2,
+    BRIG_PATH_MKDIR,
+    BRIG_PATH_MKDIRAT,
+    BRIG_PATH_OPS,
+};
+
+/* open_path_rules value. User space folds every shorter matching prefix into each entry, so the
+ * longest match alone carries the strongest verdict of all the rules on the path. */
 struct brig_path_verdicts {
-    struct brig_verdict any;
-    struct brig_verdict write;
+    struct brig_verdict ops[BRIG_PATH_OPS];
 };
 
 struct brig_addr_key {
@@ -98,6 +115,7 @@ enum brig_event_type {
     BRIG_EV_INIT_MODULE,
     BRIG_EV_BPF,
     BRIG_EV_CONDEMNED_KILL, /* a task of a condemned container was killed at syscall entry */
+    BRIG_EV_PATH,           /* unlink, rmdir, rename, chmod, mkdir: syscall_nr says which */
 };
 
 struct brig_event {
@@ -122,7 +140,8 @@ struct brig_event {
     char pcomm[BRIG_COMM_LEN];
     char exe[BRIG_NAME_LEN]; /* basename of the running executable */
     char path[BRIG_PATH_LEN];
-    char args[BRIG_ARGS_LEN]; /* argv, NUL separated, truncated */
+    char new_path[BRIG_PATH_LEN]; /* rename: the destination */
+    char args[BRIG_ARGS_LEN];     /* argv, NUL separated, truncated */
 };
 
 #endif

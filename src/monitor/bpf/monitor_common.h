@@ -43,7 +43,7 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } open_name_rules SEC(".maps");
 
-/* Opens by path prefix; exact files end in a NUL. */
+/* Opens and path operations by path prefix; exact files end in a NUL. */
 struct {
     __uint(type, BPF_MAP_TYPE_LPM_TRIE);
     __uint(max_entries, 65536);
@@ -135,6 +135,7 @@ static __always_inline struct brig_event* reserve_event(__u64 cgid, __u32 type) 
     e->args_len = 0;
     e->args[0] = 0;
     e->path[0] = 0;
+    e->new_path[0] = 0;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     struct task_struct* parent = BPF_CORE_READ(task, real_parent);
     bpf_probe_read_kernel_str(e->pcomm, sizeof(e->pcomm), &parent->comm);
