@@ -147,13 +147,12 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, con
             merge(&verdict, &by_path->ops[BRIG_PATH_OPEN_WRITE]);
     }
     struct brig_verdict* by_name = open_name_verdict(c, cgid, key.path, n - 1);
-    /* lsm/file_open refuses and reports opens by name; path prefixes stay here. */
-    if (lsm_enforces && by_name && (by_name->action & BRIG_ACT_ENFORCE))
-        return 0;
     merge(&verdict, by_name);
     if (!verdict.action)
         return 0;
-    if (verdict.action & BRIG_ACT_DENY)
+    /* Under BPF-LSM, lsm/file_open refuses opens by name (reported here, with the whole path). */
+    bool lsm_refuses = lsm_enforces && by_name && verdict.rule_id == by_name->rule_id;
+    if ((verdict.action & BRIG_ACT_DENY) && !lsm_refuses)
         bpf_send_signal(SIGKILL);
     enforce_kill(c, &verdict);
     struct brig_event* e = reserve_event(cgid, BRIG_EV_OPEN);
@@ -212,12 +211,15 @@ static __always_inline int report_syscall(struct brig_container* c, __u64 cgid, 
     struct brig_verdict verdict = c->syscalls[cls];
     if (!verdict.action)
         return 0;
-    /* Every class but memfd_create has an LSM hook that refuses and reports it. */
-    if (lsm_enforces && (verdict.action & BRIG_ACT_ENFORCE) && cls != BRIG_SC_MEMFD_CREATE)
+    /* The LSM hooks refuse and report every class but memfd_create (no hook) and module loads:
+     * the kernel's own capability check refuses init_module before the hooks run, so those are
+     * reported here and only refused (and killed) there. */
+    bool lsm_reports = lsm_enforces && cls != BRIG_SC_MEMFD_CREATE && cls != BRIG_SC_INIT_MODULE;
+    if (lsm_reports && (verdict.action & BRIG_ACT_ENFORCE))
         return 0;
     /* A tracepoint cannot refuse: deny means the task dies before the syscall returns (the
      * cgroup sock_create hook runs for inet sockets only, not AF_PACKET). */
-    if (verdict.action & BRIG_ACT_DENY)
+    if ((verdict.action & BRIG_ACT_DENY) && !(lsm_enforces && cls == BRIG_SC_INIT_MODULE))
         bpf_send_signal(SIGKILL);
     enforce_kill(c, &verdict);
     struct brig_event* e = reserve_event(cgid, type);

@@ -96,21 +96,15 @@ int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
     struct brig_verdict* v = bpf_map_lookup_elem(&open_name_rules, &key);
     if (!v || !(v->action & BRIG_ACT_ENFORCE))
         return 0;
+    /* Refused, not reported: the sys_enter tracepoint, which ran first, reported the open with
+     * the path as the process gave it (this hook sees the last component only). */
     struct brig_verdict verdict = *v;
-    __u32 flags = BPF_CORE_READ(file, f_flags);
     enforce_kill(c, &verdict);
-    struct brig_event* e = reserve_event(cgid, BRIG_EV_OPEN);
-    if (!e)
-        return -EPERM;
-    e->flags = flags;
-    e->rule_id = verdict.rule_id;
-    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
-    bpf_probe_read_kernel_str(e->path, sizeof(e->path), name);
-    bpf_ringbuf_submit(e, 0);
     return -EPERM;
 }
 
-static __always_inline int check_class(__u32 cls, __u32 type, __u32 flags) {
+/* `report`: false where the sys_enter tracepoint reports the syscall itself. */
+static __always_inline int check_class(__u32 cls, __u32 type, __u32 flags, bool report) {
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = watched(cgid);
     if (!c || cls >= BRIG_SC_MAX)
@@ -118,6 +112,10 @@ static __always_inline int check_class(__u32 cls, __u32 type, __u32 flags) {
     struct brig_verdict verdict = c->syscalls[cls];
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0;
+    if (!report) {
+        enforce_kill(c, &verdict);
+        return -EPERM;
+    }
     return refuse(c, cgid, &verdict, type, flags);
 }
 
@@ -125,7 +123,7 @@ SEC("lsm/socket_create")
 int BPF_PROG(brig_lsm_socket_create, int family, int type, int protocol, int kern, int ret) {
     if (ret || kern || family != AF_PACKET)
         return ret;
-    return check_class(BRIG_SC_PACKET_SOCKET, BRIG_EV_SOCKET, family);
+    return check_class(BRIG_SC_PACKET_SOCKET, BRIG_EV_SOCKET, family, true);
 }
 
 SEC("lsm/socket_connect")
@@ -178,33 +176,33 @@ int BPF_PROG(brig_lsm_ptrace, struct task_struct* child, unsigned int mode, int 
     /* Only attaching: /proc reads (ps, top) pass PTRACE_MODE_READ through this hook too. */
     if (ret || !(mode & PTRACE_MODE_ATTACH_BIT))
         return ret;
-    return check_class(BRIG_SC_PTRACE, BRIG_EV_PTRACE, mode);
+    return check_class(BRIG_SC_PTRACE, BRIG_EV_PTRACE, mode, true);
 }
 
 SEC("lsm/kernel_module_request")
 int BPF_PROG(brig_lsm_module_request, char* kmod_name, int ret) {
     if (ret)
         return ret;
-    return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0);
+    return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0, true);
 }
 
 SEC("lsm/kernel_read_file")
 int BPF_PROG(brig_lsm_read_module, struct file* file, int id, bool contents, int ret) {
     if (ret || id != READING_MODULE_ID)
         return ret;
-    return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0);
+    return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0, false);
 }
 
 SEC("lsm/kernel_load_data")
 int BPF_PROG(brig_lsm_load_module, int id, bool contents, int ret) {
     if (ret || id != LOADING_MODULE_ID)
         return ret;
-    return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0);
+    return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0, false);
 }
 
 SEC("lsm/bpf")
 int BPF_PROG(brig_lsm_bpf, int cmd, union bpf_attr* attr, unsigned int size, int ret) {
     if (ret)
         return ret;
-    return check_class(BRIG_SC_BPF, BRIG_EV_BPF, cmd);
+    return check_class(BRIG_SC_BPF, BRIG_EV_BPF, cmd, true);
 }
