@@ -291,23 +291,8 @@ private:
                 bool keyed = false;
                 for (size_t i = 0; i < terms.size() && !keyed; ++i) {
                     const Expr& t = *terms[i];
-                    if (is_compare(t, "fd.name", {CompareOp::eq, CompareOp::in})) {
-                        for (const auto& path : t.values)
-                            add_prefix(prefixes, path + std::string(1, '\0'), true);
-                        used[i] = keyed = true;
-                    } else if (is_compare(t, "fd.name", {CompareOp::startswith})) {
-                        add_prefix(prefixes, t.values[0], t.values[0].starts_with("/"));
-                        used[i] = keyed = true;
-                    } else if (is_compare(t, "fd.name", {CompareOp::pmatch})) {
-                        for (const auto& dir : t.values) {
-                            std::string base =
-                                dir.ends_with("/") ? dir.substr(0, dir.size() - 1) : dir;
-                            add_prefix(prefixes, base + "/", true);
-                            add_prefix(prefixes, base + std::string(1, '\0'), true);
-                        }
-                        used[i] = keyed = true;
-                    } else if (is_compare(t, "fd.directory", {CompareOp::eq, CompareOp::in})) {
-                        add_directories(prefixes, t.values);
+                    if (auto consumed = add_path_term(t, prefixes)) {
+                        used[i] = *consumed;
                         keyed = true;
                     } else if (is_compare(t, "fd.filename", {CompareOp::eq, CompareOp::in}) ||
                                (is_compare(t, "fd.name", {CompareOp::endswith}) &&
@@ -339,28 +324,11 @@ private:
                 bool keyed = false;
                 for (size_t i = 0; i < terms.size() && !keyed; ++i) {
                     const Expr& t = *terms[i];
-                    for (uint32_t op : ops) {
-                        auto& prefixes = plan.paths[op];
-                        if (is_compare(t, "fd.name", {CompareOp::eq, CompareOp::in})) {
-                            for (const auto& path : t.values)
-                                add_prefix(prefixes, path + std::string(1, '\0'), true);
-                            used[i] = keyed = true;
-                        } else if (is_compare(t, "fd.name", {CompareOp::startswith})) {
-                            add_prefix(prefixes, t.values[0], t.values[0].starts_with("/"));
-                            used[i] = keyed = true;
-                        } else if (is_compare(t, "fd.name", {CompareOp::pmatch})) {
-                            for (const auto& dir : t.values) {
-                                std::string base =
-                                    dir.ends_with("/") ? dir.substr(0, dir.size() - 1) : dir;
-                                add_prefix(prefixes, base + "/", true);
-                                add_prefix(prefixes, base + std::string(1, '\0'), true);
-                            }
-                            used[i] = keyed = true;
-                        } else if (is_compare(t, "fd.directory", {CompareOp::eq, CompareOp::in})) {
-                            add_directories(prefixes, t.values);
+                    for (uint32_t op : ops)
+                        if (auto consumed = add_path_term(t, plan.paths[op])) {
+                            used[i] = *consumed;
                             keyed = true;
                         }
-                    }
                 }
                 if (!keyed)
                     warn(
@@ -436,6 +404,33 @@ private:
                 return true;
         }
         return false;
+    }
+
+    // A term on the path (fd.name = in startswith pmatch, fd.directory) as prefixes; returns
+    // whether the kernel's match is the whole term, nothing when the term is not about the path.
+    std::optional<bool> add_path_term(const Expr& t, std::map<std::string, KernelVerdict>& into) {
+        if (is_compare(t, "fd.name", {CompareOp::eq, CompareOp::in})) {
+            for (const auto& path : t.values)
+                add_prefix(into, path + std::string(1, '\0'), true);
+            return true;
+        }
+        if (is_compare(t, "fd.name", {CompareOp::startswith})) {
+            add_prefix(into, t.values[0], t.values[0].starts_with("/"));
+            return true;
+        }
+        if (is_compare(t, "fd.name", {CompareOp::pmatch})) {
+            for (const auto& dir : t.values) {
+                std::string base = dir.ends_with("/") ? dir.substr(0, dir.size() - 1) : dir;
+                add_prefix(into, base + "/", true);
+                add_prefix(into, base + std::string(1, '\0'), true);
+            }
+            return true;
+        }
+        if (is_compare(t, "fd.directory", {CompareOp::eq, CompareOp::in})) {
+            add_directories(into, t.values);
+            return false;
+        }
+        return std::nullopt;
     }
 
     // The kernel matches the directories' whole subtrees: the kernel reports, user space decides.
