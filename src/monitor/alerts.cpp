@@ -48,6 +48,8 @@ std::string evt_type_of(const brig_event& e) {
             return "socket";
         case BRIG_EV_CONNECT:
             return "connect";
+        case BRIG_EV_BIND:
+            return "bind";
         case BRIG_EV_PTRACE:
             return "ptrace";
         case BRIG_EV_MEMFD_CREATE:
@@ -142,7 +144,7 @@ EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
         v["evt.arg.domain"] = e.flags == 17 ? "AF_PACKET" : std::to_string(e.flags);
     if (e.type == BRIG_EV_PTRACE)
         v["evt.arg.request"] = std::to_string(e.flags);
-    if (e.type == BRIG_EV_CONNECT) {
+    if (e.type == BRIG_EV_CONNECT || e.type == BRIG_EV_BIND) {
         char text[INET6_ADDRSTRLEN] = {};
         inet_ntop(e.family, e.addr, text, sizeof(text));
         v["fd.sip"] = text;

@@ -40,19 +40,20 @@ namespace {
 constexpr const char* kBpffsRoot = "/sys/fs/bpf";
 constexpr const char* kLoadLock = "/run/brig-monitor.lock";
 constexpr const char* kMapNames[] = {
-    "containers", "exec_rules", "open_name_rules", "open_path_rules", "connect_rules",
+    "containers", "exec_rules", "open_name_rules", "open_path_rules", "addr_rules",
     "drops",      "rings"};
 enum MapIndex {
     kContainers,
     kExecRules,
     kOpenNames,
     kOpenPaths,
-    kConnects,
+    kAddrs,
     kDrops,
     kRings,
     kMapCount
 };
-constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "brig_connect6"};
+constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "brig_connect6",
+                                        "brig_bind4", "brig_bind6"};
 
 int quiet_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
     if (level == LIBBPF_WARN && std::getenv("BRIG_MONITOR_DEBUG"))
@@ -221,7 +222,7 @@ KernelSupport probe_kernel() {
 struct Monitor::Impl {
     MonitorConfig config;
     std::array<UniqueFd, kMapCount> maps;
-    std::array<UniqueFd, 3> cgroup_progs;
+    std::array<UniqueFd, std::size(kCgroupProgs)> cgroup_progs;
     EnforcementPath path = EnforcementPath::tracepoint;
     std::string dir;
 };
@@ -357,31 +358,38 @@ void Monitor::register_container(const ContainerIdentity& container,
             value.ops[op] = to_bpf(verdicts.ops[op]);
         update(maps[kOpenPaths].get(), &key, &value, "open_path_rules");
     }
-    bool deny_connect = false;
-    for (const auto& [target, verdict] : plan.connects) {
-        brig_addr_key key{};
-        key.cgroup_id = cgid;
-        key.family = static_cast<uint16_t>(target.family);
-        key.port = target.port;
-        std::memcpy(key.addr, target.addr.data(), sizeof(key.addr));
-        auto value = to_bpf(verdict);
-        update(maps[kConnects].get(), &key, &value, "connect_rules");
-        deny_connect = deny_connect || (verdict.action & BRIG_ACT_DENY);
+    bool deny_connect = false, deny_bind = false;
+    for (const auto& [op, addresses] :
+         {std::pair{BRIG_ADDR_CONNECT, &plan.connects}, std::pair{BRIG_ADDR_BIND, &plan.binds}}) {
+        for (const auto& [address, verdict] : *addresses) {
+            brig_addr_key key{};
+            key.cgroup_id = cgid;
+            key.family = static_cast<uint16_t>(address.family);
+            key.port = address.port;
+            key.op = op;
+            std::memcpy(key.addr, address.addr.data(), sizeof(key.addr));
+            auto value = to_bpf(verdict);
+            update(maps[kAddrs].get(), &key, &value, "addr_rules");
+            bool deny = verdict.action & BRIG_ACT_DENY;
+            (op == BRIG_ADDR_BIND ? deny_bind : deny_connect) |= deny;
+        }
     }
 
     // cgroup programs refuse what tracepoints cannot; they live as long as the cgroup.
     bool deny_packet = plan.syscalls[BRIG_SC_PACKET_SOCKET].action & BRIG_ACT_DENY;
-    if (deny_packet || deny_connect) {
+    if (deny_packet || deny_connect || deny_bind) {
         UniqueFd cgroup(::open(container.cgroup2_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!cgroup)
             throw_errno("open cgroup2 dir " + container.cgroup2_path);
         struct {
             bool wanted;
-            int prog;
+            int prog;  // index in kCgroupProgs
             bpf_attach_type type;
         } attaches[] = {{deny_packet, 0, BPF_CGROUP_INET_SOCK_CREATE},
                         {deny_connect, 1, BPF_CGROUP_INET4_CONNECT},
-                        {deny_connect, 2, BPF_CGROUP_INET6_CONNECT}};
+                        {deny_connect, 2, BPF_CGROUP_INET6_CONNECT},
+                        {deny_bind, 3, BPF_CGROUP_INET4_BIND},
+                        {deny_bind, 4, BPF_CGROUP_INET6_BIND}};
         for (const auto& a : attaches)
             if (a.wanted && bpf_prog_attach(impl_->cgroup_progs[a.prog].get(), cgroup.get(), a.type,
                                             BPF_F_ALLOW_MULTI) != 0)
@@ -418,7 +426,7 @@ void Monitor::unregister_container(uint64_t cgroup2_id) {
     delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
     delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
     delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
-    delete_keys_of(maps[kConnects].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
+    delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
     bpf_map_delete_elem(maps[kRings].get(), &cgroup2_id);
     bpf_map_delete_elem(maps[kDrops].get(), &cgroup2_id);
 }
@@ -452,7 +460,7 @@ size_t Monitor::map_entries_of(uint64_t cgroup2_id) const {
     n += delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, false);
     n += delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, false);
     n += delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, false);
-    n += delete_keys_of(maps[kConnects].get(), sizeof(brig_addr_key), 0, cgroup2_id, false);
+    n += delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, false);
     uint32_t ring_id = 0;
     n += bpf_map_lookup_elem(maps[kRings].get(), &cgroup2_id, &ring_id) == 0;
     return n;

@@ -75,11 +75,11 @@ struct KernelVerdict {
     uint32_t action = 0;   // BRIG_ACT_* bits (see bpf/monitor_abi.h)
 };
 
-struct ConnectTarget {
+struct SocketAddress {
     int family = 0;  // AF_INET / AF_INET6
     std::array<uint8_t, 16> addr{};
     uint16_t port = 0;  // 0 = any
-    auto operator<=>(const ConnectTarget&) const = default;
+    auto operator<=>(const SocketAddress&) const = default;
 };
 
 // One open_path_rules entry: per brig_path_op, the strongest verdict of every rule on a prefix
@@ -94,8 +94,9 @@ struct KernelPlan {
     // Per brig_path_op: path prefix -> verdict; an exact file ends in '\0'.
     std::array<std::map<std::string, KernelVerdict>, BRIG_PATH_OPS> paths;
     std::map<std::string, KernelVerdict> open_names;  // basename, any access mode
-    std::map<ConnectTarget, KernelVerdict> connects;
-    std::array<KernelVerdict, 8> syscalls{};  // by brig_syscall_class
+    std::map<SocketAddress, KernelVerdict> connects;  // destination
+    std::map<SocketAddress, KernelVerdict> binds;     // local address; all-zero addr = any
+    std::array<KernelVerdict, 8> syscalls{};          // by brig_syscall_class
     KernelVerdict exec_new_binary;
     // `paths` as one trie: each entry folds in the verdicts of every shorter prefix of it, since
     // the kernel's longest-prefix lookup returns one entry only.

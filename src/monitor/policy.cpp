@@ -38,7 +38,8 @@ std::map<std::string, PathVerdicts> KernelPlan::folded_paths() const {
 }
 
 size_t KernelPlan::entry_count() const {
-    return exec_names.size() + folded_paths().size() + open_names.size() + connects.size();
+    return exec_names.size() + folded_paths().size() + open_names.size() + connects.size() +
+           binds.size();
 }
 
 uint64_t cgroup_id_of(const std::string& cgroup2_path) {
@@ -113,22 +114,34 @@ std::unique_ptr<Expr> decide_container_fields(const Expr& expr, const EventField
     return expr.clone();
 }
 
-enum class EventClass { exec, open, path, socket, connect, ptrace, memfd, module, bpf };
+enum class EventClass { exec, open, path, socket, connect, bind, ptrace, memfd, module, bpf };
 
 std::optional<EventClass> class_of(const std::string& evt_type) {
-    static const std::map<std::string, EventClass> classes = {
-        {"execve", EventClass::exec},         {"execveat", EventClass::exec},
-        {"open", EventClass::open},           {"openat", EventClass::open},
-        {"openat2", EventClass::open},        {"creat", EventClass::open},
-        {"unlink", EventClass::path},         {"unlinkat", EventClass::path},
-        {"rmdir", EventClass::path},          {"rename", EventClass::path},
-        {"renameat", EventClass::path},       {"renameat2", EventClass::path},
-        {"chmod", EventClass::path},          {"fchmodat", EventClass::path},
-        {"fchmodat2", EventClass::path},      {"mkdir", EventClass::path},
-        {"mkdirat", EventClass::path},        {"socket", EventClass::socket},
-        {"connect", EventClass::connect},     {"ptrace", EventClass::ptrace},
-        {"memfd_create", EventClass::memfd},  {"init_module", EventClass::module},
-        {"finit_module", EventClass::module}, {"bpf", EventClass::bpf}};
+    static const std::map<std::string, EventClass> classes = {{"execve", EventClass::exec},
+                                                              {"execveat", EventClass::exec},
+                                                              {"open", EventClass::open},
+                                                              {"openat", EventClass::open},
+                                                              {"openat2", EventClass::open},
+                                                              {"creat", EventClass::open},
+                                                              {"unlink", EventClass::path},
+                                                              {"unlinkat", EventClass::path},
+                                                              {"rmdir", EventClass::path},
+                                                              {"rename", EventClass::path},
+                                                              {"renameat", EventClass::path},
+                                                              {"renameat2", EventClass::path},
+                                                              {"chmod", EventClass::path},
+                                                              {"fchmodat", EventClass::path},
+                                                              {"fchmodat2", EventClass::path},
+                                                              {"mkdir", EventClass::path},
+                                                              {"mkdirat", EventClass::path},
+                                                              {"socket", EventClass::socket},
+                                                              {"connect", EventClass::connect},
+                                                              {"bind", EventClass::bind},
+                                                              {"ptrace", EventClass::ptrace},
+                                                              {"memfd_create", EventClass::memfd},
+                                                              {"init_module", EventClass::module},
+                                                              {"finit_module", EventClass::module},
+                                                              {"bpf", EventClass::bpf}};
     auto it = classes.find(evt_type);
     if (it == classes.end())
         return std::nullopt;
@@ -167,8 +180,8 @@ bool is_compare(const Expr& e, std::string_view field, std::initializer_list<Com
            std::find(ops.begin(), ops.end(), e.op) != ops.end();
 }
 
-std::optional<ConnectTarget> parse_address(const std::string& text) {
-    ConnectTarget target;
+std::optional<SocketAddress> parse_address(const std::string& text) {
+    SocketAddress target;
     if (inet_pton(AF_INET, text.c_str(), target.addr.data()) == 1) {
         target.family = AF_INET;
         return target;
@@ -350,8 +363,9 @@ private:
                     }
                 warn("only AF_PACKET sockets are observed (evt.arg.domain = AF_PACKET)");
                 return false;
-            case EventClass::connect: {
-                std::vector<ConnectTarget> addrs;
+            case EventClass::connect:
+            case EventClass::bind: {
+                std::vector<SocketAddress> addrs;
                 std::vector<uint16_t> ports;
                 for (size_t i = 0; i < terms.size(); ++i) {
                     const Expr& t = *terms[i];
@@ -371,16 +385,21 @@ private:
                         used[i] = true;
                     }
                 }
-                if (addrs.empty()) {
-                    warn("connects are observed by destination address only (fd.sip = ...)");
+                bool bind = cls == EventClass::bind;
+                if (addrs.empty() && !(bind && !ports.empty())) {
+                    warn(bind ? "binds are observed by local port or address (fd.sport, fd.sip)"
+                              : "connects are observed by destination address only (fd.sip = ...)");
                     return false;
                 }
+                if (addrs.empty())  // a bind rule on ports: any address of either family
+                    addrs = {SocketAddress{AF_INET}, SocketAddress{AF_INET6}};
                 if (ports.empty())
                     ports.push_back(0);
+                auto& into = bind ? plan.binds : plan.connects;
                 for (auto addr : addrs)
                     for (uint16_t port : ports) {
                         addr.port = port;
-                        merge(plan.connects[addr], verdict());
+                        merge(into[addr], verdict());
                     }
                 return true;
             }

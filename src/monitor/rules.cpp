@@ -67,7 +67,7 @@ const std::vector<FieldInfo>& known_fields() {
         {"evt.type", FieldType::string, false,
          "syscall: execve, open, openat, openat2, creat, unlink, unlinkat, rmdir, rename, "
          "renameat, renameat2, chmod, fchmodat, fchmodat2, mkdir, mkdirat, socket, connect, "
-         "ptrace, memfd_create, init_module, finit_module, bpf"},
+         "bind, ptrace, memfd_create, init_module, finit_module, bpf"},
         {"evt.is_open_write", FieldType::boolean, false,
          "open for writing, creating or truncating"},
         {"evt.is_open_read", FieldType::boolean, false, "open for reading"},
@@ -89,8 +89,8 @@ const std::vector<FieldInfo>& known_fields() {
          "file path (opened, unlinked, renamed, chmod-ed, made) or ip:port"},
         {"fd.directory", FieldType::string, false, "directory of fd.name"},
         {"fd.filename", FieldType::string, false, "basename of fd.name"},
-        {"fd.sip", FieldType::string, false, "server ip of a connect"},
-        {"fd.sport", FieldType::number, false, "server port of a connect"},
+        {"fd.sip", FieldType::string, false, "server ip of a connect, local ip of a bind"},
+        {"fd.sport", FieldType::number, false, "server port of a connect, local port of a bind"},
         {"user.uid", FieldType::number, false, "uid (host view)"},
         {"container.id", FieldType::string, true, "container id"},
         {"container.name", FieldType::string, true, "container name (annotation or id)"},

@@ -1,6 +1,6 @@
 // A tiny static program copied into test containers: it makes one syscall the default monitor
 // rules watch and says through its exit status what the kernel answered.
-//   monitor_probe packet | ptrace | memfd | module | connect IP PORT | open N PATH
+//   monitor_probe packet | ptrace | memfd | module | connect IP PORT | bind IP PORT | open N PATH
 // Exit 0: the call succeeded; 1: refused (EPERM/EACCES); 2: another error; 3: bad usage.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -69,6 +69,18 @@ int open_many(long n, const char* path) {
     return 0;
 }
 
+int bind_to(const char* ip, const char* port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(std::atoi(port)));
+    if (::inet_pton(AF_INET, ip, &addr.sin_addr) != 1)
+        return 3;
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return verdict(fd, "socket");
+    return verdict(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), "bind");
+}
+
 int connect_to(const char* ip, const char* port) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -97,8 +109,12 @@ int main(int argc, char** argv) {
         return open_many(std::atol(argv[2]), argv[3]);
     if (what == "connect" && argc == 4)
         return connect_to(argv[2], argv[3]);
-    std::fprintf(stderr,
-                 "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT|open N PATH\n");
+    if (what == "bind" && argc == 4)
+        return bind_to(argv[2], argv[3]);
+    std::fprintf(
+        stderr,
+        "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT|bind IP PORT|open N "
+        "PATH\n");
     return 3;
 }
 

@@ -536,6 +536,35 @@ TEST_F(MonitorRulesTest, ContactingTheK8sApiServerIsRefused) {
                  {{"proc.name", "probe"}, {"fd.name", "10.96.0.1:443"}}, "deny");
 }
 
+// A bind rule on a port alone: any local address of either family.
+constexpr const char* kBindRules = R"yaml(
+- rule: Backdoor port bound
+  desc: d
+  condition: evt.type = bind and fd.sport in (4444, 31337)
+  output: "backdoor port bound (addr=%fd.name port=%fd.sport type=%evt.type proc=%proc.name container.id=%container.id user.uid=%user.uid)"
+  priority: CRITICAL
+  tags: [network]
+  action: deny
+)yaml";
+
+TEST_F(MonitorRulesTest, BindingAForbiddenPortIsRefusedAndOthersWork) {
+    write_file(tmp_dir() / "bind.yaml", kBindRules);
+    write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "bind.yaml").string() +
+                 R"("], "outputs": {"file": ")" + output_file_.string() + R"("}}})");
+    bundle().set_script(
+        "/probe bind 127.0.0.1 4444; echo rc=$?; /probe bind 0.0.0.0 8080; echo rc=$?");
+    auto w = run_watched();
+    expect_untouched(w);
+    // Refused with EPERM (cgroup bind4 here, lsm/socket_bind under BPF-LSM); the process lives.
+    EXPECT_EQ(w.result.out, "bind: Operation not permitted\nrc=1\nbind: ok\nrc=0\n");
+    expect_alert(w, "Backdoor port bound", "Critical", "network",
+                 {{"proc.name", "probe"},
+                  {"fd.name", "127.0.0.1:4444"},
+                  {"fd.sport", "4444"},
+                  {"evt.type", "bind"}},
+                 "deny");
+}
+
 TEST_F(MonitorRulesTest, PacketSocketIsStopped) {
     bundle().set_args({"/probe", "packet"});
     auto w = run_watched();

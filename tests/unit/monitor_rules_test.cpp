@@ -307,7 +307,7 @@ TEST(MonitorCompiler, KubernetesServiceHostJoinsTheApiServerList) {
     ContainerIdentity c = identity();
     c.env = {"KUBERNETES_SERVICE_HOST=10.0.0.7", "KUBERNETES_SERVICE_PORT=8443"};
     auto policy = build_policy(MonitorConfig{}, c);
-    ConnectTarget target;
+    SocketAddress target;
     target.family = AF_INET;
     target.addr = {10, 0, 0, 7};
     target.port = 8443;

@@ -31,6 +31,7 @@ const volatile bool lsm_enforces = false;
 #define NR_fchmodat2 452
 #define NR_socket 41
 #define NR_connect 42
+#define NR_bind 49
 #define NR_creat 85
 #define NR_ptrace 101
 #define NR_init_module 175
@@ -233,10 +234,13 @@ static __always_inline int report_syscall(struct brig_container* c, __u64 cgid, 
     return 0;
 }
 
-static __always_inline int handle_connect(struct brig_container* c, __u64 cgid, const void* uaddr) {
+/* connect (destination) and bind (local address). */
+static __always_inline int handle_sockaddr(struct brig_container* c, __u64 cgid, const void* uaddr,
+                                           __u32 op, __u32 type, __u32 nr) {
     struct brig_addr_key key;
     __builtin_memset(&key, 0, sizeof(key)); /* padding is hashed too */
     key.cgroup_id = cgid;
+    key.op = op;
     __u16 family = 0;
     if (bpf_probe_read_user(&family, sizeof(family), uaddr))
         return 0;
@@ -250,21 +254,19 @@ static __always_inline int handle_connect(struct brig_container* c, __u64 cgid, 
         bpf_probe_read_user(key.addr, 16, (const char*)uaddr + 8);
     else
         return 0;
-    struct brig_verdict verdict = {};
-    merge(&verdict, bpf_map_lookup_elem(&connect_rules, &key));
     __u16 port = key.port;
-    key.port = 0;
-    merge(&verdict, bpf_map_lookup_elem(&connect_rules, &key));
+    struct brig_verdict verdict = {};
+    addr_verdict(&key, &verdict);
     if (!verdict.action)
         return 0;
     if (lsm_enforces && (verdict.action & BRIG_ACT_ENFORCE))
-        return 0; /* lsm/socket_connect refuses and reports it */
-    /* Deny is done race-free by the cgroup connect programs on the kernel's copy. */
+        return 0; /* lsm/socket_connect and socket_bind refuse and report it */
+    /* Deny is done race-free by the cgroup connect/bind programs on the kernel's copy. */
     enforce_kill(c, &verdict);
-    struct brig_event* e = reserve_event(cgid, BRIG_EV_CONNECT);
+    struct brig_event* e = reserve_event(cgid, type);
     if (!e)
         return 0;
-    e->syscall_nr = NR_connect;
+    e->syscall_nr = nr;
     e->family = family;
     e->port = port;
     __builtin_memcpy(e->addr, key.addr, sizeof(e->addr));
@@ -319,7 +321,11 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
             return report_syscall(c, cgid, BRIG_SC_PACKET_SOCKET, BRIG_EV_SOCKET, nr, domain);
         }
         case NR_connect:
-            return handle_connect(c, cgid, (const void*)PT_REGS_PARM2_CORE_SYSCALL(regs));
+            return handle_sockaddr(c, cgid, (const void*)PT_REGS_PARM2_CORE_SYSCALL(regs),
+                                   BRIG_ADDR_CONNECT, BRIG_EV_CONNECT, nr);
+        case NR_bind:
+            return handle_sockaddr(c, cgid, (const void*)PT_REGS_PARM2_CORE_SYSCALL(regs),
+                                   BRIG_ADDR_BIND, BRIG_EV_BIND, nr);
         case NR_unlink:
             return handle_path_op(c, cgid, BRIG_PATH_UNLINK, nr,
                                   (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
@@ -373,44 +379,56 @@ int brig_sock_create(struct bpf_sock* sk) {
     return 1;
 }
 
-static __always_inline int connect_allowed(__u64 cgid, struct brig_addr_key* key) {
-    if (!bpf_map_lookup_elem(&containers, &cgid))
+static __always_inline int addr_allowed(struct brig_addr_key* key) {
+    if (!bpf_map_lookup_elem(&containers, &key->cgroup_id))
         return 1;
-    struct brig_verdict* v = bpf_map_lookup_elem(&connect_rules, key);
-    if (v && (v->action & BRIG_ACT_DENY))
-        return 0;
-    key->port = 0;
-    v = bpf_map_lookup_elem(&connect_rules, key);
-    if (v && (v->action & BRIG_ACT_DENY))
-        return 0;
-    return 1;
+    struct brig_verdict verdict = {};
+    addr_verdict(key, &verdict);
+    return !(verdict.action & BRIG_ACT_DENY);
 }
 
-SEC("cgroup/connect4")
-int brig_connect4(struct bpf_sock_addr* ctx) {
-    __u64 cgid = bpf_get_current_cgroup_id();
-    /* Zeroed whole: the key's tail padding is hashed too. */
+/* The kernel's copy of a connect's or bind's address: zeroed whole (the key's padding is hashed
+ * too), then filled from constant ctx offsets (the verifier refuses a moved ctx pointer). */
+static __always_inline int sock_addr4_allowed(struct bpf_sock_addr* ctx, __u32 op) {
     struct brig_addr_key key;
     __builtin_memset(&key, 0, sizeof(key));
-    key.cgroup_id = cgid;
+    key.cgroup_id = bpf_get_current_cgroup_id();
+    key.op = op;
     key.family = AF_INET;
     key.port = __builtin_bswap16((__u16)ctx->user_port);
     __u32 ip = ctx->user_ip4;
     __builtin_memcpy(key.addr, &ip, 4);
-    return connect_allowed(cgid, &key);
+    return addr_allowed(&key);
+}
+
+static __always_inline int sock_addr6_allowed(struct bpf_sock_addr* ctx, __u32 op) {
+    struct brig_addr_key key;
+    __builtin_memset(&key, 0, sizeof(key));
+    key.cgroup_id = bpf_get_current_cgroup_id();
+    key.op = op;
+    key.family = AF_INET6;
+    key.port = __builtin_bswap16((__u16)ctx->user_port);
+    __u32 words[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
+    __builtin_memcpy(key.addr, words, sizeof(words));
+    return addr_allowed(&key);
+}
+
+SEC("cgroup/connect4")
+int brig_connect4(struct bpf_sock_addr* ctx) {
+    return sock_addr4_allowed(ctx, BRIG_ADDR_CONNECT);
 }
 
 SEC("cgroup/connect6")
 int brig_connect6(struct bpf_sock_addr* ctx) {
-    __u64 cgid = bpf_get_current_cgroup_id();
-    /* Zeroed whole: the key's tail padding is hashed too. */
-    struct brig_addr_key key;
-    __builtin_memset(&key, 0, sizeof(key));
-    key.cgroup_id = cgid;
-    key.family = AF_INET6;
-    key.port = __builtin_bswap16((__u16)ctx->user_port);
-    /* Constant offsets only: the verifier refuses ctx accesses through a moved pointer. */
-    __u32 words[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3]};
-    __builtin_memcpy(key.addr, words, sizeof(words));
-    return connect_allowed(cgid, &key);
+    return sock_addr6_allowed(ctx, BRIG_ADDR_CONNECT);
+}
+
+SEC("cgroup/bind4")
+int brig_bind4(struct bpf_sock_addr* ctx) {
+    return sock_addr4_allowed(ctx, BRIG_ADDR_BIND);
+}
+
+SEC("cgroup/bind6")
+int brig_bind6(struct bpf_sock_addr* ctx) {
+    return sock_addr6_allowed(ctx, BRIG_ADDR_BIND);
 }

@@ -98,11 +98,18 @@ struct brig_path_verdicts {
     struct brig_verdict ops[BRIG_PATH_OPS];
 };
 
+enum brig_addr_op {
+    BRIG_ADDR_CONNECT = 0, /* the destination of a connect */
+    BRIG_ADDR_BIND,        /* the local address of a bind */
+};
+
+/* addr_rules key. An all-zero addr is any address (bind rules on a port), port 0 any port. */
 struct brig_addr_key {
     __u64 cgroup_id;
     __u16 family; /* AF_INET / AF_INET6 */
     __u16 port;   /* host order; 0 = any port */
     __u8 addr[16];
+    __u32 op; /* brig_addr_op */
 };
 
 enum brig_event_type {
@@ -116,6 +123,7 @@ enum brig_event_type {
     BRIG_EV_BPF,
     BRIG_EV_CONDEMNED_KILL, /* a task of a condemned container was killed at syscall entry */
     BRIG_EV_PATH,           /* unlink, rmdir, rename, chmod, mkdir: syscall_nr says which */
+    BRIG_EV_BIND,
 };
 
 struct brig_event {

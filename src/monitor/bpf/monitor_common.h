@@ -59,7 +59,7 @@ struct {
     __type(key, struct brig_addr_key);
     __type(value, struct brig_verdict);
     __uint(pinning, LIBBPF_PIN_BY_NAME);
-} connect_rules SEC(".maps");
+} addr_rules SEC(".maps");
 
 /* Ringbuf reserve failures per container and CPU: no event is lost silently. */
 struct {
@@ -167,6 +167,22 @@ static __always_inline void merge(struct brig_verdict* into, const struct brig_v
         into->rule_id = v->rule_id;
         into->action = v->action;
     }
+}
+
+/* The strongest verdict on a socket address: the exact address and port, the address on any
+ * port, and (bind rules on a port alone) any address on the port. key->port is left at 0. */
+static __always_inline void addr_verdict(struct brig_addr_key* key, struct brig_verdict* verdict) {
+    merge(verdict, bpf_map_lookup_elem(&addr_rules, key));
+    __u16 port = key->port;
+    key->port = 0;
+    merge(verdict, bpf_map_lookup_elem(&addr_rules, key));
+    __u8 addr[16];
+    __builtin_memcpy(addr, key->addr, sizeof(addr));
+    __builtin_memset(key->addr, 0, sizeof(key->addr));
+    key->port = port;
+    merge(verdict, bpf_map_lookup_elem(&addr_rules, key));
+    __builtin_memcpy(key->addr, addr, sizeof(addr));
+    key->port = 0;
 }
 
 struct basename_scan {

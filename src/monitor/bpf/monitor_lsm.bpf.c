@@ -126,11 +126,7 @@ int BPF_PROG(brig_lsm_socket_create, int family, int type, int protocol, int ker
     return check_class(BRIG_SC_PACKET_SOCKET, BRIG_EV_SOCKET, family, true);
 }
 
-SEC("lsm/socket_connect")
-int BPF_PROG(brig_lsm_socket_connect, struct socket* sock, struct sockaddr* address, int addrlen,
-             int ret) {
-    if (ret)
-        return ret;
+static __always_inline int check_sockaddr(struct sockaddr* address, __u32 op, __u32 type) {
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = watched(cgid);
     if (!c)
@@ -138,6 +134,7 @@ int BPF_PROG(brig_lsm_socket_connect, struct socket* sock, struct sockaddr* addr
     struct brig_addr_key key;
     __builtin_memset(&key, 0, sizeof(key)); /* padding is hashed too */
     key.cgroup_id = cgid;
+    key.op = op;
     __u16 family = BPF_CORE_READ(address, sa_family);
     if (family == AF_INET) {
         struct sockaddr_in* in = (struct sockaddr_in*)address;
@@ -151,15 +148,13 @@ int BPF_PROG(brig_lsm_socket_connect, struct socket* sock, struct sockaddr* addr
         return 0;
     }
     key.family = family;
-    struct brig_verdict verdict = {};
-    merge(&verdict, bpf_map_lookup_elem(&connect_rules, &key));
     __u16 port = key.port;
-    key.port = 0;
-    merge(&verdict, bpf_map_lookup_elem(&connect_rules, &key));
+    struct brig_verdict verdict = {};
+    addr_verdict(&key, &verdict);
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0;
     enforce_kill(c, &verdict);
-    struct brig_event* e = reserve_event(cgid, BRIG_EV_CONNECT);
+    struct brig_event* e = reserve_event(cgid, type);
     if (!e)
         return -EPERM;
     e->family = family;
@@ -169,6 +164,22 @@ int BPF_PROG(brig_lsm_socket_connect, struct socket* sock, struct sockaddr* addr
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
     bpf_ringbuf_submit(e, 0);
     return -EPERM;
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(brig_lsm_socket_connect, struct socket* sock, struct sockaddr* address, int addrlen,
+             int ret) {
+    if (ret)
+        return ret;
+    return check_sockaddr(address, BRIG_ADDR_CONNECT, BRIG_EV_CONNECT);
+}
+
+SEC("lsm/socket_bind")
+int BPF_PROG(brig_lsm_socket_bind, struct socket* sock, struct sockaddr* address, int addrlen,
+             int ret) {
+    if (ret)
+        return ret;
+    return check_sockaddr(address, BRIG_ADDR_BIND, BRIG_EV_BIND);
 }
 
 SEC("lsm/ptrace_access_check")
