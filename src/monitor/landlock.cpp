@@ -1,6 +1,6 @@
 // In-kernel deny of file writes on kernels without BPF-LSM: a Landlock domain that allows writes
-// everywhere except beneath the policy's denied directories. Landlock only allows, so the domain
-// allows write access beneath every sibling of each denied path, walking down from "/".
+// everywhere except, beneath each of the policy's denied directories, the rights its rules
+// refuse (every write for "write below", removing for unlink, ... see policy.cpp).
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 
 #include "monitor/monitor.hpp"
 #include "runtime/common/error.hpp"
@@ -31,24 +32,17 @@ constexpr uint64_t kWriteAccess = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCES
                                   LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
                                   LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
 // Rights that make sense on a regular file (Landlock refuses directory rights on files).
-constexpr uint64_t kFileWriteAccess = LANDLOCK_ACCESS_FS_WRITE_FILE;
+constexpr uint64_t kFileAccess = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE;
 
 // The write rights the domain handles, by what this kernel's Landlock knows: REFER (ABI 2) must
 // be handled and allowed, or every rename and link across directories is refused; TRUNCATE
 // (ABI 3) closes truncate(2) of a file in a denied directory.
-struct WriteRights {
-    uint64_t dir = kWriteAccess;
-    uint64_t file = kFileWriteAccess;
-};
-
-WriteRights write_rights(long abi) {
-    WriteRights rights;
+uint64_t handled_rights(long abi) {
+    uint64_t rights = kWriteAccess;
     if (abi >= 2)
-        rights.dir |= LANDLOCK_ACCESS_FS_REFER;
-    if (abi >= 3) {
-        rights.dir |= LANDLOCK_ACCESS_FS_TRUNCATE;
-        rights.file |= LANDLOCK_ACCESS_FS_TRUNCATE;
-    }
+        rights |= LANDLOCK_ACCESS_FS_REFER;
+    if (abi >= 3)
+        rights |= LANDLOCK_ACCESS_FS_TRUNCATE;
     return rights;
 }
 
@@ -56,21 +50,19 @@ bool is_under(const std::string& path, const std::string& dir) {
     return path == dir || (path.starts_with(dir) && (dir == "/" || path[dir.size()] == '/'));
 }
 
-void allow_beneath(int ruleset, const WriteRights& rights, int parent_fd, const char* name,
-                   bool is_dir) {
-    UniqueFd fd(::openat(parent_fd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd)
-        return;
+void allow_beneath(int ruleset, int fd, uint64_t rights) {
     landlock_path_beneath_attr attr{};
-    attr.allowed_access = is_dir ? rights.dir : rights.file;
-    attr.parent_fd = fd.get();
+    attr.allowed_access = rights;
+    attr.parent_fd = fd;
     ::syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0);
 }
 
-// Allows writes beneath every entry of `dir` except the denied ones; recurses into entries that
-// hold a denied path further down.
-void allow_siblings(int ruleset, const WriteRights& rights, const std::string& dir,
-                    const std::vector<std::string>& denied) {
+// Landlock only allows, and what it allows on a directory holds beneath it. So each entry of
+// `dir` is allowed what no denied directory at or above it refuses, less what one further down
+// refuses; entries that hold a denied directory are walked into for the rest. `granted`: what
+// an ancestor already allows.
+void allow_entries(int ruleset, uint64_t handled, const std::string& dir, uint64_t granted,
+                   const std::map<std::string, uint64_t>& denied) {
     UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
     if (!dir_fd)
         return;
@@ -82,44 +74,61 @@ void allow_siblings(int ruleset, const WriteRights& rights, const std::string& d
         if (name == "." || name == "..")
             continue;
         std::string path = dir == "/" ? "/" + name : dir + "/" + name;
-        bool is_denied = std::any_of(denied.begin(), denied.end(),
-                                     [&](const std::string& d) { return is_under(path, d); });
-        if (is_denied)
-            continue;
-        bool holds_denied = std::any_of(denied.begin(), denied.end(),
-                                        [&](const std::string& d) { return is_under(d, path); });
+        uint64_t refused_here = 0, refused_below = 0;
+        for (const auto& [denied_dir, rights] : denied) {
+            if (is_under(path, denied_dir))
+                refused_here |= rights;
+            else if (is_under(denied_dir, path))
+                refused_below |= rights;
+        }
         struct stat st {};
-        bool is_dir = ::fstatat(dir_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                      S_ISDIR(st.st_mode);
-        if (holds_denied && is_dir)
-            allow_siblings(ruleset, rights, path, denied);
-        else
-            allow_beneath(ruleset, rights, dir_fd.get(), name.c_str(), is_dir);
+        if (::fstatat(dir_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        bool is_dir = S_ISDIR(st.st_mode);
+        uint64_t allowed =
+            handled & ~refused_here & ~refused_below & (is_dir ? ~0ULL : kFileAccess);
+        if (allowed & ~granted) {
+            UniqueFd fd(::openat(dir_fd.get(), name.c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW));
+            if (fd)
+                allow_beneath(ruleset, fd.get(), allowed);
+        }
+        if (is_dir && refused_below)
+            allow_entries(ruleset, handled, path, granted | allowed, denied);
     }
     ::closedir(listing);
 }
 
-void apply_landlock(const std::vector<std::string>& denied_dirs) {
-    std::vector<std::string> denied;
-    for (const auto& dir : denied_dirs) {
-        struct stat st {};
-        // Symlinked dirs (/bin -> usr/bin on merged-/usr images) are covered by their target.
-        if (::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-            denied.push_back(dir);
-    }
-    if (denied.empty())
-        return;
+void apply_landlock(const std::map<std::string, uint64_t>& denied_dirs) {
     long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
     if (abi < 1)
         return;  // no Landlock: the tracepoint kill still applies
-    const WriteRights rights = write_rights(abi);
+    const uint64_t handled = handled_rights(abi);
+    std::map<std::string, uint64_t> denied;
+    uint64_t refused_anywhere = 0;
+    for (const auto& [dir, rights] : denied_dirs) {
+        struct stat st {};
+        // Symlinked dirs (/bin -> usr/bin on merged-/usr images) are covered by their target.
+        if (::lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && (rights & handled)) {
+            denied[dir] |= rights & handled;
+            refused_anywhere |= rights & handled;
+        }
+    }
+    if (denied.empty())
+        return;
     landlock_ruleset_attr attr{};
-    attr.handled_access_fs = rights.dir;
+    attr.handled_access_fs = handled;
     UniqueFd ruleset(
         static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0)));
     if (!ruleset)
         throw_errno("monitor: landlock_create_ruleset");
-    allow_siblings(ruleset.get(), rights, "/", denied);
+    // "/" itself: whatever no rule refuses anywhere (new entries at the top level).
+    uint64_t at_root = handled & ~refused_anywhere;
+    if (at_root) {
+        UniqueFd root(::open("/", O_PATH | O_CLOEXEC | O_DIRECTORY));
+        if (root)
+            allow_beneath(ruleset.get(), root.get(), at_root);
+    }
+    allow_entries(ruleset.get(), handled, "/", at_root, denied);
     if (::syscall(SYS_landlock_restrict_self, ruleset.get(), 0) != 0)
         throw_errno("monitor: landlock_restrict_self (needs CAP_SYS_ADMIN or no_new_privs)");
 }
@@ -144,7 +153,7 @@ void apply_seccomp(const std::vector<std::string>& syscalls) {
 }  // namespace
 
 void apply_in_container(const ContainerPolicy& policy) {
-    apply_landlock(policy.landlock_deny_write);
+    apply_landlock(policy.landlock_deny);
     apply_seccomp(policy.seccomp_deny);
 }
 

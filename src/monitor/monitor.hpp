@@ -120,9 +120,10 @@ struct ContainerPolicy {
     std::map<std::string, std::string> annotations;
     std::vector<CompiledRule> rules;  // rule id = index + 1
     KernelPlan kernel;
-    std::vector<std::string> landlock_deny_write;  // absolute dirs, inside the container's root
-    std::vector<std::string> seccomp_deny;         // syscall names refused with EPERM
-    std::vector<std::string> warnings;             // rules that cannot be observed, ...
+    // Absolute dir inside the container's root -> the Landlock rights refused beneath it.
+    std::map<std::string, uint64_t> landlock_deny;
+    std::vector<std::string> seccomp_deny;  // syscall names refused with EPERM
+    std::vector<std::string> warnings;      // rules that cannot be observed, ...
 };
 
 // Loads the rule sets (built-in, config files, annotation file), applies the action annotation

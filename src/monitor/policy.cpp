@@ -2,6 +2,7 @@
 // match exactly becomes map entries that act in-kernel, the rest is reported by the kernel and
 // decided in user space.
 #include <arpa/inet.h>
+#include <linux/landlock.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -473,17 +474,41 @@ private:
             return;
         }
         merge(into[prefix], verdict());
-        // Landlock refuses every kind of write beneath a directory: only for rules on writes,
-        // not on one operation (a denied unlink must not refuse creating files).
-        if (prefix.back() != '\0' && rule_.action != Action::alert &&
-            &into == &policy_.kernel.paths[BRIG_PATH_OPEN_WRITE])
-            landlock_candidates_.push_back(prefix);
+        if (prefix.back() != '\0' && rule_.action != Action::alert)
+            if (uint64_t rights = landlock_rights(into))
+                landlock_candidates_.emplace_back(prefix, rights);
     }
 
 public:
-    std::vector<std::string> landlock_candidates_;
+    std::vector<std::pair<std::string, uint64_t>> landlock_candidates_;
 
 private:
+    // The Landlock rights that refuse, beneath a directory, what a rule on `into` forbids: every
+    // write for opens for writing, just the removal for unlink, ... Nothing covers chmod.
+    uint64_t landlock_rights(const std::map<std::string, KernelVerdict>& into) const {
+        const auto& paths = policy_.kernel.paths;
+        size_t op = static_cast<size_t>(&into - paths.data());
+        switch (op) {
+            case BRIG_PATH_OPEN_WRITE:
+                return ~0ULL;  // every write right the kernel's Landlock handles
+            case BRIG_PATH_UNLINK:
+                return LANDLOCK_ACCESS_FS_REMOVE_FILE;
+            case BRIG_PATH_UNLINKAT:
+                return LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR;
+            case BRIG_PATH_RMDIR:
+                return LANDLOCK_ACCESS_FS_REMOVE_DIR;
+            case BRIG_PATH_RENAME:
+            case BRIG_PATH_RENAMEAT:
+            case BRIG_PATH_RENAMEAT2:
+                return LANDLOCK_ACCESS_FS_REFER;  // across directories; within one, killed
+            case BRIG_PATH_MKDIR:
+            case BRIG_PATH_MKDIRAT:
+                return LANDLOCK_ACCESS_FS_MAKE_DIR;
+            default:
+                return 0;
+        }
+    }
+
     ContainerPolicy& policy_;
     const CompiledRule& rule_;
     uint32_t rule_id_;
@@ -530,13 +555,11 @@ ContainerPolicy compile_policy(const RuleSet& rules, const ContainerIdentity& co
         real.compile(*stored.condition);
         stored.decided_in_kernel = exact;
         if (exact)
-            for (const auto& prefix : real.landlock_candidates_) {
+            for (const auto& [prefix, rights] : real.landlock_candidates_) {
                 std::string dir =
                     prefix.ends_with("/") ? prefix.substr(0, prefix.size() - 1) : prefix;
-                if (!dir.empty() &&
-                    std::find(policy.landlock_deny_write.begin(), policy.landlock_deny_write.end(),
-                              dir) == policy.landlock_deny_write.end())
-                    policy.landlock_deny_write.push_back(dir);
+                if (!dir.empty())
+                    policy.landlock_deny[dir] |= rights;
             }
     }
     return policy;

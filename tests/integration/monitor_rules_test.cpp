@@ -258,11 +258,11 @@ TEST_F(MonitorRulesTest, AnAlertOnAFileKeepsTheKillOnItsDirectory) {
     EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
 }
 
-// Rules on unlink, rename, chmod and mkdir below /srv, one per action.
+// Rules on unlink (below /vault), rename, chmod and mkdir below /srv, one per action.
 constexpr const char* kPathOpRules = R"yaml(
 - rule: Remove below srv
   desc: d
-  condition: evt.type in (unlink, unlinkat) and fd.name startswith /srv/
+  condition: evt.type in (unlink, unlinkat) and fd.name startswith /vault/
   output: "removed (file=%fd.name container.id=%container.id proc.name=%proc.name user.uid=%user.uid)"
   priority: ERROR
   tags: [filesystem]
@@ -301,17 +301,22 @@ protected:
                      R"("], "outputs": {"file": ")" + output_file_.string() + R"("}}})");
         fs::create_directories(bundle().rootfs() / "srv");
         write_file(bundle().rootfs() / "srv/data", "d\n", 0644);
+        fs::create_directories(bundle().rootfs() / "vault");
+        write_file(bundle().rootfs() / "vault/data", "d\n", 0644);
         write_file(bundle().rootfs() / "tmp/incoming", "i\n", 0644);
     }
 };
 
 TEST_F(MonitorPathOpsTest, UnlinkKillsTheContainer) {
-    bundle().set_script("rm /srv/data; echo survived");
+    bundle().set_script("rm /vault/data; echo survived");
     auto w = run_watched();
     expect_killed_by(w, "Remove below srv");
+    // Refused too (Landlock's REMOVE_FILE beneath /vault): the kill alone lands after the
+    // unlink.
+    EXPECT_TRUE(fs::exists(bundle().rootfs() / "vault/data"));
     EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
     expect_alert(w, "Remove below srv", "Error", "filesystem",
-                 {{"fd.name", "/srv/data"}, {"proc.name", "rm"}}, "kill");
+                 {{"fd.name", "/vault/data"}, {"proc.name", "rm"}}, "kill");
 }
 
 TEST_F(MonitorPathOpsTest, RenameIsAlertedWithBothPaths) {
@@ -344,6 +349,15 @@ TEST_F(MonitorRulesTest, RenameAcrossDirectoriesWorksUnderTheDefaultRules) {
     auto w = run_watched();
     expect_untouched(w);
     EXPECT_EQ(w.result.out, "a\n") << w.result.err;
+}
+
+TEST_F(MonitorPathOpsTest, RefusingUnlinkLeavesCreatingAndWritingAlone) {
+    bundle().set_script(
+        "echo new > /vault/new && echo more >> /vault/data && cat /vault/new "
+        "/vault/data");
+    auto w = run_watched();
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "new\nd\nmore\n") << w.result.err;
 }
 
 TEST_F(MonitorPathOpsTest, MkdirIsAlertedAndUnlinkOutsideIsUntouched) {

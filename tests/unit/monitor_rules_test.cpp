@@ -263,9 +263,8 @@ TEST(MonitorCompiler, ResidualTermsLeaveTheDecisionToUserSpace) {
     EXPECT_TRUE(policy.kernel.paths[BRIG_PATH_OPEN_WRITE].contains("/usr/bin/"));
     EXPECT_TRUE(policy.kernel.paths[BRIG_PATH_OPEN].contains(std::string("/etc/shadow") + '\0'));
     EXPECT_TRUE(policy.kernel.open_names.contains("release_agent"));
-    EXPECT_NE(
-        std::find(policy.landlock_deny_write.begin(), policy.landlock_deny_write.end(), "/etc"),
-        policy.landlock_deny_write.end());
+    ASSERT_TRUE(policy.landlock_deny.contains("/etc"));
+    EXPECT_EQ(policy.landlock_deny["/etc"], ~0ULL);
     EXPECT_FALSE(policy.kernel.connects.empty());
 }
 
