@@ -13,6 +13,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define READING_MODULE_ID 2 /* enum kernel_read_file_id: READING_MODULE */
 #define LOADING_MODULE_ID 2 /* enum kernel_load_data_id: LOADING_MODULE */
 #define PTRACE_MODE_ATTACH_BIT 0x02
+#define NR_ptrace 101
 
 /* Refuses, kills if the verdict says so and reports. Returns the hook's answer. */
 static __always_inline int refuse(struct brig_container* c, __u64 cgid,
@@ -187,7 +188,12 @@ int BPF_PROG(brig_lsm_ptrace, struct task_struct* child, unsigned int mode, int 
     /* Only attaching: /proc reads (ps, top) pass PTRACE_MODE_READ through this hook too. */
     if (ret || !(mode & PTRACE_MODE_ATTACH_BIT))
         return ret;
-    return check_class(BRIG_SC_PTRACE, BRIG_EV_PTRACE, mode, true);
+    /* Reported like sys_enter does: the ptrace request, when a ptrace call is what attaches. */
+    struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
+    __u32 request = mode;
+    if (regs && BPF_CORE_READ(regs, orig_ax) == NR_ptrace)
+        request = PT_REGS_PARM1_CORE_SYSCALL(regs);
+    return check_class(BRIG_SC_PTRACE, BRIG_EV_PTRACE, request, true);
 }
 
 SEC("lsm/kernel_module_request")
