@@ -232,6 +232,17 @@ TEST_F(MonitorRulesTest, WriteBelowEtcKillsTheContainer) {
                  {{"proc.name", "sh"}, {"fd.name", "/etc/evil"}}, "kill");
 }
 
+TEST_F(MonitorRulesTest, ARelativePathIsMatchedFromTheWorkingDirectory) {
+    // `evil` in /etc is /etc/evil: the tracepoint resolves a relative path against the task's
+    // working directory (across the mounts up to its root) before matching prefixes.
+    bundle().set_script("cd /etc && echo evil > ./evil; echo survived");
+    auto w = run_watched("kill");
+    expect_killed_by(w, "Write below etc");
+    EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+    expect_alert(w, "Write below etc", "Error", "filesystem",
+                 {{"proc.name", "sh"}, {"fd.name", "/etc/evil"}}, "kill");
+}
+
 TEST_F(MonitorRulesTest, AnAlertOnAFileKeepsTheKillOnItsDirectory) {
     // The kernel looks paths up by longest prefix: the kill on /srv/ must still hold for the
     // file an alert-only rule names exactly.
@@ -321,6 +332,17 @@ TEST_F(MonitorPathOpsTest, UnlinkKillsTheContainer) {
 
 TEST_F(MonitorPathOpsTest, RenameIsAlertedWithBothPaths) {
     bundle().set_script("mv /srv/data /srv/renamed && echo moved");
+    auto w = run_watched();
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "moved\n");
+    expect_alert(
+        w, "Rename into or out of srv", "Warning", "filesystem",
+        {{"fd.name", "/srv/data"}, {"evt.arg.newpath", "/srv/renamed"}, {"evt.type", "rename"}},
+        "alert");
+}
+
+TEST_F(MonitorPathOpsTest, RelativePathsOfARenameAreResolved) {
+    bundle().set_script("cd /srv && mv data renamed && echo moved");
     auto w = run_watched();
     expect_untouched(w);
     EXPECT_EQ(w.result.out, "moved\n");

@@ -133,10 +133,144 @@ static __always_inline struct brig_verdict* open_name_verdict(struct brig_contai
     return 0;
 }
 
-static __always_inline int handle_open(struct brig_container* c, __u64 cgid, const char* upath,
-                                       __u64 flags, __u32 nr) {
+#define AT_FDCWD -100
+#define BRIG_DIR_DEPTH 16       /* directories above a relative path's start, at most */
+#define BRIG_SCRATCH_LEN 512    /* room for a masked offset below 256 plus a 128-byte copy */
+
+/* Per-CPU room to turn a relative path into an absolute one (too big for the BPF stack). */
+struct resolve_scratch {
+    const unsigned char* names[BRIG_DIR_DEPTH];
+    __u32 lens[BRIG_DIR_DEPTH];
+    char buf[BRIG_SCRATCH_LEN];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct resolve_scratch);
+} scratch SEC(".maps");
+
+struct walk_state {
+    struct resolve_scratch* s;
+    struct dentry* dentry;
+    struct mount* mnt;
+    struct dentry* root_dentry;
+    struct vfsmount* root_mnt;
+    __u32 depth;
+    bool complete; /* reached the task's root */
+};
+
+/* One step from a directory towards the task's root: records the directory's name, or crosses
+ * from a mount's root to where it is mounted. */
+static long walk_up(__u32 i, void* data) {
+    struct walk_state* w = data;
+    /* Locals, not w->...: a CO-RE read records its whole access chain, and walk_state is no
+     * kernel type. */
+    struct dentry* dentry = w->dentry;
+    struct mount* mnt = w->mnt;
+    if (dentry == w->root_dentry && &mnt->mnt == w->root_mnt) {
+        w->complete = true;
+        return 1;
+    }
+    struct dentry* parent = BPF_CORE_READ(dentry, d_parent);
+    if (dentry == BPF_CORE_READ(mnt, mnt.mnt_root) || dentry == parent) {
+        struct mount* up = BPF_CORE_READ(mnt, mnt_parent);
+        if (up == mnt)
+            return 1; /* the namespace's top, never the task's root: not resolvable */
+        w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+        w->mnt = up;
+        return 0;
+    }
+    __u32 d = w->depth;
+    if (d >= BRIG_DIR_DEPTH)
+        return 1;
+    w->s->names[d] = BPF_CORE_READ(dentry, d_name.name);
+    w->s->lens[d] = BPF_CORE_READ(dentry, d_name.len);
+    w->depth = d + 1;
+    w->dentry = parent;
+    return 0;
+}
+
+struct build_state {
+    struct resolve_scratch* s;
+    __u32 depth;
+    __u32 len;
+};
+
+/* Appends "/name" of the i-th directory from the root. */
+static long append_dir(__u32 i, void* data) {
+    struct build_state* b = data;
+    if (i >= b->depth || b->len >= BRIG_PREFIX_LEN)
+        return 1;
+    __u32 j = (b->depth - 1 - i) & (BRIG_DIR_DEPTH - 1);
+    __u32 len = b->len;
+    b->s->buf[len & 255] = '/';
+    len++;
+    __u32 name_len = b->s->lens[j] & (BRIG_PREFIX_LEN - 1);
+    bpf_probe_read_kernel(&b->s->buf[len & 255], name_len, b->s->names[j]);
+    b->len = len + name_len;
+    return 0;
+}
+
+/* Makes `path` (a BRIG_PREFIX_LEN buffer holding rel_len characters), relative to the task's
+ * working directory, absolute in the task's root (the container's view), so that prefix rules
+ * match `cd /etc && echo x > passwd`. `..` components and symlinks are not resolved. Returns the
+ * new length, 0 when the path stays as it was. */
+static __always_inline long resolve_relative(char* path, long rel_len) {
+    __u32 zero = 0;
+    struct resolve_scratch* s = bpf_map_lookup_elem(&scratch, &zero);
+    if (!s || rel_len < 0 || rel_len >= BRIG_PREFIX_LEN)
+        return 0;
+    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+    struct fs_struct* fs = BPF_CORE_READ(task, fs);
+    struct vfsmount* pwd_mnt = BPF_CORE_READ(fs, pwd.mnt);
+    struct walk_state w = {
+        .s = s,
+        .dentry = BPF_CORE_READ(fs, pwd.dentry),
+        .mnt = (struct mount*)((char*)pwd_mnt - bpf_core_field_offset(struct mount, mnt)),
+        .root_dentry = BPF_CORE_READ(fs, root.dentry),
+        .root_mnt = BPF_CORE_READ(fs, root.mnt),
+    };
+    bpf_loop(2 * BRIG_DIR_DEPTH, walk_up, &w, 0);
+    if (!w.complete)
+        return 0;
+    struct build_state b = {.s = s, .depth = w.depth};
+    bpf_loop(BRIG_DIR_DEPTH, append_dir, &b, 0);
+    __u32 len = b.len;
+    if (len >= BRIG_PREFIX_LEN)
+        return 0;
+    const char* rel = path;
+    if (rel_len >= 2 && rel[0] == '.' && rel[1] == '/') {
+        rel += 2;
+        rel_len -= 2;
+    }
+    s->buf[len & 255] = '/';
+    len++;
+    bpf_probe_read_kernel(&s->buf[len & 255], (rel_len + 1) & (BRIG_PREFIX_LEN - 1), rel);
+    len += rel_len;
+    bpf_probe_read_kernel(path, BRIG_PREFIX_LEN, s->buf);
+    path[BRIG_PREFIX_LEN - 1] = 0;
+    return len < BRIG_PREFIX_LEN ? len : BRIG_PREFIX_LEN - 1;
+}
+
+/* Reads the path at `upath` into `path` (`size` bytes) as bpf_probe_read_user_str does (the
+ * length with its NUL, <= 0 when unreadable), made absolute when it is relative to the working
+ * directory. Relative to another directory fd, it stays as given. */
+static __always_inline long read_path(char* path, __u32 size, int dirfd, const char* upath) {
+    long n = bpf_probe_read_user_str(path, size, upath);
+    if (n > 1 && path[0] != '/' && dirfd == AT_FDCWD) {
+        long resolved = resolve_relative(path, n - 1);
+        if (resolved)
+            n = resolved + 1;
+    }
+    return n;
+}
+
+static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int dirfd,
+                                       const char* upath, __u64 flags, __u32 nr) {
     struct brig_prefix_key key = {.cgroup_id = cgid};
-    long n = bpf_probe_read_user_str(key.path, sizeof(key.path), upath);
+    long n = read_path(key.path, sizeof(key.path), dirfd, upath);
     if (n <= 0)
         return 0;
     struct brig_verdict verdict = {};
@@ -163,15 +297,15 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, con
     e->flags = (__u32)flags;
     e->rule_id = verdict.rule_id;
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
-    bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
+    read_path(e->path, sizeof(e->path), dirfd, upath);
     bpf_ringbuf_submit(e, 0);
     return 0;
 }
 
 /* The strongest verdict of the rules on `op` for the path at `upath`; the path read into key. */
-static __always_inline void path_verdict(struct brig_prefix_key* key, const char* upath, __u32 op,
-                                         struct brig_verdict* verdict) {
-    if (bpf_probe_read_user_str(key->path, sizeof(key->path), upath) <= 0)
+static __always_inline void path_verdict(struct brig_prefix_key* key, int dirfd, const char* upath,
+                                         __u32 op, struct brig_verdict* verdict) {
+    if (read_path(key->path, sizeof(key->path), dirfd, upath) <= 0)
         return;
     struct brig_path_verdicts* by_path = bpf_map_lookup_elem(&open_path_rules, key);
     if (by_path && op < BRIG_PATH_OPS)
@@ -181,12 +315,13 @@ static __always_inline void path_verdict(struct brig_prefix_key* key, const char
 /* unlink, rmdir, rename (both paths), chmod, mkdir. Landlock refuses the writes among them in
  * advance where a rule denies; here deny and kill stop the task. */
 static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, __u32 op, __u32 nr,
-                                          const char* upath, const char* unew_path) {
+                                          int dirfd, const char* upath, int new_dirfd,
+                                          const char* unew_path) {
     struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
     struct brig_verdict verdict = {};
-    path_verdict(&key, upath, op, &verdict);
+    path_verdict(&key, dirfd, upath, op, &verdict);
     if (unew_path)
-        path_verdict(&key, unew_path, op, &verdict);
+        path_verdict(&key, new_dirfd, unew_path, op, &verdict);
     if (!verdict.action)
         return 0;
     if (verdict.action & BRIG_ACT_DENY)
@@ -198,9 +333,9 @@ static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, 
     e->syscall_nr = nr;
     e->rule_id = verdict.rule_id;
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
-    bpf_probe_read_user_str(e->path, sizeof(e->path), upath);
+    read_path(e->path, sizeof(e->path), dirfd, upath);
     if (unew_path)
-        bpf_probe_read_user_str(e->new_path, sizeof(e->new_path), unew_path);
+        read_path(e->new_path, sizeof(e->new_path), new_dirfd, unew_path);
     bpf_ringbuf_submit(e, 0);
     return 0;
 }
@@ -288,20 +423,19 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
     }
     struct pt_regs* regs = (struct pt_regs*)ctx->args[0];
     long nr = ctx->args[1];
+#define ARG(n) PT_REGS_PARM##n##_CORE_SYSCALL(regs)
+#define PATH_ARG(n) ((const char*)PT_REGS_PARM##n##_CORE_SYSCALL(regs))
     switch (nr) {
         case NR_open:
-            return handle_open(c, cgid, (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs),
-                               PT_REGS_PARM2_CORE_SYSCALL(regs), nr);
+            return handle_open(c, cgid, AT_FDCWD, PATH_ARG(1), ARG(2), nr);
         case NR_creat:
-            return handle_open(c, cgid, (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs),
-                               O_CREAT | O_TRUNC | 1, nr);
+            return handle_open(c, cgid, AT_FDCWD, PATH_ARG(1), O_CREAT | O_TRUNC | 1, nr);
         case NR_openat:
-            return handle_open(c, cgid, (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs),
-                               PT_REGS_PARM3_CORE_SYSCALL(regs), nr);
+            return handle_open(c, cgid, (int)ARG(1), PATH_ARG(2), ARG(3), nr);
         case NR_openat2: {
             __u64 flags = 0;
-            bpf_probe_read_user(&flags, sizeof(flags), (void*)PT_REGS_PARM3_CORE_SYSCALL(regs));
-            return handle_open(c, cgid, (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs), flags, nr);
+            bpf_probe_read_user(&flags, sizeof(flags), (void*)ARG(3));
+            return handle_open(c, cgid, (int)ARG(1), PATH_ARG(2), flags, nr);
         }
         case NR_ptrace:
             return report_syscall(c, cgid, BRIG_SC_PTRACE, BRIG_EV_PTRACE, nr,
@@ -327,44 +461,36 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
             return handle_sockaddr(c, cgid, (const void*)PT_REGS_PARM2_CORE_SYSCALL(regs),
                                    BRIG_ADDR_BIND, BRIG_EV_BIND, nr);
         case NR_unlink:
-            return handle_path_op(c, cgid, BRIG_PATH_UNLINK, nr,
-                                  (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
+            return handle_path_op(c, cgid, BRIG_PATH_UNLINK, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
         case NR_rmdir:
-            return handle_path_op(c, cgid, BRIG_PATH_RMDIR, nr,
-                                  (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
+            return handle_path_op(c, cgid, BRIG_PATH_RMDIR, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
         case NR_unlinkat:
-            return handle_path_op(c, cgid, BRIG_PATH_UNLINKAT, nr,
-                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+            return handle_path_op(c, cgid, BRIG_PATH_UNLINKAT, nr, (int)ARG(1), PATH_ARG(2), 0, 0);
         case NR_rename:
-            return handle_path_op(c, cgid, BRIG_PATH_RENAME, nr,
-                                  (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs),
-                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs));
+            return handle_path_op(c, cgid, BRIG_PATH_RENAME, nr, AT_FDCWD, PATH_ARG(1), AT_FDCWD,
+                                  PATH_ARG(2));
         case NR_renameat:
-            return handle_path_op(c, cgid, BRIG_PATH_RENAMEAT, nr,
-                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs),
-                                  (const char*)PT_REGS_PARM4_CORE_SYSCALL(regs));
+            return handle_path_op(c, cgid, BRIG_PATH_RENAMEAT, nr, (int)ARG(1), PATH_ARG(2),
+                                  (int)ARG(3), PATH_ARG(4));
         case NR_renameat2:
-            return handle_path_op(c, cgid, BRIG_PATH_RENAMEAT2, nr,
-                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs),
-                                  (const char*)PT_REGS_PARM4_CORE_SYSCALL(regs));
+            return handle_path_op(c, cgid, BRIG_PATH_RENAMEAT2, nr, (int)ARG(1), PATH_ARG(2),
+                                  (int)ARG(3), PATH_ARG(4));
         case NR_chmod:
-            return handle_path_op(c, cgid, BRIG_PATH_CHMOD, nr,
-                                  (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
+            return handle_path_op(c, cgid, BRIG_PATH_CHMOD, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
         case NR_fchmodat:
-            return handle_path_op(c, cgid, BRIG_PATH_FCHMODAT, nr,
-                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+            return handle_path_op(c, cgid, BRIG_PATH_FCHMODAT, nr, (int)ARG(1), PATH_ARG(2), 0, 0);
         case NR_fchmodat2:
-            return handle_path_op(c, cgid, BRIG_PATH_FCHMODAT2, nr,
-                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+            return handle_path_op(c, cgid, BRIG_PATH_FCHMODAT2, nr, (int)ARG(1), PATH_ARG(2), 0,
+                                  0);
         case NR_mkdir:
-            return handle_path_op(c, cgid, BRIG_PATH_MKDIR, nr,
-                                  (const char*)PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
+            return handle_path_op(c, cgid, BRIG_PATH_MKDIR, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
         case NR_mkdirat:
-            return handle_path_op(c, cgid, BRIG_PATH_MKDIRAT, nr,
-                                  (const char*)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+            return handle_path_op(c, cgid, BRIG_PATH_MKDIRAT, nr, (int)ARG(1), PATH_ARG(2), 0, 0);
         default:
             return 0;
     }
+#undef ARG
+#undef PATH_ARG
 }
 
 /* cgroup programs: attached to each container's cgroup2 dir; return 0 refuses with EPERM. */
