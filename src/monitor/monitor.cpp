@@ -197,8 +197,11 @@ std::string KernelSupport::describe() const {
             "bpf_send_signal kill and cgroup BPF deny";
     else
         out += "eBPF unavailable; containers run unmonitored";
-    out += landlock ? ", Landlock ABI " + std::to_string(landlock_abi) + " for write denies"
-                    : ", no Landlock";
+    if (bpf_lsm)
+        out += ", file and path denies by the BPF-LSM file hooks (Landlock unused)";
+    else
+        out += landlock ? ", Landlock ABI " + std::to_string(landlock_abi) + " for write denies"
+                        : ", no Landlock";
     if (!btf)
         out += ", no kernel BTF (/sys/kernel/btf/vmlinux)";
     return out;

@@ -122,6 +122,10 @@ std::unique_ptr<lifecycle::ContainerWatch> RuntimeMonitor::prepare(
     Monitor* monitor = kernel_side();
     if (!monitor)
         return nullptr;
+    // Under BPF-LSM the path hooks refuse what Landlock would, from the paths the kernel
+    // resolved, and report it: behind a Landlock refusal (Landlock runs first) they never run.
+    if (monitor->path() == EnforcementPath::bpf_lsm)
+        policy.landlock_deny.clear();
     return std::make_unique<Watch>(monitor, config_, std::move(identity), std::move(policy),
                                    c.state_dir);
 }

@@ -243,6 +243,26 @@ TEST_F(MonitorRulesTest, ARelativePathIsMatchedFromTheWorkingDirectory) {
                  {{"proc.name", "sh"}, {"fd.name", "/etc/evil"}}, "kill");
 }
 
+TEST_F(MonitorRulesTest, ASymlinkOrDotDotReachesTheRuleOnTheRealPathUnderBpfLsm) {
+    if (!lsm_enforces_)
+        GTEST_SKIP() << "needs BPF-LSM (the tracepoint matches paths as the process gives them; "
+                        "tests/vm/run-vm-tests runs this on a kernel that has it)";
+    // The LSM hooks build the path from the dentries the kernel resolved: a symlink, `..` or a
+    // directory fd leads to /etc/shadow, which is what the rule sees and refuses.
+    bundle().set_script(
+        "ln -s /etc /tmp/e; cd /tmp; cat e/shadow || echo refused; "
+        "cat /tmp/../etc/./shadow || echo refused; echo done");
+    auto w = run_watched("deny");
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "refused\nrefused\ndone\n");
+    auto refused = std::count_if(w.alerts.begin(), w.alerts.end(), [](const Json& a) {
+        return a.value("rule", "") == "Read sensitive file untrusted";
+    });
+    EXPECT_EQ(refused, 2) << Json(w.alerts).dump();
+    expect_alert(w, "Read sensitive file untrusted", "Warning", "mitre_credential_access",
+                 {{"proc.name", "cat"}, {"fd.name", "/etc/shadow"}}, "deny");
+}
+
 TEST_F(MonitorRulesTest, AnAlertOnAFileKeepsTheKillOnItsDirectory) {
     // The kernel looks paths up by longest prefix: the kill on /srv/ must still hold for the
     // file an alert-only rule names exactly.
@@ -353,12 +373,17 @@ TEST_F(MonitorPathOpsTest, RelativePathsOfARenameAreResolved) {
 }
 
 TEST_F(MonitorPathOpsTest, ChmodDenyStopsTheProcess) {
-    // No Landlock right covers chmod: deny stops the process at the syscall, whose chmod itself
-    // completes (see src/monitor/README.md).
+    // No Landlock right covers chmod: on the tracepoints deny stops the process at the syscall,
+    // whose chmod itself completes (see src/monitor/README.md); BPF-LSM refuses it.
     bundle().set_script("(chmod 777 /srv/data && echo changed); echo done");
     auto w = run_watched();
     expect_untouched(w);
     EXPECT_EQ(w.result.out, "done\n");
+    // lsm/path_chmod refuses it: the mode stays.
+    auto mode = fs::status(bundle().rootfs() / "srv/data").permissions();
+    if (lsm_enforces_) {
+        EXPECT_EQ(mode, fs::perms(0644));
+    }
     expect_alert(w, "Chmod below srv", "Error", "filesystem", {{"fd.name", "/srv/data"}}, "deny");
 }
 

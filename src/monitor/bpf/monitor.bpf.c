@@ -13,33 +13,7 @@ char LICENSE[] SEC("license") = "GPL";
  * is reported twice. */
 const volatile bool lsm_enforces = false;
 
-#define O_ACCMODE 3
-#define O_CREAT 0100
-#define O_TRUNC 01000
 
-#define NR_open 2
-#define NR_rename 82
-#define NR_mkdir 83
-#define NR_rmdir 84
-#define NR_unlink 87
-#define NR_chmod 90
-#define NR_mkdirat 258
-#define NR_unlinkat 263
-#define NR_renameat 264
-#define NR_fchmodat 268
-#define NR_renameat2 316
-#define NR_fchmodat2 452
-#define NR_socket 41
-#define NR_connect 42
-#define NR_bind 49
-#define NR_creat 85
-#define NR_ptrace 101
-#define NR_init_module 175
-#define NR_openat 257
-#define NR_finit_module 313
-#define NR_memfd_create 319
-#define NR_bpf 321
-#define NR_openat2 437
 
 SEC("raw_tracepoint/sched_process_exec")
 int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
@@ -133,125 +107,21 @@ static __always_inline struct brig_verdict* open_name_verdict(struct brig_contai
     return 0;
 }
 
-#define AT_FDCWD -100
-#define BRIG_DIR_DEPTH 16       /* directories above a relative path's start, at most */
-#define BRIG_SCRATCH_LEN 512    /* room for a masked offset below 256 plus a 128-byte copy */
-
-/* Per-CPU room to turn a relative path into an absolute one (too big for the BPF stack). */
-struct resolve_scratch {
-    const unsigned char* names[BRIG_DIR_DEPTH];
-    __u32 lens[BRIG_DIR_DEPTH];
-    char buf[BRIG_SCRATCH_LEN];
-};
-
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct resolve_scratch);
-} scratch SEC(".maps");
-
-struct walk_state {
-    struct resolve_scratch* s;
-    struct dentry* dentry;
-    struct mount* mnt;
-    struct dentry* root_dentry;
-    struct vfsmount* root_mnt;
-    __u32 depth;
-    bool complete; /* reached the task's root */
-};
-
-/* One step from a directory towards the task's root: records the directory's name, or crosses
- * from a mount's root to where it is mounted. */
-static long walk_up(__u32 i, void* data) {
-    struct walk_state* w = data;
-    /* Locals, not w->...: a CO-RE read records its whole access chain, and walk_state is no
-     * kernel type. */
-    struct dentry* dentry = w->dentry;
-    struct mount* mnt = w->mnt;
-    if (dentry == w->root_dentry && &mnt->mnt == w->root_mnt) {
-        w->complete = true;
-        return 1;
-    }
-    struct dentry* parent = BPF_CORE_READ(dentry, d_parent);
-    if (dentry == BPF_CORE_READ(mnt, mnt.mnt_root) || dentry == parent) {
-        struct mount* up = BPF_CORE_READ(mnt, mnt_parent);
-        if (up == mnt)
-            return 1; /* the namespace's top, never the task's root: not resolvable */
-        w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-        w->mnt = up;
-        return 0;
-    }
-    __u32 d = w->depth;
-    if (d >= BRIG_DIR_DEPTH)
-        return 1;
-    w->s->names[d] = BPF_CORE_READ(dentry, d_name.name);
-    w->s->lens[d] = BPF_CORE_READ(dentry, d_name.len);
-    w->depth = d + 1;
-    w->dentry = parent;
-    return 0;
-}
-
-struct build_state {
-    struct resolve_scratch* s;
-    __u32 depth;
-    __u32 len;
-};
-
-/* Appends "/name" of the i-th directory from the root. */
-static long append_dir(__u32 i, void* data) {
-    struct build_state* b = data;
-    if (i >= b->depth || b->len >= BRIG_PREFIX_LEN)
-        return 1;
-    __u32 j = (b->depth - 1 - i) & (BRIG_DIR_DEPTH - 1);
-    __u32 len = b->len;
-    b->s->buf[len & 255] = '/';
-    len++;
-    __u32 name_len = b->s->lens[j] & (BRIG_PREFIX_LEN - 1);
-    bpf_probe_read_kernel(&b->s->buf[len & 255], name_len, b->s->names[j]);
-    b->len = len + name_len;
-    return 0;
-}
-
 /* Makes `path` (a BRIG_PREFIX_LEN buffer holding rel_len characters), relative to the task's
- * working directory, absolute in the task's root (the container's view), so that prefix rules
- * match `cd /etc && echo x > passwd`. `..` components and symlinks are not resolved. Returns the
- * new length, 0 when the path stays as it was. */
+ * working directory, absolute in the task's root, so that prefix rules match
+ * `cd /etc && echo x > passwd`. Returns the new length, 0 when the path stays as it was. */
 static __always_inline long resolve_relative(char* path, long rel_len) {
-    __u32 zero = 0;
-    struct resolve_scratch* s = bpf_map_lookup_elem(&scratch, &zero);
-    if (!s || rel_len < 0 || rel_len >= BRIG_PREFIX_LEN)
-        return 0;
-    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
-    struct fs_struct* fs = BPF_CORE_READ(task, fs);
-    struct vfsmount* pwd_mnt = BPF_CORE_READ(fs, pwd.mnt);
-    struct walk_state w = {
-        .s = s,
-        .dentry = BPF_CORE_READ(fs, pwd.dentry),
-        .mnt = (struct mount*)((char*)pwd_mnt - bpf_core_field_offset(struct mount, mnt)),
-        .root_dentry = BPF_CORE_READ(fs, root.dentry),
-        .root_mnt = BPF_CORE_READ(fs, root.mnt),
-    };
-    bpf_loop(2 * BRIG_DIR_DEPTH, walk_up, &w, 0);
-    if (!w.complete)
-        return 0;
-    struct build_state b = {.s = s, .depth = w.depth};
-    bpf_loop(BRIG_DIR_DEPTH, append_dir, &b, 0);
-    __u32 len = b.len;
-    if (len >= BRIG_PREFIX_LEN)
+    if (rel_len <= 0 || rel_len >= BRIG_PREFIX_LEN)
         return 0;
     const char* rel = path;
     if (rel_len >= 2 && rel[0] == '.' && rel[1] == '/') {
         rel += 2;
         rel_len -= 2;
     }
-    s->buf[len & 255] = '/';
-    len++;
-    bpf_probe_read_kernel(&s->buf[len & 255], (rel_len + 1) & (BRIG_PREFIX_LEN - 1), rel);
-    len += rel_len;
-    bpf_probe_read_kernel(path, BRIG_PREFIX_LEN, s->buf);
-    path[BRIG_PREFIX_LEN - 1] = 0;
-    return len < BRIG_PREFIX_LEN ? len : BRIG_PREFIX_LEN - 1;
+    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+    struct fs_struct* fs = BPF_CORE_READ(task, fs);
+    return build_path(path, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), rel,
+                      rel_len, true);
 }
 
 /* Reads the path at `upath` into `path` (`size` bytes) as bpf_probe_read_user_str does (the
@@ -285,9 +155,10 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int
     merge(&verdict, by_name);
     if (!verdict.action)
         return 0;
-    /* Under BPF-LSM, lsm/file_open refuses opens by name (reported here, with the whole path). */
-    bool lsm_refuses = lsm_enforces && by_name && verdict.rule_id == by_name->rule_id;
-    if ((verdict.action & BRIG_ACT_DENY) && !lsm_refuses)
+    /* Under BPF-LSM, lsm/file_open decides (and reports) from the path the kernel resolved. */
+    if (lsm_enforces && (verdict.action & BRIG_ACT_ENFORCE))
+        return 0;
+    if (verdict.action & BRIG_ACT_DENY)
         bpf_send_signal(SIGKILL);
     enforce_kill(c, &verdict);
     struct brig_event* e = reserve_event(cgid, BRIG_EV_OPEN);
@@ -313,7 +184,7 @@ static __always_inline void path_verdict(struct brig_prefix_key* key, int dirfd,
 }
 
 /* unlink, rmdir, rename (both paths), chmod, mkdir. Landlock refuses the writes among them in
- * advance where a rule denies; here deny and kill stop the task. */
+ * advance where a rule denies; here deny and kill stop the task (BPF-LSM refuses all of them). */
 static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, __u32 op, __u32 nr,
                                           int dirfd, const char* upath, int new_dirfd,
                                           const char* unew_path) {
@@ -323,6 +194,9 @@ static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, 
     if (unew_path)
         path_verdict(&key, new_dirfd, unew_path, op, &verdict);
     if (!verdict.action)
+        return 0;
+    /* Under BPF-LSM, the path_* hooks decide (and report) from the paths the kernel resolved. */
+    if (lsm_enforces && (verdict.action & BRIG_ACT_ENFORCE))
         return 0;
     if (verdict.action & BRIG_ACT_DENY)
         bpf_send_signal(SIGKILL);

@@ -17,6 +17,35 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define AF_PACKET 17
+#define AT_FDCWD -100
+#define O_ACCMODE 3
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+/* x86-64 syscall numbers. */
+#define NR_open 2
+#define NR_socket 41
+#define NR_connect 42
+#define NR_bind 49
+#define NR_rename 82
+#define NR_mkdir 83
+#define NR_rmdir 84
+#define NR_creat 85
+#define NR_unlink 87
+#define NR_chmod 90
+#define NR_ptrace 101
+#define NR_init_module 175
+#define NR_openat 257
+#define NR_mkdirat 258
+#define NR_unlinkat 263
+#define NR_renameat 264
+#define NR_fchmodat 268
+#define NR_finit_module 313
+#define NR_renameat2 316
+#define NR_memfd_create 319
+#define NR_bpf 321
+#define NR_openat2 437
+#define NR_fchmodat2 452
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -212,6 +241,151 @@ static __always_inline void basename_into(struct brig_name_key* key, const char*
     if (start >= BRIG_PREFIX_LEN)
         return;
     bpf_probe_read_kernel_str(key->name, sizeof(key->name), path + (start & (BRIG_PREFIX_LEN - 1)));
+}
+
+#define BRIG_DIR_DEPTH 32    /* top directories of a path built from a dentry (a power of 2) */
+#define BRIG_WALK_STEPS 256  /* directories and mount crossings walked up, at most */
+#define BRIG_SCRATCH_LEN 512 /* room for a masked offset below 256 plus a 128-byte copy */
+
+/* Per-CPU room to build a path from dentries (too big for the BPF stack); each object has its
+ * own. */
+struct path_scratch {
+    const unsigned char* names[BRIG_DIR_DEPTH]; /* a ring: the last ones walked are the top */
+    __u32 lens[BRIG_DIR_DEPTH];
+    char buf[BRIG_SCRATCH_LEN];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct path_scratch);
+} path_scratch SEC(".maps");
+
+struct walk_state {
+    struct path_scratch* s;
+    struct dentry* dentry;
+    struct mount* mnt;
+    struct dentry* root_dentry; /* NULL: up to the mount namespace's root */
+    struct vfsmount* root_mnt;
+    __u32 depth;
+    bool complete; /* reached the root */
+};
+
+/* One step from a dentry towards the root: records its name, or crosses from a mount's root to
+ * where it is mounted. */
+static long walk_up(__u32 i, void* data) {
+    struct walk_state* w = data;
+    /* Locals, not w->...: a CO-RE read records its whole access chain, and walk_state is no
+     * kernel type. */
+    struct dentry* dentry = w->dentry;
+    struct mount* mnt = w->mnt;
+    if (dentry == w->root_dentry && &mnt->mnt == w->root_mnt) {
+        w->complete = true;
+        return 1;
+    }
+    struct dentry* parent = BPF_CORE_READ(dentry, d_parent);
+    struct dentry* mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
+    if (dentry == mnt_root || dentry == parent) {
+        struct mount* up = BPF_CORE_READ(mnt, mnt_parent);
+        if (up == mnt) {
+            /* The namespace's top: the root asked for when no task root was given. */
+            w->complete = !w->root_dentry && dentry == mnt_root;
+            return 1;
+        }
+        w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+        w->mnt = up;
+        return 0;
+    }
+    __u32 d = w->depth;
+    w->s->names[d & (BRIG_DIR_DEPTH - 1)] = BPF_CORE_READ(dentry, d_name.name);
+    w->s->lens[d & (BRIG_DIR_DEPTH - 1)] = BPF_CORE_READ(dentry, d_name.len);
+    w->depth = d + 1;
+    w->dentry = parent;
+    return 0;
+}
+
+struct build_state {
+    struct path_scratch* s;
+    __u32 depth;
+    __u32 len;
+};
+
+/* Appends "/name" of the i-th directory from the root. */
+static long append_dir(__u32 i, void* data) {
+    struct build_state* b = data;
+    if (i >= b->depth || i >= BRIG_DIR_DEPTH || b->len >= BRIG_PREFIX_LEN)
+        return 1;
+    __u32 j = (b->depth - 1 - i) & (BRIG_DIR_DEPTH - 1);
+    __u32 len = b->len;
+    b->s->buf[len & 255] = '/';
+    len++;
+    __u32 name_len = b->s->lens[j];
+    if (name_len > BRIG_PREFIX_LEN - 1)
+        name_len = BRIG_PREFIX_LEN - 1;
+    barrier_var(name_len); /* keeps the mask, which 6.1's verifier needs to bound the size */
+    name_len &= BRIG_PREFIX_LEN - 1;
+    bpf_probe_read_kernel(&b->s->buf[len & 255], name_len, b->s->names[j]);
+    b->len = len + name_len;
+    return 0;
+}
+
+/* Writes to `out` (BRIG_PREFIX_LEN bytes) the path of `dentry` on `vfsmnt` from the current
+ * task's root (`task_root`) or from its mount namespace's root (a chroot inside the container
+ * does not move that one), across mounts, then "/" and the `tail_len` bytes at `tail` (kernel
+ * memory, may be `out` itself) if tail_len > 0. A path of more than BRIG_DIR_DEPTH directories or
+ * BRIG_PREFIX_LEN - 1 bytes is cut there and ends in "/" (never a file's end): prefix rules still
+ * match it. `..` never occurs: the names are the dentries' own. Returns the length, 0 when the
+ * root is not above the dentry. */
+static __always_inline long build_path(char* out, struct dentry* dentry, struct vfsmount* vfsmnt,
+                                       const char* tail, long tail_len, bool task_root) {
+    __u32 zero = 0;
+    struct path_scratch* s = bpf_map_lookup_elem(&path_scratch, &zero);
+    if (!s)
+        return 0;
+    struct walk_state w = {
+        .s = s,
+        .dentry = dentry,
+        .mnt = (struct mount*)((char*)vfsmnt - bpf_core_field_offset(struct mount, mnt)),
+    };
+    if (task_root) {
+        struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+        w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+        w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+    }
+    bpf_loop(BRIG_WALK_STEPS, walk_up, &w, 0);
+    if (!w.complete)
+        return 0;
+    struct build_state b = {.s = s, .depth = w.depth};
+    bpf_loop(BRIG_DIR_DEPTH, append_dir, &b, 0);
+    __u32 len = b.len;
+    bool cut = w.depth > BRIG_DIR_DEPTH || len >= BRIG_PREFIX_LEN - 1;
+    if (!cut && tail_len > 0) {
+        s->buf[len & 255] = '/';
+        len++;
+        __u32 n = tail_len > BRIG_PREFIX_LEN - 1 ? BRIG_PREFIX_LEN - 1 : tail_len;
+        barrier_var(n); /* keeps the mask, which 6.1's verifier needs to bound the size */
+        n &= BRIG_PREFIX_LEN - 1;
+        bpf_probe_read_kernel(&s->buf[len & 255], n, tail);
+        len += n;
+        cut = len >= BRIG_PREFIX_LEN - 1;
+    }
+    if (cut) {
+        if (len > BRIG_PREFIX_LEN - 2)
+            len = BRIG_PREFIX_LEN - 2;
+        barrier_var(len); /* 6.1's verifier walks the impossible branches of a folded clamp */
+        len &= 255;
+        s->buf[len] = '/';
+        len++;
+    } else if (len == 0) {
+        s->buf[0] = '/';
+        len = 1;
+    }
+    barrier_var(len);
+    len &= 255;
+    s->buf[len] = 0;
+    bpf_probe_read_kernel(out, BRIG_PREFIX_LEN, s->buf);
+    return len;
 }
 
 #endif

@@ -13,7 +13,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define READING_MODULE_ID 2 /* enum kernel_read_file_id: READING_MODULE */
 #define LOADING_MODULE_ID 2 /* enum kernel_load_data_id: LOADING_MODULE */
 #define PTRACE_MODE_ATTACH_BIT 0x02
-#define NR_ptrace 101
+#define FMODE_WRITE 0x2
+#define FMODE_EXEC 0x20
 
 /* Refuses, kills if the verdict says so and reports. Returns the hook's answer. */
 static __always_inline int refuse(struct brig_container* c, __u64 cgid,
@@ -81,27 +82,179 @@ int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
     return -EPERM;
 }
 
-SEC("lsm/file_open")
-int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
-    if (ret)
-        return ret;
+/* The syscall the current task is in: the LSM hooks see an operation, rules name syscalls. */
+static __always_inline long current_syscall(void) {
+    struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
+    return regs ? BPF_CORE_READ(regs, orig_ax) : -1;
+}
+
+static __always_inline bool is_open_syscall(long nr) {
+    return nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat;
+}
+
+/* The brig_path_op a syscall's path operation is ruled under, BRIG_PATH_OPS for none. */
+static __always_inline __u32 path_op_of(long nr) {
+    switch (nr) {
+        case NR_unlink:
+            return BRIG_PATH_UNLINK;
+        case NR_unlinkat:
+            return BRIG_PATH_UNLINKAT;
+        case NR_rmdir:
+            return BRIG_PATH_RMDIR;
+        case NR_rename:
+            return BRIG_PATH_RENAME;
+        case NR_renameat:
+            return BRIG_PATH_RENAMEAT;
+        case NR_renameat2:
+            return BRIG_PATH_RENAMEAT2;
+        case NR_chmod:
+            return BRIG_PATH_CHMOD;
+        case NR_fchmodat:
+            return BRIG_PATH_FCHMODAT;
+        case NR_fchmodat2:
+            return BRIG_PATH_FCHMODAT2;
+        case NR_mkdir:
+            return BRIG_PATH_MKDIR;
+        case NR_mkdirat:
+            return BRIG_PATH_MKDIRAT;
+        default:
+            return BRIG_PATH_OPS;
+    }
+}
+
+/* The path of `entry` in `dir` (or of `dir` itself) in the container (from its mount namespace's
+ * root, which a chroot does not move), into `out` (BRIG_PREFIX_LEN bytes); 0 when it cannot be
+ * built. */
+static __always_inline long path_of(char* out, const struct path* dir, struct dentry* entry) {
+    struct dentry* dentry = BPF_CORE_READ(dir, dentry);
+    struct vfsmount* mnt = BPF_CORE_READ(dir, mnt);
+    if (!entry)
+        return build_path(out, dentry, mnt, 0, 0, false);
+    return build_path(out, dentry, mnt, (const char*)BPF_CORE_READ(entry, d_name.name),
+                      BPF_CORE_READ(entry, d_name.len), false);
+}
+
+/* Merges the verdict of the rules on `op` for the path in key (0 length: no path). */
+static __always_inline void merge_path(struct brig_verdict* verdict, struct brig_prefix_key* key,
+                                       long len, __u32 op) {
+    if (len <= 0 || op >= BRIG_PATH_OPS)
+        return;
+    struct brig_path_verdicts* by_path = bpf_map_lookup_elem(&open_path_rules, key);
+    if (by_path)
+        merge(verdict, &by_path->ops[op]);
+}
+
+/* An open (of `entry` in `dir`, or of `dir` itself): rules on its name and on its path, which the
+ * kernel has resolved (symlinks, `..`, relative to any directory). */
+static __always_inline int check_open(const struct path* dir, struct dentry* entry, bool write,
+                                      __u32 flags) {
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = watched(cgid);
     if (!c)
         return 0;
-    /* Opens by name ("release_agent", a denied file name); path prefixes need the full path,
-     * which a non-sleepable hook cannot build: the tracepoint + Landlock keep those. */
-    struct brig_name_key key = {.cgroup_id = cgid};
-    const unsigned char* name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
-    bpf_probe_read_kernel_str(key.name, sizeof(key.name), name);
-    struct brig_verdict* v = bpf_map_lookup_elem(&open_name_rules, &key);
-    if (!v || !(v->action & BRIG_ACT_ENFORCE))
-        return 0;
-    /* Refused, not reported: the sys_enter tracepoint, which ran first, reported the open with
-     * the path as the process gave it (this hook sees the last component only). */
-    struct brig_verdict verdict = *v;
+    struct brig_verdict verdict = {};
+    struct brig_name_key name = {.cgroup_id = cgid};
+    struct dentry* named = entry ? entry : BPF_CORE_READ(dir, dentry);
+    bpf_probe_read_kernel_str(name.name, sizeof(name.name), BPF_CORE_READ(named, d_name.name));
+    merge(&verdict, bpf_map_lookup_elem(&open_name_rules, &name));
+    struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
+    long len = path_of(key.path, dir, entry);
+    merge_path(&verdict, &key, len, BRIG_PATH_OPEN);
+    if (write)
+        merge_path(&verdict, &key, len, BRIG_PATH_OPEN_WRITE);
+    if (!(verdict.action & BRIG_ACT_ENFORCE))
+        return 0; /* reported by sys_enter */
     enforce_kill(c, &verdict);
+    struct brig_event* e = reserve_event(cgid, BRIG_EV_OPEN);
+    if (!e)
+        return -EPERM;
+    long nr = current_syscall();
+    e->syscall_nr = is_open_syscall(nr) ? nr : NR_openat;
+    e->flags = flags;
+    e->rule_id = verdict.rule_id;
+    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
+    path_of(e->path, dir, entry);
+    bpf_ringbuf_submit(e, 0);
     return -EPERM;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
+    if (ret)
+        return ret;
+    unsigned int mode = BPF_CORE_READ(file, f_mode);
+    if (mode & FMODE_EXEC)
+        return 0; /* an exec opening its program: exec rules decide */
+    unsigned int flags = BPF_CORE_READ(file, f_flags);
+    bool write = (mode & FMODE_WRITE) || (flags & (O_CREAT | O_TRUNC));
+    return check_open(__builtin_preserve_access_index(&file->f_path), 0, write, flags);
+}
+
+/* An open creating its file: refused before the file exists. */
+SEC("lsm/path_mknod")
+int BPF_PROG(brig_lsm_create, const struct path* dir, struct dentry* dentry, umode_t mode,
+             unsigned int dev, int ret) {
+    if (ret || !is_open_syscall(current_syscall()))
+        return ret;
+    return check_open(dir, dentry, true, O_CREAT);
+}
+
+/* unlink, rmdir, mkdir, chmod and rename (both paths), on the paths the kernel resolved. */
+static __always_inline int check_path_op(const struct path* dir, struct dentry* entry,
+                                         const struct path* new_dir, struct dentry* new_entry) {
+    __u64 cgid = bpf_get_current_cgroup_id();
+    struct brig_container* c = watched(cgid);
+    if (!c)
+        return 0;
+    long nr = current_syscall();
+    __u32 op = path_op_of(nr);
+    if (op >= BRIG_PATH_OPS)
+        return 0;
+    struct brig_verdict verdict = {};
+    struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
+    merge_path(&verdict, &key, path_of(key.path, dir, entry), op);
+    if (new_dir)
+        merge_path(&verdict, &key, path_of(key.path, new_dir, new_entry), op);
+    if (!(verdict.action & BRIG_ACT_ENFORCE))
+        return 0; /* reported by sys_enter */
+    enforce_kill(c, &verdict);
+    struct brig_event* e = reserve_event(cgid, BRIG_EV_PATH);
+    if (!e)
+        return -EPERM;
+    e->syscall_nr = nr;
+    e->rule_id = verdict.rule_id;
+    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
+    path_of(e->path, dir, entry);
+    if (new_dir)
+        path_of(e->new_path, new_dir, new_entry);
+    bpf_ringbuf_submit(e, 0);
+    return -EPERM;
+}
+
+SEC("lsm/path_unlink")
+int BPF_PROG(brig_lsm_unlink, const struct path* dir, struct dentry* dentry, int ret) {
+    return ret ? ret : check_path_op(dir, dentry, 0, 0);
+}
+
+SEC("lsm/path_rmdir")
+int BPF_PROG(brig_lsm_rmdir, const struct path* dir, struct dentry* dentry, int ret) {
+    return ret ? ret : check_path_op(dir, dentry, 0, 0);
+}
+
+SEC("lsm/path_mkdir")
+int BPF_PROG(brig_lsm_mkdir, const struct path* dir, struct dentry* dentry, umode_t mode, int ret) {
+    return ret ? ret : check_path_op(dir, dentry, 0, 0);
+}
+
+SEC("lsm/path_chmod")
+int BPF_PROG(brig_lsm_chmod, const struct path* path, umode_t mode, int ret) {
+    return ret ? ret : check_path_op(path, 0, 0, 0);
+}
+
+SEC("lsm/path_rename")
+int BPF_PROG(brig_lsm_rename, const struct path* old_dir, struct dentry* old_dentry,
+             const struct path* new_dir, struct dentry* new_dentry, unsigned int flags, int ret) {
+    return ret ? ret : check_path_op(old_dir, old_dentry, new_dir, new_dentry);
 }
 
 /* `report`: false where the sys_enter tracepoint reports the syscall itself. */
