@@ -110,8 +110,11 @@ bool load_and_pin_lsm(const std::string& dir) {
 }
 
 // Loads the programs, attaches the raw tracepoints (and the BPF-LSM hooks where the kernel takes
-// them) and pins everything under dir.
+// them) and pins everything under dir. Links and programs of an earlier load that did not
+// complete are dropped first (the caller holds the load lock; no container is registered there).
 void load_and_pin(const std::string& dir, bool try_lsm) {
+    std::filesystem::remove_all(dir + "/links");
+    std::filesystem::remove_all(dir + "/progs");
     std::filesystem::create_directories(dir + "/links");
     std::filesystem::create_directories(dir + "/progs");
     bool lsm = try_lsm && load_and_pin_lsm(dir);
