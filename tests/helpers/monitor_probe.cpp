@@ -1,6 +1,7 @@
 // A tiny static program copied into test containers: it makes one syscall the default monitor
 // rules watch and says through its exit status what the kernel answered.
 //   monitor_probe packet | ptrace | memfd | module | connect IP PORT | bind IP PORT | open N PATH
+//                 | openat DIR NAME (NAME relative to an fd of DIR)
 // Exit 0: the call succeeded; 1: refused (EPERM/EACCES); 2: another error; 3: bad usage.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -69,6 +70,13 @@ int open_many(long n, const char* path) {
     return 0;
 }
 
+int open_beneath(const char* dir, const char* name) {
+    int dir_fd = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0)
+        return verdict(dir_fd, "open dir");
+    return verdict(::openat(dir_fd, name, O_RDONLY | O_CLOEXEC), "openat");
+}
+
 int bind_to(const char* ip, const char* port) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -107,6 +115,8 @@ int main(int argc, char** argv) {
         return load_module();
     if (what == "open" && argc == 4)
         return open_many(std::atol(argv[2]), argv[3]);
+    if (what == "openat" && argc == 4)
+        return open_beneath(argv[2], argv[3]);
     if (what == "connect" && argc == 4)
         return connect_to(argv[2], argv[3]);
     if (what == "bind" && argc == 4)
@@ -114,7 +124,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT|bind IP PORT|open N "
-        "PATH\n");
+        "PATH|openat DIR NAME\n");
     return 3;
 }
 

@@ -243,6 +243,17 @@ TEST_F(MonitorRulesTest, ARelativePathIsMatchedFromTheWorkingDirectory) {
                  {{"proc.name", "sh"}, {"fd.name", "/etc/evil"}}, "kill");
 }
 
+TEST_F(MonitorRulesTest, APathRelativeToADirectoryFdIsMatchedFromThatDirectory) {
+    // openat(fd of /etc, "shadow") opens /etc/shadow: the tracepoint resolves the name against
+    // the directory the fd holds, the BPF-LSM hook sees the file itself.
+    bundle().set_script("/probe openat /etc shadow; echo survived");
+    auto w = run_watched("kill");
+    expect_killed_by(w, "Read sensitive file untrusted");
+    EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+    expect_alert(w, "Read sensitive file untrusted", "Warning", "mitre_credential_access",
+                 {{"proc.name", "probe"}, {"fd.name", "/etc/shadow"}}, "kill");
+}
+
 TEST_F(MonitorRulesTest, ASymlinkOrDotDotReachesTheRuleOnTheRealPathUnderBpfLsm) {
     if (!lsm_enforces_)
         GTEST_SKIP() << "needs BPF-LSM (the tracepoint matches paths as the process gives them; "

@@ -107,10 +107,28 @@ static __always_inline struct brig_verdict* open_name_verdict(struct brig_contai
     return 0;
 }
 
+/* The path of the current task's open file `fd` (dentry and mount), false when it has none. */
+static __always_inline bool fd_path(int fd, struct dentry** dentry, struct vfsmount** mnt) {
+    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+    struct fdtable* fdt = BPF_CORE_READ(task, files, fdt);
+    unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+    if (fd < 0 || (unsigned int)fd >= max_fds)
+        return false;
+    struct file** fds = BPF_CORE_READ(fdt, fd);
+    struct file* file = 0;
+    bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+    if (!file)
+        return false;
+    *dentry = BPF_CORE_READ(file, f_path.dentry);
+    *mnt = BPF_CORE_READ(file, f_path.mnt);
+    return true;
+}
+
 /* Makes `path` (a BRIG_PREFIX_LEN buffer holding rel_len characters), relative to the task's
- * working directory, absolute in the task's root, so that prefix rules match
- * `cd /etc && echo x > passwd`. Returns the new length, 0 when the path stays as it was. */
-static __always_inline long resolve_relative(char* path, long rel_len) {
+ * working directory or to the directory fd `dirfd`, absolute in the task's root, so that prefix
+ * rules match `cd /etc && echo x > passwd`. Returns the new length, 0 when the path stays as it
+ * was. */
+static __always_inline long resolve_relative(char* path, long rel_len, int dirfd) {
     if (rel_len <= 0 || rel_len >= BRIG_PREFIX_LEN)
         return 0;
     const char* rel = path;
@@ -118,19 +136,25 @@ static __always_inline long resolve_relative(char* path, long rel_len) {
         rel += 2;
         rel_len -= 2;
     }
-    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
-    struct fs_struct* fs = BPF_CORE_READ(task, fs);
-    return build_path(path, BPF_CORE_READ(fs, pwd.dentry), BPF_CORE_READ(fs, pwd.mnt), rel,
-                      rel_len, true);
+    struct dentry* dir = 0;
+    struct vfsmount* mnt = 0;
+    if (dirfd == AT_FDCWD) {
+        struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+        struct fs_struct* fs = BPF_CORE_READ(task, fs);
+        dir = BPF_CORE_READ(fs, pwd.dentry);
+        mnt = BPF_CORE_READ(fs, pwd.mnt);
+    } else if (!fd_path(dirfd, &dir, &mnt)) {
+        return 0;
+    }
+    return build_path(path, dir, mnt, rel, rel_len, true);
 }
 
 /* Reads the path at `upath` into `path` (`size` bytes) as bpf_probe_read_user_str does (the
- * length with its NUL, <= 0 when unreadable), made absolute when it is relative to the working
- * directory. Relative to another directory fd, it stays as given. */
+ * length with its NUL, <= 0 when unreadable), made absolute when it is relative. */
 static __always_inline long read_path(char* path, __u32 size, int dirfd, const char* upath) {
     long n = bpf_probe_read_user_str(path, size, upath);
-    if (n > 1 && path[0] != '/' && dirfd == AT_FDCWD) {
-        long resolved = resolve_relative(path, n - 1);
+    if (n > 1 && path[0] != '/') {
+        long resolved = resolve_relative(path, n - 1, dirfd);
         if (resolved)
             n = resolved + 1;
     }
