@@ -5,6 +5,7 @@
 #
 #   bench/monitor/run.sh [path/to/brig]      env: ROUNDS=3 OPENS=2000000 EXECS=2000
 #                                                 REDIS_REQUESTS=100000 KILLS=20
+#                                                 CPU=<last> (the CPU the loops run on)
 #
 # In the SAME run, alternating: each workload in a brig container with the monitor off
 # ({"monitor":{"enabled":false}}: the container is not registered) and on (default rules,
@@ -19,6 +20,7 @@ opens=${OPENS:-2000000}
 execs=${EXECS:-2000}
 redis_requests=${REDIS_REQUESTS:-100000}
 kills=${KILLS:-20}
+cpu=${CPU:-$(($(nproc) - 1))}
 
 [ "$(id -u)" = 0 ] || { echo "bench/monitor: needs root" >&2; exit 1; }
 [ -x "$brig" ] || { echo "bench/monitor: no brig at $brig (pass its path)" >&2; exit 1; }
@@ -81,7 +83,15 @@ in_container() {  # in_container on|off ARG... : runs to completion, prints its 
   shift
   set_args "$@"
   n=$((n + 1))
-  "$brig" --root "$root" --config "$work/$mode.json" run --bundle "$bundle" "bench-$n"
+  "${prefix[@]}" "$brig" --root "$root" --config "$work/$mode.json" run --bundle "$bundle" "bench-$n"
+}
+prefix=()
+# The single-process loops run pinned to one CPU (the container inherits the affinity): on a
+# small VM the vCPUs' speed differs from moment to moment, and a loop migrating between them
+# measures that instead of the monitor.
+pinned() {  # pinned in_container ...
+  local prefix=(taskset -c "$cpu")
+  "$@"
 }
 
 redis_script="redis-server --port 0 --unixsocket /tmp/redis.sock --save '' --appendonly no \
@@ -93,8 +103,8 @@ redis-cli -s /tmp/redis.sock shutdown nosave >/dev/null 2>&1 || true"
 declare -A results
 for round in $(seq "$rounds"); do
   for mode in off on; do
-    results[openclose-$mode]+=" $(in_container $mode /bench/workload openclose "$opens" | awk '{print $2}')"
-    results[exec-$mode]+=" $(in_container $mode /bench/workload exec "$execs" | awk '{print $2}')"
+    results[openclose-$mode]+=" $(pinned in_container $mode /bench/workload openclose "$opens" | awk '{print $2}')"
+    results[exec-$mode]+=" $(pinned in_container $mode /bench/workload exec "$execs" | awk '{print $2}')"
     csv=$(in_container $mode /bin/sh -c "$redis_script")
     results[redis-set-$mode]+=" $(echo "$csv" | awk -F'"' '$2=="SET"{print $4}')"
     results[redis-get-$mode]+=" $(echo "$csv" | awk -F'"' '$2=="GET"{print $4}')"
