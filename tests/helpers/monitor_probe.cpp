@@ -2,6 +2,8 @@
 // rules watch and says through its exit status what the kernel answered.
 //   monitor_probe packet | ptrace | memfd | module | connect IP PORT | bind IP PORT | open N PATH
 //                 | openat DIR NAME (NAME relative to an fd of DIR)
+//                 | open32 PATH | packet32 (the same through the ia32 syscall ABI: int $0x80)
+//                 | ia32 (getpid through int $0x80: dies of SIGSEGV where the kernel has no ia32)
 // Exit 0: the call succeeded; 1: refused (EPERM/EACCES); 2: another error; 3: bad usage.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -77,6 +80,48 @@ int open_beneath(const char* dir, const char* name) {
     return verdict(::openat(dir_fd, name, O_RDONLY | O_CLOEXEC), "openat");
 }
 
+// An ia32 syscall from this 64-bit program: i386 number in eax, arguments in ebx, ecx, edx.
+long ia32_syscall(long nr, uint32_t a, uint32_t b, uint32_t c) {
+    long result = nr;
+    asm volatile("int $0x80" : "+a"(result) : "b"(a), "c"(b), "d"(c) : "memory");
+    if (result < 0 && result > -4096) {
+        errno = static_cast<int>(-result);
+        return -1;
+    }
+    return result;
+}
+
+// ia32 pointers are 32 bits: the data they point at must lie below 4 GiB.
+void* low_page() {
+    void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    return page == MAP_FAILED ? nullptr : page;
+}
+
+constexpr long kIa32Open = 5;
+constexpr long kIa32Getpid = 20;
+constexpr long kIa32Socketcall = 102;
+
+int open_ia32(const char* path) {
+    auto* low = static_cast<char*>(low_page());
+    if (!low)
+        return verdict(-1, "mmap");
+    std::strncpy(low, path, 4095);
+    auto address = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(low));
+    return verdict(ia32_syscall(kIa32Open, address, O_RDONLY, 0), "open32");
+}
+
+int packet_socket_ia32() {
+    auto* args = static_cast<uint32_t*>(low_page());
+    if (!args)
+        return verdict(-1, "mmap");
+    args[0] = AF_PACKET;
+    args[1] = SOCK_RAW;
+    args[2] = 0;
+    auto address = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(args));
+    return verdict(ia32_syscall(kIa32Socketcall, 1 /* SYS_SOCKET */, address, 0), "packet32");
+}
+
 int bind_to(const char* ip, const char* port) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -115,6 +160,12 @@ int main(int argc, char** argv) {
         return load_module();
     if (what == "open" && argc == 4)
         return open_many(std::atol(argv[2]), argv[3]);
+    if (what == "open32" && argc == 3)
+        return open_ia32(argv[2]);
+    if (what == "packet32")
+        return packet_socket_ia32();
+    if (what == "ia32")
+        return verdict(ia32_syscall(kIa32Getpid, 0, 0, 0), "ia32");
     if (what == "openat" && argc == 4)
         return open_beneath(argv[2], argv[3]);
     if (what == "connect" && argc == 4)
@@ -124,7 +175,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT|bind IP PORT|open N "
-        "PATH|openat DIR NAME\n");
+        "PATH|openat DIR NAME|open32 PATH|packet32|ia32\n");
     return 3;
 }
 

@@ -123,6 +123,22 @@ protected:
         EXPECT_NE(of.value("user.uid", ""), "") << of.dump();
     }
 
+    // int $0x80 faults where the kernel runs no ia32 syscalls (this dev machine's hypervisor):
+    // there is nothing to get past the monitor with there; the VM tests run these.
+    static bool has_ia32_syscalls() {
+        return run_command({BRIG_MONITOR_PROBE, "ia32"}).exit_code == 0;
+    }
+
+    // Runs `script`, which ends in `echo survived`, with every rule set to kill: the container
+    // dies by `rule` before it gets there.
+    Watched run_killed(const std::string& script, const std::string& rule) {
+        bundle().set_script(script);
+        auto w = run_watched("kill");
+        expect_killed_by(w, rule);
+        EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+        return w;
+    }
+
     void expect_killed_by(const Watched& w, const std::string& rule) {
         EXPECT_EQ(w.result.term_signal == SIGKILL || w.result.exit_code == 137, true)
             << w.result.describe();
@@ -224,10 +240,7 @@ TEST_F(MonitorRulesTest, WriteBelowBinaryDirIsRefused) {
 }
 
 TEST_F(MonitorRulesTest, WriteBelowEtcKillsTheContainer) {
-    bundle().set_script("echo evil > /etc/evil; echo survived");
-    auto w = run_watched("kill");
-    expect_killed_by(w, "Write below etc");
-    EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+    auto w = run_killed("echo evil > /etc/evil; echo survived", "Write below etc");
     expect_alert(w, "Write below etc", "Error", "filesystem",
                  {{"proc.name", "sh"}, {"fd.name", "/etc/evil"}}, "kill");
 }
@@ -235,10 +248,7 @@ TEST_F(MonitorRulesTest, WriteBelowEtcKillsTheContainer) {
 TEST_F(MonitorRulesTest, ARelativePathIsMatchedFromTheWorkingDirectory) {
     // `evil` in /etc is /etc/evil: the tracepoint resolves a relative path against the task's
     // working directory (across the mounts up to its root) before matching prefixes.
-    bundle().set_script("cd /etc && echo evil > ./evil; echo survived");
-    auto w = run_watched("kill");
-    expect_killed_by(w, "Write below etc");
-    EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+    auto w = run_killed("cd /etc && echo evil > ./evil; echo survived", "Write below etc");
     expect_alert(w, "Write below etc", "Error", "filesystem",
                  {{"proc.name", "sh"}, {"fd.name", "/etc/evil"}}, "kill");
 }
@@ -246,10 +256,8 @@ TEST_F(MonitorRulesTest, ARelativePathIsMatchedFromTheWorkingDirectory) {
 TEST_F(MonitorRulesTest, APathRelativeToADirectoryFdIsMatchedFromThatDirectory) {
     // openat(fd of /etc, "shadow") opens /etc/shadow: the tracepoint resolves the name against
     // the directory the fd holds, the BPF-LSM hook sees the file itself.
-    bundle().set_script("/probe openat /etc shadow; echo survived");
-    auto w = run_watched("kill");
-    expect_killed_by(w, "Read sensitive file untrusted");
-    EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+    auto w =
+        run_killed("/probe openat /etc shadow; echo survived", "Read sensitive file untrusted");
     expect_alert(w, "Read sensitive file untrusted", "Warning", "mitre_credential_access",
                  {{"proc.name", "probe"}, {"fd.name", "/etc/shadow"}}, "kill");
 }
@@ -580,10 +588,7 @@ TEST_F(MonitorRulesTest, NoEventIsLostSilently) {
 }
 
 TEST_F(MonitorRulesTest, SensitiveReadKillsWhenTheAnnotationSaysKill) {
-    bundle().set_script("cat /etc/shadow >/dev/null; echo survived");
-    auto w = run_watched("kill");
-    expect_killed_by(w, "Read sensitive file untrusted");
-    EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+    run_killed("cat /etc/shadow >/dev/null; echo survived", "Read sensitive file untrusted");
 }
 
 TEST_F(MonitorRulesTest, DroppedBinaryNeverRuns) {
@@ -645,6 +650,22 @@ TEST_F(MonitorRulesTest, PacketSocketIsStopped) {
     EXPECT_EQ(w.result.out.find("packet: ok"), std::string::npos) << w.result.out;
     expect_alert(w, "Packet socket created in container", "Notice", "network",
                  {{"proc.name", "probe"}, {"proc.cmdline", "probe packet"}}, "deny");
+}
+
+TEST_F(MonitorRulesTest, Ia32SyscallsAreSeen) {
+    if (!has_ia32_syscalls())
+        GTEST_SKIP() << "no ia32 syscalls on this kernel (int $0x80 faults): runs in the VM";
+    // int $0x80: i386 numbers, arguments in other registers, socketcall for the socket calls.
+    // Unmapped, open would pass for fstat and socketcall for getuid. Alert only, so that the
+    // tracepoint reports them even where BPF-LSM would refuse them.
+    bundle().set_script("/probe packet32; /probe open32 /etc/shadow");
+    auto w = run_watched("alert");
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "packet32: ok\nopen32: ok\n");
+    expect_alert(w, "Packet socket created in container", "Notice", "network",
+                 {{"proc.name", "probe"}, {"proc.cmdline", "probe packet32"}}, "alert");
+    expect_alert(w, "Read sensitive file untrusted", "Warning", "mitre_credential_access",
+                 {{"proc.name", "probe"}, {"fd.name", "/etc/shadow"}}, "alert");
 }
 
 TEST_F(MonitorRulesTest, PtraceIsStopped) {

@@ -13,8 +13,6 @@ char LICENSE[] SEC("license") = "GPL";
  * is reported twice. */
 const volatile bool lsm_enforces = false;
 
-
-
 SEC("raw_tracepoint/sched_process_exec")
 int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
     __u64 cgid = bpf_get_current_cgroup_id();
@@ -309,6 +307,93 @@ static __always_inline int handle_sockaddr(struct brig_container* c, __u64 cgid,
     return 0;
 }
 
+static __always_inline bool is_watched_x86_64(long nr) {
+    switch (nr) {
+        case NR_open:
+        case NR_creat:
+        case NR_openat:
+        case NR_openat2:
+        case NR_ptrace:
+        case NR_memfd_create:
+        case NR_init_module:
+        case NR_finit_module:
+        case NR_bpf:
+        case NR_socket:
+        case NR_connect:
+        case NR_bind:
+        case NR_unlink:
+        case NR_rmdir:
+        case NR_unlinkat:
+        case NR_rename:
+        case NR_renameat:
+        case NR_renameat2:
+        case NR_chmod:
+        case NR_fchmodat:
+        case NR_fchmodat2:
+        case NR_mkdir:
+        case NR_mkdirat:
+            return true;
+        default:
+            return false;
+    }
+}
+
+#define IA32_socketcall 102
+
+static __always_inline bool is_watched_ia32(long nr) {
+    return nr == IA32_socketcall || ia32_to_x86_64(nr) >= 0;
+}
+
+_Static_assert(__builtin_offsetof(struct pt_regs, di) - __builtin_offsetof(struct pt_regs, r10) ==
+                   7 * sizeof(unsigned long),
+               "x86-64 pt_regs: r10 .. di");
+#define SYS_SOCKET 1 /* socketcall's calls */
+#define SYS_BIND 2
+#define SYS_CONNECT 3
+
+/* The watched syscall the task is making as its x86-64 number (-1 for none) and its six
+ * arguments. A 32-bit program, or int $0x80 from a 64-bit one, makes ia32 syscalls: i386
+ * numbers, arguments in other registers, 32-bit pointers, and socketcall for the socket calls;
+ * without this they would pass unseen (or be taken for the x86-64 syscall of the same number). */
+static __always_inline long read_call(struct pt_regs* regs, long nr, unsigned long args[6]) {
+    if (!in_ia32_syscall()) {
+        if (!is_watched_x86_64(nr))
+            return -1;
+        /* r10, r9, r8, ax, cx, dx, si, di lie together in pt_regs: one copy for all six. */
+        struct {
+            unsigned long r10, r9, r8, ax, cx, dx, si, di;
+        } tail = {};
+        bpf_probe_read_kernel(&tail, sizeof(tail), &regs->r10);
+        args[0] = tail.di;
+        args[1] = tail.si;
+        args[2] = tail.dx;
+        args[3] = tail.r10;
+        args[4] = tail.r8;
+        args[5] = tail.r9;
+        return nr;
+    }
+    args[0] = (__u32)BPF_CORE_READ(regs, bx);
+    args[1] = (__u32)BPF_CORE_READ(regs, cx);
+    args[2] = (__u32)BPF_CORE_READ(regs, dx);
+    args[3] = (__u32)BPF_CORE_READ(regs, si);
+    args[4] = 0;
+    args[5] = 0;
+    if (nr != IA32_socketcall)
+        return ia32_to_x86_64(nr);
+    __u32 call_args[2] = {};
+    bpf_probe_read_user(call_args, sizeof(call_args), (const void*)args[1]);
+    __u32 call = args[0];
+    args[0] = call_args[0];
+    args[1] = call_args[1];
+    if (call == SYS_SOCKET)
+        return NR_socket;
+    if (call == SYS_BIND)
+        return NR_bind;
+    if (call == SYS_CONNECT)
+        return NR_connect;
+    return -1;
+}
+
 SEC("raw_tracepoint/sys_enter")
 int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
     __u64 cgid = bpf_get_current_cgroup_id();
@@ -319,10 +404,13 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
         bpf_send_signal(SIGKILL);
         return 0;
     }
-    struct pt_regs* regs = (struct pt_regs*)ctx->args[0];
     long nr = ctx->args[1];
-#define ARG(n) PT_REGS_PARM##n##_CORE_SYSCALL(regs)
-#define PATH_ARG(n) ((const char*)PT_REGS_PARM##n##_CORE_SYSCALL(regs))
+    if (!is_watched_x86_64(nr) && !is_watched_ia32(nr))
+        return 0; /* most syscalls leave here, before any argument is read */
+    unsigned long args[6];
+    nr = read_call((struct pt_regs*)ctx->args[0], nr, args);
+#define ARG(n) args[(n)-1]
+#define PATH_ARG(n) ((const char*)args[(n)-1])
     switch (nr) {
         case NR_open:
             return handle_open(c, cgid, AT_FDCWD, PATH_ARG(1), ARG(2), nr);
@@ -336,28 +424,25 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
             return handle_open(c, cgid, (int)ARG(1), PATH_ARG(2), flags, nr);
         }
         case NR_ptrace:
-            return report_syscall(c, cgid, BRIG_SC_PTRACE, BRIG_EV_PTRACE, nr,
-                                  PT_REGS_PARM1_CORE_SYSCALL(regs));
+            return report_syscall(c, cgid, BRIG_SC_PTRACE, BRIG_EV_PTRACE, nr, ARG(1));
         case NR_memfd_create:
             return report_syscall(c, cgid, BRIG_SC_MEMFD_CREATE, BRIG_EV_MEMFD_CREATE, nr, 0);
         case NR_init_module:
         case NR_finit_module:
             return report_syscall(c, cgid, BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, nr, 0);
         case NR_bpf:
-            return report_syscall(c, cgid, BRIG_SC_BPF, BRIG_EV_BPF, nr,
-                                  PT_REGS_PARM1_CORE_SYSCALL(regs));
+            return report_syscall(c, cgid, BRIG_SC_BPF, BRIG_EV_BPF, nr, ARG(1));
         case NR_socket: {
-            __u32 domain = PT_REGS_PARM1_CORE_SYSCALL(regs);
+            __u32 domain = ARG(1);
             if (domain != AF_PACKET)
                 return 0;
             return report_syscall(c, cgid, BRIG_SC_PACKET_SOCKET, BRIG_EV_SOCKET, nr, domain);
         }
         case NR_connect:
-            return handle_sockaddr(c, cgid, (const void*)PT_REGS_PARM2_CORE_SYSCALL(regs),
-                                   BRIG_ADDR_CONNECT, BRIG_EV_CONNECT, nr);
+            return handle_sockaddr(c, cgid, (const void*)ARG(2), BRIG_ADDR_CONNECT, BRIG_EV_CONNECT,
+                                   nr);
         case NR_bind:
-            return handle_sockaddr(c, cgid, (const void*)PT_REGS_PARM2_CORE_SYSCALL(regs),
-                                   BRIG_ADDR_BIND, BRIG_EV_BIND, nr);
+            return handle_sockaddr(c, cgid, (const void*)ARG(2), BRIG_ADDR_BIND, BRIG_EV_BIND, nr);
         case NR_unlink:
             return handle_path_op(c, cgid, BRIG_PATH_UNLINK, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
         case NR_rmdir:
@@ -378,8 +463,7 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
         case NR_fchmodat:
             return handle_path_op(c, cgid, BRIG_PATH_FCHMODAT, nr, (int)ARG(1), PATH_ARG(2), 0, 0);
         case NR_fchmodat2:
-            return handle_path_op(c, cgid, BRIG_PATH_FCHMODAT2, nr, (int)ARG(1), PATH_ARG(2), 0,
-                                  0);
+            return handle_path_op(c, cgid, BRIG_PATH_FCHMODAT2, nr, (int)ARG(1), PATH_ARG(2), 0, 0);
         case NR_mkdir:
             return handle_path_op(c, cgid, BRIG_PATH_MKDIR, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
         case NR_mkdirat:

@@ -113,6 +113,68 @@ struct {
     __array(values, struct ring_inner);
 } rings SEC(".maps");
 
+#define TS_COMPAT 0x0002 /* x86 thread_info.status: the task is in an ia32 syscall */
+
+/* A 32-bit program, or int $0x80 from a 64-bit one, makes ia32 syscalls: i386 numbers,
+ * arguments in ebx, ecx, edx, esi, 32-bit pointers. */
+static __always_inline bool in_ia32_syscall(void) {
+    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+    return BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
+}
+
+/* The x86-64 number of a watched i386 syscall, -1 for the others. */
+static __always_inline long ia32_to_x86_64(long nr) {
+    switch (nr) {
+        case 5:
+            return NR_open;
+        case 8:
+            return NR_creat;
+        case 10:
+            return NR_unlink;
+        case 15:
+            return NR_chmod;
+        case 26:
+            return NR_ptrace;
+        case 38:
+            return NR_rename;
+        case 39:
+            return NR_mkdir;
+        case 40:
+            return NR_rmdir;
+        case 128:
+            return NR_init_module;
+        case 295:
+            return NR_openat;
+        case 296:
+            return NR_mkdirat;
+        case 301:
+            return NR_unlinkat;
+        case 302:
+            return NR_renameat;
+        case 306:
+            return NR_fchmodat;
+        case 350:
+            return NR_finit_module;
+        case 353:
+            return NR_renameat2;
+        case 356:
+            return NR_memfd_create;
+        case 357:
+            return NR_bpf;
+        case 359:
+            return NR_socket;
+        case 361:
+            return NR_bind;
+        case 362:
+            return NR_connect;
+        case NR_openat2: /* numbers from 424 on are the same on every architecture */
+        case NR_fchmodat2:
+            return nr;
+        default:
+            return -1;
+    }
+}
+
 /* Kernels before 6.6 kept ctime as a timespec64. */
 struct inode___timespec {
     struct timespec64 i_ctime;

@@ -16,16 +16,26 @@ char LICENSE[] SEC("license") = "GPL";
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
 
-/* Refuses, kills if the verdict says so and reports. Returns the hook's answer. */
-static __always_inline int refuse(struct brig_container* c, __u64 cgid,
-                                  const struct brig_verdict* v, __u32 type, __u32 flags) {
+/* Carries out a refusal's kill and starts its report: the event, for the caller to complete and
+ * submit (NULL when the ring is full, counted as a drop). */
+static __always_inline struct brig_event* refusal(struct brig_container* c, __u64 cgid,
+                                                  const struct brig_verdict* v, __u32 type) {
     enforce_kill(c, v);
     struct brig_event* e = reserve_event(cgid, type);
     if (!e)
-        return -EPERM;
-    e->flags = flags;
+        return 0;
     e->rule_id = v->rule_id;
     e->action = v->action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
+    return e;
+}
+
+/* Refuses, kills if the verdict says so and reports. Returns the hook's answer. */
+static __always_inline int refuse(struct brig_container* c, __u64 cgid,
+                                  const struct brig_verdict* v, __u32 type, __u32 flags) {
+    struct brig_event* e = refusal(c, cgid, v, type);
+    if (!e)
+        return -EPERM;
+    e->flags = flags;
     bpf_ringbuf_submit(e, 0);
     return -EPERM;
 }
@@ -70,22 +80,21 @@ int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0; /* reported (and killed if so) by sched_process_exec */
 
-    enforce_kill(c, &verdict);
-    struct brig_event* e = reserve_event(cgid, BRIG_EV_EXEC);
+    struct brig_event* e = refusal(c, cgid, &verdict, BRIG_EV_EXEC);
     if (!e)
         return -EPERM;
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), filename);
     e->exe_new = exe_new;
-    e->rule_id = verdict.rule_id;
-    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
     bpf_ringbuf_submit(e, 0);
     return -EPERM;
 }
 
-/* The syscall the current task is in: the LSM hooks see an operation, rules name syscalls. */
+/* The syscall the current task is in, as its x86-64 number (ia32 ones mapped): the LSM hooks see
+ * an operation, rules name syscalls. */
 static __always_inline long current_syscall(void) {
     struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
-    return regs ? BPF_CORE_READ(regs, orig_ax) : -1;
+    long nr = regs ? BPF_CORE_READ(regs, orig_ax) : -1;
+    return in_ia32_syscall() ? ia32_to_x86_64(nr) : nr;
 }
 
 static __always_inline bool is_open_syscall(long nr) {
@@ -164,15 +173,12 @@ static __always_inline int check_open(const struct path* dir, struct dentry* ent
         merge_path(&verdict, &key, len, BRIG_PATH_OPEN_WRITE);
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0; /* reported by sys_enter */
-    enforce_kill(c, &verdict);
-    struct brig_event* e = reserve_event(cgid, BRIG_EV_OPEN);
+    struct brig_event* e = refusal(c, cgid, &verdict, BRIG_EV_OPEN);
     if (!e)
         return -EPERM;
     long nr = current_syscall();
     e->syscall_nr = is_open_syscall(nr) ? nr : NR_openat;
     e->flags = flags;
-    e->rule_id = verdict.rule_id;
-    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
     path_of(e->path, dir, entry);
     bpf_ringbuf_submit(e, 0);
     return -EPERM;
@@ -217,13 +223,10 @@ static __always_inline int check_path_op(const struct path* dir, struct dentry* 
         merge_path(&verdict, &key, path_of(key.path, new_dir, new_entry), op);
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0; /* reported by sys_enter */
-    enforce_kill(c, &verdict);
-    struct brig_event* e = reserve_event(cgid, BRIG_EV_PATH);
+    struct brig_event* e = refusal(c, cgid, &verdict, BRIG_EV_PATH);
     if (!e)
         return -EPERM;
     e->syscall_nr = nr;
-    e->rule_id = verdict.rule_id;
-    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
     path_of(e->path, dir, entry);
     if (new_dir)
         path_of(e->new_path, new_dir, new_entry);
@@ -307,15 +310,12 @@ static __always_inline int check_sockaddr(struct sockaddr* address, __u32 op, __
     addr_verdict(&key, &verdict);
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0;
-    enforce_kill(c, &verdict);
-    struct brig_event* e = reserve_event(cgid, type);
+    struct brig_event* e = refusal(c, cgid, &verdict, type);
     if (!e)
         return -EPERM;
     e->family = family;
     e->port = port;
     __builtin_memcpy(e->addr, key.addr, sizeof(e->addr));
-    e->rule_id = verdict.rule_id;
-    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
     bpf_ringbuf_submit(e, 0);
     return -EPERM;
 }
@@ -344,8 +344,8 @@ int BPF_PROG(brig_lsm_ptrace, struct task_struct* child, unsigned int mode, int 
     /* Reported like sys_enter does: the ptrace request, when a ptrace call is what attaches. */
     struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
     __u32 request = mode;
-    if (regs && BPF_CORE_READ(regs, orig_ax) == NR_ptrace)
-        request = PT_REGS_PARM1_CORE_SYSCALL(regs);
+    if (regs && current_syscall() == NR_ptrace)
+        request = in_ia32_syscall() ? BPF_CORE_READ(regs, bx) : PT_REGS_PARM1_CORE_SYSCALL(regs);
     return check_class(BRIG_SC_PTRACE, BRIG_EV_PTRACE, request, true);
 }
 
