@@ -60,14 +60,18 @@ protected:
 
     // Runs bundle() to completion with --config, waits for the container's watcher to finish,
     // and collects its alerts and state. `action`: org.brig.monitor.action, "" = none.
-    Watched run_watched(const std::string& action = "") {
+    // `run_flags`: more flags for `brig run`.
+    Watched run_watched(const std::string& action = "",
+                        const std::vector<std::string>& run_flags = {}) {
         if (!action.empty())
             bundle().config()["annotations"][monitor::kActionAnnotation] = action;
         bundle().write_config();
         Watched w;
         w.id = new_id("mon");
-        w.result = runtime({"--config", config_path().string(), "run", "--keep", "--bundle",
-                            bundle().dir().string(), w.id});
+        std::vector<std::string> args{"--config", config_path().string(), "run", "--keep"};
+        args.insert(args.end(), run_flags.begin(), run_flags.end());
+        args.insert(args.end(), {"--bundle", bundle().dir().string(), w.id});
+        w.result = runtime(args);
         wait_for_watcher(w.id);
         fs::path log = state_root() / w.id / monitor::kAlertsFile;
         if (fs::exists(log))
@@ -278,6 +282,17 @@ TEST_F(MonitorRulesTest, ASymlinkOrDotDotReachesTheRuleOnTheRealPathUnderBpfLsm)
         return a.value("rule", "") == "Read sensitive file untrusted";
     });
     EXPECT_EQ(refused, 2) << Json(w.alerts).dump();
+    expect_alert(w, "Read sensitive file untrusted", "Warning", "mitre_credential_access",
+                 {{"proc.name", "cat"}, {"fd.name", "/etc/shadow"}}, "deny");
+}
+
+TEST_F(MonitorRulesTest, AContainerWithoutPivotRootIsMatchedOnItsOwnPaths) {
+    // --no-pivot: the rootfs is moved onto / and chrooted into, the host's mounts stay below it.
+    // Paths are still the container's: /etc/shadow, not the bundle's path on the host.
+    bundle().set_script("cat /etc/shadow || echo refused; echo done");
+    auto w = run_watched("deny", {"--no-pivot"});
+    EXPECT_EQ(w.result.exit_code, 0) << w.result.describe();
+    EXPECT_EQ(w.result.out.find("root:"), std::string::npos) << w.result.out;
     expect_alert(w, "Read sensitive file untrusted", "Warning", "mitre_credential_access",
                  {{"proc.name", "cat"}, {"fd.name", "/etc/shadow"}}, "deny");
 }
