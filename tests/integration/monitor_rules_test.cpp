@@ -615,8 +615,10 @@ TEST_F(MonitorRulesTest, DroppedBinaryNeverRuns) {
     // exec (the shell's "Permission denied", 126).
     EXPECT_EQ(w.result.out, lsm_enforces_ ? "rc=126\n" : "rc=137\n");
     EXPECT_FALSE(fs::exists(bundle().rootfs() / "ran")) << "the dropped binary ran";
-    expect_alert(w, "Drop and execute new binary in container", "Critical", "process",
-                 {{"proc.name", "touch"}, {"proc.exe", "/tmp/touch"}}, "deny");
+    expect_alert(
+        w, "Drop and execute new binary in container", "Critical", "process",
+        {{"proc.name", "touch"}, {"proc.exe", "/tmp/touch"}, {"proc.cmdline", "touch /ran"}},
+        "deny");
 }
 
 TEST_F(MonitorRulesTest, ContactingTheK8sApiServerIsRefused) {

@@ -34,6 +34,8 @@
 #define NR_unlink 87
 #define NR_chmod 90
 #define NR_ptrace 101
+#define NR_execve 59
+#define NR_execveat 322
 #define NR_init_module 175
 #define NR_openat 257
 #define NR_mkdirat 258
@@ -133,6 +135,8 @@ static __always_inline long ia32_to_x86_64(long nr) {
             return NR_unlink;
         case 15:
             return NR_chmod;
+        case 11:
+            return NR_execve;
         case 26:
             return NR_ptrace;
         case 38:
@@ -155,6 +159,8 @@ static __always_inline long ia32_to_x86_64(long nr) {
             return NR_fchmodat;
         case 350:
             return NR_finit_module;
+        case 358:
+            return NR_execveat;
         case 353:
             return NR_renameat2;
         case 356:

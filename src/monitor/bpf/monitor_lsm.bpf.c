@@ -45,6 +45,65 @@ static __always_inline struct brig_container* watched(__u64 cgid) {
     return bpf_map_lookup_elem(&containers, &cgid);
 }
 
+/* The syscall the current task is in, as its x86-64 number (ia32 ones mapped): the LSM hooks see
+ * an operation, rules name syscalls. */
+static __always_inline long current_syscall(void) {
+    struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
+    long nr = regs ? BPF_CORE_READ(regs, orig_ax) : -1;
+    return in_ia32_syscall() ? ia32_to_x86_64(nr) : nr;
+}
+
+struct argv_copy {
+    const char* argv;
+    __u32 pointer_size; /* 8, or 4 for an ia32 exec */
+    char* buf;          /* BRIG_SCRATCH_LEN bytes: any offset below 256 takes a whole string */
+    __u32 len;
+};
+
+/* Appends argv[i] and its NUL to the copy. */
+static long copy_arg(__u32 i, void* data) {
+    struct argv_copy* a = data;
+    __u32 len = a->len;
+    if (len >= BRIG_ARGS_LEN - 1)
+        return 1;
+    unsigned long arg = 0;
+    if (a->pointer_size == 4)
+        bpf_probe_read_user(&arg, 4, a->argv + i * 4);
+    else
+        bpf_probe_read_user(&arg, 8, a->argv + i * 8);
+    if (!arg)
+        return 1;
+    long n = bpf_probe_read_user_str(a->buf + (len & (BRIG_ARGS_LEN - 1)), BRIG_ARGS_LEN,
+                                     (const void*)arg);
+    if (n <= 0)
+        return 1;
+    a->len = len + n;
+    return 0;
+}
+
+/* The argv of the exec being checked, from the execve call's own arguments: the caller's memory
+ * is still in place when bprm_check_security runs (the new program's replaces it later). */
+static __always_inline void copy_argv(struct brig_event* e) {
+    struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
+    long nr = current_syscall();
+    __u32 zero = 0;
+    struct path_scratch* s = bpf_map_lookup_elem(&path_scratch, &zero);
+    if (!regs || !s || (nr != NR_execve && nr != NR_execveat))
+        return;
+    bool ia32 = in_ia32_syscall();
+    unsigned long argv;
+    if (ia32)
+        argv = (__u32)(nr == NR_execve ? BPF_CORE_READ(regs, cx) : BPF_CORE_READ(regs, dx));
+    else
+        argv =
+            nr == NR_execve ? PT_REGS_PARM2_CORE_SYSCALL(regs) : PT_REGS_PARM3_CORE_SYSCALL(regs);
+    struct argv_copy copy = {
+        .argv = (const char*)argv, .pointer_size = ia32 ? 4 : 8, .buf = s->buf};
+    bpf_loop(BRIG_ARGS_LEN / 2, copy_arg, &copy, 0);
+    bpf_probe_read_kernel(e->args, BRIG_ARGS_LEN, s->buf);
+    e->args_len = copy.len < BRIG_ARGS_LEN ? copy.len : BRIG_ARGS_LEN;
+}
+
 SEC("lsm/bprm_check_security")
 int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
     if (ret)
@@ -85,16 +144,9 @@ int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
         return -EPERM;
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), filename);
     e->exe_new = exe_new;
+    copy_argv(e);
     bpf_ringbuf_submit(e, 0);
     return -EPERM;
-}
-
-/* The syscall the current task is in, as its x86-64 number (ia32 ones mapped): the LSM hooks see
- * an operation, rules name syscalls. */
-static __always_inline long current_syscall(void) {
-    struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
-    long nr = regs ? BPF_CORE_READ(regs, orig_ax) : -1;
-    return in_ia32_syscall() ? ia32_to_x86_64(nr) : nr;
 }
 
 static __always_inline bool is_open_syscall(long nr) {
