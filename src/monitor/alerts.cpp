@@ -60,22 +60,38 @@ std::string evt_type_of(const brig_event& e) {
             return "bpf";
         case BRIG_EV_PATH:
             switch (e.syscall_nr) {
+                case 76:
+                    return "truncate";
+                case 77:
+                    return "ftruncate";
                 case 82:
                     return "rename";
                 case 83:
                     return "mkdir";
                 case 84:
                     return "rmdir";
+                case 86:
+                    return "link";
                 case 87:
                     return "unlink";
+                case 88:
+                    return "symlink";
                 case 90:
                     return "chmod";
+                case 133:
+                    return "mknod";
                 case 258:
                     return "mkdirat";
+                case 259:
+                    return "mknodat";
                 case 263:
                     return "unlinkat";
                 case 264:
                     return "renameat";
+                case 265:
+                    return "linkat";
+                case 266:
+                    return "symlinkat";
                 case 268:
                     return "fchmodat";
                 case 316:

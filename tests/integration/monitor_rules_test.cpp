@@ -249,6 +249,31 @@ TEST_F(MonitorRulesTest, WriteBelowEtcKillsTheContainer) {
                  {{"proc.name", "sh"}, {"fd.name", "/etc/evil"}}, "kill");
 }
 
+TEST_F(MonitorRulesTest, WriteBelowEtcCoversItsEntries) {
+    // Renaming, linking, creating or removing entries of /etc, and truncating its files, are
+    // writes below it: refused (BPF-LSM hooks, or Landlock on the tracepoint path), and the
+    // rename reported (the tracepoint watches renames, the LSM hooks all of these).
+    write_file(bundle().rootfs() / "etc/target", "keep\n", 0644);
+    write_file(bundle().rootfs() / "tmp/x", "x\n", 0644);
+    bundle().set_script(
+        "mv /tmp/x /etc/moved || echo mv-refused; ln /tmp/x /etc/linked || echo ln-refused; "
+        "ln -s /tmp/x /etc/sym || echo symlink-refused; mkfifo /etc/fifo || echo "
+        "mkfifo-refused; truncate -s 0 /etc/target || echo truncate-refused; rm /etc/target || "
+        "echo rm-refused");
+    auto w = run_watched();
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out,
+              "mv-refused\nln-refused\nsymlink-refused\nmkfifo-refused\ntruncate-refused\nrm-"
+              "refused\n")
+        << w.result.err;
+    for (const char* made : {"moved", "linked", "sym", "fifo"})
+        EXPECT_FALSE(fs::exists(fs::symlink_status(bundle().rootfs() / "etc" / made))) << made;
+    EXPECT_EQ(read_file(bundle().rootfs() / "etc/target"), "keep\n");
+    // fd.name is /tmp/x for the rename, /etc/moved where mv then tries to copy (BPF-LSM
+    // refuses the rename without stopping mv).
+    expect_alert(w, "Write below etc", "Error", "filesystem", {{"proc.name", "mv"}}, "deny");
+}
+
 TEST_F(MonitorRulesTest, ARelativePathIsMatchedFromTheWorkingDirectory) {
     // `evil` in /etc is /etc/evil: the tracepoint resolves a relative path against the task's
     // working directory (across the mounts up to its root) before matching prefixes.

@@ -201,8 +201,13 @@ static __always_inline void path_verdict(struct brig_prefix_key* key, int dirfd,
     if (read_path(key->path, sizeof(key->path), dirfd, upath) <= 0)
         return;
     struct brig_path_verdicts* by_path = bpf_map_lookup_elem(&open_path_rules, key);
-    if (by_path && op < BRIG_PATH_OPS)
-        merge(verdict, &by_path->ops[op]);
+    if (!by_path || op >= BRIG_PATH_OPS)
+        return;
+    merge(verdict, &by_path->ops[op]);
+    /* Writing below a directory covers changing its entries too (what Landlock's write rights
+     * refuse there): all of these but chmod. */
+    if (op != BRIG_PATH_CHMOD && op != BRIG_PATH_FCHMODAT && op != BRIG_PATH_FCHMODAT2)
+        merge(verdict, &by_path->ops[BRIG_PATH_OPEN_WRITE]);
 }
 
 /* unlink, rmdir, rename (both paths), chmod, mkdir. Landlock refuses the writes among them in

@@ -36,6 +36,14 @@
 #define NR_ptrace 101
 #define NR_execve 59
 #define NR_execveat 322
+#define NR_truncate 76
+#define NR_ftruncate 77
+#define NR_link 86
+#define NR_symlink 88
+#define NR_mknod 133
+#define NR_mknodat 259
+#define NR_linkat 265
+#define NR_symlinkat 266
 #define NR_init_module 175
 #define NR_openat 257
 #define NR_mkdirat 258
@@ -135,8 +143,24 @@ static __always_inline long ia32_to_x86_64(long nr) {
             return NR_unlink;
         case 15:
             return NR_chmod;
+        case 9:
+            return NR_link;
         case 11:
             return NR_execve;
+        case 14:
+            return NR_mknod;
+        case 83:
+            return NR_symlink;
+        case 92:
+            return NR_truncate;
+        case 93:
+            return NR_ftruncate;
+        case 297:
+            return NR_mknodat;
+        case 303:
+            return NR_linkat;
+        case 304:
+            return NR_symlinkat;
         case 26:
             return NR_ptrace;
         case 38:

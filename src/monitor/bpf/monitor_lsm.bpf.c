@@ -183,15 +183,28 @@ static __always_inline __u32 path_op_of(long nr) {
     }
 }
 
-/* The path of `entry` in `dir` (or of `dir` itself) in the container (from its mount namespace's
- * root, which a chroot does not move), into `out` (BRIG_PREFIX_LEN bytes); 0 when it cannot be
- * built. */
-static __always_inline long path_of(char* out, const struct path* dir, struct dentry* entry) {
-    struct dentry* dentry = BPF_CORE_READ(dir, dentry);
-    struct vfsmount* mnt = BPF_CORE_READ(dir, mnt);
+/* Where a file operation acts: `entry` in the directory `dir` on `mnt`, or `dir` itself. */
+struct place {
+    struct dentry* dir;
+    struct vfsmount* mnt;
+    struct dentry* entry;
+};
+
+static __always_inline struct place place_in(const struct path* dir, struct dentry* entry) {
+    struct place p = {BPF_CORE_READ(dir, dentry), BPF_CORE_READ(dir, mnt), entry};
+    return p;
+}
+
+/* The path of a place in the container (from its mount namespace's root, which a chroot does not
+ * move), into `out` (BRIG_PREFIX_LEN bytes); 0 when it cannot be built. */
+static __always_inline long path_of(char* out, const struct place* p) {
+    /* Locals: a CO-RE read through p->entry would record place, no kernel type, in its chain. */
+    struct dentry* dir = p->dir;
+    struct vfsmount* mnt = p->mnt;
+    struct dentry* entry = p->entry;
     if (!entry)
-        return build_path(out, dentry, mnt, 0, 0, false);
-    return build_path(out, dentry, mnt, (const char*)BPF_CORE_READ(entry, d_name.name),
+        return build_path(out, dir, mnt, 0, 0, false);
+    return build_path(out, dir, mnt, (const char*)BPF_CORE_READ(entry, d_name.name),
                       BPF_CORE_READ(entry, d_name.len), false);
 }
 
@@ -205,21 +218,20 @@ static __always_inline void merge_path(struct brig_verdict* verdict, struct brig
         merge(verdict, &by_path->ops[op]);
 }
 
-/* An open (of `entry` in `dir`, or of `dir` itself): rules on its name and on its path, which the
- * kernel has resolved (symlinks, `..`, relative to any directory). */
-static __always_inline int check_open(const struct path* dir, struct dentry* entry, bool write,
-                                      __u32 flags) {
+/* An open: rules on its name and on its path, which the kernel has resolved (symlinks, `..`,
+ * relative to any directory). */
+static __always_inline int check_open(const struct place* p, bool write, __u32 flags) {
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = watched(cgid);
     if (!c)
         return 0;
     struct brig_verdict verdict = {};
     struct brig_name_key name = {.cgroup_id = cgid};
-    struct dentry* named = entry ? entry : BPF_CORE_READ(dir, dentry);
+    struct dentry* named = p->entry ? p->entry : p->dir;
     bpf_probe_read_kernel_str(name.name, sizeof(name.name), BPF_CORE_READ(named, d_name.name));
     merge(&verdict, bpf_map_lookup_elem(&open_name_rules, &name));
     struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
-    long len = path_of(key.path, dir, entry);
+    long len = path_of(key.path, p);
     merge_path(&verdict, &key, len, BRIG_PATH_OPEN);
     if (write)
         merge_path(&verdict, &key, len, BRIG_PATH_OPEN_WRITE);
@@ -231,7 +243,7 @@ static __always_inline int check_open(const struct path* dir, struct dentry* ent
     long nr = current_syscall();
     e->syscall_nr = is_open_syscall(nr) ? nr : NR_openat;
     e->flags = flags;
-    path_of(e->path, dir, entry);
+    path_of(e->path, p);
     bpf_ringbuf_submit(e, 0);
     return -EPERM;
 }
@@ -245,71 +257,127 @@ int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
         return 0; /* an exec opening its program: exec rules decide */
     unsigned int flags = BPF_CORE_READ(file, f_flags);
     bool write = (mode & FMODE_WRITE) || (flags & (O_CREAT | O_TRUNC));
-    return check_open(__builtin_preserve_access_index(&file->f_path), 0, write, flags);
+    struct place p = {BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt), 0};
+    return check_open(&p, write, flags);
 }
 
-/* An open creating its file: refused before the file exists. */
-SEC("lsm/path_mknod")
-int BPF_PROG(brig_lsm_create, const struct path* dir, struct dentry* dentry, umode_t mode,
-             unsigned int dev, int ret) {
-    if (ret || !is_open_syscall(current_syscall()))
-        return ret;
-    return check_open(dir, dentry, true, O_CREAT);
-}
-
-/* unlink, rmdir, mkdir, chmod and rename (both paths), on the paths the kernel resolved. */
-static __always_inline int check_path_op(const struct path* dir, struct dentry* entry,
-                                         const struct path* new_dir, struct dentry* new_entry) {
+/* A change to `a` (and `b`, the other end of a rename or link): the rules on the syscall's
+ * operation, and where `writes`, the rules on writing below a directory, which forbid changing its
+ * entries too (creating, removing, renaming, linking, truncating), as Landlock's write rights do
+ * on the tracepoint path. The paths are the ones the kernel resolved. */
+static __always_inline int check_path_op(const struct place* a, const struct place* b,
+                                         bool writes) {
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = watched(cgid);
     if (!c)
         return 0;
     long nr = current_syscall();
     __u32 op = path_op_of(nr);
-    if (op >= BRIG_PATH_OPS)
-        return 0;
     struct brig_verdict verdict = {};
     struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
-    merge_path(&verdict, &key, path_of(key.path, dir, entry), op);
-    if (new_dir)
-        merge_path(&verdict, &key, path_of(key.path, new_dir, new_entry), op);
+    long len = path_of(key.path, a);
+    merge_path(&verdict, &key, len, op);
+    if (writes)
+        merge_path(&verdict, &key, len, BRIG_PATH_OPEN_WRITE);
+    if (b) {
+        len = path_of(key.path, b);
+        merge_path(&verdict, &key, len, op);
+        if (writes)
+            merge_path(&verdict, &key, len, BRIG_PATH_OPEN_WRITE);
+    }
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0; /* reported by sys_enter */
     struct brig_event* e = refusal(c, cgid, &verdict, BRIG_EV_PATH);
     if (!e)
         return -EPERM;
     e->syscall_nr = nr;
-    path_of(e->path, dir, entry);
-    if (new_dir)
-        path_of(e->new_path, new_dir, new_entry);
+    path_of(e->path, a);
+    if (b)
+        path_of(e->new_path, b);
     bpf_ringbuf_submit(e, 0);
     return -EPERM;
 }
 
+/* A new file: an open creating it (refused before it exists), or mknod/mkfifo. */
+SEC("lsm/path_mknod")
+int BPF_PROG(brig_lsm_mknod, const struct path* dir, struct dentry* dentry, umode_t mode,
+             unsigned int dev, int ret) {
+    if (ret)
+        return ret;
+    struct place p = place_in(dir, dentry);
+    if (is_open_syscall(current_syscall()))
+        return check_open(&p, true, O_CREAT);
+    return check_path_op(&p, 0, true);
+}
+
 SEC("lsm/path_unlink")
 int BPF_PROG(brig_lsm_unlink, const struct path* dir, struct dentry* dentry, int ret) {
-    return ret ? ret : check_path_op(dir, dentry, 0, 0);
+    if (ret)
+        return ret;
+    struct place p = place_in(dir, dentry);
+    return check_path_op(&p, 0, true);
 }
 
 SEC("lsm/path_rmdir")
 int BPF_PROG(brig_lsm_rmdir, const struct path* dir, struct dentry* dentry, int ret) {
-    return ret ? ret : check_path_op(dir, dentry, 0, 0);
+    if (ret)
+        return ret;
+    struct place p = place_in(dir, dentry);
+    return check_path_op(&p, 0, true);
 }
 
 SEC("lsm/path_mkdir")
 int BPF_PROG(brig_lsm_mkdir, const struct path* dir, struct dentry* dentry, umode_t mode, int ret) {
-    return ret ? ret : check_path_op(dir, dentry, 0, 0);
+    if (ret)
+        return ret;
+    struct place p = place_in(dir, dentry);
+    return check_path_op(&p, 0, true);
+}
+
+SEC("lsm/path_symlink")
+int BPF_PROG(brig_lsm_symlink, const struct path* dir, struct dentry* dentry, const char* old_name,
+             int ret) {
+    if (ret)
+        return ret;
+    struct place p = place_in(dir, dentry);
+    return check_path_op(&p, 0, true);
+}
+
+/* A hard link: a new entry, and a way to write the old file from elsewhere later. */
+SEC("lsm/path_link")
+int BPF_PROG(brig_lsm_link, struct dentry* old_dentry, const struct path* new_dir,
+             struct dentry* new_dentry, int ret) {
+    if (ret)
+        return ret;
+    struct place to = place_in(new_dir, new_dentry);
+    struct place from = {old_dentry, to.mnt, 0};
+    return check_path_op(&from, &to, true);
+}
+
+SEC("lsm/path_truncate")
+int BPF_PROG(brig_lsm_truncate, const struct path* path, int ret) {
+    if (ret)
+        return ret;
+    struct place p = place_in(path, 0);
+    return check_path_op(&p, 0, true);
 }
 
 SEC("lsm/path_chmod")
 int BPF_PROG(brig_lsm_chmod, const struct path* path, umode_t mode, int ret) {
-    return ret ? ret : check_path_op(path, 0, 0, 0);
+    if (ret)
+        return ret;
+    struct place p = place_in(path, 0);
+    return check_path_op(&p, 0, false);
 }
 
 SEC("lsm/path_rename")
 int BPF_PROG(brig_lsm_rename, const struct path* old_dir, struct dentry* old_dentry,
              const struct path* new_dir, struct dentry* new_dentry, unsigned int flags, int ret) {
-    return ret ? ret : check_path_op(old_dir, old_dentry, new_dir, new_dentry);
+    if (ret)
+        return ret;
+    struct place from = place_in(old_dir, old_dentry);
+    struct place to = place_in(new_dir, new_dentry);
+    return check_path_op(&from, &to, true);
 }
 
 /* `report`: false where the sys_enter tracepoint reports the syscall itself. */
