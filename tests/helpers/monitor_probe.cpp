@@ -3,6 +3,7 @@
 //   monitor_probe packet | ptrace | memfd | module | connect IP PORT | bind IP PORT | open N PATH
 //                 | openat DIR NAME (NAME relative to an fd of DIR)
 //                 | open32 PATH | packet32 (the same through the ia32 syscall ABI: int $0x80)
+//                 | traceme (PTRACE_TRACEME: asks its parent to trace it)
 //                 | ia32 (getpid through int $0x80: dies of SIGSEGV where the kernel has no ia32)
 // Exit 0: the call succeeded; 1: refused (EPERM/EACCES); 2: another error; 3: bad usage.
 #include <arpa/inet.h>
@@ -38,6 +39,10 @@ int verdict(long result, const char* what) {
 
 int packet_socket() {
     return verdict(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "packet");
+}
+
+int ptrace_traceme() {
+    return verdict(::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr), "traceme");
 }
 
 int ptrace_child() {
@@ -154,6 +159,8 @@ int main(int argc, char** argv) {
         return packet_socket();
     if (what == "ptrace")
         return ptrace_child();
+    if (what == "traceme")
+        return ptrace_traceme();
     if (what == "memfd")
         return memfd();
     if (what == "module")
@@ -175,7 +182,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT|bind IP PORT|open N "
-        "PATH|openat DIR NAME|open32 PATH|packet32|ia32\n");
+        "PATH|openat DIR NAME|open32 PATH|packet32|ia32|traceme\n");
     return 3;
 }
 

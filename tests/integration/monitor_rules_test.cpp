@@ -719,6 +719,16 @@ TEST_F(MonitorRulesTest, PtraceIsStopped) {
                  {{"proc.name", "probe"}, {"evt.arg.request", "16"}}, "deny");
 }
 
+TEST_F(MonitorRulesTest, PtraceTracemeIsStoppedToo) {
+    // PTRACE_TRACEME attaches no one through the attach check: BPF-LSM has its own hook for it.
+    bundle().set_args({"/probe", "traceme"});
+    auto w = run_watched();
+    EXPECT_TRUE(w.result.exit_code == 1 || w.result.exit_code == 137) << w.result.describe();
+    EXPECT_EQ(w.result.out.find("traceme: ok"), std::string::npos) << w.result.out;
+    expect_alert(w, "PTRACE attached to process", "Warning", "process", {{"proc.name", "probe"}},
+                 "deny");
+}
+
 TEST_F(MonitorRulesTest, MemfdCreateIsStopped) {
     bundle().set_args({"/probe", "memfd"});
     auto w = run_watched();

@@ -410,6 +410,8 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
         return 0;
     }
     long nr = ctx->args[1];
+    if (nr & X32_SYSCALL_BIT)
+        nr = x32_to_x86_64(nr);
     if (!is_watched_x86_64(nr) && !is_watched_ia32(nr))
         return 0; /* most syscalls leave here, before any argument is read */
     unsigned long args[6];

@@ -205,6 +205,31 @@ static __always_inline long ia32_to_x86_64(long nr) {
     }
 }
 
+#define X32_SYSCALL_BIT 0x40000000
+
+/* An x32 syscall (the x32 ABI, where the kernel enables it): the x86-64 number with a flag bit,
+ * the same registers, and numbers of its own from 512 for calls whose arguments differ. */
+static __always_inline long x32_to_x86_64(long nr) {
+    nr &= ~X32_SYSCALL_BIT;
+    switch (nr) {
+        case 520:
+            return NR_execve;
+        case 521:
+            return NR_ptrace;
+        case 545:
+            return NR_execveat;
+        default:
+            return nr < 512 ? nr : -1;
+    }
+}
+
+/* The x86-64 number of the syscall `nr` the current task makes, whatever its ABI. */
+static __always_inline long native_syscall(long nr) {
+    if (in_ia32_syscall())
+        return ia32_to_x86_64(nr);
+    return nr & X32_SYSCALL_BIT ? x32_to_x86_64(nr) : nr;
+}
+
 /* Kernels before 6.6 kept ctime as a timespec64. */
 struct inode___timespec {
     struct timespec64 i_ctime;
@@ -378,7 +403,9 @@ static long walk_up(__u32 i, void* data) {
     }
     struct dentry* parent = BPF_CORE_READ(dentry, d_parent);
     struct dentry* mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
-    if (dentry == mnt_root || dentry == parent) {
+    if (dentry == parent && dentry != mnt_root)
+        return 1; /* disconnected (opened by handle): no path, as d_path says too */
+    if (dentry == mnt_root) {
         struct mount* up = BPF_CORE_READ(mnt, mnt_parent);
         if (up == mnt) {
             /* The namespace's top: the root asked for when no task root was given. */

@@ -16,6 +16,12 @@ char LICENSE[] SEC("license") = "GPL";
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
 
+/* What an earlier BPF-LSM program on the hook answered, passed on within the range kernels from
+ * 6.12 demand of an LSM program's return (an errno or 0). */
+static __always_inline int earlier(int ret) {
+    return ret <= 0 && ret >= -4095 ? ret : -EPERM;
+}
+
 /* Carries out a refusal's kill and starts its report: the event, for the caller to complete and
  * submit (NULL when the ring is full, counted as a drop). */
 static __always_inline struct brig_event* refusal(struct brig_container* c, __u64 cgid,
@@ -45,12 +51,11 @@ static __always_inline struct brig_container* watched(__u64 cgid) {
     return bpf_map_lookup_elem(&containers, &cgid);
 }
 
-/* The syscall the current task is in, as its x86-64 number (ia32 ones mapped): the LSM hooks see
- * an operation, rules name syscalls. */
+/* The syscall the current task is in, as its x86-64 number (ia32 and x32 ones mapped): the LSM
+ * hooks see an operation, rules name syscalls. */
 static __always_inline long current_syscall(void) {
     struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
-    long nr = regs ? BPF_CORE_READ(regs, orig_ax) : -1;
-    return in_ia32_syscall() ? ia32_to_x86_64(nr) : nr;
+    return regs ? native_syscall(BPF_CORE_READ(regs, orig_ax)) : -1;
 }
 
 struct argv_copy {
@@ -107,7 +112,7 @@ static __always_inline void copy_argv(struct brig_event* e) {
 SEC("lsm/bprm_check_security")
 int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = watched(cgid);
     if (!c)
@@ -251,7 +256,7 @@ static __always_inline int check_open(const struct place* p, bool write, __u32 f
 SEC("lsm/file_open")
 int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     unsigned int mode = BPF_CORE_READ(file, f_mode);
     if (mode & FMODE_EXEC)
         return 0; /* an exec opening its program: exec rules decide */
@@ -303,7 +308,7 @@ SEC("lsm/path_mknod")
 int BPF_PROG(brig_lsm_mknod, const struct path* dir, struct dentry* dentry, umode_t mode,
              unsigned int dev, int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     struct place p = place_in(dir, dentry);
     if (is_open_syscall(current_syscall()))
         return check_open(&p, true, O_CREAT);
@@ -313,7 +318,7 @@ int BPF_PROG(brig_lsm_mknod, const struct path* dir, struct dentry* dentry, umod
 SEC("lsm/path_unlink")
 int BPF_PROG(brig_lsm_unlink, const struct path* dir, struct dentry* dentry, int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     struct place p = place_in(dir, dentry);
     return check_path_op(&p, 0, true);
 }
@@ -321,7 +326,7 @@ int BPF_PROG(brig_lsm_unlink, const struct path* dir, struct dentry* dentry, int
 SEC("lsm/path_rmdir")
 int BPF_PROG(brig_lsm_rmdir, const struct path* dir, struct dentry* dentry, int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     struct place p = place_in(dir, dentry);
     return check_path_op(&p, 0, true);
 }
@@ -329,7 +334,7 @@ int BPF_PROG(brig_lsm_rmdir, const struct path* dir, struct dentry* dentry, int 
 SEC("lsm/path_mkdir")
 int BPF_PROG(brig_lsm_mkdir, const struct path* dir, struct dentry* dentry, umode_t mode, int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     struct place p = place_in(dir, dentry);
     return check_path_op(&p, 0, true);
 }
@@ -338,7 +343,7 @@ SEC("lsm/path_symlink")
 int BPF_PROG(brig_lsm_symlink, const struct path* dir, struct dentry* dentry, const char* old_name,
              int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     struct place p = place_in(dir, dentry);
     return check_path_op(&p, 0, true);
 }
@@ -348,7 +353,7 @@ SEC("lsm/path_link")
 int BPF_PROG(brig_lsm_link, struct dentry* old_dentry, const struct path* new_dir,
              struct dentry* new_dentry, int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     struct place to = place_in(new_dir, new_dentry);
     struct place from = {old_dentry, to.mnt, 0};
     return check_path_op(&from, &to, true);
@@ -357,7 +362,7 @@ int BPF_PROG(brig_lsm_link, struct dentry* old_dentry, const struct path* new_di
 SEC("lsm/path_truncate")
 int BPF_PROG(brig_lsm_truncate, const struct path* path, int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     struct place p = place_in(path, 0);
     return check_path_op(&p, 0, true);
 }
@@ -365,7 +370,7 @@ int BPF_PROG(brig_lsm_truncate, const struct path* path, int ret) {
 SEC("lsm/path_chmod")
 int BPF_PROG(brig_lsm_chmod, const struct path* path, umode_t mode, int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     struct place p = place_in(path, 0);
     return check_path_op(&p, 0, false);
 }
@@ -374,7 +379,7 @@ SEC("lsm/path_rename")
 int BPF_PROG(brig_lsm_rename, const struct path* old_dir, struct dentry* old_dentry,
              const struct path* new_dir, struct dentry* new_dentry, unsigned int flags, int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     struct place from = place_in(old_dir, old_dentry);
     struct place to = place_in(new_dir, new_dentry);
     return check_path_op(&from, &to, true);
@@ -399,7 +404,7 @@ static __always_inline int check_class(__u32 cls, __u32 type, __u32 flags, bool 
 SEC("lsm/socket_create")
 int BPF_PROG(brig_lsm_socket_create, int family, int type, int protocol, int kern, int ret) {
     if (ret || kern || family != AF_PACKET)
-        return ret;
+        return earlier(ret);
     return check_class(BRIG_SC_PACKET_SOCKET, BRIG_EV_SOCKET, family, true);
 }
 
@@ -444,7 +449,7 @@ SEC("lsm/socket_connect")
 int BPF_PROG(brig_lsm_socket_connect, struct socket* sock, struct sockaddr* address, int addrlen,
              int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     return check_sockaddr(address, BRIG_ADDR_CONNECT, BRIG_EV_CONNECT);
 }
 
@@ -452,7 +457,7 @@ SEC("lsm/socket_bind")
 int BPF_PROG(brig_lsm_socket_bind, struct socket* sock, struct sockaddr* address, int addrlen,
              int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     return check_sockaddr(address, BRIG_ADDR_BIND, BRIG_EV_BIND);
 }
 
@@ -460,7 +465,7 @@ SEC("lsm/ptrace_access_check")
 int BPF_PROG(brig_lsm_ptrace, struct task_struct* child, unsigned int mode, int ret) {
     /* Only attaching: /proc reads (ps, top) pass PTRACE_MODE_READ through this hook too. */
     if (ret || !(mode & PTRACE_MODE_ATTACH_BIT))
-        return ret;
+        return earlier(ret);
     /* Reported like sys_enter does: the ptrace request, when a ptrace call is what attaches. */
     struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
     __u32 request = mode;
@@ -469,30 +474,37 @@ int BPF_PROG(brig_lsm_ptrace, struct task_struct* child, unsigned int mode, int 
     return check_class(BRIG_SC_PTRACE, BRIG_EV_PTRACE, request, true);
 }
 
+/* PTRACE_TRACEME: the child asks to be traced, no attach check runs. */
+SEC("lsm/ptrace_traceme")
+int BPF_PROG(brig_lsm_traceme, struct task_struct* parent, int ret) {
+    if (ret)
+        return earlier(ret);
+    return check_class(BRIG_SC_PTRACE, BRIG_EV_PTRACE, 0 /* PTRACE_TRACEME */, true);
+}
+
 SEC("lsm/kernel_module_request")
 int BPF_PROG(brig_lsm_module_request, char* kmod_name, int ret) {
     if (ret)
-        return ret;
+        return earlier(ret);
     return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0, true);
 }
 
 SEC("lsm/kernel_read_file")
 int BPF_PROG(brig_lsm_read_module, struct file* file, int id, bool contents, int ret) {
     if (ret || id != READING_MODULE_ID)
-        return ret;
+        return earlier(ret);
     return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0, false);
 }
 
 SEC("lsm/kernel_load_data")
 int BPF_PROG(brig_lsm_load_module, int id, bool contents, int ret) {
     if (ret || id != LOADING_MODULE_ID)
-        return ret;
+        return earlier(ret);
     return check_class(BRIG_SC_INIT_MODULE, BRIG_EV_INIT_MODULE, 0, false);
 }
 
+/* No `ret` here: 6.16 gave the hook a fourth argument (`bool kernel`), where ret would be read. */
 SEC("lsm/bpf")
-int BPF_PROG(brig_lsm_bpf, int cmd, union bpf_attr* attr, unsigned int size, int ret) {
-    if (ret)
-        return ret;
+int BPF_PROG(brig_lsm_bpf, int cmd, union bpf_attr* attr, unsigned int size) {
     return check_class(BRIG_SC_BPF, BRIG_EV_BPF, cmd, true);
 }
