@@ -395,6 +395,18 @@ protected:
         write_file(bundle().rootfs() / "vault/data", "d\n", 0644);
         write_file(bundle().rootfs() / "tmp/incoming", "i\n", 0644);
     }
+
+    // `script` renames /srv/data to /srv/renamed and says "moved".
+    void expect_rename_of_srv_data_alerted(const std::string& script) {
+        bundle().set_script(script);
+        auto w = run_watched();
+        expect_untouched(w);
+        EXPECT_EQ(w.result.out, "moved\n");
+        expect_alert(
+            w, "Rename into or out of srv", "Warning", "filesystem",
+            {{"fd.name", "/srv/data"}, {"evt.arg.newpath", "/srv/renamed"}, {"evt.type", "rename"}},
+            "alert");
+    }
 };
 
 TEST_F(MonitorPathOpsTest, UnlinkKillsTheContainer) {
@@ -410,25 +422,11 @@ TEST_F(MonitorPathOpsTest, UnlinkKillsTheContainer) {
 }
 
 TEST_F(MonitorPathOpsTest, RenameIsAlertedWithBothPaths) {
-    bundle().set_script("mv /srv/data /srv/renamed && echo moved");
-    auto w = run_watched();
-    expect_untouched(w);
-    EXPECT_EQ(w.result.out, "moved\n");
-    expect_alert(
-        w, "Rename into or out of srv", "Warning", "filesystem",
-        {{"fd.name", "/srv/data"}, {"evt.arg.newpath", "/srv/renamed"}, {"evt.type", "rename"}},
-        "alert");
+    expect_rename_of_srv_data_alerted("mv /srv/data /srv/renamed && echo moved");
 }
 
 TEST_F(MonitorPathOpsTest, RelativePathsOfARenameAreResolved) {
-    bundle().set_script("cd /srv && mv data renamed && echo moved");
-    auto w = run_watched();
-    expect_untouched(w);
-    EXPECT_EQ(w.result.out, "moved\n");
-    expect_alert(
-        w, "Rename into or out of srv", "Warning", "filesystem",
-        {{"fd.name", "/srv/data"}, {"evt.arg.newpath", "/srv/renamed"}, {"evt.type", "rename"}},
-        "alert");
+    expect_rename_of_srv_data_alerted("cd /srv && mv data renamed && echo moved");
 }
 
 TEST_F(MonitorPathOpsTest, ChmodDenyStopsTheProcess) {

@@ -303,6 +303,15 @@ static __always_inline int check_path_op(const struct place* a, const struct pla
     return -EPERM;
 }
 
+/* A new or removed entry `dentry` of `dir` (unless an earlier program refused it already). */
+static __always_inline int check_entry_change(int ret, const struct path* dir,
+                                              struct dentry* dentry) {
+    if (ret)
+        return earlier(ret);
+    struct place p = place_in(dir, dentry);
+    return check_path_op(&p, 0, true);
+}
+
 /* A new file: an open creating it (refused before it exists), or mknod/mkfifo. */
 SEC("lsm/path_mknod")
 int BPF_PROG(brig_lsm_mknod, const struct path* dir, struct dentry* dentry, umode_t mode,
@@ -317,35 +326,23 @@ int BPF_PROG(brig_lsm_mknod, const struct path* dir, struct dentry* dentry, umod
 
 SEC("lsm/path_unlink")
 int BPF_PROG(brig_lsm_unlink, const struct path* dir, struct dentry* dentry, int ret) {
-    if (ret)
-        return earlier(ret);
-    struct place p = place_in(dir, dentry);
-    return check_path_op(&p, 0, true);
+    return check_entry_change(ret, dir, dentry);
 }
 
 SEC("lsm/path_rmdir")
 int BPF_PROG(brig_lsm_rmdir, const struct path* dir, struct dentry* dentry, int ret) {
-    if (ret)
-        return earlier(ret);
-    struct place p = place_in(dir, dentry);
-    return check_path_op(&p, 0, true);
+    return check_entry_change(ret, dir, dentry);
 }
 
 SEC("lsm/path_mkdir")
 int BPF_PROG(brig_lsm_mkdir, const struct path* dir, struct dentry* dentry, umode_t mode, int ret) {
-    if (ret)
-        return earlier(ret);
-    struct place p = place_in(dir, dentry);
-    return check_path_op(&p, 0, true);
+    return check_entry_change(ret, dir, dentry);
 }
 
 SEC("lsm/path_symlink")
 int BPF_PROG(brig_lsm_symlink, const struct path* dir, struct dentry* dentry, const char* old_name,
              int ret) {
-    if (ret)
-        return earlier(ret);
-    struct place p = place_in(dir, dentry);
-    return check_path_op(&p, 0, true);
+    return check_entry_change(ret, dir, dentry);
 }
 
 /* A hard link: a new entry, and a way to write the old file from elsewhere later. */
