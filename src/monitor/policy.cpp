@@ -30,11 +30,19 @@ std::map<std::string, PathVerdicts> KernelPlan::folded_paths() const {
     for (const auto& prefixes : paths)
         for (const auto& entry : prefixes)
             folded[entry.first];
-    for (auto& [path, verdicts] : folded)
+    // Writing below a directory covers changing its entries too (what Landlock's write rights
+    // refuse there): every path operation but chmod takes the open-for-writing verdict.
+    constexpr brig_path_op kEntryChanges[] = {
+        BRIG_PATH_UNLINK,   BRIG_PATH_UNLINKAT,  BRIG_PATH_RMDIR, BRIG_PATH_RENAME,
+        BRIG_PATH_RENAMEAT, BRIG_PATH_RENAMEAT2, BRIG_PATH_MKDIR, BRIG_PATH_MKDIRAT};
+    for (auto& [path, verdicts] : folded) {
         for (size_t op = 0; op < paths.size(); ++op)
             for (const auto& [prefix, verdict] : paths[op])
                 if (path.starts_with(prefix))
                     merge(verdicts.ops[op], verdict);
+        for (brig_path_op op : kEntryChanges)
+            merge(verdicts.ops[op], verdicts.ops[BRIG_PATH_OPEN_WRITE]);
+    }
     return folded;
 }
 

@@ -242,6 +242,20 @@ TEST(MonitorCompiler, OpenPathsCarryEveryShorterPrefixsVerdict) {
     EXPECT_EQ(plan.entry_count(), 4u);
 }
 
+TEST(MonitorCompiler, WritingBelowADirectoryCoversChangingItsEntriesButNotChmod) {
+    KernelPlan plan;
+    plan.paths[BRIG_PATH_OPEN_WRITE]["/etc/"] = {1, BRIG_ACT_REPORT | BRIG_ACT_DENY};
+    plan.paths[BRIG_PATH_UNLINK]["/srv/"] = {2, BRIG_ACT_REPORT};
+    auto paths = plan.folded_paths();
+    for (auto op : {BRIG_PATH_UNLINK, BRIG_PATH_UNLINKAT, BRIG_PATH_RMDIR, BRIG_PATH_RENAME,
+                    BRIG_PATH_RENAMEAT, BRIG_PATH_RENAMEAT2, BRIG_PATH_MKDIR, BRIG_PATH_MKDIRAT})
+        EXPECT_EQ(paths["/etc/"].ops[op].rule_id, 1u) << op;
+    EXPECT_EQ(paths["/etc/"].ops[BRIG_PATH_CHMOD].action, 0u);
+    EXPECT_EQ(paths["/etc/"].ops[BRIG_PATH_OPEN].action, 0u);
+    EXPECT_EQ(paths["/srv/"].ops[BRIG_PATH_UNLINK].rule_id, 2u);
+    EXPECT_EQ(paths["/srv/"].ops[BRIG_PATH_OPEN_WRITE].action, 0u);
+}
+
 TEST(MonitorCompiler, ResidualTermsLeaveTheDecisionToUserSpace) {
     RuleSet set;
     load_rules(default_rules_text(), "default.yaml", set);

@@ -168,11 +168,9 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int
     struct brig_verdict verdict = {};
     key.prefixlen = 64 + 8 * BRIG_PREFIX_LEN;
     struct brig_path_verdicts* by_path = bpf_map_lookup_elem(&open_path_rules, &key);
-    if (by_path) {
-        merge(&verdict, &by_path->ops[BRIG_PATH_OPEN]);
-        if ((flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC)))
-            merge(&verdict, &by_path->ops[BRIG_PATH_OPEN_WRITE]);
-    }
+    merge_op(&verdict, by_path, BRIG_PATH_OPEN);
+    if ((flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC)))
+        merge_op(&verdict, by_path, BRIG_PATH_OPEN_WRITE);
     struct brig_verdict* by_name = open_name_verdict(c, cgid, key.path, n - 1);
     merge(&verdict, by_name);
     if (!verdict.action)
@@ -200,18 +198,13 @@ static __always_inline void path_verdict(struct brig_prefix_key* key, int dirfd,
                                          __u32 op, struct brig_verdict* verdict) {
     if (read_path(key->path, sizeof(key->path), dirfd, upath) <= 0)
         return;
-    struct brig_path_verdicts* by_path = bpf_map_lookup_elem(&open_path_rules, key);
-    if (!by_path || op >= BRIG_PATH_OPS)
-        return;
-    merge(verdict, &by_path->ops[op]);
-    /* Writing below a directory covers changing its entries too (what Landlock's write rights
-     * refuse there): all of these but chmod. */
-    if (op != BRIG_PATH_CHMOD && op != BRIG_PATH_FCHMODAT && op != BRIG_PATH_FCHMODAT2)
-        merge(verdict, &by_path->ops[BRIG_PATH_OPEN_WRITE]);
+    merge_op(verdict, bpf_map_lookup_elem(&open_path_rules, key), op);
 }
 
 /* unlink, rmdir, rename (both paths), chmod, mkdir. Landlock refuses the writes among them in
- * advance where a rule denies; here deny and kill stop the task (BPF-LSM refuses all of them). */
+ * advance where a rule denies; here deny and kill stop the task (BPF-LSM refuses all of them).
+ * A rule on writing below a directory reaches all but chmod: user space folds it into their
+ * verdicts (KernelPlan::folded_paths). */
 static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, __u32 op, __u32 nr,
                                           int dirfd, const char* upath, int new_dirfd,
                                           const char* unew_path) {
@@ -349,9 +342,6 @@ static __always_inline bool is_watched_ia32(long nr) {
     return nr == IA32_socketcall || ia32_to_x86_64(nr) >= 0;
 }
 
-_Static_assert(__builtin_offsetof(struct pt_regs, di) - __builtin_offsetof(struct pt_regs, r10) ==
-                   7 * sizeof(unsigned long),
-               "x86-64 pt_regs: r10 .. di");
 #define SYS_SOCKET 1 /* socketcall's calls */
 #define SYS_BIND 2
 #define SYS_CONNECT 3
@@ -361,28 +351,12 @@ _Static_assert(__builtin_offsetof(struct pt_regs, di) - __builtin_offsetof(struc
  * numbers, arguments in other registers, 32-bit pointers, and socketcall for the socket calls;
  * without this they would pass unseen (or be taken for the x86-64 syscall of the same number). */
 static __always_inline long read_call(struct pt_regs* regs, long nr, unsigned long args[6]) {
-    if (!in_ia32_syscall()) {
-        if (!is_watched_x86_64(nr))
-            return -1;
-        /* r10, r9, r8, ax, cx, dx, si, di lie together in pt_regs: one copy for all six. */
-        struct {
-            unsigned long r10, r9, r8, ax, cx, dx, si, di;
-        } tail = {};
-        bpf_probe_read_kernel(&tail, sizeof(tail), &regs->r10);
-        args[0] = tail.di;
-        args[1] = tail.si;
-        args[2] = tail.dx;
-        args[3] = tail.r10;
-        args[4] = tail.r8;
-        args[5] = tail.r9;
+    bool ia32 = in_ia32_syscall();
+    if (!ia32 && !is_watched_x86_64(nr))
+        return -1;
+    read_syscall_args(regs, ia32, args);
+    if (!ia32)
         return nr;
-    }
-    args[0] = (__u32)BPF_CORE_READ(regs, bx);
-    args[1] = (__u32)BPF_CORE_READ(regs, cx);
-    args[2] = (__u32)BPF_CORE_READ(regs, dx);
-    args[3] = (__u32)BPF_CORE_READ(regs, si);
-    args[4] = 0;
-    args[5] = 0;
     if (nr != IA32_socketcall)
         return ia32_to_x86_64(nr);
     __u32 call_args[2] = {};
@@ -451,30 +425,22 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
         case NR_bind:
             return handle_sockaddr(c, cgid, (const void*)ARG(2), BRIG_ADDR_BIND, BRIG_EV_BIND, nr);
         case NR_unlink:
-            return handle_path_op(c, cgid, BRIG_PATH_UNLINK, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
         case NR_rmdir:
-            return handle_path_op(c, cgid, BRIG_PATH_RMDIR, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
+        case NR_chmod:
+        case NR_mkdir:
+            return handle_path_op(c, cgid, path_op_of(nr), nr, AT_FDCWD, PATH_ARG(1), 0, 0);
         case NR_unlinkat:
-            return handle_path_op(c, cgid, BRIG_PATH_UNLINKAT, nr, (int)ARG(1), PATH_ARG(2), 0, 0);
+        case NR_fchmodat:
+        case NR_fchmodat2:
+        case NR_mkdirat:
+            return handle_path_op(c, cgid, path_op_of(nr), nr, (int)ARG(1), PATH_ARG(2), 0, 0);
         case NR_rename:
             return handle_path_op(c, cgid, BRIG_PATH_RENAME, nr, AT_FDCWD, PATH_ARG(1), AT_FDCWD,
                                   PATH_ARG(2));
         case NR_renameat:
-            return handle_path_op(c, cgid, BRIG_PATH_RENAMEAT, nr, (int)ARG(1), PATH_ARG(2),
-                                  (int)ARG(3), PATH_ARG(4));
         case NR_renameat2:
-            return handle_path_op(c, cgid, BRIG_PATH_RENAMEAT2, nr, (int)ARG(1), PATH_ARG(2),
+            return handle_path_op(c, cgid, path_op_of(nr), nr, (int)ARG(1), PATH_ARG(2),
                                   (int)ARG(3), PATH_ARG(4));
-        case NR_chmod:
-            return handle_path_op(c, cgid, BRIG_PATH_CHMOD, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
-        case NR_fchmodat:
-            return handle_path_op(c, cgid, BRIG_PATH_FCHMODAT, nr, (int)ARG(1), PATH_ARG(2), 0, 0);
-        case NR_fchmodat2:
-            return handle_path_op(c, cgid, BRIG_PATH_FCHMODAT2, nr, (int)ARG(1), PATH_ARG(2), 0, 0);
-        case NR_mkdir:
-            return handle_path_op(c, cgid, BRIG_PATH_MKDIR, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
-        case NR_mkdirat:
-            return handle_path_op(c, cgid, BRIG_PATH_MKDIRAT, nr, (int)ARG(1), PATH_ARG(2), 0, 0);
         default:
             return 0;
     }

@@ -27,33 +27,33 @@
 #define NR_socket 41
 #define NR_connect 42
 #define NR_bind 49
+#define NR_execve 59
+#define NR_truncate 76
+#define NR_ftruncate 77
 #define NR_rename 82
 #define NR_mkdir 83
 #define NR_rmdir 84
 #define NR_creat 85
+#define NR_link 86
 #define NR_unlink 87
+#define NR_symlink 88
 #define NR_chmod 90
 #define NR_ptrace 101
-#define NR_execve 59
-#define NR_execveat 322
-#define NR_truncate 76
-#define NR_ftruncate 77
-#define NR_link 86
-#define NR_symlink 88
 #define NR_mknod 133
-#define NR_mknodat 259
-#define NR_linkat 265
-#define NR_symlinkat 266
 #define NR_init_module 175
 #define NR_openat 257
 #define NR_mkdirat 258
+#define NR_mknodat 259
 #define NR_unlinkat 263
 #define NR_renameat 264
+#define NR_linkat 265
+#define NR_symlinkat 266
 #define NR_fchmodat 268
 #define NR_finit_module 313
 #define NR_renameat2 316
 #define NR_memfd_create 319
 #define NR_bpf 321
+#define NR_execveat 322
 #define NR_openat2 437
 #define NR_fchmodat2 452
 
@@ -139,28 +139,16 @@ static __always_inline long ia32_to_x86_64(long nr) {
             return NR_open;
         case 8:
             return NR_creat;
-        case 10:
-            return NR_unlink;
-        case 15:
-            return NR_chmod;
         case 9:
             return NR_link;
+        case 10:
+            return NR_unlink;
         case 11:
             return NR_execve;
         case 14:
             return NR_mknod;
-        case 83:
-            return NR_symlink;
-        case 92:
-            return NR_truncate;
-        case 93:
-            return NR_ftruncate;
-        case 297:
-            return NR_mknodat;
-        case 303:
-            return NR_linkat;
-        case 304:
-            return NR_symlinkat;
+        case 15:
+            return NR_chmod;
         case 26:
             return NR_ptrace;
         case 38:
@@ -169,28 +157,40 @@ static __always_inline long ia32_to_x86_64(long nr) {
             return NR_mkdir;
         case 40:
             return NR_rmdir;
+        case 83:
+            return NR_symlink;
+        case 92:
+            return NR_truncate;
+        case 93:
+            return NR_ftruncate;
         case 128:
             return NR_init_module;
         case 295:
             return NR_openat;
         case 296:
             return NR_mkdirat;
+        case 297:
+            return NR_mknodat;
         case 301:
             return NR_unlinkat;
         case 302:
             return NR_renameat;
+        case 303:
+            return NR_linkat;
+        case 304:
+            return NR_symlinkat;
         case 306:
             return NR_fchmodat;
         case 350:
             return NR_finit_module;
-        case 358:
-            return NR_execveat;
         case 353:
             return NR_renameat2;
         case 356:
             return NR_memfd_create;
         case 357:
             return NR_bpf;
+        case 358:
+            return NR_execveat;
         case 359:
             return NR_socket;
         case 361:
@@ -228,6 +228,65 @@ static __always_inline long native_syscall(long nr) {
     if (in_ia32_syscall())
         return ia32_to_x86_64(nr);
     return nr & X32_SYSCALL_BIT ? x32_to_x86_64(nr) : nr;
+}
+
+/* The six arguments of the syscall the task makes, from its registers: rdi, rsi, rdx, r10, r8,
+ * r9 (r10 .. di lie together in pt_regs: one copy), or for an ia32 syscall ebx, ecx, edx, esi,
+ * edi, ebp (32-bit values). */
+_Static_assert(__builtin_offsetof(struct pt_regs, di) - __builtin_offsetof(struct pt_regs, r10) ==
+                   7 * sizeof(unsigned long),
+               "x86-64 pt_regs: r10 .. di");
+static __always_inline void read_syscall_args(struct pt_regs* regs, bool ia32,
+                                              unsigned long args[6]) {
+    if (ia32) {
+        args[0] = (__u32)BPF_CORE_READ(regs, bx);
+        args[1] = (__u32)BPF_CORE_READ(regs, cx);
+        args[2] = (__u32)BPF_CORE_READ(regs, dx);
+        args[3] = (__u32)BPF_CORE_READ(regs, si);
+        args[4] = (__u32)BPF_CORE_READ(regs, di);
+        args[5] = (__u32)BPF_CORE_READ(regs, bp);
+        return;
+    }
+    struct {
+        unsigned long r10, r9, r8, ax, cx, dx, si, di;
+    } tail = {};
+    bpf_probe_read_kernel(&tail, sizeof(tail), &regs->r10);
+    args[0] = tail.di;
+    args[1] = tail.si;
+    args[2] = tail.dx;
+    args[3] = tail.r10;
+    args[4] = tail.r8;
+    args[5] = tail.r9;
+}
+
+/* The brig_path_op a syscall's path operation is ruled under, BRIG_PATH_OPS for none. */
+static __always_inline __u32 path_op_of(long nr) {
+    switch (nr) {
+        case NR_unlink:
+            return BRIG_PATH_UNLINK;
+        case NR_unlinkat:
+            return BRIG_PATH_UNLINKAT;
+        case NR_rmdir:
+            return BRIG_PATH_RMDIR;
+        case NR_rename:
+            return BRIG_PATH_RENAME;
+        case NR_renameat:
+            return BRIG_PATH_RENAMEAT;
+        case NR_renameat2:
+            return BRIG_PATH_RENAMEAT2;
+        case NR_chmod:
+            return BRIG_PATH_CHMOD;
+        case NR_fchmodat:
+            return BRIG_PATH_FCHMODAT;
+        case NR_fchmodat2:
+            return BRIG_PATH_FCHMODAT2;
+        case NR_mkdir:
+            return BRIG_PATH_MKDIR;
+        case NR_mkdirat:
+            return BRIG_PATH_MKDIRAT;
+        default:
+            return BRIG_PATH_OPS;
+    }
 }
 
 /* Kernels before 6.6 kept ctime as a timespec64. */
@@ -313,6 +372,13 @@ static __always_inline void merge(struct brig_verdict* into, const struct brig_v
         into->rule_id = v->rule_id;
         into->action = v->action;
     }
+}
+
+/* Merges the rules' verdict on `op` from a path's open_path_rules entry (NULL: no rule). */
+static __always_inline void merge_op(struct brig_verdict* into,
+                                     const struct brig_path_verdicts* rules, __u32 op) {
+    if (rules && op < BRIG_PATH_OPS)
+        merge(into, &rules->ops[op]);
 }
 
 /* The strongest verdict on a socket address: the exact address and port, the address on any
@@ -409,7 +475,7 @@ static long walk_up(__u32 i, void* data) {
         struct mount* up = BPF_CORE_READ(mnt, mnt_parent);
         if (up == mnt) {
             /* The namespace's top: the root asked for when no task root was given. */
-            w->complete = !w->root_dentry && dentry == mnt_root;
+            w->complete = !w->root_dentry;
             return 1;
         }
         w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);

@@ -158,36 +158,6 @@ static __always_inline bool is_open_syscall(long nr) {
     return nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat;
 }
 
-/* The brig_path_op a syscall's path operation is ruled under, BRIG_PATH_OPS for none. */
-static __always_inline __u32 path_op_of(long nr) {
-    switch (nr) {
-        case NR_unlink:
-            return BRIG_PATH_UNLINK;
-        case NR_unlinkat:
-            return BRIG_PATH_UNLINKAT;
-        case NR_rmdir:
-            return BRIG_PATH_RMDIR;
-        case NR_rename:
-            return BRIG_PATH_RENAME;
-        case NR_renameat:
-            return BRIG_PATH_RENAMEAT;
-        case NR_renameat2:
-            return BRIG_PATH_RENAMEAT2;
-        case NR_chmod:
-            return BRIG_PATH_CHMOD;
-        case NR_fchmodat:
-            return BRIG_PATH_FCHMODAT;
-        case NR_fchmodat2:
-            return BRIG_PATH_FCHMODAT2;
-        case NR_mkdir:
-            return BRIG_PATH_MKDIR;
-        case NR_mkdirat:
-            return BRIG_PATH_MKDIRAT;
-        default:
-            return BRIG_PATH_OPS;
-    }
-}
-
 /* Where a file operation acts: `entry` in the directory `dir` on `mnt`, or `dir` itself. */
 struct place {
     struct dentry* dir;
@@ -213,14 +183,10 @@ static __always_inline long path_of(char* out, const struct place* p) {
                       BPF_CORE_READ(entry, d_name.len), false);
 }
 
-/* Merges the verdict of the rules on `op` for the path in key (0 length: no path). */
-static __always_inline void merge_path(struct brig_verdict* verdict, struct brig_prefix_key* key,
-                                       long len, __u32 op) {
-    if (len <= 0 || op >= BRIG_PATH_OPS)
-        return;
-    struct brig_path_verdicts* by_path = bpf_map_lookup_elem(&open_path_rules, key);
-    if (by_path)
-        merge(verdict, &by_path->ops[op]);
+/* The open_path_rules entry of the path in key (`len` 0: no path), NULL for none. */
+static __always_inline struct brig_path_verdicts* path_rules(struct brig_prefix_key* key,
+                                                             long len) {
+    return len > 0 ? bpf_map_lookup_elem(&open_path_rules, key) : 0;
 }
 
 /* An open: rules on its name and on its path, which the kernel has resolved (symlinks, `..`,
@@ -236,10 +202,10 @@ static __always_inline int check_open(const struct place* p, bool write, __u32 f
     bpf_probe_read_kernel_str(name.name, sizeof(name.name), BPF_CORE_READ(named, d_name.name));
     merge(&verdict, bpf_map_lookup_elem(&open_name_rules, &name));
     struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
-    long len = path_of(key.path, p);
-    merge_path(&verdict, &key, len, BRIG_PATH_OPEN);
+    struct brig_path_verdicts* rules = path_rules(&key, path_of(key.path, p));
+    merge_op(&verdict, rules, BRIG_PATH_OPEN);
     if (write)
-        merge_path(&verdict, &key, len, BRIG_PATH_OPEN_WRITE);
+        merge_op(&verdict, rules, BRIG_PATH_OPEN_WRITE);
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0; /* reported by sys_enter */
     struct brig_event* e = refusal(c, cgid, &verdict, BRIG_EV_OPEN);
@@ -266,30 +232,25 @@ int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
     return check_open(&p, write, flags);
 }
 
-/* A change to `a` (and `b`, the other end of a rename or link): the rules on the syscall's
- * operation, and where `writes`, the rules on writing below a directory, which forbid changing its
- * entries too (creating, removing, renaming, linking, truncating), as Landlock's write rights do
- * on the tracepoint path. The paths are the ones the kernel resolved. */
+/* A change to `a` (and `b`, the other end of a rename or link), on the paths the kernel resolved:
+ * the rules on the syscall's operation, or on `fallback` where the syscall has none of its own
+ * (link, symlink, mknod, truncate: BRIG_PATH_OPEN_WRITE, writing below a directory, which user
+ * space also folds into every entry-changing operation, as Landlock's write rights refuse them). */
 static __always_inline int check_path_op(const struct place* a, const struct place* b,
-                                         bool writes) {
+                                         __u32 fallback) {
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = watched(cgid);
     if (!c)
         return 0;
     long nr = current_syscall();
     __u32 op = path_op_of(nr);
+    if (op >= BRIG_PATH_OPS)
+        op = fallback;
     struct brig_verdict verdict = {};
     struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
-    long len = path_of(key.path, a);
-    merge_path(&verdict, &key, len, op);
-    if (writes)
-        merge_path(&verdict, &key, len, BRIG_PATH_OPEN_WRITE);
-    if (b) {
-        len = path_of(key.path, b);
-        merge_path(&verdict, &key, len, op);
-        if (writes)
-            merge_path(&verdict, &key, len, BRIG_PATH_OPEN_WRITE);
-    }
+    merge_op(&verdict, path_rules(&key, path_of(key.path, a)), op);
+    if (b)
+        merge_op(&verdict, path_rules(&key, path_of(key.path, b)), op);
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0; /* reported by sys_enter */
     struct brig_event* e = refusal(c, cgid, &verdict, BRIG_EV_PATH);
@@ -309,7 +270,7 @@ static __always_inline int check_entry_change(int ret, const struct path* dir,
     if (ret)
         return earlier(ret);
     struct place p = place_in(dir, dentry);
-    return check_path_op(&p, 0, true);
+    return check_path_op(&p, 0, BRIG_PATH_OPEN_WRITE);
 }
 
 /* A new file: an open creating it (refused before it exists), or mknod/mkfifo. */
@@ -321,7 +282,7 @@ int BPF_PROG(brig_lsm_mknod, const struct path* dir, struct dentry* dentry, umod
     struct place p = place_in(dir, dentry);
     if (is_open_syscall(current_syscall()))
         return check_open(&p, true, O_CREAT);
-    return check_path_op(&p, 0, true);
+    return check_path_op(&p, 0, BRIG_PATH_OPEN_WRITE);
 }
 
 SEC("lsm/path_unlink")
@@ -353,7 +314,7 @@ int BPF_PROG(brig_lsm_link, struct dentry* old_dentry, const struct path* new_di
         return earlier(ret);
     struct place to = place_in(new_dir, new_dentry);
     struct place from = {old_dentry, to.mnt, 0};
-    return check_path_op(&from, &to, true);
+    return check_path_op(&from, &to, BRIG_PATH_OPEN_WRITE);
 }
 
 SEC("lsm/path_truncate")
@@ -361,7 +322,7 @@ int BPF_PROG(brig_lsm_truncate, const struct path* path, int ret) {
     if (ret)
         return earlier(ret);
     struct place p = place_in(path, 0);
-    return check_path_op(&p, 0, true);
+    return check_path_op(&p, 0, BRIG_PATH_OPEN_WRITE);
 }
 
 SEC("lsm/path_chmod")
@@ -369,7 +330,7 @@ int BPF_PROG(brig_lsm_chmod, const struct path* path, umode_t mode, int ret) {
     if (ret)
         return earlier(ret);
     struct place p = place_in(path, 0);
-    return check_path_op(&p, 0, false);
+    return check_path_op(&p, 0, BRIG_PATH_OPS);
 }
 
 SEC("lsm/path_rename")
@@ -379,7 +340,7 @@ int BPF_PROG(brig_lsm_rename, const struct path* old_dir, struct dentry* old_den
         return earlier(ret);
     struct place from = place_in(old_dir, old_dentry);
     struct place to = place_in(new_dir, new_dentry);
-    return check_path_op(&from, &to, true);
+    return check_path_op(&from, &to, BRIG_PATH_OPEN_WRITE);
 }
 
 /* `report`: false where the sys_enter tracepoint reports the syscall itself. */
@@ -466,8 +427,11 @@ int BPF_PROG(brig_lsm_ptrace, struct task_struct* child, unsigned int mode, int 
     /* Reported like sys_enter does: the ptrace request, when a ptrace call is what attaches. */
     struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
     __u32 request = mode;
-    if (regs && current_syscall() == NR_ptrace)
-        request = in_ia32_syscall() ? BPF_CORE_READ(regs, bx) : PT_REGS_PARM1_CORE_SYSCALL(regs);
+    if (regs && current_syscall() == NR_ptrace) {
+        unsigned long args[6];
+        read_syscall_args(regs, in_ia32_syscall(), args);
+        request = args[0];
+    }
     return check_class(BRIG_SC_PTRACE, BRIG_EV_PTRACE, request, true);
 }
 
