@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/common/version.hpp"
 #include "shim/commands.hpp"
 
 int main(int argc, char** argv) {
@@ -16,7 +17,7 @@ int main(int argc, char** argv) {
         if (flags.verb == "serve")
             return brig::shim::serve(flags);
         if (flags.verb == "version") {
-            std::cout << "containerd-shim-brig-v2\n  Version: " << BRIG_VERSION << "\n";
+            std::cout << "containerd-shim-brig-v2\n  Version: " << brig::kVersion << "\n";
             return 0;
         }
         std::cerr << "containerd-shim-brig-v2: unknown command \"" << flags.verb

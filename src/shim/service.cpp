@@ -21,6 +21,7 @@
 #include "metrics.pb.h"
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/common/scope_guard.hpp"
+#include "runtime/common/version.hpp"
 #include "runtime/config/spec.hpp"
 #include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/terminal.hpp"
@@ -800,7 +801,7 @@ std::string TaskService::connect(const std::string& payload) {
     r.set_shim_pid(static_cast<uint32_t>(getpid()));
     if (auto it = tasks_.find(req.id()); it != tasks_.end())
         r.set_task_pid(static_cast<uint32_t>(it->second->init.pid));
-    r.set_version(BRIG_VERSION);
+    r.set_version(brig::kVersion);
     return r.SerializeAsString();
 }
 

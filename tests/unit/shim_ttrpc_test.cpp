@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "runtime/common/version.hpp"
 #include "shim/commands.hpp"
 #include "shim/event_loop.hpp"
 #include "shim/events.hpp"
@@ -145,7 +146,7 @@ TEST_F(ShimServer, UnknownServiceAndMethodAreUnimplementedAndTheShimKeepsServing
     EXPECT_NE(message.find("Frobnicate"), std::string::npos);
     std::tie(code, message) = failure(task_service_name, "Checkpoint", "");
     EXPECT_EQ(code, Code::unimplemented);
-    EXPECT_EQ(connect_ok(), BRIG_VERSION);
+    EXPECT_EQ(connect_ok(), brig::kVersion);
 }
 
 TEST_F(ShimServer, MalformedRequestGetsInvalidArgument) {

@@ -10,6 +10,7 @@
 #include "runtime/common/command_line.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/log.hpp"
+#include "runtime/common/version.hpp"
 
 namespace {
 
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
     brig::Logger log(log_config);
 
     if (global.has("version") || global.has("v")) {
-        std::printf("brig version %s\ncommit: %s\nspec: 1.2.0\n", BRIG_VERSION, BRIG_COMMIT);
+        std::printf("brig version %s\ncommit: %s\nspec: 1.2.0\n", brig::kVersion, brig::kCommit);
         return 0;
     }
     if (global.positional.empty() || global.has("help") || global.has("h")) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/cgroups/manager.hpp"
+#include "runtime/common/version.hpp"
 #include "runtime/config/mount_options.hpp"
 #include "runtime/security/capabilities.hpp"
 #include "runtime/security/seccomp.hpp"
@@ -45,8 +46,8 @@ nlohmann::json features() {
         {"annotations",
          {
              {"io.github.seccomp.libseccomp.version", security::libseccomp_version()},
-             {"org.brig.version", BRIG_VERSION},
-             {"org.brig.commit", BRIG_COMMIT},
+             {"org.brig.version", brig::kVersion},
+             {"org.brig.commit", brig::kCommit},
              {"org.brig.monitor.rules", "path of a rules file the monitor loads for the container"},
              {"org.brig.monitor.action", "what the monitor does on a match: alert, deny or kill"},
          }},
