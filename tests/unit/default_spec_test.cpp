@@ -1,5 +1,5 @@
 // `brig spec`: the default config.json, plain and rootless.
-#include "runtime/config/default_spec.hpp"
+#include "cli/default_spec.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,6 +12,8 @@
 
 namespace brig::config {
 namespace {
+
+using cli::default_spec;
 
 const nlohmann::json* find_mount(const nlohmann::json& spec, const std::string& destination) {
     for (const auto& m : spec["mounts"])

@@ -4,11 +4,11 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace brig::config {
+namespace brig::cli {
 
 // `rootless`: for an unprivileged caller, as `runc spec --rootless`: a user namespace mapping
 // root to the caller's uid/gid, no network namespace, /sys bind-mounted from the host, no
 // cgroup resources.
 nlohmann::json default_spec(bool rootless);
 
-}  // namespace brig::config
+}  // namespace brig::cli

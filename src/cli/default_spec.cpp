@@ -1,4 +1,4 @@
-#include "runtime/config/default_spec.hpp"
+#include "cli/default_spec.hpp"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 
 #include "runtime/security/default_seccomp.hpp"
 
-namespace brig::config {
+namespace brig::cli {
 namespace {
 
 // Docker's default capability set.
@@ -112,4 +112,4 @@ nlohmann::json default_spec(bool rootless) {
     };
 }
 
-}  // namespace brig::config
+}  // namespace brig::cli

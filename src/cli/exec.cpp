@@ -1,0 +1,56 @@
+// `exec`: another process in a running container; exit 255 when it could not be started.
+#include "cli/verbs.hpp"
+
+namespace brig::cli {
+namespace {
+
+std::vector<std::string> all_values(const ParsedArgs& a, const char* name, const char* alias) {
+    std::vector<std::string> out = a.values(name);
+    for (auto& v : a.values(alias))
+        out.push_back(v);
+    return out;
+}
+
+lifecycle::ExecOptions exec_options(const ParsedArgs& a) {
+    lifecycle::ExecOptions o;
+    o.id = a.positional.at(0);
+    o.args.assign(a.positional.begin() + 1, a.positional.end());
+    o.process_file = a.value_or("process", a.value_or("p", ""));
+    o.cwd = a.value_or("cwd", "");
+    o.env = all_values(a, "env", "e");
+    o.user = a.value_or("user", a.value_or("u", ""));
+    o.add_caps = all_values(a, "cap", "c");
+    for (const auto& g : all_values(a, "additional-gids", "g"))
+        o.additional_gids.push_back(static_cast<uint32_t>(std::stoul(g)));
+    o.tty = a.has("tty") || a.has("t");
+    o.no_new_privs = a.has("no-new-privs");
+    o.detach = a.has("detach") || a.has("d");
+    o.pid_file = a.value_or("pid-file", "");
+    o.console_socket = a.value_or("console-socket", "");
+    o.preserve_fds = std::stoi(a.value_or("preserve-fds", "0"));
+    return o;
+}
+
+int run_exec(const Context& ctx, Runtime& rt, const ParsedArgs& a) {
+    lifecycle::ExecOptions o = exec_options(a);
+    try {
+        return rt.exec(o);
+    } catch (const lifecycle::ExecFailed& e) {
+        ctx.log.error(e.what());
+        return 255;
+    }
+}
+
+}  // namespace
+
+Verb exec_verb() {
+    FlagSpec flags{
+        {"process", "p", "console-socket", "pid-file", "cwd", "env", "e", "user", "u", "cap", "c",
+         "preserve-fds", "additional-gids", "g", "apparmor", "process-label", "cgroup"},
+        {"detach", "d", "tty", "t", "no-new-privs", "ignore-paused", "no-subreaper"},
+        true,
+    };
+    return {"exec", std::move(flags), 1, "exec [flags] ID [COMMAND [ARG...]]", false, run_exec};
+}
+
+}  // namespace brig::cli

@@ -1,0 +1,19 @@
+// Checked values of flags and environment variables: bad input is one error naming where it
+// came from ("--preserve-fds: ..."), never a bare std::stoi exception.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+
+namespace brig::cli {
+
+// A decimal integer in [min, max]: digits only (a leading '-' where min < 0), no spaces or
+// units. `what` names the flag or variable in the error.
+int64_t parse_integer(std::string_view text, int64_t min, int64_t max, const std::string& what);
+
+// `state`, `features`: indented JSON and a newline on stdout.
+void print_json(const nlohmann::json& value);
+
+}  // namespace brig::cli
