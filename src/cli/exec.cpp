@@ -1,8 +1,13 @@
 // `exec`: another process in a running container; exit 255 when it could not be started.
+#include <climits>
+
+#include "cli/flags.hpp"
 #include "cli/verbs.hpp"
 
 namespace brig::cli {
 namespace {
+
+constexpr int64_t kMaxPreservedFds = 1024;
 
 std::vector<std::string> all_values(const ParsedArgs& a, const char* name, const char* alias) {
     std::vector<std::string> out = a.values(name);
@@ -21,13 +26,15 @@ lifecycle::ExecOptions exec_options(const ParsedArgs& a) {
     o.user = a.value_or("user", a.value_or("u", ""));
     o.add_caps = all_values(a, "cap", "c");
     for (const auto& g : all_values(a, "additional-gids", "g"))
-        o.additional_gids.push_back(static_cast<uint32_t>(std::stoul(g)));
+        o.additional_gids.push_back(
+            static_cast<uint32_t>(parse_integer(g, 0, UINT32_MAX - 1, "--additional-gids")));
     o.tty = a.has("tty") || a.has("t");
     o.no_new_privs = a.has("no-new-privs");
     o.detach = a.has("detach") || a.has("d");
     o.pid_file = a.value_or("pid-file", "");
     o.console_socket = a.value_or("console-socket", "");
-    o.preserve_fds = std::stoi(a.value_or("preserve-fds", "0"));
+    o.preserve_fds = static_cast<int>(
+        parse_integer(a.value_or("preserve-fds", "0"), 0, kMaxPreservedFds, "--preserve-fds"));
     return o;
 }
 

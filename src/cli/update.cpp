@@ -1,7 +1,6 @@
 // `update ID`: new linux.resources for a running container, from `--resources FILE|-` or from
 // runc's per-resource flags.
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -31,10 +30,15 @@ std::map<std::string, std::string> resource_flags(const ParsedArgs& a) {
 
 config::Resources resources_from_file(const std::string& file) {
     std::string text;
-    if (file == "-")
-        text.assign(std::istreambuf_iterator<char>(std::cin), {});
-    else
+    if (file == "-") {
+        text.resize(kMaxResourcesSize + 1);
+        std::cin.read(text.data(), static_cast<std::streamsize>(text.size()));
+        text.resize(static_cast<size_t>(std::cin.gcount()));
+        if (text.size() > kMaxResourcesSize)
+            throw Error("--resources -: more than 1 MiB on stdin");
+    } else {
         text = config::read_capped_file(file, kMaxResourcesSize, "--resources " + file);
+    }
     return config::parse_resources(config::parse_json_text(text, "--resources"), "linux.resources");
 }
 

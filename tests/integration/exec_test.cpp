@@ -193,5 +193,31 @@ TEST_F(ExecTest, TtyIsSentOverTheConsoleSocket) {
     EXPECT_NE(output.find("all-ttys"), std::string::npos) << output;
 }
 
+TEST_F(ExecTest, BadPreserveFdsIsRefusedNamingTheFlag) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc's int flag takes -1 and -3 as no fds");
+    auto id = start_sleeper();
+    for (const char* bad : {"-1", "-3", "99999999999999999999", "2x", ""}) {
+        SCOPED_TRACE(bad);
+        auto result = exec(id, {"--preserve-fds", bad}, {"echo", "ran"});
+        EXPECT_NE(result.exit_code, 0) << result.describe();
+        EXPECT_EQ(result.out.find("ran"), std::string::npos) << result.describe();
+        EXPECT_NE(result.err.find("preserve-fds"), std::string::npos) << result.describe();
+        EXPECT_TRUE(is_one_line_error(result));
+    }
+    EXPECT_EQ(status(id), "running");
+}
+
+TEST_F(ExecTest, BadAdditionalGidIsRefusedNamingTheFlag) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc's int64 flag takes -1");
+    auto id = start_sleeper();
+    for (const char* bad : {"-1", "4294967296", "wheel"}) {
+        SCOPED_TRACE(bad);
+        auto result = exec(id, {"--additional-gids", bad}, {"echo", "ran"});
+        EXPECT_TRUE(is_one_line_error(result));
+        EXPECT_NE(result.err.find("additional-gids"), std::string::npos) << result.describe();
+        EXPECT_EQ(result.out.find("ran"), std::string::npos) << result.describe();
+    }
+}
+
 }  // namespace
 }  // namespace brig::test
