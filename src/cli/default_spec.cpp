@@ -62,7 +62,8 @@ nlohmann::json default_mounts(bool rootless) {
 nlohmann::json default_spec(bool rootless) {
     const auto& caps = default_capabilities();
     nlohmann::json process = {
-        {"terminal", false},
+        // As runc's: scripts written for `runc spec` expect an interactive shell.
+        {"terminal", true},
         {"user", {{"uid", 0}, {"gid", 0}}},
         {"args", {"sh"}},
         {"env",

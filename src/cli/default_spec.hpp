@@ -1,5 +1,6 @@
 // The config.json `brig spec` writes: a busybox-ready container with Docker's defaults
-// (14 capabilities, masked and read-only paths, the default seccomp profile).
+// (14 capabilities, masked and read-only paths, the default seccomp profile) and, as runc's,
+// a terminal.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>

@@ -1,6 +1,7 @@
 #include "cli/flags.hpp"
 
 #include <charconv>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,16 @@ int64_t parse_integer(std::string_view text, int64_t min, int64_t max, const std
         throw Error(what + ": must be a number from " + std::to_string(min) + " to " +
                     std::to_string(max) + ", not \"" + std::string(text.substr(0, 64)) + "\"");
     return value;
+}
+
+std::string absolute_pid_file(const std::string& path) {
+    if (path.empty() || path[0] == '/')
+        return path;
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(path, ec);
+    if (ec)
+        throw Error("--pid-file: cannot resolve " + path, ec.value());
+    return absolute.string();
 }
 
 void print_json(const nlohmann::json& value) {

@@ -18,6 +18,8 @@ const char* const update_value_flags[] = {
     "cpu-shares",  "cpu-quota",          "cpu-period",  "cpu-rt-runtime", "cpu-rt-period",
     "cpuset-cpus", "cpuset-mems",        "pids-limit",  "blkio-weight",   "cpu-idle",
     "cpu-burst"};
+// runc spells the CPU weight --cpu-share; brig has taken --cpu-shares too.
+constexpr const char* kRuncCpuShare = "cpu-share";
 constexpr size_t kMaxResourcesSize = 1 << 20;
 
 std::map<std::string, std::string> resource_flags(const ParsedArgs& a) {
@@ -25,6 +27,11 @@ std::map<std::string, std::string> resource_flags(const ParsedArgs& a) {
     for (const char* f : update_value_flags)
         if (auto v = a.value(f))
             flags[f] = *v;
+    if (auto v = a.value(kRuncCpuShare)) {
+        if (flags.contains("cpu-shares"))
+            throw Error("--cpu-share: give it or --cpu-shares, not both");
+        flags["cpu-shares"] = *v;
+    }
     return flags;
 }
 
@@ -59,7 +66,7 @@ int run_update(const Context&, Runtime& rt, const ParsedArgs& a) {
 }  // namespace
 
 Verb update_verb() {
-    FlagSpec flags{{"resources", "r", "l3-cache-schema", "mem-bw-schema"}, {}};
+    FlagSpec flags{{"resources", "r", "l3-cache-schema", "mem-bw-schema", kRuncCpuShare}, {}};
     for (const char* f : update_value_flags)
         flags.with_value.insert(f);
     return {"update", std::move(flags), 1, "update [--resources FILE|-] [--memory ...] ID",

@@ -219,5 +219,39 @@ TEST_F(ExecTest, BadAdditionalGidIsRefusedNamingTheFlag) {
     }
 }
 
+// runc's exit status for an exec that could not start: 255, whatever stopped it (runc's
+// exec.bats "runc exec [exit codes]").
+TEST_F(ExecTest, PidFileFailureExits255AndLeavesNoProcess) {
+    auto id = start_sleeper();
+    auto before = runtime({"ps", "--format", "json", id});
+    ASSERT_TRUE(before.ok()) << before.describe();
+    auto result =
+        exec(id, {"--detach", "--pid-file", "/non-existent/directory/pid"}, {"sleep", "1000"});
+    EXPECT_EQ(result.exit_code, 255) << result.describe();
+    auto after = runtime({"ps", "--format", "json", id});
+    EXPECT_EQ(Json::parse(after.out, nullptr, false), Json::parse(before.out, nullptr, false));
+}
+
+TEST_F(ExecTest, MissingContainerExits255) {
+    auto result = exec(new_id(), {}, {"true"});
+    EXPECT_EQ(result.exit_code, 255) << result.describe();
+}
+
+TEST_F(ExecTest, IgnorePausedIsAccepted) {
+    auto id = start_sleeper();
+    auto result = exec(id, {"--ignore-paused"}, {"echo", "ran"});
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(result.out, "ran\n");
+}
+
+TEST_F(ExecTest, CgroupFlagIsAccepted) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc,
+                              "runc runs the process in the named sub-cgroup, which must exist");
+    auto id = start_sleeper();
+    auto result = exec(id, {"--cgroup", "sub"}, {"echo", "ran"});
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(result.out, "ran\n");
+}
+
 }  // namespace
 }  // namespace brig::test

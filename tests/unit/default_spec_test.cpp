@@ -40,7 +40,7 @@ TEST(DefaultSpec, ProcessAndRoot) {
     auto spec = default_spec(false);
     EXPECT_EQ(spec["ociVersion"], "1.2.0");
     const auto& p = spec["process"];
-    EXPECT_EQ(p["terminal"], false);
+    EXPECT_EQ(p["terminal"], true);  // as runc spec
     EXPECT_EQ(p["user"]["uid"], 0);
     EXPECT_EQ(p["user"]["gid"], 0);
     EXPECT_EQ(p["args"], nlohmann::json::array({"sh"}));
