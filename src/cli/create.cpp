@@ -39,7 +39,7 @@ lifecycle::CreateOptions create_options(const Context& ctx, const ParsedArgs& a)
     lifecycle::CreateOptions o;
     o.id = a.positional.at(0);
     o.bundle = a.value_or("bundle", a.value_or("b", "."));
-    o.pid_file = absolute_pid_file(a.value_or("pid-file", ""));
+    o.pid_file = checked_pid_file(a.value_or("pid-file", ""));
     o.console_socket = a.value_or("console-socket", "");
     o.no_pivot = a.has("no-pivot");
     o.no_new_keyring = a.has("no-new-keyring");

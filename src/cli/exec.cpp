@@ -1,15 +1,11 @@
 // `exec`: another process in a running container. As runc, a failure to start it (no such
 // container, a bad --process file, a pid file that cannot be written) exits 255, so that callers
 // can tell it from the exit status of the process itself; bad flags exit 1.
-#include <fcntl.h>
-
 #include <climits>
-#include <filesystem>
 
 #include "cli/flags.hpp"
 #include "cli/verbs.hpp"
 #include "runtime/common/error.hpp"
-#include "runtime/common/unique_fd.hpp"
 
 namespace brig::cli {
 namespace {
@@ -38,22 +34,11 @@ lifecycle::ExecOptions exec_options(const ParsedArgs& a) {
     o.tty = a.has("tty") || a.has("t");
     o.no_new_privs = a.has("no-new-privs");
     o.detach = a.has("detach") || a.has("d");
-    o.pid_file = absolute_pid_file(a.value_or("pid-file", ""));
+    o.pid_file = a.value_or("pid-file", "");
     o.console_socket = a.value_or("console-socket", "");
     o.preserve_fds = static_cast<int>(
         parse_integer(a.value_or("preserve-fds", "0"), 0, kMaxPreservedFds, "--preserve-fds"));
     return o;
-}
-
-// The pid file is written once the process runs; a directory that is not there fails before
-// anything is started, so that no process is left behind without its pid file.
-void check_pid_file_dir(const std::string& pid_file) {
-    if (pid_file.empty())
-        return;
-    std::string dir = std::filesystem::path(pid_file).parent_path().string();
-    UniqueFd fd(::open(dir.empty() ? "/" : dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!fd)
-        throw_errno("--pid-file: cannot write " + pid_file);
 }
 
 int run_exec(const Context& ctx, Runtime& rt, const ParsedArgs& a) {
@@ -64,7 +49,7 @@ int run_exec(const Context& ctx, Runtime& rt, const ParsedArgs& a) {
         ctx.log.warn("exec --cgroup " + a.value_or("cgroup", "").substr(0, 256) +
                      ": ignored, the process joins the container's cgroup");
     try {
-        check_pid_file_dir(o.pid_file);
+        o.pid_file = checked_pid_file(o.pid_file);
         return rt.exec(o);
     } catch (const std::exception& e) {
         ctx.log.error(e.what());

@@ -1,11 +1,14 @@
 #include "cli/flags.hpp"
 
+#include <fcntl.h>
+
 #include <charconv>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "runtime/common/error.hpp"
+#include "runtime/common/unique_fd.hpp"
 
 namespace brig::cli {
 
@@ -21,13 +24,16 @@ int64_t parse_integer(std::string_view text, int64_t min, int64_t max, const std
     return value;
 }
 
-std::string absolute_pid_file(const std::string& path) {
-    if (path.empty() || path[0] == '/')
+std::string checked_pid_file(const std::string& path) {
+    if (path.empty())
         return path;
     std::error_code ec;
-    auto absolute = std::filesystem::absolute(path, ec);
+    std::filesystem::path absolute = std::filesystem::absolute(path, ec);
     if (ec)
         throw Error("--pid-file: cannot resolve " + path, ec.value());
+    UniqueFd dir(::open(absolute.parent_path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir)
+        throw_errno("--pid-file: cannot write " + absolute.string());
     return absolute.string();
 }
 

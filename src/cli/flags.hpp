@@ -13,8 +13,10 @@ namespace brig::cli {
 // units. `what` names the flag or variable in the error.
 int64_t parse_integer(std::string_view text, int64_t min, int64_t max, const std::string& what);
 
-// runc's `--pid-file`: relative to the directory brig was started in.
-std::string absolute_pid_file(const std::string& path);
+// runc's `--pid-file`: relative to the directory brig was started in. Its directory must exist,
+// checked before anything is started, so that a pid file that cannot be written fails first
+// (naming the flag) rather than after a process runs.
+std::string checked_pid_file(const std::string& path);
 
 // `state`, `features`: indented JSON and a newline on stdout.
 void print_json(const nlohmann::json& value);

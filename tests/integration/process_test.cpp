@@ -317,6 +317,19 @@ TEST_F(ProcessTest, PidFileHoldsTheContainersHostPid) {
     EXPECT_EQ(trim(read_file(pid_file)), std::to_string(pid));
 }
 
+// runc exits 1 when create cannot write its pid file, and leaves no container behind.
+TEST_F(ProcessTest, UnwritablePidFileFailsCreateAndLeavesNothing) {
+    bundle().set_script("sleep 1000");
+    auto id = new_id();
+    auto result = create(id, {"--pid-file", "/non-existent/directory/pid"});
+    EXPECT_EQ(result.exit_code, 1) << result.describe();
+    if (runtime_kind() == RuntimeKind::brig) {
+        EXPECT_TRUE(is_one_line_error(result));
+        EXPECT_NE(result.err.find("--pid-file"), std::string::npos) << result.describe();
+    }
+    EXPECT_EQ(leftovers(id), std::vector<std::string>{});
+}
+
 TEST_F(ProcessTest, ContainerInitIsPidOneInItsPidNamespace) {
     bundle().set_script("echo $$");
     auto result = run(new_id());
