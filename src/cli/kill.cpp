@@ -17,18 +17,11 @@ int kill_signal(const std::string& text) {
 }
 
 // The init has exited, but in a shared pid namespace its children may live on in the cgroup
-// (containerd's runc shim sends `kill --all ID KILL` then).
+// (containerd's runc shim sends `kill --all ID KILL` then). A cgroup already gone has no pids.
 void signal_leftovers(const lifecycle::ContainerInfo& info, int signal) {
     auto cgroup = cgroups::open_manager(info.state.cgroups_path, info.state.id);
-    try {
-        if (cgroup->pids().empty())
-            return;
-    } catch (const Error& e) {
-        if (e.errnum() == ENOENT)  // the cgroup is gone with its processes
-            return;
-        throw;
-    }
-    cgroup->kill_all(signal);
+    if (!cgroup->pids().empty())
+        cgroup->kill_all(signal);
 }
 
 int run_kill(const Context&, Runtime& rt, const ParsedArgs& a) {
