@@ -103,6 +103,17 @@ TEST_F(CgroupVerbsTest, UpdateFlagsReachTheCgroupFiles) {
     EXPECT_EQ(trim(read_file(cgroup_dir(pid, "pids") / "pids.max")), "50");
 }
 
+// runc spells it --cpu-share (containerd's and Docker's callers use runc's names).
+TEST_F(CgroupVerbsTest, UpdateCpuShareIsRuncsSpelling) {
+    if (!fs::exists("/sys/fs/cgroup/cpu/cpu.shares"))
+        GTEST_SKIP() << "needs the v1 cpu controller";
+    auto id = start_script("sleep 1000");
+    auto pid = init_pid(id);
+    auto updated = runtime({"update", "--cpu-share", "512", id});
+    ASSERT_TRUE(updated.ok()) << updated.describe();
+    EXPECT_EQ(trim(read_file(cgroup_dir(pid, "cpu") / "cpu.shares")), "512");
+}
+
 TEST_F(CgroupVerbsTest, UpdateResourcesFromStdin) {
     auto id = start_script("sleep 1000");
     auto pid = init_pid(id);

@@ -1,4 +1,9 @@
-// Verbs that describe the runtime itself: --version, features, spec, and error logging.
+// Verbs that describe the runtime itself (--version, features, spec, error logging), and the
+// answers runc's callers rely on (delete --force, kill 0, kill --all, ps arguments).
+#include <algorithm>
+#include <iterator>
+#include <sstream>
+
 #include "harness.hpp"
 
 namespace brig::test {
@@ -128,6 +133,112 @@ TEST_F(CliTest, UnknownVerbFails) {
 TEST_F(CliTest, GlobalFlagsCallersPassAreAccepted) {
     auto result = runtime({"--systemd-cgroup", "--debug", "list", "-q"});
     EXPECT_TRUE(result.ok()) << result.describe();
+}
+
+// ---- what runc's callers rely on --------------------------------------------------------------
+
+class RuncCallersTest : public RuntimeTest {
+protected:
+    // Creates and starts bundle() with `script`; returns the id.
+    std::string start_script(const std::string& script) {
+        bundle().set_script(script);
+        auto id = new_id();
+        auto created = create(id);
+        EXPECT_TRUE(created.ok()) << created.describe();
+        auto started = start(id);
+        EXPECT_TRUE(started.ok()) << started.describe();
+        return id;
+    }
+};
+
+TEST_F(RuncCallersTest, DeleteForceOfAMissingContainerSucceeds) {
+    auto id = new_id();
+    auto forced = delete_container(id, true);
+    EXPECT_EQ(forced.exit_code, 0) << forced.describe();
+    // Without --force it is still an error.
+    auto plain = delete_container(id, false);
+    EXPECT_NE(plain.exit_code, 0) << plain.describe();
+}
+
+TEST_F(RuncCallersTest, KillWithSignalZeroProbesTheInit) {
+    auto id = start_script("sleep 1000");
+    auto alive = runtime({"kill", id, "0"});
+    EXPECT_EQ(alive.exit_code, 0) << alive.describe();
+    EXPECT_EQ(status(id), "running");
+    ASSERT_TRUE(runtime({"kill", id, "KILL"}).ok());
+    ASSERT_EQ(wait_for_status(id, "stopped"), "stopped");
+    auto gone = runtime({"kill", id, "0"});
+    EXPECT_NE(gone.exit_code, 0) << gone.describe();
+}
+
+// containerd's runc shim sends `kill --all ID KILL` once the init has exited: with a shared pid
+// namespace its children live on in the container's cgroup, and the call must reach them.
+TEST_F(RuncCallersTest, KillAllOfAStoppedContainerSignalsWhatIsLeft) {
+    auto& namespaces = bundle().config()["linux"]["namespaces"];
+    for (auto it = namespaces.begin(); it != namespaces.end(); ++it)
+        if ((*it)["type"] == "pid") {
+            namespaces.erase(it);
+            break;
+        }
+    auto id = start_script("sleep 1000 & echo $! > /leftover.pid");
+    ASSERT_EQ(wait_for_status(id, "stopped"), "stopped");
+    auto pid_file = bundle().rootfs() / "leftover.pid";
+    ASSERT_TRUE(wait_until([&] { return !trim(read_file(pid_file)).empty(); }));
+    pid_t leftover = std::stoi(trim(read_file(pid_file)));
+    ASSERT_TRUE(process_alive(leftover));
+    auto killed = runtime({"kill", "--all", id, "KILL"});
+    EXPECT_EQ(killed.exit_code, 0) << killed.describe();
+    EXPECT_TRUE(wait_until([&] { return !process_alive(leftover); }));
+    // Nothing left to signal: still a success.
+    auto again = runtime({"kill", "--all", id, "KILL"});
+    EXPECT_EQ(again.exit_code, 0) << again.describe();
+}
+
+// The table is the host's ps (`-ef` by default, as runc's bats ps.bats expects) limited to the
+// container's processes; go-runc's Top passes its own ps arguments after the id.
+TEST_F(RuncCallersTest, PsTableIsTheHostsPsOfTheContainersProcesses) {
+    auto id = start_script("sleep 1000");
+    auto json = runtime({"ps", "--format", "json", id});
+    ASSERT_TRUE(json.ok()) << json.describe();
+    std::set<std::string> pids;
+    for (const auto& pid : Json::parse(json.out))
+        pids.insert(std::to_string(pid.get<int>()));
+    ASSERT_FALSE(pids.empty());
+    std::vector<std::vector<std::string>> cases{{}, {"-e", "-o", "pid,comm"}};
+    // runc 1.1.5 hands a "--" on to ps, which refuses it.
+    if (runtime_kind() == RuntimeKind::brig)
+        cases.push_back({"--", "-e", "-o", "pid,comm"});
+    for (const auto& args : cases) {
+        SCOPED_TRACE(join(args, " "));
+        std::vector<std::string> command{"ps", "--format", "table", id};
+        command.insert(command.end(), args.begin(), args.end());
+        auto result = runtime(command);
+        ASSERT_TRUE(result.ok()) << result.describe();
+        auto lines = split_lines(result.out);
+        ASSERT_EQ(lines.size(), pids.size() + 1) << result.out;
+        std::istringstream header(lines[0]);
+        std::vector<std::string> columns{std::istream_iterator<std::string>(header), {}};
+        EXPECT_EQ(columns.front(), args.empty() ? "UID" : "PID") << lines[0];
+        auto pid_column = std::find(columns.begin(), columns.end(), "PID") - columns.begin();
+        std::set<std::string> listed;
+        for (size_t i = 1; i < lines.size(); ++i) {
+            std::istringstream line(lines[i]);
+            std::vector<std::string> fields{std::istream_iterator<std::string>(line), {}};
+            ASSERT_GT(fields.size(), static_cast<size_t>(pid_column)) << lines[i];
+            listed.insert(fields[pid_column]);
+        }
+        EXPECT_EQ(listed, pids) << result.out;
+    }
+}
+
+TEST_F(RuncCallersTest, SpecAsksForATerminalAsRuncs) {
+    auto spec_dir = tmp_dir() / "spec";
+    fs::create_directories(spec_dir);
+    auto written = run_command({runtime_binary(), "spec", "--bundle", spec_dir.string()});
+    ASSERT_TRUE(written.ok()) << written.describe();
+    auto config = Json::parse(read_file(spec_dir / "config.json"), nullptr, false);
+    ASSERT_TRUE(config.is_object());
+    EXPECT_EQ(config["process"].value("terminal", false), true);
 }
 
 }  // namespace

@@ -193,5 +193,65 @@ TEST_F(ExecTest, TtyIsSentOverTheConsoleSocket) {
     EXPECT_NE(output.find("all-ttys"), std::string::npos) << output;
 }
 
+TEST_F(ExecTest, BadPreserveFdsIsRefusedNamingTheFlag) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc's int flag takes -1 and -3 as no fds");
+    auto id = start_sleeper();
+    for (const char* bad : {"-1", "-3", "99999999999999999999", "2x", ""}) {
+        SCOPED_TRACE(bad);
+        auto result = exec(id, {"--preserve-fds", bad}, {"echo", "ran"});
+        EXPECT_NE(result.exit_code, 0) << result.describe();
+        EXPECT_EQ(result.out.find("ran"), std::string::npos) << result.describe();
+        EXPECT_NE(result.err.find("preserve-fds"), std::string::npos) << result.describe();
+        EXPECT_TRUE(is_one_line_error(result));
+    }
+    EXPECT_EQ(status(id), "running");
+}
+
+TEST_F(ExecTest, BadAdditionalGidIsRefusedNamingTheFlag) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc's int64 flag takes -1");
+    auto id = start_sleeper();
+    for (const char* bad : {"-1", "4294967296", "wheel"}) {
+        SCOPED_TRACE(bad);
+        auto result = exec(id, {"--additional-gids", bad}, {"echo", "ran"});
+        EXPECT_TRUE(is_one_line_error(result));
+        EXPECT_NE(result.err.find("additional-gids"), std::string::npos) << result.describe();
+        EXPECT_EQ(result.out.find("ran"), std::string::npos) << result.describe();
+    }
+}
+
+// runc's exit status for an exec that could not start: 255, whatever stopped it (runc's
+// exec.bats "runc exec [exit codes]").
+TEST_F(ExecTest, PidFileFailureExits255AndLeavesNoProcess) {
+    auto id = start_sleeper();
+    auto before = runtime({"ps", "--format", "json", id});
+    ASSERT_TRUE(before.ok()) << before.describe();
+    auto result =
+        exec(id, {"--detach", "--pid-file", "/non-existent/directory/pid"}, {"sleep", "1000"});
+    EXPECT_EQ(result.exit_code, 255) << result.describe();
+    auto after = runtime({"ps", "--format", "json", id});
+    EXPECT_EQ(Json::parse(after.out, nullptr, false), Json::parse(before.out, nullptr, false));
+}
+
+TEST_F(ExecTest, MissingContainerExits255) {
+    auto result = exec(new_id(), {}, {"true"});
+    EXPECT_EQ(result.exit_code, 255) << result.describe();
+}
+
+TEST_F(ExecTest, IgnorePausedIsAccepted) {
+    auto id = start_sleeper();
+    auto result = exec(id, {"--ignore-paused"}, {"echo", "ran"});
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(result.out, "ran\n");
+}
+
+TEST_F(ExecTest, CgroupFlagIsAccepted) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc,
+                              "runc runs the process in the named sub-cgroup, which must exist");
+    auto id = start_sleeper();
+    auto result = exec(id, {"--cgroup", "sub"}, {"echo", "ran"});
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(result.out, "ran\n");
+}
+
 }  // namespace
 }  // namespace brig::test

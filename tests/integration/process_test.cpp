@@ -260,6 +260,53 @@ TEST_F(ProcessTest, ListenFdsArePassedWithTheirEnvironment) {
     EXPECT_EQ(std::string(buffer), "activated\n");
 }
 
+// sd_listen_fds(3): LISTEN_FDS is for the process whose pid LISTEN_PID names. Left for another
+// process (or with no LISTEN_PID), it is ignored: the fds are not passed, and the container's
+// environment does not claim them.
+TEST_F(ProcessTest, ListenFdsForAnotherProcessAreNotPassed) {
+    int pipe_fds[2];
+    ASSERT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
+    TestFd read_end(pipe_fds[0]);
+    TestFd write_end(pipe_fds[1]);
+    bundle().set_script(
+        "echo \"LISTEN_FDS=$LISTEN_FDS\"; { echo leaked >&3; } 2>/dev/null || echo closed");
+    for (const char* pid : {"LISTEN_PID=1", "", "LISTEN_PID=garbage"}) {
+        SCOPED_TRACE(pid);
+        CommandOptions options;
+        options.inherited_fds = {{write_end.get(), 3}};
+        options.extra_env = {"LISTEN_FDS=1"};
+        if (*pid)
+            options.extra_env.push_back(pid);
+        auto result = runtime({"run", "--bundle", bundle().dir().string(), new_id()}, options);
+        ASSERT_TRUE(result.ok()) << result.describe();
+        EXPECT_EQ(result.out, "LISTEN_FDS=\nclosed\n");
+    }
+    write_end.reset();
+    char buffer[64] = {};
+    EXPECT_EQ(read(read_end.get(), buffer, sizeof buffer - 1), 0) << buffer;
+}
+
+// For brig, but not a count of fds: refused rather than guessed at (a negative count used to
+// turn off the close-on-exec sweep, handing every fd of the caller to the container).
+TEST_F(ProcessTest, MalformedListenFdsIsRefusedNamingIt) {
+    // runc (go-systemd's activation.Files) ignores garbage and panics on a negative count.
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc ignores or panics on a bad LISTEN_FDS");
+    bundle().set_script("echo ran");
+    for (const char* fds :
+         {"LISTEN_FDS=-5", "LISTEN_FDS=abc", "LISTEN_FDS=99999999999", "LISTEN_FDS="}) {
+        SCOPED_TRACE(fds);
+        CommandOptions options;
+        options.extra_env = {fds};
+        options.set_listen_pid = true;
+        auto id = new_id();
+        auto result = runtime({"run", "--bundle", bundle().dir().string(), id}, options);
+        EXPECT_TRUE(is_one_line_error(result));
+        EXPECT_NE(result.err.find("LISTEN_FDS"), std::string::npos) << result.describe();
+        EXPECT_EQ(result.out, "");
+        EXPECT_EQ(leftovers(id), std::vector<std::string>{});
+    }
+}
+
 TEST_F(ProcessTest, PidFileHoldsTheContainersHostPid) {
     bundle().set_script("sleep 1000");
     auto id = new_id();
@@ -268,6 +315,19 @@ TEST_F(ProcessTest, PidFileHoldsTheContainersHostPid) {
     auto pid = state(id).value("pid", 0);
     ASSERT_GT(pid, 0);
     EXPECT_EQ(trim(read_file(pid_file)), std::to_string(pid));
+}
+
+// runc exits 1 when create cannot write its pid file, and leaves no container behind.
+TEST_F(ProcessTest, UnwritablePidFileFailsCreateAndLeavesNothing) {
+    bundle().set_script("sleep 1000");
+    auto id = new_id();
+    auto result = create(id, {"--pid-file", "/non-existent/directory/pid"});
+    EXPECT_EQ(result.exit_code, 1) << result.describe();
+    if (runtime_kind() == RuntimeKind::brig) {
+        EXPECT_TRUE(is_one_line_error(result));
+        EXPECT_NE(result.err.find("--pid-file"), std::string::npos) << result.describe();
+    }
+    EXPECT_EQ(leftovers(id), std::vector<std::string>{});
 }
 
 TEST_F(ProcessTest, ContainerInitIsPidOneInItsPidNamespace) {

@@ -1,5 +1,5 @@
 // `brig spec`: the default config.json, plain and rootless.
-#include "runtime/config/default_spec.hpp"
+#include "cli/default_spec.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,6 +12,8 @@
 
 namespace brig::config {
 namespace {
+
+using cli::default_spec;
 
 const nlohmann::json* find_mount(const nlohmann::json& spec, const std::string& destination) {
     for (const auto& m : spec["mounts"])
@@ -38,7 +40,7 @@ TEST(DefaultSpec, ProcessAndRoot) {
     auto spec = default_spec(false);
     EXPECT_EQ(spec["ociVersion"], "1.2.0");
     const auto& p = spec["process"];
-    EXPECT_EQ(p["terminal"], false);
+    EXPECT_EQ(p["terminal"], true);  // as runc spec
     EXPECT_EQ(p["user"]["uid"], 0);
     EXPECT_EQ(p["user"]["gid"], 0);
     EXPECT_EQ(p["args"], nlohmann::json::array({"sh"}));

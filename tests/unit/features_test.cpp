@@ -1,5 +1,5 @@
 // `brig features`: the runtime-spec features document and the shared mount option table.
-#include "runtime/config/features.hpp"
+#include "cli/features.hpp"
 
 #include <gtest/gtest.h>
 #include <seccomp.h>
@@ -12,6 +12,8 @@
 
 namespace brig::config {
 namespace {
+
+using cli::features;
 
 std::set<std::string> as_set(const nlohmann::json& array) {
     return array.get<std::set<std::string>>();

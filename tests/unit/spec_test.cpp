@@ -14,15 +14,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/default_spec.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/config/json_reader.hpp"
 #include "runtime/config/spec.hpp"
-
-// default_spec lands in its own commit; test it once it is in the tree.
-#if __has_include("runtime/config/default_spec.hpp")
-#include "runtime/config/default_spec.hpp"
-#define BRIG_HAVE_DEFAULT_SPEC 1
-#endif
 
 namespace brig::config {
 namespace {
@@ -386,18 +381,16 @@ TEST(SpecParse, UnknownFieldsAndNullsAreIgnored) {
     EXPECT_FALSE(s.linux->resources);
 }
 
-#ifdef BRIG_HAVE_DEFAULT_SPEC
 TEST(SpecParse, DefaultSpecOfBrigSpecIsValid) {
     for (bool rootless : {false, true}) {
         SCOPED_TRACE(rootless ? "rootless" : "root");
-        Spec s = parse_spec(default_spec(rootless));
+        Spec s = parse_spec(cli::default_spec(rootless));
         ASSERT_TRUE(s.process);
         EXPECT_FALSE(s.process->args.empty());
         ASSERT_TRUE(s.linux);
         EXPECT_NE(s.linux->find_namespace(NamespaceType::mount), nullptr);
     }
 }
-#endif
 
 TEST(SpecParse, ProcessForExec) {
     // `brig exec --process FILE` reads a bare process object.

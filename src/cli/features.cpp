@@ -1,18 +1,20 @@
-#include "runtime/config/features.hpp"
+#include "cli/features.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include "cli/flags.hpp"
+#include "cli/verbs.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/common/version.hpp"
 #include "runtime/config/mount_options.hpp"
 #include "runtime/security/capabilities.hpp"
 #include "runtime/security/seccomp.hpp"
 
-namespace brig::config {
+namespace brig::cli {
 
 nlohmann::json features() {
     nlohmann::json mount_options = nlohmann::json::array();
-    for (const auto& option : kMountOptions)
+    for (const auto& option : config::kMountOptions)
         mount_options.push_back(std::string(option.name));
 
     nlohmann::json seccomp = {
@@ -57,4 +59,11 @@ nlohmann::json features() {
     };
 }
 
-}  // namespace brig::config
+Verb features_verb() {
+    return {"features", {}, 0, "features", false, [](const Context&, Runtime&, const ParsedArgs&) {
+                print_json(features());
+                return 0;
+            }};
+}
+
+}  // namespace brig::cli

@@ -3,8 +3,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace brig::config {
+namespace brig::cli {
 
 nlohmann::json features();
 
-}  // namespace brig::config
+}  // namespace brig::cli

@@ -1,5 +1,6 @@
-#include "runtime/cli/events.hpp"
-
+// `events ID`: runc's event stream ({"type":"stats"|"oom","id","data"}), one JSON object a
+// line, until the container stops; `--stats` prints one stats event and returns. The monitor's
+// alerts of the container come in the same stream ({"type":"alert"}).
 #include <poll.h>
 
 #include <chrono>
@@ -7,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/verbs.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/common/error.hpp"
 
@@ -56,9 +58,7 @@ private:
     uint64_t offset_ = 0;
 };
 
-}  // namespace
-
-int events(lifecycle::Runtime& runtime, const ParsedArgs& args) {
+int run_events(const Context&, Runtime& runtime, const ParsedArgs& args) {
     const std::string& id = args.positional.at(0);
     if (args.has("stats")) {
         emit("stats", id, runtime.stats(id));
@@ -96,6 +96,13 @@ int events(lifecycle::Runtime& runtime, const ParsedArgs& args) {
             emit("oom", id, nullptr);
         }
     }
+}
+
+}  // namespace
+
+Verb events_verb() {
+    return {"events",  {{"interval"}, {"stats"}}, 1, "events [--stats] [--interval 5s] ID", false,
+            run_events};
 }
 
 }  // namespace brig::cli

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "runtime/cli/verbs.hpp"
+#include "cli/verbs.hpp"
 #include "runtime/common/command_line.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/log.hpp"

@@ -1,4 +1,4 @@
-#include "runtime/config/default_spec.hpp"
+#include "cli/default_spec.hpp"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 
 #include "runtime/security/default_seccomp.hpp"
 
-namespace brig::config {
+namespace brig::cli {
 namespace {
 
 // Docker's default capability set.
@@ -62,7 +62,8 @@ nlohmann::json default_mounts(bool rootless) {
 nlohmann::json default_spec(bool rootless) {
     const auto& caps = default_capabilities();
     nlohmann::json process = {
-        {"terminal", false},
+        // As runc's: scripts written for `runc spec` expect an interactive shell.
+        {"terminal", true},
         {"user", {{"uid", 0}, {"gid", 0}}},
         {"args", {"sh"}},
         {"env",
@@ -112,4 +113,4 @@ nlohmann::json default_spec(bool rootless) {
     };
 }
 
-}  // namespace brig::config
+}  // namespace brig::cli
