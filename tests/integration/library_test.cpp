@@ -8,6 +8,7 @@
 #include "runtime/common/error.hpp"
 #include "runtime/common/log.hpp"
 #include "runtime/lifecycle/container.hpp"
+#include "runtime/linux/clone.hpp"
 
 namespace brig::test {
 namespace {
@@ -147,6 +148,55 @@ TEST_F(ExecLibraryTest, AMissingProgramFailsWithItsErrno) {
     } catch (const lifecycle::ExecFailed& e) {
         EXPECT_EQ(e.errnum(), ENOENT) << e.what();
     }
+}
+
+// clone3 into a cgroup2 directory; where the kernel refuses (here: EBUSY, a cgroup with
+// controllers enabled for its children may hold no process) the child starts in our cgroup and
+// the caller is told, so that it writes cgroup.procs itself.
+TEST(CgroupCloneTest, ACgroupTheKernelRefusesIsReportedAndTheChildStartsInOurs) {
+    fs::path root = "/sys/fs/cgroup/unified";
+    if (!fs::exists(root / "cgroup.controllers"))
+        root = "/sys/fs/cgroup";
+    if (!fs::exists(root / "cgroup.controllers"))
+        GTEST_SKIP() << "no cgroup2 mount";
+    std::string controllers = trim(read_file(root / "cgroup.subtree_control"));
+    if (controllers.empty())
+        GTEST_SKIP() << "no controller enabled below the cgroup2 root to make an inner cgroup";
+    std::string controller = controllers.substr(0, controllers.find(' '));
+    fs::path inner = root / ("brig-itest-clone-" + std::to_string(getpid()));
+    fs::path leaf = inner / "leaf";
+    fs::create_directories(leaf);
+    write_file(inner / "cgroup.subtree_control", "+" + controller);
+    auto clone_into = [](const fs::path& dir, std::string& cgroup_line) {
+        TestFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        int pipe_fds[2];
+        EXPECT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
+        TestFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+        bool in_cgroup = false;
+        pid_t pid = linux::clone_process({0, false, fd.get(), nullptr, &in_cgroup});
+        if (pid == 0) {
+            std::string text = read_file("/proc/self/cgroup");
+            ssize_t ignored = ::write(write_end.get(), text.data(), text.size());
+            (void)ignored;
+            _exit(0);
+        }
+        write_end.reset();
+        char buf[4096];
+        ssize_t n;
+        while ((n = ::read(read_end.get(), buf, sizeof buf)) > 0)
+            cgroup_line.append(buf, static_cast<size_t>(n));
+        waitpid(pid, nullptr, 0);
+        return in_cgroup;
+    };
+    std::string refused, placed;
+    bool refused_in = clone_into(inner, refused);
+    bool leaf_in = clone_into(leaf, placed);
+    fs::remove(leaf);
+    fs::remove(inner);
+    EXPECT_FALSE(refused_in);
+    EXPECT_EQ(refused.find(inner.filename().string()), std::string::npos) << refused;
+    EXPECT_TRUE(leaf_in);
+    EXPECT_NE(placed.find(inner.filename().string() + "/leaf"), std::string::npos) << placed;
 }
 
 }  // namespace
