@@ -78,6 +78,9 @@ void join_namespaces(const std::vector<linux::NamespaceToJoin>& joins) {
     // Only now, in its cgroup: the namespace is rooted there (/proc/self/cgroup reads "0::/").
     if ((plan.clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0)
         throw_errno("cannot create the cgroup namespace");
+    // Again after joining a user namespace, whose new credentials reset it to suid_dumpable.
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        throw_errno("prctl(PR_SET_DUMPABLE)");
     body(sync_fd, go);
     throw Error("spawn: the process body returned");
 }
