@@ -4,7 +4,7 @@
 
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/common/version.hpp"
-#include "runtime/config/mount_options.hpp"
+#include "runtime/config/mount_option_table.hpp"
 #include "runtime/security/capabilities.hpp"
 #include "runtime/security/seccomp.hpp"
 
