@@ -236,6 +236,10 @@ public:
     void write_proc_sys(const std::string& relative_path, const std::string& value) override {
         calls.push_back({"sysctl", "", relative_path, "", 0, value, {}});
     }
+    void write_proc_pid_file(pid_t pid, const std::string& file,
+                             const std::string& content) override {
+        calls.push_back({"proc_pid", "", std::to_string(pid) + "/" + file, "", 0, content, {}});
+    }
     long statfs_type(const std::string& path) override {
         if (missing_host_paths.count(path))
             throw Error("statfs " + path, ENOENT);

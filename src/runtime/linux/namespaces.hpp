@@ -10,6 +10,7 @@
 
 #include "runtime/common/unique_fd.hpp"
 #include "runtime/config/spec.hpp"
+#include "runtime/linux/syscalls.hpp"
 
 namespace brig::linux {
 
@@ -32,7 +33,10 @@ NamespacePlan plan_namespaces(const config::Linux& linux);
 // Joins every namespace in plan.joins (user first). Runs in the container's first process.
 void join_namespaces(const NamespacePlan& plan);
 
-// Writes /proc/PID/{uid_map,gid_map} (and setgroups "deny" when asked) for a new user namespace.
+// Writes /proc/PID/{uid_map,gid_map} (and setgroups "deny" when asked) for a new user namespace,
+// through a verified procfs (RealSyscalls unless given).
+void write_id_mappings(Syscalls& sys, pid_t pid, const std::vector<config::IdMapping>& uid_mappings,
+                       const std::vector<config::IdMapping>& gid_mappings, bool deny_setgroups);
 void write_id_mappings(pid_t pid, const std::vector<config::IdMapping>& uid_mappings,
                        const std::vector<config::IdMapping>& gid_mappings, bool deny_setgroups);
 
