@@ -283,6 +283,17 @@ TEST_F(RootfsTest, LinuxDevicesCreatesTheNode) {
     EXPECT_EQ(result.out, "character special file 1:5 640 5\n3\n");
 }
 
+// runtime-tools linux_devices: major and minor are optional for a FIFO, not forbidden (and
+// meaningless: the node is a plain FIFO).
+TEST_F(RootfsTest, FifoDeviceWithMajorAndMinorIsAFifo) {
+    bundle().config()["linux"]["devices"] = {
+        {{"path", "/dev/myfifo"}, {"type", "p"}, {"major", 8}, {"minor", 666}}};
+    bundle().set_script("stat -c '%F %t:%T' /dev/myfifo");
+    auto result = run(new_id());
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(result.out, "fifo 0:0\n");
+}
+
 TEST_F(RootfsTest, DevPtsIsANewInstanceWithPtmx) {
     bundle().set_script(
         "cat /proc/self/mountinfo; readlink /dev/ptmx; test -c /dev/pts/ptmx && echo ok");

@@ -582,13 +582,12 @@ Device parse_device(const JsonNode& node) {
     d.path = absolute_path(path);
     if (d.path.rfind("/dev/", 0) != 0 || d.path.size() <= 5 || has_dotdot_component(d.path))
         path.fail("must be a path under /dev, got " + in_quotes(d.path));
-    auto major = node.optional("major");
-    auto minor = node.optional("minor");
     if (d.type == 'p') {
-        if (major)
-            major->fail("must not be set for a FIFO (type \"p\")");
-        if (minor)
-            minor->fail("must not be set for a FIFO (type \"p\")");
+        // Optional for a FIFO (runtime-spec: "required unless type is p"); checked, then unused.
+        if (auto major = node.optional("major"))
+            device_number(*major, 0);
+        if (auto minor = node.optional("minor"))
+            device_number(*minor, 0);
     } else {
         d.major = device_number(node.required("major"), 0);
         d.minor = device_number(node.required("minor"), 0);
