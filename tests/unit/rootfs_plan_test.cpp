@@ -7,6 +7,7 @@
 
 #include "rootfs_recording_syscalls.hpp"
 #include "runtime/common/error.hpp"
+#include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/rootfs.hpp"
 
 namespace brig::linux {
@@ -146,6 +147,34 @@ TEST_F(RootfsPlanTest, SharedPropagationMakesTheRootfsParentPrivate) {
     finalize_rootfs(sys, spec, options());
     ASSERT_FALSE(sys.of("mount").empty());
     EXPECT_EQ(sys.of("mount")[0].flags, static_cast<unsigned long>(MS_SHARED | MS_REC));
+}
+
+// runtime-tools linux_rootfs_propagation: the rootfs is bound while the tree is still bindable,
+// and "/" is made unbindable once it is the container's root.
+void expect_unbindable_after_pivot(RecordingSyscalls& sys, config::Spec& spec,
+                                   const RootfsOptions& options, const char* value) {
+    spec.linux->rootfs_propagation = value;
+    prepare_rootfs(sys, spec, options);
+    auto mounts = sys.of("mount");
+    ASSERT_GE(mounts.size(), 2u);
+    EXPECT_EQ(mounts[0].flags, static_cast<unsigned long>(MS_SLAVE | MS_REC));
+    EXPECT_EQ(mounts[1].flags, static_cast<unsigned long>(MS_BIND | MS_REC));
+    for (const Call& c : mounts)
+        EXPECT_FALSE(c.flags & MS_UNBINDABLE) << "before pivot_root: " << c.target;
+
+    sys.calls.clear();
+    sys.pivot_root(".", ".");
+    finalize_rootfs(sys, spec, options);
+    ASSERT_FALSE(sys.of("mount").empty());
+    EXPECT_EQ(sys.of("mount")[0].flags, parse_rootfs_propagation(value));
+}
+
+TEST_F(RootfsPlanTest, UnbindablePropagationIsAppliedAfterTheRootfsBind) {
+    expect_unbindable_after_pivot(sys, spec, options(), "unbindable");
+}
+
+TEST_F(RootfsPlanTest, RecursiveUnbindablePropagationIsAppliedAfterTheRootfsBind) {
+    expect_unbindable_after_pivot(sys, spec, options(), "runbindable");
 }
 
 TEST_F(RootfsPlanTest, SysfsRefusedFallsBackToTheHostsSys) {

@@ -497,7 +497,9 @@ std::string checked_sysctl_path(const config::Spec& spec, const std::string& key
 void prepare_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions& options) {
     const unsigned long propagation =
         parse_rootfs_propagation(spec.linux ? spec.linux->rootfs_propagation : "");
-    sys.mount("", "/", "", propagation, "");
+    // An unbindable tree cannot be bound: the rootfs bind below would fail with EINVAL. Until
+    // pivot_root such a tree is a slave one; "/" is made unbindable after it (finalize_rootfs).
+    sys.mount("", "/", "", propagation & MS_UNBINDABLE ? MS_SLAVE | MS_REC : propagation, "");
     if (propagation & MS_SHARED)
         make_parent_mount_private(sys, options.rootfs);
     // A mount of its own, so pivot_root can take it and mounts below stay in it.
@@ -541,7 +543,7 @@ void enter_rootfs(Syscalls& sys, const RootfsOptions& options) {
 void finalize_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions&) {
     const unsigned long propagation =
         parse_rootfs_propagation(spec.linux ? spec.linux->rootfs_propagation : "");
-    if (propagation & MS_SHARED)
+    if (propagation & (MS_SHARED | MS_UNBINDABLE))
         sys.mount("", "/", "", propagation, "");
     if (!spec.hostname.empty()) {
         if (!has_namespace(spec, NamespaceType::uts))
