@@ -300,7 +300,9 @@ StartedInit Runtime::create(const CreateOptions& o) {
         watch->activate(init.pid);
     st.pid = init.pid;
     st.pid_start_time = state::process_start_time(init.pid);
-    const std::string hook_state = st.to_oci_json(Status::creating).dump();
+    // "created" from the prestart hooks on: the runtime-spec's "creating" is its step 2 (building
+    // the environment), the hooks are steps 3-5 (runtime-tools' hooks_stdin checks it).
+    const std::string hook_state = st.to_oci_json(Status::created).dump();
     sync_send(parent_end.get(), SyncType::go, hook_state);
     // The final state.json is written and fsync'd while the container sets itself up, and
     // renamed into place once it is ready.
@@ -420,14 +422,9 @@ void Runtime::start(const ContainerInfo& i, const config::Hooks* hooks) {
         spec = parse_config_text(store_.read_config(id));
         hooks = &spec->hooks;
     }
-    if (!hooks->poststart.empty()) {
-        try {
-            run_hooks(hooks->poststart, i.state.to_oci_json(Status::running).dump(), "poststart");
-        } catch (const Error&) {
-            kill(id, SIGKILL, true);
-            throw;
-        }
-    }
+    // A failing poststart hook is a warning: the container runs on (runtime-spec, runc).
+    run_hooks_warning(hooks->poststart, i.state.to_oci_json(Status::running).dump(), "poststart",
+                      [this](const std::string& m) { log_.warn(m); });
 }
 
 void Runtime::pause(const std::string& id) {
@@ -511,13 +508,9 @@ void Runtime::remove(const std::string& id, bool force, const config::Hooks* hoo
             hooks = &spec->hooks;
         }
     }
-    if (hooks && i.status != Status::creating) {
-        try {
-            run_hooks(hooks->poststop, i.state.to_oci_json(Status::stopped).dump(), "poststop");
-        } catch (const Error& e) {
-            log_.warn(e.what());
-        }
-    }
+    if (hooks && i.status != Status::creating)
+        run_hooks_warning(hooks->poststop, i.state.to_oci_json(Status::stopped).dump(), "poststop",
+                          [this](const std::string& m) { log_.warn(m); });
     store_.remove(id);
 }
 
