@@ -288,5 +288,18 @@ TEST_F(ProcessTest, CapabilitiesAreTheConfiguredSet) {
     EXPECT_EQ(status_field(result.out, "CapInh"), "0000000000000000");
 }
 
+// runtime-tools linux_seccomp: a profile may forbid getcwd; brig's own cwd check runs before the
+// filter is loaded (which, without noNewPrivileges, happens while brig still holds its rights).
+TEST_F(ProcessTest, SeccompProfileThatForbidsGetcwdStillRuns) {
+    bundle().config()["process"]["noNewPrivileges"] = false;
+    bundle().config()["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls", {{{"names", {"getcwd"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
+    bundle().set_args({"echo", "ran"});
+    auto result = run(new_id());
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(result.out, "ran\n");
+}
+
 }  // namespace
 }  // namespace brig::test
