@@ -27,6 +27,7 @@
 #include "runtime/linux/clone.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/terminal.hpp"
+#include "runtime/security/capabilities.hpp"
 #include "runtime/security/lsm.hpp"
 #include "runtime/security/seccomp.hpp"
 #include "runtime/state/container_id.hpp"
@@ -166,6 +167,10 @@ StartedInit Runtime::create(const CreateOptions& o) {
                                                security::lsm_optional(spec.annotations));
     if (!lsm.warning.empty())
         log_.warn(lsm.warning);
+    if (spec.process->capabilities)
+        for (const std::string& w :
+             security::validate_capabilities(*spec.process->capabilities, "process.capabilities"))
+            log_.warn(w);
     UniqueFd seccomp_listener;
     if (seccomp && seccomp->notify)
         seccomp_listener = security::connect_seccomp_listener(spec.linux->seccomp->listener_path);
