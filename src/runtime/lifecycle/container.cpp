@@ -26,6 +26,7 @@
 #include "runtime/lifecycle/sync.hpp"
 #include "runtime/linux/clone.hpp"
 #include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/signal_delivery.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/security/capabilities.hpp"
 #include "runtime/security/lsm.hpp"
@@ -473,6 +474,9 @@ void Runtime::kill(const std::string& id, int signal, bool all) {
     UniqueFd pidfd = open_pidfd(i.state);
     if (!pidfd)
         throw Error("cannot kill container \"" + id + "\": container not running", ESRCH);
+    // Just after start the program may not catch the signal yet, and the kernel would drop it.
+    linux::await_signal_handler(i.state.pid, signal, std::chrono::milliseconds(250),
+                                std::chrono::seconds(10));
     if (syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) != 0)
         throw_errno("cannot kill container \"" + id + "\"");
 }
