@@ -488,6 +488,34 @@ TEST_F(RootfsPlanTest, PivotRootSequence) {
     EXPECT_EQ(sys.of("umount2").at(0).flags, static_cast<unsigned long>(MNT_DETACH));
 }
 
+TEST_F(RootfsPlanTest, FailingPivotRootNamesTheRootAndTheWayOut) {
+    sys.pivot_errno = EBUSY;
+    try {
+        enter_rootfs(sys, options());
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "root.path: cannot make " + rootfs +
+                      " the container's root with pivot_root (--no-pivot does without): " +
+                      Error::errno_text(EBUSY));
+        EXPECT_EQ(e.errnum(), EBUSY);
+    }
+}
+
+// A destination too long for the kernel fails on one short line, not echoed whole (5 KB).
+TEST_F(RootfsPlanTest, TooLongDestinationFailsOnAShortLine) {
+    std::string dest;
+    for (int i = 0; i < 20; ++i)
+        dest += "/" + std::string(250, 'd');
+    spec.mounts = {make_mount(dest, "tmpfs", "tmpfs", {})};
+    const std::string error = prepare_error();
+    EXPECT_EQ(error.rfind("mounts[0] (/ddd", 0), 0u) << error;
+    EXPECT_LT(error.size(), 500u) << error;
+    const std::string errno_text = Error::errno_text(ENAMETOOLONG);
+    EXPECT_TRUE(error.ends_with(": " + errno_text)) << error;
+    EXPECT_FALSE(error.ends_with(errno_text + ": " + errno_text)) << error;
+}
+
 TEST_F(RootfsPlanTest, NoPivotMovesAndChroots) {
     RootfsOptions opts = options();
     opts.no_pivot = true;

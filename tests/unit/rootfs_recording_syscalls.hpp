@@ -84,6 +84,7 @@ public:
     std::set<std::string> missing_host_paths;  // statfs_type throws ENOENT for these
     std::map<std::string, int> mount_errno;    // make mount(2) of a file system type fail
     int mknod_errno = 0;                       // make mknodat fail (EPERM: user namespace)
+    int pivot_errno = 0;                       // make pivot_root fail
 
     std::vector<Call> of(const std::string& op) const {
         std::vector<Call> out;
@@ -149,6 +150,8 @@ public:
     }
     void pivot_root(const std::string& new_root, const std::string& put_old) override {
         calls.push_back({"pivot_root", new_root, put_old, "", 0, "", {}});
+        if (pivot_errno)
+            throw Error("pivot_root", pivot_errno);
         pivoted_ = true;
     }
     void chdir(const std::string& path) override {

@@ -833,6 +833,23 @@ TEST(SpecParse, FifoMayGiveMajorAndMinor) {
     EXPECT_EQ(s.linux->devices[0].type, 'p');
 }
 
+TEST(SpecErrors, LongValuesAreShortenedInTheMessage) {
+    json doc = minimal_config();
+    const std::string path = "/etc/" + std::string(5000, 'x');
+    doc["linux"]["devices"] =
+        json::array({{{"type", "c"}, {"path", path}, {"major", 1}, {"minor", 1}}});
+    try {
+        parse_spec(doc);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        const std::string message = e.what();
+        EXPECT_EQ(message.rfind("linux.devices[0].path: must be a path under /dev, got \"/etc/", 0),
+                  0u)
+            << message;
+        EXPECT_LT(message.size(), 300u);
+    }
+}
+
 TEST(SpecErrors, LinuxMisc) {
     auto linux_field = [](const char* key, json value) {
         return [key, value](json& d) { d["linux"][key] = value; };

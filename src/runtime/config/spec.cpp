@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "runtime/common/elide.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/config/json_reader.hpp"
 
@@ -90,7 +91,7 @@ std::string one_of(const Range& names) {
 }
 
 std::string in_quotes(std::string_view s) {
-    return "\"" + printable(s) + "\"";
+    return "\"" + printable(elide(s)) + "\"";
 }
 
 std::string string_in(const JsonNode& node, const auto& allowed, const char* what) {

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "runtime/common/elide.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/linux/devices.hpp"
 #include "runtime/linux/mount_options.hpp"
@@ -512,7 +513,7 @@ void prepare_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions
         try {
             do_mount(ctx, mount);
         } catch (const Error& e) {
-            throw Error("mounts[" + std::to_string(i) + "] (" + mount.destination +
+            throw Error("mounts[" + std::to_string(i) + "] (" + elide(mount.destination) +
                         "): " + e.what());
         }
     }
@@ -532,7 +533,15 @@ void enter_rootfs(Syscalls& sys, const RootfsOptions& options) {
     UniqueFd new_root = sys.openat2(AT_FDCWD, options.rootfs, O_PATH | O_DIRECTORY, 0, 0);
     sys.fchdir(new_root.get());
     // The old root ends up stacked on "/": no directory for it is needed inside the rootfs.
-    sys.pivot_root(".", ".");
+    try {
+        sys.pivot_root(".", ".");
+    } catch (const Error& e) {
+        // EBUSY: the rootfs is the current root itself; EINVAL: a root pivot_root cannot leave
+        // (initramfs): --no-pivot.
+        throw Error("root.path: cannot make " + elide(options.rootfs) +
+                        " the container's root with pivot_root (--no-pivot does without)",
+                    e.errnum());
+    }
     sys.fchdir(old_root.get());
     // Detaching it must not propagate the unmounts to the host.
     sys.mount("", ".", "", MS_SLAVE | MS_REC, "");
@@ -571,7 +580,7 @@ void finalize_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOption
             try {
                 make_readonly(sys, root, path);
             } catch (const Error& e) {
-                throw Error("linux.readonlyPaths[" + std::to_string(i) + "] (" + path +
+                throw Error("linux.readonlyPaths[" + std::to_string(i) + "] (" + elide(path) +
                             "): " + e.what());
             }
         }
@@ -581,7 +590,7 @@ void finalize_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOption
             try {
                 mask(sys, root, path, dev_null);
             } catch (const Error& e) {
-                throw Error("linux.maskedPaths[" + std::to_string(i) + "] (" + path +
+                throw Error("linux.maskedPaths[" + std::to_string(i) + "] (" + elide(path) +
                             "): " + e.what());
             }
         }
