@@ -6,7 +6,7 @@
 #include "cli/verbs.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/common/version.hpp"
-#include "runtime/config/mount_options.hpp"
+#include "runtime/config/mount_option_table.hpp"
 #include "runtime/security/capabilities.hpp"
 #include "runtime/security/seccomp.hpp"
 

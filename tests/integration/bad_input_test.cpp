@@ -156,6 +156,36 @@ TEST_F(BadInputTest, RelativeCwdIsRefused) {
     EXPECT_TRUE(left.empty()) << join(left);
 }
 
+// An id that cannot be a file name (the state and cgroup directories are named after it) is
+// refused by validation, not by a failing mkdir.
+TEST_F(BadInputTest, IdLongerThanAFileNameIsRefusedByValidation) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc 1.1 has no id length limit");
+    const std::string id(256, 'a');
+    track_id(id);
+    auto result = create(id);
+    EXPECT_TRUE(is_one_line_error(result)) << result.describe();
+    EXPECT_TRUE(mentions(result.err, "invalid container id")) << result.describe();
+    EXPECT_LT(result.err.size(), 200u) << result.describe();
+    EXPECT_TRUE(state_root_is_empty());
+}
+
+// Without a /proc mount the error says so, instead of naming a /proc/self/fd link.
+TEST_F(BadInputTest, BundleWithoutAProcMountIsRefusedNamingIt) {
+    auto& mounts = bundle().config()["mounts"];
+    mounts.erase(
+        std::remove_if(mounts.begin(), mounts.end(),
+                       [](const Json& m) { return m.value("destination", "") == "/proc"; }),
+        mounts.end());
+    bundle().write_config();
+    auto id = new_id();
+    auto result = create(id);
+    EXPECT_TRUE(is_one_line_error(result)) << result.describe();
+    EXPECT_TRUE(mentions(result.err, "no procfs at /proc")) << result.describe();
+    EXPECT_FALSE(mentions(result.err, "/proc/self/fd")) << result.describe();
+    auto left = leftovers(id);
+    EXPECT_TRUE(left.empty()) << join(left);
+}
+
 TEST_F(BadInputTest, DuplicateIdIsRefusedAndTheFirstContainerSurvives) {
     bundle().set_script("sleep 1000");
     auto id = new_id();

@@ -156,6 +156,57 @@ TEST_F(HooksTest, FailingPoststopHookOnlyWarns) {
     EXPECT_TRUE(left.empty()) << join(left);
 }
 
+// runtime-tools poststart_fail: a failing poststart hook is a warning; the later hooks run and
+// the container goes on running.
+TEST_F(HooksTest, FailingPoststartHookWarnsAndTheRestRun) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc 1.1 runs poststart hooks during create");
+    auto second = bundle().rootfs() / "second-ran";
+    bundle().config()["hooks"]["poststart"] = {script_hook("exit 3"),
+                                               script_hook("touch " + second.string())};
+    bundle().set_script("sleep 1000");
+    auto id = new_id();
+    ASSERT_TRUE(create(id).ok());
+    auto started = start(id);
+    EXPECT_TRUE(started.ok()) << started.describe();
+    EXPECT_TRUE(started.err.find("hooks.poststart[0]") != std::string::npos) << started.describe();
+    EXPECT_TRUE(fs::exists(second)) << "the hook after the failing one did not run";
+    EXPECT_EQ(status(id), "running");
+}
+
+// runtime-tools poststop_fail: every poststop hook runs although an earlier one fails.
+TEST_F(HooksTest, FailingPoststopHookDoesNotSkipTheRest) {
+    auto second = bundle().rootfs() / "second-ran";
+    bundle().config()["hooks"]["poststop"] = {script_hook("exit 1"),
+                                              script_hook("touch " + second.string())};
+    bundle().set_script("true");
+    auto id = new_id();
+    ASSERT_TRUE(create(id).ok());
+    ASSERT_TRUE(start(id).ok());
+    ASSERT_EQ(wait_for_status(id, "stopped"), "stopped");
+    auto deleted = delete_container(id);
+    EXPECT_TRUE(deleted.ok()) << deleted.describe();
+    EXPECT_TRUE(deleted.err.find("hooks.poststop[0]") != std::string::npos) << deleted.describe();
+    EXPECT_TRUE(fs::exists(second)) << "the hook after the failing one did not run";
+}
+
+// runtime-tools hooks_stdin: the hooks of create run after the runtime-spec's step 2, which
+// is where "creating" ends, so they see "created"; poststart sees "running".
+TEST_F(HooksTest, CreateHooksSeeStatusCreated) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc 1.1 gives prestart hooks \"creating\"");
+    record_all_hooks();
+    bundle().set_script("sleep 1000");
+    auto id = new_id();
+    ASSERT_TRUE(create(id).ok());
+    ASSERT_TRUE(start(id).ok());
+    auto status_of = [&](const char* name) {
+        auto text = read_file(bundle().rootfs() / (std::string(name) + ".json"));
+        return Json::parse(text, nullptr, false).value("status", "");
+    };
+    for (const char* name : {"prestart", "createRuntime", "createContainer", "startContainer"})
+        EXPECT_EQ(status_of(name), "created") << name;
+    EXPECT_EQ(status_of("poststart"), "running");
+}
+
 TEST_F(HooksTest, HookThatOutlivesItsTimeoutFailsCreate) {
     auto hook = script_hook("sleep 1000");
     hook["timeout"] = 1;

@@ -348,5 +348,30 @@ TEST_F(ProcessTest, CapabilitiesAreTheConfiguredSet) {
     EXPECT_EQ(status_field(result.out, "CapInh"), "0000000000000000");
 }
 
+// runtime-tools linux_seccomp: a profile may forbid getcwd; brig's own cwd check runs before the
+// filter is loaded (which, without noNewPrivileges, happens while brig still holds its rights).
+TEST_F(ProcessTest, SeccompProfileThatForbidsGetcwdStillRuns) {
+    bundle().config()["process"]["noNewPrivileges"] = false;
+    bundle().config()["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls", {{{"names", {"getcwd"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
+    bundle().set_args({"echo", "ran"});
+    auto result = run(new_id());
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(result.out, "ran\n");
+}
+
+// runtime-tools process_capabilities_fail, runtime-spec 1.1: a capability name the runtime
+// cannot map is logged as a warning, and the container runs with the others (as runc).
+TEST_F(ProcessTest, UnknownCapabilityIsAWarning) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::crun, "crun refuses unknown capabilities");
+    bundle().config()["process"]["capabilities"]["bounding"].push_back("CAP_TEST");
+    bundle().set_args({"cat", "/proc/self/status"});
+    auto result = run(new_id());
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_NE(result.err.find("CAP_TEST"), std::string::npos) << result.describe();
+    EXPECT_EQ(status_field(result.out, "CapBnd"), "00000000a80425fb");
+}
+
 }  // namespace
 }  // namespace brig::test

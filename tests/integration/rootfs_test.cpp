@@ -188,6 +188,33 @@ std::vector<std::string> existing(const Json& paths, bool directories) {
     return found;
 }
 
+// runtime-tools linux_rootfs_propagation: each rootfsPropagation value works and gives the
+// container's "/" that propagation (mountinfo's optional fields), unbindable included.
+class RootfsPropagationTest : public RuntimeTest,
+                              public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(RootfsPropagationTest, RootHasThePropagationAsked) {
+    const std::string value = GetParam();
+    bundle().config()["linux"]["rootfsPropagation"] = value;
+    bundle().set_args({"cat", "/proc/self/mountinfo"});
+    auto result = run(new_id());
+    ASSERT_TRUE(result.ok()) << result.describe();
+    const std::string root = mountinfo_line(result.out, "/");
+    ASSERT_FALSE(root.empty()) << result.out;
+    // The optional fields sit between the options (field 6) and the " - " separator.
+    const std::string tags = root.substr(0, root.find(" - "));
+    auto has = [&](const char* tag) { return tags.find(tag) != std::string::npos; };
+    // (A slave has a "master:" only where the host's mount is shared: not checked.)
+    EXPECT_EQ(has(" shared:"), value == "shared") << root;
+    EXPECT_EQ(has(" unbindable"), value == "unbindable") << root;
+    if (value == "private") {
+        EXPECT_FALSE(has(" master:")) << root;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Values, RootfsPropagationTest,
+                         ::testing::Values("shared", "slave", "private", "unbindable"));
+
 TEST_F(RootfsTest, MaskedFilesReadEmpty) {
     auto files = existing(bundle().config()["linux"]["maskedPaths"], false);
     ASSERT_FALSE(files.empty());
@@ -281,6 +308,17 @@ TEST_F(RootfsTest, LinuxDevicesCreatesTheNode) {
     auto result = run(new_id());
     ASSERT_TRUE(result.ok()) << result.describe();
     EXPECT_EQ(result.out, "character special file 1:5 640 5\n3\n");
+}
+
+// runtime-tools linux_devices: major and minor are optional for a FIFO, not forbidden (and
+// meaningless: the node is a plain FIFO).
+TEST_F(RootfsTest, FifoDeviceWithMajorAndMinorIsAFifo) {
+    bundle().config()["linux"]["devices"] = {
+        {{"path", "/dev/myfifo"}, {"type", "p"}, {"major", 8}, {"minor", 666}}};
+    bundle().set_script("stat -c '%F %t:%T' /dev/myfifo");
+    auto result = run(new_id());
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(result.out, "fifo 0:0\n");
 }
 
 TEST_F(RootfsTest, DevPtsIsANewInstanceWithPtmx) {

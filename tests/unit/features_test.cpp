@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "runtime/config/mount_options.hpp"
+#include "runtime/config/mount_option_table.hpp"
 #include "runtime/security/capabilities.hpp"
 
 namespace brig::config {

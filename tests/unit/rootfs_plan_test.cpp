@@ -7,6 +7,7 @@
 
 #include "rootfs_recording_syscalls.hpp"
 #include "runtime/common/error.hpp"
+#include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/rootfs.hpp"
 
 namespace brig::linux {
@@ -146,6 +147,34 @@ TEST_F(RootfsPlanTest, SharedPropagationMakesTheRootfsParentPrivate) {
     finalize_rootfs(sys, spec, options());
     ASSERT_FALSE(sys.of("mount").empty());
     EXPECT_EQ(sys.of("mount")[0].flags, static_cast<unsigned long>(MS_SHARED | MS_REC));
+}
+
+// runtime-tools linux_rootfs_propagation: the rootfs is bound while the tree is still bindable,
+// and "/" is made unbindable once it is the container's root.
+void expect_unbindable_after_pivot(RecordingSyscalls& sys, config::Spec& spec,
+                                   const RootfsOptions& options, const char* value) {
+    spec.linux->rootfs_propagation = value;
+    prepare_rootfs(sys, spec, options);
+    auto mounts = sys.of("mount");
+    ASSERT_GE(mounts.size(), 2u);
+    EXPECT_EQ(mounts[0].flags, static_cast<unsigned long>(MS_SLAVE | MS_REC));
+    EXPECT_EQ(mounts[1].flags, static_cast<unsigned long>(MS_BIND | MS_REC));
+    for (const Call& c : mounts)
+        EXPECT_FALSE(c.flags & MS_UNBINDABLE) << "before pivot_root: " << c.target;
+
+    sys.calls.clear();
+    sys.pivot_root(".", ".");
+    finalize_rootfs(sys, spec, options);
+    ASSERT_FALSE(sys.of("mount").empty());
+    EXPECT_EQ(sys.of("mount")[0].flags, parse_rootfs_propagation(value));
+}
+
+TEST_F(RootfsPlanTest, UnbindablePropagationIsAppliedAfterTheRootfsBind) {
+    expect_unbindable_after_pivot(sys, spec, options(), "unbindable");
+}
+
+TEST_F(RootfsPlanTest, RecursiveUnbindablePropagationIsAppliedAfterTheRootfsBind) {
+    expect_unbindable_after_pivot(sys, spec, options(), "runbindable");
 }
 
 TEST_F(RootfsPlanTest, SysfsRefusedFallsBackToTheHostsSys) {
@@ -457,6 +486,34 @@ TEST_F(RootfsPlanTest, PivotRootSequence) {
     EXPECT_EQ(ops, (std::vector<std::string>{"fchdir /", "pivot_root .", "fchdir host:/",
                                              "mount host:.", "umount2 host:.", "chdir host:/"}));
     EXPECT_EQ(sys.of("umount2").at(0).flags, static_cast<unsigned long>(MNT_DETACH));
+}
+
+TEST_F(RootfsPlanTest, FailingPivotRootNamesTheRootAndTheWayOut) {
+    sys.pivot_errno = EBUSY;
+    try {
+        enter_rootfs(sys, options());
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "root.path: cannot make " + rootfs +
+                      " the container's root with pivot_root (--no-pivot does without): " +
+                      Error::errno_text(EBUSY));
+        EXPECT_EQ(e.errnum(), EBUSY);
+    }
+}
+
+// A destination too long for the kernel fails on one short line, not echoed whole (5 KB).
+TEST_F(RootfsPlanTest, TooLongDestinationFailsOnAShortLine) {
+    std::string dest;
+    for (int i = 0; i < 20; ++i)
+        dest += "/" + std::string(250, 'd');
+    spec.mounts = {make_mount(dest, "tmpfs", "tmpfs", {})};
+    const std::string error = prepare_error();
+    EXPECT_EQ(error.rfind("mounts[0] (/ddd", 0), 0u) << error;
+    EXPECT_LT(error.size(), 500u) << error;
+    const std::string errno_text = Error::errno_text(ENAMETOOLONG);
+    EXPECT_TRUE(error.ends_with(": " + errno_text)) << error;
+    EXPECT_FALSE(error.ends_with(errno_text + ": " + errno_text)) << error;
 }
 
 TEST_F(RootfsPlanTest, NoPivotMovesAndChroots) {

@@ -84,6 +84,7 @@ public:
     std::set<std::string> missing_host_paths;  // statfs_type throws ENOENT for these
     std::map<std::string, int> mount_errno;    // make mount(2) of a file system type fail
     int mknod_errno = 0;                       // make mknodat fail (EPERM: user namespace)
+    int pivot_errno = 0;                       // make pivot_root fail
 
     std::vector<Call> of(const std::string& op) const {
         std::vector<Call> out;
@@ -149,6 +150,8 @@ public:
     }
     void pivot_root(const std::string& new_root, const std::string& put_old) override {
         calls.push_back({"pivot_root", new_root, put_old, "", 0, "", {}});
+        if (pivot_errno)
+            throw Error("pivot_root", pivot_errno);
         pivoted_ = true;
     }
     void chdir(const std::string& path) override {
@@ -235,6 +238,10 @@ public:
     }
     void write_proc_sys(const std::string& relative_path, const std::string& value) override {
         calls.push_back({"sysctl", "", relative_path, "", 0, value, {}});
+    }
+    void write_proc_pid_file(pid_t pid, const std::string& file,
+                             const std::string& content) override {
+        calls.push_back({"proc_pid", "", std::to_string(pid) + "/" + file, "", 0, content, {}});
     }
     long statfs_type(const std::string& path) override {
         if (missing_host_paths.count(path))

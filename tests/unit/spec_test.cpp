@@ -807,14 +807,40 @@ TEST(SpecErrors, Devices) {
                       "linux.devices[0].major: required");
     expect_edit_error(device(R"({"type": "b", "path": "/dev/x", "major": 1, "minor": -1})"),
                       "linux.devices[0].minor: must be an integer in [0, 4294967295]");
-    expect_edit_error(device(R"({"type": "p", "path": "/dev/f", "major": 1})"),
-                      "linux.devices[0].major: must not be set for a FIFO (type \"p\")");
-    expect_edit_error(device(R"({"type": "p", "path": "/dev/f", "minor": 0})"),
-                      "linux.devices[0].minor: must not be set for a FIFO (type \"p\")");
+    expect_edit_error(device(R"({"type": "p", "path": "/dev/f", "major": -1})"),
+                      "linux.devices[0].major: must be an integer in [0, 4294967295]");
     expect_edit_error(
         device(R"({"type": "c", "path": "/dev/x", "major": 1, "minor": 1, "uid": -1})"),
         "linux.devices[0].uid: must be an unsigned 32-bit integer");
     expect_edit_error(device(R"({"path": "/dev/x"})"), "linux.devices[0].type: required");
+}
+
+TEST(SpecParse, FifoMayGiveMajorAndMinor) {
+    // The runtime-spec requires them "unless type is p": optional for a FIFO, not forbidden.
+    json doc = minimal_config();
+    doc["linux"]["devices"] =
+        json::parse(R"([{"type": "p", "path": "/dev/f", "major": 8, "minor": 1}])");
+    Spec s = parse_spec(doc);
+    ASSERT_TRUE(s.linux);
+    ASSERT_EQ(s.linux->devices.size(), 1u);
+    EXPECT_EQ(s.linux->devices[0].type, 'p');
+}
+
+TEST(SpecErrors, LongValuesAreShortenedInTheMessage) {
+    json doc = minimal_config();
+    const std::string path = "/etc/" + std::string(5000, 'x');
+    doc["linux"]["devices"] =
+        json::array({{{"type", "c"}, {"path", path}, {"major", 1}, {"minor", 1}}});
+    try {
+        parse_spec(doc);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        const std::string message = e.what();
+        EXPECT_EQ(message.rfind("linux.devices[0].path: must be a path under /dev, got \"/etc/", 0),
+                  0u)
+            << message;
+        EXPECT_LT(message.size(), 300u);
+    }
 }
 
 TEST(SpecErrors, LinuxMisc) {

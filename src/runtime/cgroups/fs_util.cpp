@@ -206,4 +206,9 @@ std::string device_key(int64_t major, int64_t minor) {
     return std::to_string(major) + ":" + std::to_string(minor);
 }
 
+void check_limit(int64_t value, const std::string& field) {
+    if (value < -1)
+        throw Error(field + ": " + std::to_string(value) + " is invalid (use -1 for no limit)");
+}
+
 }  // namespace brig::cgroups::detail

@@ -46,4 +46,7 @@ void warn(const WarningSink& sink, const std::string& message);
 
 std::string device_key(int64_t major, int64_t minor);  // "8:0"
 
+// A memory/pids limit: -1 (no limit) or more; throws naming field otherwise.
+void check_limit(int64_t value, const std::string& field);
+
 }  // namespace brig::cgroups::detail

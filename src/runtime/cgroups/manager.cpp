@@ -3,11 +3,12 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include <csignal>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "runtime/cgroups/fs_util.hpp"
+#include "runtime/cgroups/hybrid.hpp"
 #include "runtime/cgroups/v1.hpp"
 #include "runtime/cgroups/v2.hpp"
 #include "runtime/common/error.hpp"
@@ -19,137 +20,6 @@ using namespace detail;
 namespace {
 
 constexpr const char* kDefaultParent = "/brig";
-
-// v1 controllers plus the cgroup2 hierarchy mounted beside them. Each resource goes to the
-// side that has its controller; processes join both, so cgroup2_id() (the eBPF monitor's key)
-// identifies the container.
-class HybridManager : public CgroupManager {
-public:
-    HybridManager(const std::string& root, const std::string& path, const WarningSink& warn,
-                  bool oom_group)
-        : v1_(root, path, warn), v2_(root + "/unified", path, warn, oom_group) {}
-
-    HierarchyKind kind() const override { return HierarchyKind::hybrid; }
-    const std::string& path() const override { return v1_.path(); }
-
-    void create() override {
-        v1_.create();
-        v2_.create();
-    }
-
-    void apply(const config::Resources& resources) override {
-        config::Resources on_v1 = resources, on_v2;
-        on_v1.unified.clear();
-        on_v2.unified = resources.unified;
-        auto v2_only = [&](const char* v1_name, const char* v2_name) {
-            return !v1_.has_controller(v1_name) && v2_.host_has_controller(v2_name);
-        };
-        if (v2_only("memory", "memory"))
-            std::swap(on_v1.memory, on_v2.memory);
-        if (v2_only("pids", "pids"))
-            std::swap(on_v1.pids_limit, on_v2.pids_limit);
-        if (v2_only("blkio", "io"))
-            std::swap(on_v1.block_io, on_v2.block_io);
-        if (v2_only("hugetlb", "hugetlb"))
-            std::swap(on_v1.hugepage_limits, on_v2.hugepage_limits);
-        if (v2_only("rdma", "rdma"))
-            std::swap(on_v1.rdma, on_v2.rdma);
-        // cgroup2 decides devices with a BPF program, no controller needed.
-        if (!v1_.has_controller("devices"))
-            std::swap(on_v1.devices, on_v2.devices);
-        if (resources.cpu) {
-            // cpu and cpuset can sit on different sides.
-            config::CpuResources cpu = *resources.cpu, cpuset;
-            std::swap(cpuset.cpus, cpu.cpus);
-            std::swap(cpuset.mems, cpu.mems);
-            bool cpu_on_v2 = v2_only("cpu", "cpu");
-            bool cpuset_on_v2 = v2_only("cpuset", "cpuset");
-            auto merge = [](std::optional<config::CpuResources>& into,
-                            const config::CpuResources& part, bool cpuset_part) {
-                if (!into)
-                    into.emplace();
-                if (cpuset_part) {
-                    into->cpus = part.cpus;
-                    into->mems = part.mems;
-                } else {
-                    std::string cpus = into->cpus, mems = into->mems;
-                    *into = part;
-                    into->cpus = cpus;
-                    into->mems = mems;
-                }
-            };
-            on_v1.cpu.reset();
-            merge(cpu_on_v2 ? on_v2.cpu : on_v1.cpu, cpu, false);
-            merge(cpuset_on_v2 ? on_v2.cpu : on_v1.cpu, cpuset, true);
-        }
-        v1_.apply(on_v1);
-        v2_.apply(on_v2);
-    }
-
-    void add_process(pid_t pid) override {
-        v1_.add_process(pid);
-        v2_.add_process(pid);
-    }
-    // clone3 places the child into the cgroup2 half; it joins the v1 controllers itself.
-    int clone_into_fd() override { return v2_.clone_into_fd(); }
-    std::vector<UniqueFd> self_join_fds() const override { return v1_.self_join_fds(); }
-    uint64_t cgroup2_id() const override { return v2_.cgroup2_id(); }
-
-    std::vector<pid_t> pids() const override {
-        auto a = v1_.pids(), b = v2_.pids();
-        a.insert(a.end(), b.begin(), b.end());
-        std::sort(a.begin(), a.end());
-        a.erase(std::unique(a.begin(), a.end()), a.end());
-        return a;
-    }
-    void freeze() override { v1_.has_controller("freezer") ? v1_.freeze() : v2_.freeze(); }
-    void thaw() override { v1_.has_controller("freezer") ? v1_.thaw() : v2_.thaw(); }
-    bool frozen() const override {
-        return v1_.has_controller("freezer") ? v1_.frozen() : v2_.frozen();
-    }
-    void kill_all(int signal) override {
-        if (signal == SIGKILL && path_exists(v2_.dir() + "/cgroup.kill"))
-            v2_.kill_all(signal);
-        v1_.kill_all(signal);
-    }
-    void destroy() override {
-        // Both halves are attempted; the first failure is reported.
-        std::string failure;
-        for (CgroupManager* half :
-             {static_cast<CgroupManager*>(&v1_), static_cast<CgroupManager*>(&v2_)}) {
-            try {
-                half->destroy();
-            } catch (const Error& e) {
-                if (failure.empty())
-                    failure = e.what();
-            }
-        }
-        if (!failure.empty())
-            throw Error(failure);
-    }
-
-    nlohmann::json stats() const override {
-        auto out = v1_.stats();
-        auto v2 = v2_.stats();
-        if (!v1_.has_controller("hugetlb"))
-            out["hugetlb"] = v2["hugetlb"];
-        if (!v1_.has_controller("memory"))
-            out["memory"] = v2["memory"];
-        if (!v1_.has_controller("pids"))
-            out["pids"] = v2["pids"];
-        return out;
-    }
-    uint64_t oom_kills() const override {
-        return v1_.has_controller("memory") ? v1_.oom_kills() : v2_.oom_kills();
-    }
-    std::unique_ptr<OomWatch> watch_oom() override {
-        return v1_.has_controller("memory") ? v1_.watch_oom() : v2_.watch_oom();
-    }
-
-private:
-    CgroupV1 v1_;
-    CgroupV2 v2_;
-};
 
 // systemd's "name-part.slice" lives at "/name.slice/name-part.slice".
 std::string expand_slice(const std::string& slice, const std::string& field) {

@@ -26,11 +26,6 @@ std::string v1_limit(int64_t value) {
     return std::to_string(value);
 }
 
-void check_limit(int64_t value, const std::string& field) {
-    if (value < -1)
-        throw Error(field + ": " + std::to_string(value) + " is invalid (use -1 for no limit)");
-}
-
 std::string device_rule_line(const config::DeviceRule& rule, const std::string& field) {
     if (rule.type != 'a' && rule.type != 'b' && rule.type != 'c')
         throw Error(field + ".type: '" + std::string(1, rule.type) + "' is not a, b or c");

@@ -59,11 +59,6 @@ std::string limit_value(int64_t value) {
     return value == -1 ? "max" : std::to_string(value);
 }
 
-void check_limit(int64_t value, const std::string& field) {
-    if (value < -1)
-        throw Error(field + ": " + std::to_string(value) + " is invalid (use -1 for no limit)");
-}
-
 }  // namespace
 
 CgroupV2::CgroupV2(std::string mount, std::string path, WarningSink warn, bool oom_group)

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "runtime/common/elide.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/config/json_reader.hpp"
 
@@ -90,7 +91,7 @@ std::string one_of(const Range& names) {
 }
 
 std::string in_quotes(std::string_view s) {
-    return "\"" + printable(s) + "\"";
+    return "\"" + printable(elide(s)) + "\"";
 }
 
 std::string string_in(const JsonNode& node, const auto& allowed, const char* what) {
@@ -582,13 +583,12 @@ Device parse_device(const JsonNode& node) {
     d.path = absolute_path(path);
     if (d.path.rfind("/dev/", 0) != 0 || d.path.size() <= 5 || has_dotdot_component(d.path))
         path.fail("must be a path under /dev, got " + in_quotes(d.path));
-    auto major = node.optional("major");
-    auto minor = node.optional("minor");
     if (d.type == 'p') {
-        if (major)
-            major->fail("must not be set for a FIFO (type \"p\")");
-        if (minor)
-            minor->fail("must not be set for a FIFO (type \"p\")");
+        // Optional for a FIFO (runtime-spec: "required unless type is p"); checked, then unused.
+        if (auto major = node.optional("major"))
+            device_number(*major, 0);
+        if (auto minor = node.optional("minor"))
+            device_number(*minor, 0);
     } else {
         d.major = device_number(node.required("major"), 0);
         d.minor = device_number(node.required("minor"), 0);

@@ -24,7 +24,9 @@
 #include "runtime/lifecycle/signal_forwarder.hpp"
 #include "runtime/lifecycle/spawner.hpp"
 #include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/signal_delivery.hpp"
 #include "runtime/linux/terminal.hpp"
+#include "runtime/security/capabilities.hpp"
 #include "runtime/security/lsm.hpp"
 #include "runtime/security/seccomp.hpp"
 #include "runtime/state/container_id.hpp"
@@ -310,7 +312,9 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
         plan.watch->activate(spawn.pid());
     st.pid = spawn.pid();
     st.pid_start_time = state::process_start_time(st.pid);
-    const std::string hook_state = st.to_oci_json(Status::creating).dump();
+    // "created" from the prestart hooks on: the runtime-spec's "creating" is its step 2 (building
+    // the environment), the hooks are steps 3-5 (runtime-tools' hooks_stdin checks it).
+    const std::string hook_state = st.to_oci_json(Status::created).dump();
     spawn.go(hook_state);
     // The final state.json is written and fsync'd while the container sets itself up, and
     // renamed into place once it is ready.
@@ -422,14 +426,9 @@ void Runtime::start(const ContainerInfo& i, const config::Hooks* hooks) {
         spec = parse_config_text(store_.read_config(id));
         hooks = &spec->hooks;
     }
-    if (!hooks->poststart.empty()) {
-        try {
-            run_hooks(hooks->poststart, i.state.to_oci_json(Status::running).dump(), "poststart");
-        } catch (const Error&) {
-            kill(id, SIGKILL, true);
-            throw;
-        }
-    }
+    // A failing poststart hook is a warning: the container runs on (runtime-spec, runc).
+    run_hooks_warning(hooks->poststart, i.state.to_oci_json(Status::running).dump(), "poststart",
+                      [this](const std::string& m) { log_.warn(m); });
 }
 
 void Runtime::pause(const std::string& id) {
@@ -473,6 +472,9 @@ void Runtime::kill(const std::string& id, int signal, bool all) {
     UniqueFd pidfd = open_pidfd(i.state);
     if (!pidfd)
         throw Error("cannot kill container \"" + id + "\": container not running", ESRCH);
+    // Just after start the program may not catch the signal yet, and the kernel would drop it.
+    linux::await_signal_handler(i.state.pid, signal, std::chrono::milliseconds(250),
+                                std::chrono::seconds(10));
     if (syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) != 0)
         throw_errno("cannot kill container \"" + id + "\"");
 }
@@ -513,13 +515,9 @@ void Runtime::remove(const std::string& id, bool force, const config::Hooks* hoo
             hooks = &spec->hooks;
         }
     }
-    if (hooks && i.status != Status::creating) {
-        try {
-            run_hooks(hooks->poststop, i.state.to_oci_json(Status::stopped).dump(), "poststop");
-        } catch (const Error& e) {
-            log_.warn(e.what());
-        }
-    }
+    if (hooks && i.status != Status::creating)
+        run_hooks_warning(hooks->poststop, i.state.to_oci_json(Status::stopped).dump(), "poststop",
+                          [this](const std::string& m) { log_.warn(m); });
     store_.remove(id);
 }
 

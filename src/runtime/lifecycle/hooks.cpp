@@ -98,4 +98,16 @@ void run_hooks(const std::vector<config::Hook>& hooks, const std::string& state_
         run_hook(hooks[i], state_json, "hooks." + kind + "[" + std::to_string(i) + "]");
 }
 
+void run_hooks_warning(const std::vector<config::Hook>& hooks, const std::string& state_json,
+                       const std::string& kind,
+                       const std::function<void(const std::string&)>& warn) {
+    for (size_t i = 0; i < hooks.size(); ++i) {
+        try {
+            run_hook(hooks[i], state_json, "hooks." + kind + "[" + std::to_string(i) + "]");
+        } catch (const Error& e) {
+            warn(e.what());
+        }
+    }
+}
+
 }  // namespace brig::lifecycle

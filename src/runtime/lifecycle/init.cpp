@@ -84,6 +84,8 @@ void exec_user_process(const config::Process& process,
     // mount) are left without it.
     if (process.capabilities && !contains(process.capabilities->bounding, "CAP_SYS_ADMIN"))
         security::confine_exec_to_root();
+    // Before the filter (a profile may forbid getcwd) and still as root (a root-only cwd).
+    linux::enter_cwd(process.cwd);
     // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we
     // still have it (as runc does); the profile must then allow the few calls that follow.
     if (seccomp && !process.no_new_privileges)
@@ -91,7 +93,6 @@ void exec_user_process(const config::Process& process,
     if (process.capabilities)
         security::apply_bounding_set(*process.capabilities);
     linux::switch_user(process.user, setgroups_allowed);
-    linux::enter_cwd(process.cwd);
     // Without process.capabilities the process keeps what its user has, as with runc.
     if (process.capabilities)
         security::apply_capability_sets(*process.capabilities);

@@ -14,6 +14,7 @@
 #include "runtime/common/error.hpp"
 #include "runtime/lifecycle/sync.hpp"
 #include "runtime/linux/clone.hpp"
+#include "runtime/security/capabilities.hpp"
 
 namespace brig::lifecycle {
 namespace {
@@ -141,6 +142,10 @@ Confinement prepare_confinement(const config::Spec& spec, const config::Process&
         security::plan_lsm(process, mount_label, host, security::lsm_optional(spec.annotations));
     if (!c.lsm.warning.empty())
         log.warn(c.lsm.warning);
+    if (process.capabilities)
+        for (const std::string& w :
+             security::validate_capabilities(*process.capabilities, "process.capabilities"))
+            log.warn(w);
     if (c.seccomp && c.seccomp->notify)
         c.seccomp_listener = security::connect_seccomp_listener(spec.linux->seccomp->listener_path);
     return c;

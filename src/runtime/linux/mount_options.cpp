@@ -5,7 +5,7 @@
 #include <array>
 
 #include "runtime/common/error.hpp"
-#include "runtime/config/mount_options.hpp"
+#include "runtime/config/mount_option_table.hpp"
 
 namespace brig::linux {
 namespace {
@@ -29,7 +29,7 @@ bool MountOptions::recursive_bind() const {
 MountOptions parse_mount_options(const std::vector<std::string>& options) {
     MountOptions parsed;
     for (const std::string& option : options) {
-        // One table (config/mount_options.hpp) for what is applied and what `features` lists.
+        // One table (config/mount_option_table.hpp) for what is applied and what `features` lists.
         const config::MountOption* known = config::find_mount_option(option);
         if (!known) {
             if (option == "tmpcopyup")

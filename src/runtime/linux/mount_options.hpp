@@ -23,7 +23,7 @@ struct MountOptions {
     bool recursive_bind() const;
 };
 
-// Options are those of config/mount_options.hpp; others are file-system data. Throws
+// Options are those of config/mount_option_table.hpp; others are file-system data. Throws
 // brig::Error naming an option brig cannot honour (tmpcopyup).
 MountOptions parse_mount_options(const std::vector<std::string>& options);
 

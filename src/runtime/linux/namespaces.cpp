@@ -9,18 +9,10 @@
 #include <string>
 
 #include "runtime/common/error.hpp"
+#include "runtime/linux/syscalls.hpp"
 
 namespace brig::linux {
 namespace {
-
-void write_proc_file(pid_t pid, const char* name, const std::string& content) {
-    std::string path = "/proc/" + std::to_string(pid) + "/" + name;
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd)
-        throw_errno("cannot open " + path);
-    if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
-        throw_errno("cannot write " + path);
-}
 
 std::string format_mappings(const std::vector<config::IdMapping>& mappings) {
     std::string out;
@@ -67,14 +59,21 @@ NamespacePlan plan_namespaces(const config::Linux& linux) {
     return plan;
 }
 
+void write_id_mappings(Syscalls& sys, pid_t pid, const std::vector<config::IdMapping>& uid_mappings,
+                       const std::vector<config::IdMapping>& gid_mappings, bool deny_setgroups) {
+    // setgroups must be denied before gid_map is written, or the kernel refuses the map.
+    if (deny_setgroups)
+        sys.write_proc_pid_file(pid, "setgroups", "deny");
+    if (!uid_mappings.empty())
+        sys.write_proc_pid_file(pid, "uid_map", format_mappings(uid_mappings));
+    if (!gid_mappings.empty())
+        sys.write_proc_pid_file(pid, "gid_map", format_mappings(gid_mappings));
+}
+
 void write_id_mappings(pid_t pid, const std::vector<config::IdMapping>& uid_mappings,
                        const std::vector<config::IdMapping>& gid_mappings, bool deny_setgroups) {
-    if (deny_setgroups)
-        write_proc_file(pid, "setgroups", "deny");
-    if (!uid_mappings.empty())
-        write_proc_file(pid, "uid_map", format_mappings(uid_mappings));
-    if (!gid_mappings.empty())
-        write_proc_file(pid, "gid_map", format_mappings(gid_mappings));
+    RealSyscalls sys;
+    write_id_mappings(sys, pid, uid_mappings, gid_mappings, deny_setgroups);
 }
 
 void enter_new_time_namespace(const std::map<std::string, std::pair<int64_t, uint32_t>>& offsets) {

@@ -10,6 +10,7 @@
 
 #include "runtime/common/unique_fd.hpp"
 #include "runtime/config/spec.hpp"
+#include "runtime/linux/syscalls.hpp"
 
 namespace brig::linux {
 
@@ -29,7 +30,10 @@ struct NamespacePlan {
 // Opens every namespace path and checks with NS_GET_NSTYPE that it is of the declared type.
 NamespacePlan plan_namespaces(const config::Linux& linux);
 
-// Writes /proc/PID/{uid_map,gid_map} (and setgroups "deny" when asked) for a new user namespace.
+// Writes /proc/PID/{uid_map,gid_map} (and setgroups "deny" when asked) for a new user namespace,
+// through a verified procfs (RealSyscalls unless given).
+void write_id_mappings(Syscalls& sys, pid_t pid, const std::vector<config::IdMapping>& uid_mappings,
+                       const std::vector<config::IdMapping>& gid_mappings, bool deny_setgroups);
 void write_id_mappings(pid_t pid, const std::vector<config::IdMapping>& uid_mappings,
                        const std::vector<config::IdMapping>& gid_mappings, bool deny_setgroups);
 

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "runtime/common/elide.hpp"
 #include "runtime/common/error.hpp"
 
 namespace brig::linux {
@@ -28,8 +29,8 @@ std::string join(const std::vector<std::string>& components, size_t count) {
 
 [[noreturn]] void rethrow_with_path(const Error& e, const std::string& path, Symlinks symlinks) {
     if (e.errnum() == ELOOP && symlinks == Symlinks::refuse)
-        throw Error(path + " is or passes through a symlink, refusing", ELOOP);
-    throw Error(path + ": " + Error::errno_text(e.errnum()), e.errnum());
+        throw Error(elide(path) + " is or passes through a symlink, refusing", ELOOP);
+    throw Error(elide(path), e.errnum());  // Error adds the errno text
 }
 
 // Opens one prefix of the path from the root; returns an invalid fd when it does not exist.
@@ -85,6 +86,10 @@ std::string fd_target(int fd) {
     std::string link = fd_path(fd);
     char buf[4096];
     ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+    if (n < 0 && errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0)
+        throw Error(
+            "mounts: the container has no procfs at /proc, which brig needs to set it up "
+            "(add {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"})");
     if (n < 0)
         throw_errno("readlink " + link);
     if (static_cast<size_t>(n) == sizeof buf)
@@ -100,8 +105,8 @@ std::string path_inside_root(const RootDir& root, int fd) {
     if (target.size() > prefix.size() && target.compare(0, prefix.size(), prefix) == 0 &&
         target[prefix.size()] == '/')
         return target.substr(prefix.size());
-    throw Error("possibly malicious path: " + target + " is outside the rootfs " + root.host_path +
-                ", refusing");
+    throw Error("possibly malicious path: " + elide(target) + " is outside the rootfs " +
+                elide(root.host_path) + ", refusing");
 }
 
 UniqueFd open_in_root(Syscalls& sys, const RootDir& root, const std::string& path,
@@ -109,7 +114,7 @@ UniqueFd open_in_root(Syscalls& sys, const RootDir& root, const std::string& pat
     std::string clean = join(path_components(path), path_components(path).size());
     UniqueFd fd = try_open(sys, root, clean, 0, symlinks);
     if (!fd)
-        throw Error(clean + ": " + Error::errno_text(ENOENT), ENOENT);
+        throw Error(elide(clean), ENOENT);
     return fd;
 }
 
@@ -135,8 +140,7 @@ UniqueFd create_in_root(Syscalls& sys, const RootDir& root, const std::string& p
                 }
             } catch (const Error& e) {
                 if (e.errnum() != EEXIST)
-                    throw Error("cannot create " + prefix + ": " + Error::errno_text(e.errnum()),
-                                e.errnum());
+                    throw Error("cannot create " + elide(prefix), e.errnum());
             }
             fd = try_open(sys, root, prefix, flags, symlinks);
         }
@@ -145,7 +149,7 @@ UniqueFd create_in_root(Syscalls& sys, const RootDir& root, const std::string& p
             // the kernel would resolve it (absolute targets from the root).
             const std::string target = symlink_target(parent.get(), components[i]);
             if (target.empty() || ++dangling_links_followed > 40)
-                throw Error(prefix + ": cannot resolve it inside the rootfs", ELOOP);
+                throw Error(elide(prefix) + ": cannot resolve it inside the rootfs", ELOOP);
             std::string rest = target[0] == '/' ? target : join(components, i) + "/" + target;
             for (size_t j = i + 1; j < components.size(); ++j)
                 rest += "/" + components[j];
@@ -155,7 +159,7 @@ UniqueFd create_in_root(Syscalls& sys, const RootDir& root, const std::string& p
             continue;
         }
         if (want_file && S_ISDIR(sys.fstat(fd.get()).st_mode))
-            throw Error(prefix + " is a directory, a file is needed", EISDIR);
+            throw Error(elide(prefix) + " is a directory, a file is needed", EISDIR);
         parent = std::move(fd);
     }
     return parent;

@@ -15,6 +15,7 @@
 #include <limits>
 #include <string_view>
 
+#include "runtime/common/elide.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/unique_fd.hpp"
 
@@ -148,11 +149,11 @@ void switch_user(const config::User& user, bool setgroups_allowed) {
 
 void enter_cwd(const std::string& cwd) {
     if (chdir(cwd.c_str()) != 0)
-        throw_errno("process.cwd: cannot chdir to " + cwd);
+        throw_errno("process.cwd: cannot chdir to " + elide(cwd));
     // getcwd reports "(unreachable)" or fails with ENOENT for a directory outside our root.
     char buf[4096];
     if (!getcwd(buf, sizeof buf) || buf[0] != '/')
-        throw Error("process.cwd: " + cwd + " is outside the container");
+        throw Error("process.cwd: " + elide(cwd) + " is outside the container");
 }
 
 void close_fds_on_exec(int first_fd) {

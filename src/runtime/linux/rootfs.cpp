@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "runtime/common/elide.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/linux/devices.hpp"
 #include "runtime/linux/mount_options.hpp"
@@ -497,7 +498,9 @@ std::string checked_sysctl_path(const config::Spec& spec, const std::string& key
 void prepare_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions& options) {
     const unsigned long propagation =
         parse_rootfs_propagation(spec.linux ? spec.linux->rootfs_propagation : "");
-    sys.mount("", "/", "", propagation, "");
+    // An unbindable tree cannot be bound: the rootfs bind below would fail with EINVAL. Until
+    // pivot_root such a tree is a slave one; "/" is made unbindable after it (finalize_rootfs).
+    sys.mount("", "/", "", propagation & MS_UNBINDABLE ? MS_SLAVE | MS_REC : propagation, "");
     if (propagation & MS_SHARED)
         make_parent_mount_private(sys, options.rootfs);
     // A mount of its own, so pivot_root can take it and mounts below stay in it.
@@ -511,7 +514,7 @@ void prepare_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions
             do_mount(ctx, mount);
         } catch (const Error& e) {
             throw Error::passed_on(
-                "mounts[" + std::to_string(i) + "] (" + mount.destination + "): " + e.what(),
+                "mounts[" + std::to_string(i) + "] (" + elide(mount.destination) + "): " + e.what(),
                 e.errnum());
         }
     }
@@ -531,7 +534,15 @@ void enter_rootfs(Syscalls& sys, const RootfsOptions& options) {
     UniqueFd new_root = sys.openat2(AT_FDCWD, options.rootfs, O_PATH | O_DIRECTORY, 0, 0);
     sys.fchdir(new_root.get());
     // The old root ends up stacked on "/": no directory for it is needed inside the rootfs.
-    sys.pivot_root(".", ".");
+    try {
+        sys.pivot_root(".", ".");
+    } catch (const Error& e) {
+        // EBUSY: the rootfs is the current root itself; EINVAL: a root pivot_root cannot leave
+        // (initramfs): --no-pivot.
+        throw Error("root.path: cannot make " + elide(options.rootfs) +
+                        " the container's root with pivot_root (--no-pivot does without)",
+                    e.errnum());
+    }
     sys.fchdir(old_root.get());
     // Detaching it must not propagate the unmounts to the host.
     sys.mount("", ".", "", MS_SLAVE | MS_REC, "");
@@ -542,7 +553,7 @@ void enter_rootfs(Syscalls& sys, const RootfsOptions& options) {
 void finalize_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions&) {
     const unsigned long propagation =
         parse_rootfs_propagation(spec.linux ? spec.linux->rootfs_propagation : "");
-    if (propagation & MS_SHARED)
+    if (propagation & (MS_SHARED | MS_UNBINDABLE))
         sys.mount("", "/", "", propagation, "");
     if (!spec.hostname.empty()) {
         if (!has_namespace(spec, NamespaceType::uts))
@@ -570,7 +581,7 @@ void finalize_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOption
             try {
                 make_readonly(sys, root, path);
             } catch (const Error& e) {
-                throw Error("linux.readonlyPaths[" + std::to_string(i) + "] (" + path +
+                throw Error("linux.readonlyPaths[" + std::to_string(i) + "] (" + elide(path) +
                             "): " + e.what());
             }
         }
@@ -580,7 +591,7 @@ void finalize_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOption
             try {
                 mask(sys, root, path, dev_null);
             } catch (const Error& e) {
-                throw Error("linux.maskedPaths[" + std::to_string(i) + "] (" + path +
+                throw Error("linux.maskedPaths[" + std::to_string(i) + "] (" + elide(path) +
                             "): " + e.what());
             }
         }

@@ -218,6 +218,15 @@ void RealSyscalls::write_proc_sys(const std::string& relative_path, const std::s
     write_all(file.get(), value, "/proc/sys/" + relative_path);
 }
 
+void RealSyscalls::write_proc_pid_file(pid_t pid, const std::string& name,
+                                       const std::string& content) {
+    if (!procfs_)
+        procfs_ = open_procfs_root();
+    const std::string relative = std::to_string(pid) + "/" + name;
+    UniqueFd file = open_in_procfs(procfs_.get(), relative, O_WRONLY);
+    write_all(file.get(), content, "/proc/" + relative);
+}
+
 long RealSyscalls::statfs_type(const std::string& path) {
     struct statfs fs {};
     check_syscall("statfs " + path, [&] { return ::statfs(path.c_str(), &fs); });

@@ -1,6 +1,7 @@
-// The seam between the container's file system setup and the kernel: every call that changes
-// mounts, nodes, names or sysctls goes through Syscalls, so the mount plan is unit tested with
-// a recording double and no root. RealSyscalls is the one used in the container's init.
+// The seam between the container's setup and the kernel: every call that changes mounts,
+// nodes, names, sysctls or id maps goes through Syscalls, so the mount plan, /dev, the console
+// bind and the id maps are unit tested with a recording double and no root. RealSyscalls is
+// the one used for real.
 // Every method throws brig::Error (with errnum()) on failure.
 #pragma once
 
@@ -66,6 +67,9 @@ public:
     virtual void setdomainname(const std::string& name) = 0;
     // Writes value to /proc/sys/<relative_path> through a verified procfs handle (escape class 7).
     virtual void write_proc_sys(const std::string& relative_path, const std::string& value) = 0;
+    // Writes content to /proc/<pid>/<name> (uid_map, gid_map, setgroups) the same way.
+    virtual void write_proc_pid_file(pid_t pid, const std::string& name,
+                                     const std::string& content) = 0;
 
     // Facts about the host, read before pivot_root: statfs(2) f_type, and small text files
     // such as /proc/self/mountinfo and /proc/self/cgroup.
@@ -105,6 +109,8 @@ public:
     void sethostname(const std::string& name) override;
     void setdomainname(const std::string& name) override;
     void write_proc_sys(const std::string& relative_path, const std::string& value) override;
+    void write_proc_pid_file(pid_t pid, const std::string& name,
+                             const std::string& content) override;
     long statfs_type(const std::string& path) override;
     std::string read_text_file(const std::string& path) override;
 

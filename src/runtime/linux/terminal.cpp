@@ -1,6 +1,7 @@
 #include "runtime/linux/terminal.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -73,6 +74,26 @@ UniqueFd receive_fd(int socket) {
     return UniqueFd(fd);
 }
 
+void bind_pty_onto_console(Syscalls& sys, int pty) {
+    const char* refusal = "terminal: /dev/console is not a regular file made by brig, refusing";
+    UniqueFd target;
+    try {
+        target = sys.openat2(AT_FDCWD, "/dev/console", O_PATH | O_NOFOLLOW, 0,
+                             RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    } catch (const Error& e) {
+        if (e.errnum() == ELOOP || e.errnum() == ENOENT)
+            throw Error(refusal);
+        throw;
+    }
+    if (!S_ISREG(sys.fstat(target.get()).st_mode))
+        throw Error(refusal);
+    try {
+        sys.mount(fd_path(pty), fd_path(target.get()), "", MS_BIND, "");
+    } catch (const Error& e) {
+        throw Error("terminal: cannot bind the pty onto /dev/console", e.errnum());
+    }
+}
+
 void setup_console(int console_socket, const std::optional<config::ConsoleSize>& size,
                    bool mount_dev_console) {
     UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
@@ -96,14 +117,8 @@ void setup_console(int console_socket, const std::optional<config::ConsoleSize>&
     send_fd(console_socket, master.get(), "/dev/pts/" + std::to_string(pty_number));
 
     if (mount_dev_console) {
-        UniqueFd target(::open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
-        struct stat st {};
-        if (!target || fstat(target.get(), &st) != 0 || !S_ISREG(st.st_mode))
-            throw Error("terminal: /dev/console is not a regular file made by brig, refusing");
-        std::string from = "/proc/self/fd/" + std::to_string(slave.get());
-        std::string to = "/proc/self/fd/" + std::to_string(target.get());
-        if (mount(from.c_str(), to.c_str(), nullptr, MS_BIND, nullptr) != 0)
-            throw_errno("terminal: cannot bind the pty onto /dev/console");
+        RealSyscalls sys;
+        bind_pty_onto_console(sys, slave.get());
     }
     if (setsid() < 0)
         throw_errno("terminal: setsid");

@@ -6,6 +6,7 @@
 
 #include "runtime/common/unique_fd.hpp"
 #include "runtime/config/spec.hpp"
+#include "runtime/linux/syscalls.hpp"
 
 namespace brig::linux {
 
@@ -17,6 +18,10 @@ UniqueFd connect_console_socket(const std::string& path);
 // the controlling terminal and stdin/stdout/stderr.
 void setup_console(int console_socket, const std::optional<config::ConsoleSize>& size,
                    bool mount_dev_console);
+
+// Bind-mounts the pty (an fd) onto the container's /dev/console, which must be the regular
+// file brig made (reached with no symlink, not even a magic link). After pivot_root.
+void bind_pty_onto_console(Syscalls& sys, int pty);
 
 // Sends fd with SCM_RIGHTS, the payload naming it (runc sends the pty's path).
 void send_fd(int socket, int fd, const std::string& name);

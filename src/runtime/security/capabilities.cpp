@@ -36,8 +36,8 @@ struct CapFree {
 };
 using CapState = std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree>;
 
-// The numbers of the names this kernel supports; unknown names were rejected by validation,
-// names the kernel lacks are skipped.
+// The numbers of the names this kernel supports; unknown names and names the kernel lacks are
+// skipped (validate_capabilities gives the warnings).
 std::vector<cap_value_t> supported_numbers(const std::vector<std::string>& names) {
     const int last = last_kernel_capability();
     std::vector<cap_value_t> out;
@@ -92,7 +92,7 @@ uint64_t capability_mask(const std::vector<std::string>& names) {
 std::vector<std::string> validate_capabilities(const config::Capabilities& caps,
                                                const std::string& json_path) {
     const int last = last_kernel_capability();
-    std::vector<std::string> missing;
+    std::vector<std::string> warnings;
     const std::pair<const char*, const std::vector<std::string>*> sets[] = {
         {"bounding", &caps.bounding},       {"effective", &caps.effective},
         {"inheritable", &caps.inheritable}, {"permitted", &caps.permitted},
@@ -100,14 +100,15 @@ std::vector<std::string> validate_capabilities(const config::Capabilities& caps,
     };
     for (const auto& [set_name, names] : sets) {
         for (const auto& name : *names) {
+            const std::string where = json_path + "." + set_name + ": ";
             auto n = capability_number(name);
             if (!n)
-                throw Error(json_path + "." + set_name + ": unknown capability \"" + name + "\"");
-            if (*n > last && std::find(missing.begin(), missing.end(), name) == missing.end())
-                missing.push_back(name);
+                warnings.push_back(where + "unknown capability \"" + name + "\", ignored");
+            else if (*n > last)
+                warnings.push_back(where + name + " is not known to this kernel, ignored");
         }
     }
-    return missing;
+    return warnings;
 }
 
 void apply_bounding_set(const config::Capabilities& caps) {

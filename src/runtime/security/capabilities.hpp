@@ -9,8 +9,9 @@
 
 namespace brig::security {
 
-// Validates capability names ("CAP_CHOWN"); unknown names throw naming `json_path`; names this
-// kernel lacks are returned so the caller can warn and skip them.
+// Checks capability names ("CAP_CHOWN"): one warning naming `json_path` and the set for each
+// unknown name and each name this kernel lacks. Those are skipped when the sets are applied
+// (runtime-spec 1.1: logged as a warning, not an error; as runc).
 std::vector<std::string> validate_capabilities(const config::Capabilities& caps,
                                                const std::string& json_path);
 

@@ -26,7 +26,8 @@ std::string printable(std::string_view s) {
 }  // namespace
 
 void validate_container_id(std::string_view id) {
-    constexpr size_t max_length = 1024;
+    // The id names the state directory and the cgroup directory: one file name (NAME_MAX).
+    constexpr size_t max_length = 255;
     if (id.empty())
         throw Error("invalid container id: must not be empty");
     if (id.size() > max_length)
