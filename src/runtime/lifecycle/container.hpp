@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ struct CreateOptions {
     bool no_new_keyring = false;
     int preserve_fds = 0;
 };
+
+struct ContainerStats;  // stats.hpp
+class OomWatch;         // oom_watch.hpp
 
 struct ExecOptions {
     std::string id;
@@ -88,6 +92,10 @@ public:
     void update(const std::string& id, const config::Resources& resources);
     // runc's stats object {"cpu","memory","pids","blkio","hugetlb"}.
     nlohmann::json stats(const std::string& id) const;
+    // The same, typed as containerd's Metrics need it (stats.hpp).
+    ContainerStats container_stats(const std::string& id) const;
+    // OOM kills as they happen (oom_watch.hpp); the container must not be stopped.
+    std::unique_ptr<OomWatch> watch_oom(const std::string& id) const;
 
     ContainerInfo info(const std::string& id) const;
     nlohmann::json state_json(const std::string& id) const;
