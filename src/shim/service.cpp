@@ -477,6 +477,15 @@ bool TaskService::check_oom(Task& t) {
     return true;
 }
 
+void TaskService::kill_leftovers(Task& t) {
+    try {
+        if (runtime_.kill_leftovers(t.id))
+            log_.debug("killed the processes left in " + t.id + " after its init exited");
+    } catch (const Error& e) {
+        log_.warn("cannot kill the processes left in " + t.id + ": " + e.what());
+    }
+}
+
 void TaskService::exited(Task& t, Process& p, int wait_status) {
     p.status = ProcessStatus::stopped;
     p.exit_status = WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status)
@@ -490,8 +499,10 @@ void TaskService::exited(Task& t, Process& p, int wait_status) {
     if (p.io)
         p.io->drain_output();
     check_oom(t);
-    if (&p == &t.init)
+    if (&p == &t.init) {
         unwatch_oom(t);  // the cgroup goes away with the init; nothing more to report
+        kill_leftovers(t);
+    }
 
     ev::TaskExit e;
     e.set_container_id(t.id);

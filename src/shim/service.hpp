@@ -103,6 +103,8 @@ private:
     void recheck_oom_soon(Task& t);
     void reap();
     void exited(Task& t, Process& p, int wait_status);
+    // After the init's exit, as the runc shim: a shared pid namespace keeps the rest alive.
+    void kill_leftovers(Task& t);
     // Publishes /tasks/oom when the cgroup counted new OOM kills; whether it did.
     bool check_oom(Task& t);
     void publish(const std::string& topic, const std::string& type, const std::string& event);

@@ -589,4 +589,29 @@ TEST_F(ShimContainerd, StatsWorkingSetLeavesOutPageCache) {
     EXPECT_GT(m.page_faults, 0u);
 }
 
+// In a shared pid namespace (a pod's, here the host's: this test's own) the init's exit does not
+// take the rest of the container with it: the shim kills them, as the runc shim does.
+TEST_F(ShimContainerd, LeftoverProcessesDieWithTheInitInASharedPidNamespace) {
+    // Detached: `ctr run` would delete the task (and so the cgroup's processes) at the exit.
+    auto r = run("-d --with-ns pid:/proc/" + std::to_string(getpid()) + "/ns/pid", "leftover",
+                 "/bin/sh -c 'sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > /tmp/left.pid'");
+    ASSERT_EQ(r.status, 0) << r.output;
+    for (int i = 0; i < 250 && task_status("leftover") != "STOPPED"; ++i)
+        usleep(20000);
+    ASSERT_EQ(task_status("leftover"), "STOPPED");
+    std::ifstream f(dir_ + "/rootfs/tmp/left.pid");
+    pid_t pid = 0;
+    ASSERT_TRUE(f >> pid);
+    auto running = [&] {
+        std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+        std::string stat((std::istreambuf_iterator<char>(stat_file)), {});
+        auto paren = stat.rfind(')');
+        return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+    };
+    for (int i = 0; i < 250 && running(); ++i)
+        usleep(20000);
+    EXPECT_FALSE(running()) << "pid " << pid << " outlived the init of its container";
+    EXPECT_EQ(task_status("leftover"), "STOPPED");
+}
+
 }  // namespace

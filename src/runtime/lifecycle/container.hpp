@@ -96,6 +96,10 @@ public:
     ContainerStats container_stats(const std::string& id) const;
     // OOM kills as they happen (oom_watch.hpp); the container must not be stopped.
     std::unique_ptr<OomWatch> watch_oom(const std::string& id) const;
+    // Once the init has exited: SIGKILLs the processes left in the container's cgroup unless
+    // the init had a pid namespace of its own (the kernel killed them then), as runc's shim
+    // does. Whether there were any.
+    bool kill_leftovers(const std::string& id);
 
     ContainerInfo info(const std::string& id) const;
     nlohmann::json state_json(const std::string& id) const;
