@@ -173,5 +173,57 @@ TEST_F(NamespacesTest, UserNamespaceMapsRootToTheConfiguredHostUid) {
     EXPECT_EQ(st.st_uid, 100000u);
 }
 
+// With a cgroup namespace the container sees its own cgroup as the root of every hierarchy, as
+// with runc: "0::/" on cgroup2 and "N:controller:/" on v1, never the host's /brig/<id>.
+void expect_rooted_cgroups(const CommandResult& result) {
+    ASSERT_TRUE(result.ok()) << result.describe();
+    auto lines = split_lines(result.out);
+    ASSERT_FALSE(lines.empty()) << result.describe();
+    for (const auto& line : lines) {
+        auto colon = line.find(':', line.find(':') + 1);
+        ASSERT_NE(colon, std::string::npos) << line;
+        EXPECT_EQ(line.substr(colon + 1), "/") << "not rooted: " << line;
+    }
+}
+
+void add_cgroup_namespace(Json& config) {
+    auto& namespaces = config["linux"]["namespaces"];
+    if (std::find(namespaces.begin(), namespaces.end(), Json{{"type", "cgroup"}}) ==
+        namespaces.end())
+        namespaces.push_back({{"type", "cgroup"}});
+}
+
+TEST_F(NamespacesTest, CgroupNamespaceIsRootedAtTheContainersCgroup) {
+    if (namespace_link("self", "cgroup").empty())
+        GTEST_SKIP() << "no cgroup namespaces here";
+    add_cgroup_namespace(bundle().config());
+    bundle().set_args({"cat", "/proc/self/cgroup"});
+    expect_rooted_cgroups(run(new_id()));
+}
+
+TEST_F(NamespacesTest, CgroupNamespaceIsRootedWithAUserNamespace) {
+    if (namespace_link("self", "cgroup").empty())
+        GTEST_SKIP() << "no cgroup namespaces here";
+    auto& linux_config = bundle().config()["linux"];
+    add_cgroup_namespace(bundle().config());
+    linux_config["namespaces"].push_back({{"type", "user"}});
+    linux_config["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    linux_config["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    fs::permissions(bundle().dir(), static_cast<fs::perms>(0755));
+    bundle().set_args({"cat", "/proc/self/cgroup"});
+    expect_rooted_cgroups(run(new_id()));
+}
+
+TEST_F(NamespacesTest, ExecSeesTheSameRootedCgroupNamespace) {
+    if (namespace_link("self", "cgroup").empty())
+        GTEST_SKIP() << "no cgroup namespaces here";
+    add_cgroup_namespace(bundle().config());
+    bundle().set_script("sleep 1000");
+    auto id = new_id();
+    ASSERT_TRUE(create(id).ok());
+    ASSERT_TRUE(start(id).ok());
+    expect_rooted_cgroups(runtime({"exec", id, "cat", "/proc/self/cgroup"}));
+}
+
 }  // namespace
 }  // namespace brig::test

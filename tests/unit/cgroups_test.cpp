@@ -425,6 +425,20 @@ TEST(CgroupsV1Fake, CreateCopiesCpusetFromParents) {
     EXPECT_EQ(fake.manager->cgroup2_id(), 0u);
 }
 
+TEST(CgroupsV1Fake, ANewProcessJoinsThroughEachTasksFile) {
+    FakeV1 fake;
+    const char* controllers[] = {"memory", "cpu",     "cpuacct", "cpuset",
+                                 "pids",   "devices", "freezer", "blkio"};
+    for (const char* controller : controllers)
+        put(fake.dir(controller) / "tasks", "");
+    std::vector<UniqueFd> fds = fake.manager->self_join_fds();
+    ASSERT_EQ(fds.size(), std::size(controllers));
+    for (const auto& fd : fds)
+        ASSERT_EQ(::write(fd.get(), "0", 1), 1);
+    for (const char* controller : controllers)
+        EXPECT_EQ(get(fake.dir(controller) / "tasks"), "0") << controller;
+}
+
 TEST(CgroupsV1Fake, ResourceFiles) {
     FakeV1 fake;
     config::Resources resources;
@@ -541,7 +555,11 @@ TEST(CgroupsHybridFake, ResourcesGoWhereTheirControllerIs) {
     unified.unified = {{"memory.high", "1"}};
     EXPECT_NE(error_of([&] { manager->apply(unified); }).find("linux.resources.unified"),
               std::string::npos);
-    EXPECT_EQ(manager->clone_into_fd(), -1);
+    // clone3 places a process into the cgroup2 half; it joins the v1 half through tasks files.
+    EXPECT_GE(manager->clone_into_fd(), 0);
+    for (const char* controller : {"memory", "cpu", "cpuset", "pids", "devices", "freezer"})
+        put(tmp.path() / controller / "brig/c1/tasks", "");
+    EXPECT_EQ(manager->self_join_fds().size(), 6u);
 }
 
 // The device program decides per access bit, the last matching rule winning.

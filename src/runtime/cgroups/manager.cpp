@@ -90,8 +90,9 @@ public:
         v1_.add_process(pid);
         v2_.add_process(pid);
     }
-    // clone3 can place a child into one cgroup only: the v1 controllers need a write anyway.
-    int clone_into_fd() override { return -1; }
+    // clone3 places the child into the cgroup2 half; it joins the v1 controllers itself.
+    int clone_into_fd() override { return v2_.clone_into_fd(); }
+    std::vector<UniqueFd> self_join_fds() const override { return v1_.self_join_fds(); }
     uint64_t cgroup2_id() const override { return v2_.cgroup2_id(); }
 
     std::vector<pid_t> pids() const override {

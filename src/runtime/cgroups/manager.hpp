@@ -53,8 +53,14 @@ public:
     // Moves pid into the cgroup(s).
     virtual void add_process(pid_t pid) = 0;
     // An O_DIRECTORY fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 when the
-    // container's controllers are not all on cgroup2.
+    // host has no cgroup2 part for the container. On hybrid hosts the v1 controllers still need
+    // self_join_fds().
     virtual int clone_into_fd() = 0;
+    // The container's v1 `tasks` files, opened for writing, one per controller: a new process
+    // joins the v1 controllers by writing "0" into each itself. A thread that moves itself
+    // skips the kernel's global threadgroup lock (and the RCU grace period its write side waits
+    // for), which writing another process's pid into cgroup.procs takes. Empty on cgroup2.
+    virtual std::vector<UniqueFd> self_join_fds() const { return {}; }
     // The cgroup id (inode of the cgroup2 directory) that bpf_get_current_cgroup_id() returns for
     // the container's processes; 0 when the host has no cgroup2 mount.
     virtual uint64_t cgroup2_id() const = 0;

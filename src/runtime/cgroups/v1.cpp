@@ -358,6 +358,18 @@ void CgroupV1::add_process(pid_t pid) {
     }
 }
 
+std::vector<UniqueFd> CgroupV1::self_join_fds() const {
+    // Co-mounted controllers (cpu,cpuacct) share a directory: a second write costs nothing.
+    std::vector<UniqueFd> fds;
+    for (const auto& [name, dir] : dirs_) {
+        UniqueFd fd(::open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd)
+            throw_errno("opening the " + name + " cgroup " + dir);
+        fds.push_back(std::move(fd));
+    }
+    return fds;
+}
+
 std::vector<pid_t> CgroupV1::pids() const {
     for (const char* name : {"freezer", "pids", "memory", "cpu", "devices"}) {
         auto it = dirs_.find(name);

@@ -21,6 +21,7 @@ public:
     void apply(const config::Resources& resources) override;
     void add_process(pid_t pid) override;
     int clone_into_fd() override { return -1; }
+    std::vector<UniqueFd> self_join_fds() const override;
     uint64_t cgroup2_id() const override { return 0; }
     std::vector<pid_t> pids() const override;
     void freeze() override;

@@ -14,9 +14,15 @@ public:
 
     int errnum() const noexcept { return errno_; }
 
+    // An error passed on with its text as it stands (already naming its errno, if any): one
+    // read back from a child process, or one with cleanup failures appended.
+    static Error passed_on(const std::string& text, int err) { return Error(text, err, true); }
+
     static std::string errno_text(int err);
 
 private:
+    Error(const std::string& text, int err, bool) : std::runtime_error(text), errno_(err) {}
+
     int errno_;
 };
 

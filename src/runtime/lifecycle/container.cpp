@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <climits>
@@ -17,14 +16,13 @@
 #include "runtime/cgroups/manager.hpp"
 #include "runtime/common/clock.hpp"
 #include "runtime/common/error.hpp"
-#include "runtime/common/scope_guard.hpp"
 #include "runtime/config/json_reader.hpp"
 #include "runtime/config/spec.hpp"
 #include "runtime/lifecycle/hooks.hpp"
 #include "runtime/lifecycle/init.hpp"
+#include "runtime/lifecycle/rollback.hpp"
 #include "runtime/lifecycle/signal_forwarder.hpp"
-#include "runtime/lifecycle/sync.hpp"
-#include "runtime/linux/clone.hpp"
+#include "runtime/lifecycle/spawner.hpp"
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/security/lsm.hpp"
@@ -48,11 +46,6 @@ std::string absolute_directory(const std::string& path, const std::string& what)
 
 config::Spec parse_config_text(const std::string& text) {
     return config::parse_spec(config::parse_json_text(text, "config.json"));
-}
-
-void wait_child(pid_t pid) {
-    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
 }
 
 UniqueFd open_pidfd(const state::ContainerState& s) {
@@ -139,40 +132,77 @@ int parse_signal(const std::string& text) {
     throw Error("invalid signal \"" + text + "\"");
 }
 
-StartedInit Runtime::create(const CreateOptions& o) {
-    state::validate_container_id(o.id);
-    const std::string bundle = absolute_directory(o.bundle, "bundle");
-    const std::string config_text = config::read_capped_file(
-        bundle + "/config.json", config::config_json_size_limit, "config.json");
-    const config::Spec spec = parse_config_text(config_text);
-    if (!spec.process)
-        throw Error("process: required to create a container");
-    if (!spec.linux)
-        throw Error("linux: required to create a container on Linux");
-    const std::string root_path =
-        spec.root.path.front() == '/' ? spec.root.path : bundle + "/" + spec.root.path;
-    const std::string rootfs = absolute_directory(root_path, "root.path:");
-    const bool own_pty =
-        spec.process->terminal && o.console_socket.empty() && o.console_socket_fd < 0;
-    if (own_pty && !o.keep_pty_master)
-        throw Error("process.terminal: true needs --console-socket");
-    const linux::NamespacePlan ns = linux::plan_namespaces(*spec.linux);
-    std::optional<security::SeccompProgram> seccomp;
-    if (spec.linux->seccomp)
-        seccomp = security::compile_seccomp_cached(*spec.linux->seccomp, seccomp_cache_dir());
-    // Refused here, before anything exists, when a label cannot be applied.
-    const security::LsmHost lsm_host = security::detect_lsm_host();
-    security::LsmPlan lsm = security::plan_lsm(*spec.process, spec.linux->mount_label, lsm_host,
-                                               security::lsm_optional(spec.annotations));
-    if (!lsm.warning.empty())
-        log_.warn(lsm.warning);
-    UniqueFd seccomp_listener;
-    if (seccomp && seccomp->notify)
-        seccomp_listener = security::connect_seccomp_listener(spec.linux->seccomp->listener_path);
+// What create decides before anything exists (parse, validation, confinement), and what it
+// makes that a failure must undo.
+struct Runtime::CreatePlan {
+    std::string bundle;
+    std::string config_text;
+    config::Spec spec;
+    std::string rootfs;
+    bool own_pty = false;  // a terminal without console socket: brig keeps the master
+    linux::NamespacePlan ns;
+    security::LsmHost lsm_host;
+    Confinement confinement;
 
-    store_.create_dir(o.id);
-    ScopeGuard remove_state([&] { store_.remove(o.id); });
+    std::unique_ptr<cgroups::CgroupManager> cgroup;
+    std::unique_ptr<ContainerWatch> watch;
 
+    // All but the fds, which the caller opens.
+    InitContext init_context(const CreateOptions& o) const;
+};
+
+InitContext Runtime::CreatePlan::init_context(const CreateOptions& o) const {
+    const char* listen_fds_env = getenv("LISTEN_FDS");
+    int listen_fds = listen_fds_env ? std::atoi(listen_fds_env) : 0;
+    InitContext ctx;
+    ctx.spec = &spec;
+    ctx.seccomp = confinement.seccomp_program();
+    ctx.watch = watch.get();
+    ctx.lsm = confinement.lsm;
+    ctx.seccomp_listener = confinement.seccomp_listener.get();
+    if (lsm_host.selinux)
+        ctx.mount_label_option = security::mount_label_option(spec.linux->mount_label);
+    ctx.bundle = bundle;
+    ctx.rootfs = rootfs;
+    ctx.preserve_fds = o.preserve_fds + listen_fds;
+    ctx.listen_fds = listen_fds;
+    ctx.no_pivot = o.no_pivot;
+    ctx.no_new_keyring = o.no_new_keyring;
+    ctx.new_user_namespace = ns.new_user;
+    ctx.new_time_namespace = ns.new_time;
+    return ctx;
+}
+
+namespace {
+
+// The container's side of its terminal: a console socket connection (or our socketpair, whose
+// other end receives the master when brig keeps it).
+struct ConsoleEnds {
+    UniqueFd console;
+    UniqueFd pty_receiver;
+};
+
+ConsoleEnds open_console(const CreateOptions& o, const config::Process& process, bool own_pty) {
+    ConsoleEnds ends;
+    if (own_pty) {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+            throw_errno("socketpair");
+        ends.pty_receiver.reset(pair[0]);
+        ends.console.reset(pair[1]);
+    } else if (o.console_socket_fd >= 0) {
+        ends.console.reset(fcntl(o.console_socket_fd, F_DUPFD_CLOEXEC, 3));
+        if (!ends.console)
+            throw_errno("console socket fd " + std::to_string(o.console_socket_fd));
+    } else if (process.terminal) {
+        ends.console = linux::connect_console_socket(o.console_socket);
+    }
+    return ends;
+}
+
+state::ContainerState initial_state(const CreateOptions& o, const config::Spec& spec,
+                                    const std::string& bundle, const std::string& rootfs,
+                                    bool systemd_cgroup) {
     state::ContainerState st;
     st.oci_version = spec.oci_version;
     st.id = o.id;
@@ -181,154 +211,126 @@ StartedInit Runtime::create(const CreateOptions& o) {
     st.created = rfc3339_now();
     st.owner = "root";
     st.annotations = spec.annotations;
-    st.use_systemd_cgroup = systemd_cgroup_;
+    st.use_systemd_cgroup = systemd_cgroup;
+    return st;
+}
 
-    auto cgroup = cgroups::open_manager(spec.linux->cgroups_path, o.id);
-    st.cgroups_path = cgroup->path();
+}  // namespace
+
+Runtime::CreatePlan Runtime::plan_create(const CreateOptions& o) const {
+    state::validate_container_id(o.id);
+    check_stdio(o.stdio, "stdio");
+    CreatePlan p;
+    p.bundle = absolute_directory(o.bundle, "bundle");
+    p.config_text = config::read_capped_file(p.bundle + "/config.json",
+                                             config::config_json_size_limit, "config.json");
+    p.spec = parse_config_text(p.config_text);
+    const config::Spec& spec = p.spec;
+    if (!spec.process)
+        throw Error("process: required to create a container");
+    if (!spec.linux)
+        throw Error("linux: required to create a container on Linux");
+    const std::string root_path =
+        spec.root.path.front() == '/' ? spec.root.path : p.bundle + "/" + spec.root.path;
+    p.rootfs = absolute_directory(root_path, "root.path:");
+    p.own_pty = spec.process->terminal && o.console_socket.empty() && o.console_socket_fd < 0;
+    if (p.own_pty && !o.keep_pty_master)
+        throw Error("process.terminal: true needs --console-socket");
+    p.ns = linux::plan_namespaces(*spec.linux);
+    // Refused here, before anything exists, when a label cannot be applied.
+    p.lsm_host = security::detect_lsm_host();
+    p.confinement = prepare_confinement(spec, *spec.process, spec.linux->mount_label, p.lsm_host,
+                                        seccomp_cache_dir(), log_);
+    return p;
+}
+
+StartedInit Runtime::create(const CreateOptions& o) {
+    CreatePlan plan = plan_create(o);  // nothing exists yet
+    Rollback rollback(log_);
+    try {
+        StartedInit init = create_container(o, plan, rollback);
+        rollback.dismiss();
+        return init;
+    } catch (const std::exception& e) {
+        throw rollback.fail(e);
+    }
+}
+
+StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
+                                      Rollback& rollback) {
+    const config::Spec& spec = plan.spec;
+    store_.create_dir(o.id);
+    rollback.add("removing the state directory", [this, id = o.id] { store_.remove(id); });
+    state::ContainerState st = initial_state(o, spec, plan.bundle, plan.rootfs, systemd_cgroup_);
+    plan.cgroup = cgroups::open_manager(spec.linux->cgroups_path, o.id);
+    st.cgroups_path = plan.cgroup->path();
     store_.write_breadcrumb(st);  // "creating": delete --force finds the cgroup to remove
-    store_.write_config(o.id, config_text);
-    cgroup->create();
-    ScopeGuard remove_cgroup([&] { cgroup->destroy(); });
-    cgroup->apply(cgroup_resources(*spec.linux));
-    std::unique_ptr<ContainerWatch> watch;
+    store_.write_config(o.id, plan.config_text);
+    plan.cgroup->create();
+    rollback.add("removing the cgroup", [&plan] { plan.cgroup->destroy(); });
+    plan.cgroup->apply(cgroup_resources(*spec.linux));
     if (monitor_)
-        watch = monitor_->prepare({o.id, bundle, store_.dir(o.id), cgroup->cgroup2_id(),
-                                   cgroup2_dir(*cgroup), spec.annotations, spec.process->env});
+        plan.watch =
+            monitor_->prepare({o.id, plan.bundle, store_.dir(o.id), plan.cgroup->cgroup2_id(),
+                               cgroup2_dir(*plan.cgroup), spec.annotations, spec.process->env});
 
     // O_RDWR opens never block; exec.fifo keeps a reader for `start`, started.fifo a writer
     // that only the container's exec (or death) removes.
     UniqueFd start_fifo = make_fifo(store_.fifo_path(o.id));
     UniqueFd started_fifo = make_fifo(store_.started_fifo_path(o.id));
+    ConsoleEnds console = open_console(o, *spec.process, plan.own_pty);
 
-    UniqueFd console, pty_receiver;  // pty_receiver: our end when we keep the master
-    if (own_pty) {
-        int pair[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-            throw_errno("socketpair");
-        pty_receiver.reset(pair[0]);
-        console.reset(pair[1]);
-    } else if (o.console_socket_fd >= 0) {
-        console.reset(fcntl(o.console_socket_fd, F_DUPFD_CLOEXEC, 3));
-    } else if (spec.process->terminal) {
-        console = linux::connect_console_socket(o.console_socket);
-    }
-
-    int sync_fds[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_fds) != 0)
-        throw_errno("socketpair");
-    UniqueFd parent_end(sync_fds[0]), child_end(sync_fds[1]);
-
-    const char* listen_fds_env = getenv("LISTEN_FDS");
-    int listen_fds = listen_fds_env ? std::atoi(listen_fds_env) : 0;
-    InitContext ctx;
-    ctx.spec = &spec;
-    ctx.seccomp = seccomp ? &*seccomp : nullptr;
-    ctx.watch = watch.get();
-    ctx.lsm = lsm;
-    ctx.seccomp_listener = seccomp_listener.get();
-    if (lsm_host.selinux)
-        ctx.mount_label_option = security::mount_label_option(spec.linux->mount_label);
-    ctx.bundle = bundle;
-    ctx.rootfs = rootfs;
-    ctx.sync_fd = child_end.get();
+    InitContext ctx = plan.init_context(o);
     ctx.start_fifo_fd = start_fifo.get();
     ctx.started_fifo_fd = started_fifo.get();
-    ctx.console_fd = console.get();
-    ctx.preserve_fds = o.preserve_fds + listen_fds;
-    ctx.listen_fds = listen_fds;
-    ctx.no_pivot = o.no_pivot;
-    ctx.no_new_keyring = o.no_new_keyring;
-    ctx.new_user_namespace = ns.new_user;
-    ctx.new_time_namespace = ns.new_time;
+    ctx.console_fd = console.console.get();
 
-    const int cgroup_fd = cgroup->clone_into_fd();
-    StartedInit init;
-    int pidfd = -1;
-    if (ns.joins.empty()) {
-        init.pid =
-            linux::clone_process({static_cast<uint64_t>(ns.clone_flags), false, cgroup_fd, &pidfd});
-        if (init.pid == 0) {
-            parent_end.reset();
-            container_init(ctx);
-        }
-    } else {
-        // Joining a pid namespace only affects children: a first process joins every namespace
-        // given by path, then clones the init (as brig's child) into the new ones.
-        pid_t stage1 = linux::clone_process({0, false, cgroup_fd, nullptr});
-        if (stage1 == 0) {
-            parent_end.reset();
-            try {
-                linux::join_namespaces(ns);
-                pid_t pid = linux::clone_process(
-                    {static_cast<uint64_t>(ns.clone_flags), true, -1, nullptr});
-                if (pid == 0)
-                    container_init(ctx);
-                sync_send(ctx.sync_fd, SyncType::init_pid, std::to_string(pid));
-            } catch (const std::exception& e) {
-                sync_send(ctx.sync_fd, SyncType::error, e.what());
-            }
-            _exit(0);
-        }
-        auto m = sync_receive(parent_end.get());
-        wait_child(stage1);
-        if (m.type == SyncType::error)
-            throw Error(m.text);
-        init.pid = std::atoi(m.text.c_str());
-        pidfd = static_cast<int>(syscall(SYS_pidfd_open, init.pid, 0));
+    SpawnPlan spawn_plan{static_cast<uint64_t>(plan.ns.clone_flags), std::move(plan.ns.joins),
+                         plan.cgroup.get()};
+    if (plan.ns.new_user) {
+        spawn_plan.uid_mappings = &spec.linux->uid_mappings;
+        spawn_plan.gid_mappings = &spec.linux->gid_mappings;
     }
-    init.pidfd.reset(pidfd);
-    ScopeGuard kill_init([&] {
-        ::kill(init.pid, SIGKILL);
-        wait_child(init.pid);
+    spawn_plan.stdio = o.stdio;
+    Spawn spawn(std::move(spawn_plan), [&ctx](int sync_fd, const std::string& state_json) {
+        InitContext own = ctx;
+        own.sync_fd = sync_fd;
+        container_init(own, state_json);
     });
-    child_end.reset();
     start_fifo.reset();
     started_fifo.reset();
-    console.reset();
+    console.console.reset();
 
-    if (cgroup_fd < 0)
-        cgroup->add_process(init.pid);
-    if (ns.new_user)
-        linux::write_id_mappings(init.pid, spec.linux->uid_mappings, spec.linux->gid_mappings,
-                                 false);
     // Armed before activate: a watcher that fails to start must not leave map entries behind.
-    ScopeGuard cancel_watch([&] {
-        if (watch)
-            watch->cancel();
+    rollback.add("cancelling the monitor's watch", [&plan] {
+        if (plan.watch)
+            plan.watch->cancel();
     });
-    if (watch)
-        watch->activate(init.pid);
-    st.pid = init.pid;
-    st.pid_start_time = state::process_start_time(init.pid);
+    if (plan.watch)
+        plan.watch->activate(spawn.pid());
+    st.pid = spawn.pid();
+    st.pid_start_time = state::process_start_time(st.pid);
     const std::string hook_state = st.to_oci_json(Status::creating).dump();
-    sync_send(parent_end.get(), SyncType::go, hook_state);
+    spawn.go(hook_state);
     // The final state.json is written and fsync'd while the container sets itself up, and
     // renamed into place once it is ready.
     st.recorded_status = Status::created;
     state::StagedFile staged_state = store_.stage(st);
-    for (;;) {
-        SyncMessage m = sync_receive(parent_end.get());
-        if (m.type == SyncType::error)
-            throw Error(m.text);
-        if (m.type == SyncType::ready)
-            break;
-        if (m.type != SyncType::run_hooks)
-            throw Error("sync: unexpected message from the container process");
+    spawn.wait_ready([&] {
         run_hooks(spec.hooks.prestart, hook_state, "prestart");
         run_hooks(spec.hooks.create_runtime, hook_state, "createRuntime");
-        sync_send(parent_end.get(), SyncType::hooks_done);
-    }
+    });
 
-    if (pty_receiver)
-        init.pty_master = linux::receive_fd(pty_receiver.get());  // sent before `ready`
+    StartedInit init;
+    if (console.pty_receiver)
+        init.pty_master = linux::receive_fd(console.pty_receiver.get());  // sent before `ready`
     staged_state.commit();
     if (!o.pid_file.empty())
-        state::write_file_atomic(o.pid_file, std::to_string(init.pid), 0644,
+        state::write_file_atomic(o.pid_file, std::to_string(st.pid), 0644,
                                  state::Durability::atomic_only);
-    cancel_watch.dismiss();
-    kill_init.dismiss();
-    remove_cgroup.dismiss();
-    remove_state.dismiss();
+    Spawn::Process process = spawn.release();
+    init.pid = process.pid;
+    init.pidfd = std::move(process.pidfd);
     log_.debug("created container " + o.id + " pid " + std::to_string(init.pid));
     init.state = std::move(st);
     init.hooks = spec.hooks;
@@ -526,23 +528,23 @@ int Runtime::run(const CreateOptions& options, bool detach, bool keep) {
     CreateOptions opts = options;
     opts.keep_pty_master = !detach;  // brig relays the terminal while it waits
     StartedInit init = create(opts);
-    // The hooks and state create has just parsed and written: not read back from disk.
-    ScopeGuard cleanup([&] {
-        try {
-            remove(options.id, true, &init.hooks);
-        } catch (const Error& e) {
-            log_.warn(e.what());
+    // Undone on failure, and after the wait unless kept (a failure then is only logged). The
+    // hooks and state create has just parsed and written: not read back from disk.
+    Rollback rollback(log_);
+    rollback.add("deleting the container", [&] { remove(options.id, true, &init.hooks); });
+    try {
+        start({init.state, Status::created}, &init.hooks);
+        if (detach) {
+            rollback.dismiss();
+            return 0;
         }
-    });
-    start({init.state, Status::created}, &init.hooks);
-    if (detach) {
-        cleanup.dismiss();
-        return 0;
+        int status = forwarder.wait(init.pid, init.pidfd.get(), init.pty_master.get());
+        if (keep)
+            rollback.dismiss();
+        return status;
+    } catch (const std::exception& e) {
+        throw rollback.fail(e);
     }
-    int status = forwarder.wait(init.pid, init.pidfd.get(), init.pty_master.get());
-    if (keep)
-        cleanup.dismiss();
-    return status;
 }
 
 }  // namespace brig::lifecycle

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,8 @@
 
 namespace brig::lifecycle {
 
+class Rollback;
+
 struct CreateOptions {
     std::string id;
     std::string bundle = ".";
@@ -31,6 +34,9 @@ struct CreateOptions {
     bool no_pivot = false;
     bool no_new_keyring = false;
     int preserve_fds = 0;
+    // The container process's fds 0, 1 and 2 (dup2'd onto them in the process; default: the
+    // caller's own). A terminal replaces them.
+    std::array<int, 3> stdio{0, 1, 2};
 };
 
 struct ContainerStats;  // stats.hpp
@@ -38,7 +44,10 @@ class OomWatch;         // oom_watch.hpp
 
 struct ExecOptions {
     std::string id;
-    std::string process_file;  // --process: a process.json replacing the config's process
+    // The process to run instead of the config's: parsed (the shim's), or a process.json
+    // (--process). The fields below still override it.
+    std::optional<config::Process> process;
+    std::string process_file;
     std::vector<std::string> args;
     std::string cwd;
     std::vector<std::string> env;
@@ -51,6 +60,13 @@ struct ExecOptions {
     std::string pid_file;
     std::string console_socket;
     int preserve_fds = 0;
+    std::array<int, 3> stdio{0, 1, 2};  // as CreateOptions::stdio
+};
+
+// A process spawn_exec started in a container: a child of the caller, not waited for.
+struct ExecProcess {
+    pid_t pid = 0;
+    UniqueFd pidfd;
 };
 
 // A container process that brig itself started (and may wait for, as `run` does).
@@ -83,6 +99,9 @@ public:
     // Runs a new process in the container; returns its exit status (0 with detach).
     // Throws ExecFailed when the process could not be started (the CLI exits 255 then).
     int exec(const ExecOptions& options);
+    // Starts a new process in the container and returns once it has exec'd its program
+    // (options.detach is not looked at: nothing waits for it). Throws as exec() does.
+    ExecProcess spawn_exec(const ExecOptions& options);
     // `delete`: a running container needs force.
     void remove(const std::string& id, bool force);
 
@@ -109,6 +128,10 @@ public:
     const state::StateStore& store() const { return store_; }
 
 private:
+    struct CreatePlan;
+    CreatePlan plan_create(const CreateOptions& options) const;
+    StartedInit create_container(const CreateOptions& options, CreatePlan& plan,
+                                 Rollback& rollback);
     // With hooks (those create parsed, for `run`), config.json is not read back.
     void start(const ContainerInfo& info, const config::Hooks* hooks);
     void remove(const std::string& id, bool force, const config::Hooks* hooks);
@@ -123,6 +146,7 @@ private:
 
 struct ExecFailed : Error {
     using Error::Error;
+    explicit ExecFailed(const Error& cause) : Error(cause) {}
 };
 
 // Parses a signal given as a name ("TERM", "SIGKILL") or a number; throws on anything else.

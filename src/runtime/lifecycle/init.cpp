@@ -109,17 +109,11 @@ void exec_user_process(const config::Process& process,
     throw_errno("exec: \"" + process.args.front() + "\"");
 }
 
-void container_init(const InitContext& ctx) {
+void container_init(const InitContext& ctx, const std::string& state_json) {
     const config::Spec& spec = *ctx.spec;
     const config::Process& process = *spec.process;
     bool ready_sent = false;
     try {
-        // Until exec, other processes of the container must not reach brig's memory or
-        // /proc/PID/exe (CVE-2019-5736).
-        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-            throw_errno("prctl(PR_SET_DUMPABLE)");
-        // The go message carries the OCI state (with our host pid) for the container's hooks.
-        const std::string state_json = sync_expect(ctx.sync_fd, SyncType::go).text;
         if (ctx.new_user_namespace) {
             // The parent has written our id maps: become root of the new user namespace.
             if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
@@ -190,10 +184,7 @@ void container_init(const InitContext& ctx) {
                           setgroups_allowed, ctx.preserve_fds, ctx.listen_fds, state_json);
     } catch (const std::exception& e) {
         if (!ready_sent) {
-            try {
-                sync_send(ctx.sync_fd, SyncType::error, e.what());
-            } catch (...) {
-            }
+            sync_send_error(ctx.sync_fd, e);
         } else {
             write_stderr(std::string("brig: ") + e.what() + "\n");
             ssize_t ignored = ::write(ctx.started_fifo_fd, "E", 1);

@@ -33,9 +33,10 @@ struct InitContext {
     bool new_time_namespace = false;
 };
 
-// Never returns: execs the user program or _exits with an error reported on sync_fd
-// (before `ready`) or on stderr (after it).
-[[noreturn]] void container_init(const InitContext& ctx);
+// The body of the container's spawn (in its cgroup and namespaces; state_json is the OCI
+// state brig sent with `go`, for the hooks). Never returns: execs the user program or _exits
+// with an error reported on sync_fd (before `ready`) or on stderr (after it).
+[[noreturn]] void container_init(const InitContext& ctx, const std::string& state_json);
 
 // Applies what every process entering the container gets right before exec (also used by
 // `brig exec`): user, capabilities, no_new_privs, seccomp last, fd sweep, then execve.

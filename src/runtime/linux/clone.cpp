@@ -16,6 +16,12 @@ struct CloneArgs {
         set_tid_size, cgroup;
 };
 constexpr uint64_t clone_into_cgroup = 0x200000000ULL;
+// The size of clone_args before CLONE_INTO_CGROUP (CLONE_ARGS_SIZE_VER1).
+constexpr size_t clone_args_size_ver1 = 80;
+
+bool cgroup_refused(int err) {
+    return err == EOPNOTSUPP || err == EBUSY || err == E2BIG || err == EINVAL;
+}
 
 }  // namespace
 
@@ -31,13 +37,24 @@ pid_t clone_process(const CloneRequest& request) {
         args.flags |= CLONE_PIDFD;
         args.pidfd = reinterpret_cast<uint64_t>(request.pidfd);
     }
+    size_t size = clone_args_size_ver1;
     if (request.cgroup_fd >= 0) {
         args.flags |= clone_into_cgroup;
         args.cgroup = static_cast<uint64_t>(request.cgroup_fd);
+        size = sizeof args;
     }
-    long pid = syscall(SYS_clone3, &args, sizeof args);
+    long pid = syscall(SYS_clone3, &args, size);
+    bool in_cgroup = request.cgroup_fd >= 0;
+    if (pid < 0 && in_cgroup && cgroup_refused(errno)) {
+        args.flags &= ~clone_into_cgroup;
+        args.cgroup = 0;
+        in_cgroup = false;
+        pid = syscall(SYS_clone3, &args, clone_args_size_ver1);
+    }
     if (pid < 0)
         throw_errno("cannot create the container process (clone3)");
+    if (pid > 0 && request.in_cgroup)
+        *request.in_cgroup = in_cgroup;
     return static_cast<pid_t>(pid);
 }
 

@@ -10,8 +10,11 @@ namespace brig::linux {
 struct CloneRequest {
     uint64_t namespaces = 0;      // CLONE_NEW* flags
     bool parent_is_ours = false;  // CLONE_PARENT: the child becomes our parent's child
-    int cgroup_fd = -1;           // >= 0: start in this cgroup2 directory (CLONE_INTO_CGROUP)
-    int* pidfd = nullptr;         // non-null: receives a pidfd (CLONE_PIDFD)
+    // >= 0: start in this cgroup2 directory (CLONE_INTO_CGROUP). Where the kernel refuses that
+    // (EOPNOTSUPP, EBUSY; E2BIG or EINVAL before Linux 5.7) the child starts in our cgroup.
+    int cgroup_fd = -1;
+    int* pidfd = nullptr;       // non-null: receives a pidfd (CLONE_PIDFD)
+    bool* in_cgroup = nullptr;  // non-null: set to whether the child started in cgroup_fd
 };
 
 // Returns the child's pid in the parent and 0 in the child; throws on failure.

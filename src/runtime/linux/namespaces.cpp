@@ -67,14 +67,6 @@ NamespacePlan plan_namespaces(const config::Linux& linux) {
     return plan;
 }
 
-void join_namespaces(const NamespacePlan& plan) {
-    for (const auto& j : plan.joins) {
-        if (setns(j.fd.get(), config::namespace_clone_flag(j.type)) != 0)
-            throw_errno(std::string("cannot join ") + config::namespace_type_name(j.type) +
-                        " namespace");
-    }
-}
-
 void write_id_mappings(pid_t pid, const std::vector<config::IdMapping>& uid_mappings,
                        const std::vector<config::IdMapping>& gid_mappings, bool deny_setgroups) {
     if (deny_setgroups)

@@ -29,9 +29,6 @@ struct NamespacePlan {
 // Opens every namespace path and checks with NS_GET_NSTYPE that it is of the declared type.
 NamespacePlan plan_namespaces(const config::Linux& linux);
 
-// Joins every namespace in plan.joins (user first). Runs in the container's first process.
-void join_namespaces(const NamespacePlan& plan);
-
 // Writes /proc/PID/{uid_map,gid_map} (and setgroups "deny" when asked) for a new user namespace.
 void write_id_mappings(pid_t pid, const std::vector<config::IdMapping>& uid_mappings,
                        const std::vector<config::IdMapping>& gid_mappings, bool deny_setgroups);

@@ -179,7 +179,7 @@ void bind_mount(MountContext& ctx, const config::Mount& mount, const MountOption
     try {
         source = ctx.sys.openat2(AT_FDCWD, mount.source, O_PATH, 0, 0);
     } catch (const Error& e) {
-        throw Error("bind source " + mount.source + ": " + Error::errno_text(e.errnum()));
+        throw Error("bind source " + mount.source, e.errnum());
     }
     const Leaf leaf = S_ISDIR(ctx.sys.fstat(source.get()).st_mode) ? Leaf::directory : Leaf::file;
     UniqueFd target = create_in_root(ctx.sys, ctx.root, dest, leaf, symlinks);
@@ -510,8 +510,9 @@ void prepare_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions
         try {
             do_mount(ctx, mount);
         } catch (const Error& e) {
-            throw Error("mounts[" + std::to_string(i) + "] (" + mount.destination +
-                        "): " + e.what());
+            throw Error::passed_on(
+                "mounts[" + std::to_string(i) + "] (" + mount.destination + "): " + e.what(),
+                e.errnum());
         }
     }
     if (needs_dev_setup(spec))
