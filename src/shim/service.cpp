@@ -18,14 +18,14 @@
 #include <nlohmann/json.hpp>
 
 #include "events.pb.h"
-#include "metrics.pb.h"
-#include "runtime/cgroups/manager.hpp"
 #include "runtime/common/scope_guard.hpp"
 #include "runtime/common/version.hpp"
 #include "runtime/config/spec.hpp"
+#include "runtime/lifecycle/stats.hpp"
 #include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/state/state_store.hpp"
+#include "shim/metrics.hpp"
 #include "task.pb.h"
 #include "wire.pb.h"
 
@@ -136,16 +136,6 @@ task::Status status_of(state::Status s) {
             return task::STOPPED;
     }
     return task::UNKNOWN;
-}
-
-uint64_t json_u64(const nlohmann::json& j, std::initializer_list<const char*> path) {
-    const nlohmann::json* cur = &j;
-    for (const char* key : path) {
-        if (!cur->is_object() || !cur->contains(key))
-            return 0;
-        cur = &(*cur)[key];
-    }
-    return cur->is_number_unsigned() || cur->is_number_integer() ? cur->get<uint64_t>() : 0;
 }
 
 }  // namespace
@@ -301,11 +291,9 @@ std::string TaskService::create(const std::string& payload) {
     init.pid = started.pid;
     init.pidfd = std::move(started.pidfd);
     try {
-        auto manager = cgroups::open_manager(runtime_.info(t->id).state.cgroups_path, t->id);
-        t->oom_kills = manager->oom_kills();
-        t->oom_watch = manager->watch_oom();
+        t->oom_watch = runtime_.watch_oom(t->id);
     } catch (const Error& e) {
-        log_.warn(std::string("create: OOM events only at exit: ") + e.what());
+        log_.warn(std::string("create: no OOM events: ") + e.what());
     }
     unmount.dismiss();
     Task& ref = *t;
@@ -338,13 +326,12 @@ void TaskService::watch(Process& p) {
 }
 
 void TaskService::watch_oom(Task& t) {
-    if (!t.oom_watch)
+    if (!t.oom_watch || t.oom_watch->fd() < 0)
         return;
     t.oom_token = loop_.add(t.oom_watch->fd(), EPOLLIN, [this, id = t.id](uint32_t) {
         auto it = tasks_.find(id);
         if (it == tasks_.end())
             return;
-        it->second->oom_watch->drain();
         if (!check_oom(*it->second))
             recheck_oom_soon(*it->second);
     });
@@ -482,19 +469,21 @@ void TaskService::reap() {
 }
 
 bool TaskService::check_oom(Task& t) {
+    if (!t.oom_watch || t.oom_watch->new_kills() == 0)
+        return false;
+    ev::TaskOOM e;
+    e.set_container_id(t.id);
+    publish("/tasks/oom", "containerd.events.TaskOOM", e.SerializeAsString());
+    return true;
+}
+
+void TaskService::kill_leftovers(Task& t) {
     try {
-        auto manager = cgroups::open_manager(runtime_.info(t.id).state.cgroups_path, t.id);
-        uint64_t kills = manager->oom_kills();
-        if (kills > t.oom_kills) {
-            t.oom_kills = kills;
-            ev::TaskOOM e;
-            e.set_container_id(t.id);
-            publish("/tasks/oom", "containerd.events.TaskOOM", e.SerializeAsString());
-            return true;
-        }
-    } catch (const Error&) {
+        if (runtime_.kill_leftovers(t.id))
+            log_.debug("killed the processes left in " + t.id + " after its init exited");
+    } catch (const Error& e) {
+        log_.warn("cannot kill the processes left in " + t.id + ": " + e.what());
     }
-    return false;
 }
 
 void TaskService::exited(Task& t, Process& p, int wait_status) {
@@ -510,8 +499,10 @@ void TaskService::exited(Task& t, Process& p, int wait_status) {
     if (p.io)
         p.io->drain_output();
     check_oom(t);
-    if (&p == &t.init)
+    if (&p == &t.init) {
         unwatch_oom(t);  // the cgroup goes away with the init; nothing more to report
+        kill_leftovers(t);
+    }
 
     ev::TaskExit e;
     e.set_container_id(t.id);
@@ -633,13 +624,12 @@ std::string TaskService::pause(const std::string& payload, bool freeze) {
     std::string id = freeze ? parse<task::PauseRequest>(payload, "PauseRequest").id()
                             : parse<task::ResumeRequest>(payload, "ResumeRequest").id();
     Task& t = task(id);
-    if (t.init.status != ProcessStatus::running)
-        throw RpcError(Code::failed_precondition, "task " + id + " is not running");
     try {
-        auto manager = cgroups::open_manager(runtime_.info(id).state.cgroups_path, id);
-        freeze ? manager->freeze() : manager->thaw();
+        freeze ? runtime_.pause(id) : runtime_.resume(id);
     } catch (const Error& e) {
-        throw RpcError(Code::unknown, std::string(freeze ? "pause: " : "resume: ") + e.what());
+        // Without an errno it is the runtime's status check (not running, not paused).
+        throw RpcError(e.errnum() ? Code::unknown : Code::failed_precondition,
+                       std::string(freeze ? "pause: " : "resume: ") + e.what());
     }
     t.paused = freeze;
     if (freeze) {
@@ -734,8 +724,7 @@ std::string TaskService::update(const std::string& payload) {
     if (doc.is_discarded() || !doc.is_object())
         throw RpcError(Code::invalid_argument, "update: resources must be a LinuxResources JSON");
     try {
-        auto resources = config::parse_resources(doc, "resources");
-        cgroups::open_manager(runtime_.info(t.id).state.cgroups_path, t.id)->apply(resources);
+        runtime_.update(t.id, config::parse_resources(doc, "resources"));
     } catch (const Error& e) {
         throw RpcError(Code::invalid_argument, std::string("update: ") + e.what());
     }
@@ -758,40 +747,16 @@ std::optional<std::string> TaskService::wait(const ttrpc::Call& call) {
 std::string TaskService::stats(const std::string& payload) {
     auto req = parse<task::StatsRequest>(payload, "StatsRequest");
     Task& t = task(req.id());
-    nlohmann::json s;
-    uint64_t oom = 0;
+    MetricsAny metrics;
     try {
-        auto manager = cgroups::open_manager(runtime_.info(t.id).state.cgroups_path, t.id);
-        s = manager->stats();
-        oom = manager->oom_kills();
+        metrics = metrics_of(runtime_.container_stats(t.id));
     } catch (const Error& e) {
-        throw RpcError(Code::unknown, std::string("stats: ") + e.what());
+        throw RpcError(e.errnum() == ESRCH ? Code::not_found : Code::unknown,
+                       std::string("stats: ") + e.what());
     }
-    io::containerd::cgroups::v1::Metrics m;
-    m.mutable_pids()->set_current(json_u64(s, {"pids", "current"}));
-    m.mutable_pids()->set_limit(json_u64(s, {"pids", "limit"}));
-    auto* usage = m.mutable_cpu()->mutable_usage();
-    usage->set_total(json_u64(s, {"cpu", "usage", "total"}));
-    usage->set_kernel(json_u64(s, {"cpu", "usage", "kernel"}));
-    usage->set_user(json_u64(s, {"cpu", "usage", "user"}));
-    if (s.contains("cpu") && s["cpu"]["usage"].contains("percpu"))
-        for (const auto& v : s["cpu"]["usage"]["percpu"])
-            if (v.is_number())
-                usage->add_per_cpu(v.get<uint64_t>());
-    auto* mem = m.mutable_memory();
-    mem->set_cache(json_u64(s, {"memory", "cache"}));
-    for (auto [name, entry] :
-         {std::pair{"usage", mem->mutable_usage()}, std::pair{"swap", mem->mutable_swap()},
-          std::pair{"kernel", mem->mutable_kernel()}}) {
-        entry->set_limit(json_u64(s, {"memory", name, "limit"}));
-        entry->set_usage(json_u64(s, {"memory", name, "usage"}));
-        entry->set_max(json_u64(s, {"memory", name, "max"}));
-        entry->set_failcnt(json_u64(s, {"memory", name, "failcnt"}));
-    }
-    m.mutable_memory_oom_control()->set_oom_kill(oom);
     task::StatsResponse r;
-    r.mutable_stats()->set_type_url("io.containerd.cgroups.v1.Metrics");
-    r.mutable_stats()->set_value(m.SerializeAsString());
+    r.mutable_stats()->set_type_url(metrics.type_url);
+    r.mutable_stats()->set_value(metrics.value);
     return r.SerializeAsString();
 }
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/cgroups/manager.hpp"
 #include "runtime/common/log.hpp"
 #include "runtime/lifecycle/container.hpp"
+#include "runtime/lifecycle/oom_watch.hpp"
 #include "shim/event_loop.hpp"
 #include "shim/events.hpp"
 #include "shim/stdio.hpp"
@@ -68,9 +68,8 @@ private:
         Process init;
         std::map<std::string, std::unique_ptr<Process>> execs;
         bool paused = false;
-        uint64_t oom_kills = 0;
         // Readable when the cgroup's memory events change: OOM kills are reported as they happen.
-        std::unique_ptr<cgroups::OomWatch> oom_watch;
+        std::unique_ptr<lifecycle::OomWatch> oom_watch;
         EventLoop::Token oom_token = 0;
         // cgroup v1 notifies when the OOM starts, before its kill is counted: re-read the count
         // a few times on this timer.
@@ -104,6 +103,8 @@ private:
     void recheck_oom_soon(Task& t);
     void reap();
     void exited(Task& t, Process& p, int wait_status);
+    // After the init's exit, as the runc shim: a shared pid namespace keeps the rest alive.
+    void kill_leftovers(Task& t);
     // Publishes /tasks/oom when the cgroup counted new OOM kills; whether it did.
     bool check_oom(Task& t);
     void publish(const std::string& topic, const std::string& type, const std::string& event);

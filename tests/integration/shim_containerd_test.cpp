@@ -11,6 +11,8 @@
 #include <fstream>
 #include <string>
 
+#include "metrics.pb.h"
+#include "metrics_v2.pb.h"
 #include "shim/service.hpp"
 #include "shim/ttrpc.hpp"
 #include "task.pb.h"
@@ -68,12 +70,18 @@ protected:
         fs::create_directories(dir_ + "/bin");
         fs::create_symlink(shim_binary(), dir_ + "/bin/containerd-shim-brig-v2");
         make_rootfs();
+        write_config("");
+        start_containerd();
+    }
+
+    // containerd's config.toml for this test's daemon, with extra appended.
+    void write_config(const std::string& extra) {
         std::ofstream(dir_ + "/config.toml")
             << "version = 2\nroot = \"" << dir_ << "/root\"\nstate = \"" << dir_
             << "/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = "
                "\""
-            << socket() << "\"\n";
-        start_containerd();
+            << socket() << "\"\n"
+            << extra;
     }
 
     void TearDown() override {
@@ -532,6 +540,78 @@ TEST_F(ShimContainerd, ResizePtyChangesTheTerminalSizeInside) {
         text = sh("cat " + out).output;
     }
     EXPECT_NE(text.find("size-now-37x91"), std::string::npos) << text;
+}
+
+// What containerd's CRI makes of the shim's Stats for the kubelet (its working set, what pods
+// are evicted on): usage - total_inactive_file (v1 Metrics) or usage - inactive_file (v2).
+struct CriMemory {
+    uint64_t usage = 0, working_set = 0, rss = 0, page_faults = 0;
+};
+
+CriMemory cri_memory(const task::StatsResponse& r) {
+    CriMemory out;
+    auto minus = [](uint64_t a, uint64_t b) { return a > b ? a - b : 0; };
+    if (r.stats().type_url() == "io.containerd.cgroups.v2.Metrics") {
+        io::containerd::cgroups::v2::Metrics m;
+        EXPECT_TRUE(m.ParseFromString(r.stats().value()));
+        out = {m.memory().usage(), minus(m.memory().usage(), m.memory().inactive_file()),
+               m.memory().anon(), m.memory().pgfault()};
+    } else {
+        EXPECT_EQ(r.stats().type_url(), "io.containerd.cgroups.v1.Metrics");
+        io::containerd::cgroups::v1::Metrics m;
+        EXPECT_TRUE(m.ParseFromString(r.stats().value()));
+        out = {m.memory().usage().usage(),
+               minus(m.memory().usage().usage(), m.memory().total_inactive_file()),
+               m.memory().total_rss(), m.memory().total_pg_fault()};
+    }
+    return out;
+}
+
+TEST_F(ShimContainerd, StatsWorkingSetLeavesOutPageCache) {
+    auto started = run("-d", "cache",
+                       "/bin/sh -c 'dd if=/dev/zero of=/tmp/cache bs=1M count=40 2>/dev/null; "
+                       "touch /tmp/written; sleep 1000'");
+    ASSERT_EQ(started.status, 0) << started.output;
+    for (int i = 0; i < 500 && !fs::exists(dir_ + "/rootfs/tmp/written"); ++i)
+        usleep(20000);
+    ASSERT_TRUE(fs::exists(dir_ + "/rootfs/tmp/written"));
+    task::StatsRequest req;
+    req.set_id("cache");
+    task::StatsResponse r;
+    ASSERT_TRUE(r.ParseFromString(
+        shim_client("cache").call(task_service_name, "Stats", req.SerializeAsString(), "default")));
+    const CriMemory m = cri_memory(r);
+    constexpr uint64_t MiB = 1 << 20;
+    // The 40 MiB written are page cache charged to the container, not its working set.
+    EXPECT_GE(m.usage, 40 * MiB);
+    EXPECT_LT(m.working_set, 16 * MiB) << "usage " << m.usage;
+    EXPECT_GT(m.rss, 0u);
+    EXPECT_GT(m.page_faults, 0u);
+}
+
+// In a shared pid namespace (a pod's, here the host's: this test's own) the init's exit does not
+// take the rest of the container with it: the shim kills them, as the runc shim does.
+TEST_F(ShimContainerd, LeftoverProcessesDieWithTheInitInASharedPidNamespace) {
+    // Detached: `ctr run` would delete the task (and so the cgroup's processes) at the exit.
+    auto r = run("-d --with-ns pid:/proc/" + std::to_string(getpid()) + "/ns/pid", "leftover",
+                 "/bin/sh -c 'sleep 1000 </dev/null >/dev/null 2>&1 & echo $! > /tmp/left.pid'");
+    ASSERT_EQ(r.status, 0) << r.output;
+    for (int i = 0; i < 250 && task_status("leftover") != "STOPPED"; ++i)
+        usleep(20000);
+    ASSERT_EQ(task_status("leftover"), "STOPPED");
+    std::ifstream f(dir_ + "/rootfs/tmp/left.pid");
+    pid_t pid = 0;
+    ASSERT_TRUE(f >> pid);
+    auto running = [&] {
+        std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+        std::string stat((std::istreambuf_iterator<char>(stat_file)), {});
+        auto paren = stat.rfind(')');
+        return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+    };
+    for (int i = 0; i < 250 && running(); ++i)
+        usleep(20000);
+    EXPECT_FALSE(running()) << "pid " << pid << " outlived the init of its container";
+    EXPECT_EQ(task_status("leftover"), "STOPPED");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,9 @@ struct CreateOptions {
     // caller's own). A terminal replaces them.
     std::array<int, 3> stdio{0, 1, 2};
 };
+
+struct ContainerStats;  // stats.hpp
+class OomWatch;         // oom_watch.hpp
 
 struct ExecOptions {
     std::string id;
@@ -107,6 +111,14 @@ public:
     void update(const std::string& id, const config::Resources& resources);
     // runc's stats object {"cpu","memory","pids","blkio","hugetlb"}.
     nlohmann::json stats(const std::string& id) const;
+    // The same, typed as containerd's Metrics need it (stats.hpp).
+    ContainerStats container_stats(const std::string& id) const;
+    // OOM kills as they happen (oom_watch.hpp); the container must not be stopped.
+    std::unique_ptr<OomWatch> watch_oom(const std::string& id) const;
+    // Once the init has exited: SIGKILLs the processes left in the container's cgroup unless
+    // the init had a pid namespace of its own (the kernel killed them then), as runc's shim
+    // does. Whether there were any.
+    bool kill_leftovers(const std::string& id);
 
     ContainerInfo info(const std::string& id) const;
     nlohmann::json state_json(const std::string& id) const;
