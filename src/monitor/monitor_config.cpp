@@ -41,8 +41,9 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
     const auto& m = doc["monitor"];
     if (!m.is_object())
         fail("monitor", "must be an object");
-    static const std::set<std::string> keys = {"enabled",        "default_rules", "rules_files",
-                                               "default_action", "outputs",       "bpffs_dir"};
+    static const std::set<std::string> keys = {
+        "enabled", "default_rules", "rules_files",         "default_action",
+        "outputs", "bpffs_dir",     "time_format_iso_8601"};
     for (const auto& [key, value] : m.items())
         if (!keys.contains(key))
             fail("monitor." + key, "unknown field");
@@ -64,6 +65,7 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
     };
     boolean(m, "enabled", "monitor.enabled", config.enabled);
     boolean(m, "default_rules", "monitor.default_rules", config.default_rules);
+    boolean(m, "time_format_iso_8601", "monitor.time_format_iso_8601", config.time_format_iso_8601);
     string(m, "bpffs_dir", "monitor.bpffs_dir", config.bpffs_dir);
     if (m.contains("rules_files")) {
         if (!m["rules_files"].is_array())

@@ -2,6 +2,7 @@
 // match exactly becomes map entries that act in-kernel, the rest is reported by the kernel and
 // decided in user space.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "monitor/bpf/monitor_abi.h"
 #include "monitor/monitor.hpp"
@@ -58,6 +59,44 @@ std::string container_name_of(const ContainerIdentity& container) {
         if (auto it = container.annotations.find(key); it != container.annotations.end())
             return it->second;
     return container.id;
+}
+
+std::string annotation(const ContainerIdentity& container,
+                       std::initializer_list<const char*> keys) {
+    for (const char* key : keys)
+        if (auto it = container.annotations.find(key); it != container.annotations.end())
+            return it->second;
+    return {};
+}
+
+// container.image.*, k8s.* (from the CRI's annotations) and evt.hostname: fixed for the
+// container's life. Unknown ones stay absent, as in Falco.
+std::map<std::string, std::string> container_fields_of(const ContainerIdentity& container) {
+    std::map<std::string, std::string> out;
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    out["evt.hostname"] = host;
+    std::string image = annotation(container, {"io.kubernetes.cri.image-name",
+                                               "io.kubernetes.cri-o.ImageName", "org.brig.image"});
+    if (!image.empty()) {
+        out["container.image"] = image;
+        std::string repo = image.substr(0, image.find('@'));
+        auto colon = repo.rfind(':');
+        if (colon != std::string::npos && repo.find('/', colon) == std::string::npos) {
+            out["container.image.tag"] = repo.substr(colon + 1);
+            repo.resize(colon);
+        }
+        out["container.image.repository"] = repo;
+    }
+    if (auto ns = annotation(
+            container, {"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"});
+        !ns.empty())
+        out["k8s.ns.name"] = ns;
+    if (auto pod =
+            annotation(container, {"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"});
+        !pod.empty())
+        out["k8s.pod.name"] = pod;
+    return out;
 }
 
 bool is_per_container(const std::string& field) {
@@ -123,7 +162,9 @@ ContainerPolicy compile_policy(const RuleSet& rules, const ContainerIdentity& co
     policy.container_id = container.id;
     policy.container_name = container_name_of(container);
     policy.annotations = container.annotations;
+    policy.container_fields = container_fields_of(container);
     EventFields static_fields;
+    static_fields.values.insert(policy.container_fields.begin(), policy.container_fields.end());
     static_fields.values["container.id"] = container.id;
     static_fields.values["container.name"] = policy.container_name;
     static_fields.annotations.insert(container.annotations.begin(), container.annotations.end());
@@ -186,7 +227,12 @@ ContainerPolicy build_policy(const MonitorConfig& config, const ContainerIdentit
             rules.lists["k8s_api_server_ports"].push_back(port);
         resolve_conditions(rules);
     }
-    return compile_policy(rules, container, config.default_action, override_action);
+    ContainerPolicy policy =
+        compile_policy(rules, container, config.default_action, override_action);
+    policy.time_format_iso_8601 = config.time_format_iso_8601;
+    for (auto& warning : skipped_rules(rules))
+        policy.warnings.push_back(std::move(warning));
+    return policy;
 }
 
 }  // namespace brig::monitor

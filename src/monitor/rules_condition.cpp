@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <set>
 
 #include "monitor/rules_fields.hpp"
 #include "runtime/common/error.hpp"
@@ -17,6 +18,7 @@ std::unique_ptr<Expr> Expr::clone() const {
     copy->kind = kind;
     copy->field = field;
     copy->op = op;
+    copy->type = type;
     copy->values = values;
     copy->constant = constant;
     for (const auto& child : children)
@@ -25,9 +27,10 @@ std::unique_ptr<Expr> Expr::clone() const {
 }
 
 namespace {
-constexpr std::string_view kOpNames[] = {"=",        "!=",   "<",      "<=",         ">",
-                                         ">=",       "in",   "pmatch", "startswith", "endswith",
-                                         "contains", "glob", "exists"};
+constexpr std::string_view kOpNames[] = {
+    "=",      "!=",        "<",          "<=",        ">",           ">=",
+    "in",     "pmatch",    "startswith", "endswith",  "contains",    "glob",
+    "exists", "icontains", "intersects", "bcontains", "bstartswith", "iglob"};
 }
 
 std::string Expr::to_string() const {
@@ -50,7 +53,7 @@ std::string Expr::to_string() const {
             std::string out = field + " " + std::string(kOpNames[static_cast<int>(op)]);
             if (op == CompareOp::exists)
                 return out;
-            if (op == CompareOp::in || op == CompareOp::pmatch) {
+            if (takes_list(op)) {
                 out += " (";
                 for (size_t i = 0; i < values.size(); ++i)
                     out += (i ? ", " : "") + values[i];
@@ -73,8 +76,12 @@ struct Token {
 class ConditionParser {
 public:
     ConditionParser(std::string_view text, const ConditionDefs& context, std::string where,
-                    std::vector<std::string>& macro_stack)
-        : text_(text), context_(context), where_(std::move(where)), macro_stack_(macro_stack) {
+                    std::vector<std::string>& macro_stack, std::set<std::string>* missing)
+        : text_(text),
+          context_(context),
+          where_(std::move(where)),
+          macro_stack_(macro_stack),
+          missing_(missing) {
         tokenize();
     }
 
@@ -190,10 +197,17 @@ private:
         return parse_primary();
     }
 
-    static bool is_field_name(std::string_view word) {
+    // A Falco field brig cannot give is noted (the rule is skipped) and parsed like any other.
+    bool is_field_name(std::string_view word) const {
         if (word.starts_with("annotations[") && word.ends_with("]") && word.size() > 13)
             return true;
-        return find_field(word) != nullptr;
+        if (find_field(word))
+            return true;
+        if (!unsupplied_field(word))
+            return false;
+        if (missing_)
+            missing_->insert(std::string(word));
+        return true;
     }
 
     std::unique_ptr<Expr> parse_primary() {
@@ -229,7 +243,7 @@ private:
             line = it->second;
         std::string where =
             where_ + ", in macro '" + token.text + "' (line " + std::to_string(line) + ")";
-        return ConditionParser(body, context_, where, macro_stack_).parse();
+        return ConditionParser(body, context_, where, macro_stack_, missing_).parse();
     }
 
     void add_list_item(const std::string& item, std::vector<std::string>& out, int depth = 0) {
@@ -246,6 +260,8 @@ private:
         auto node = std::make_unique<Expr>();
         node->kind = Expr::Kind::compare;
         node->field = field.text;
+        if (const FieldInfo* info = find_field(field.text))
+            node->type = info->type;
         const Token& op = next();
         static const std::map<std::string, CompareOp, std::less<>> ops = {
             {"=", CompareOp::eq},
@@ -261,7 +277,12 @@ private:
             {"endswith", CompareOp::endswith},
             {"contains", CompareOp::contains},
             {"glob", CompareOp::glob},
-            {"exists", CompareOp::exists}};
+            {"exists", CompareOp::exists},
+            {"icontains", CompareOp::icontains},
+            {"intersects", CompareOp::intersects},
+            {"bcontains", CompareOp::bcontains},
+            {"bstartswith", CompareOp::bstartswith},
+            {"iglob", CompareOp::iglob}};
         auto found = ops.find(op.text);
         if (op.kind == Token::Kind::quoted || found == ops.end())
             fail("expected an operator after field '" + field.text + "', found '" + op.text + "'",
@@ -269,7 +290,7 @@ private:
         node->op = found->second;
         if (node->op == CompareOp::exists)
             return node;
-        if (node->op == CompareOp::in || node->op == CompareOp::pmatch) {
+        if (takes_list(node->op)) {
             expect_symbol("(");
             while (!(peek().kind == Token::Kind::symbol && peek().text == ")")) {
                 const Token& item = next();
@@ -285,6 +306,7 @@ private:
                     next();
             }
             expect_symbol(")");
+            normalise_values(*node);
             return node;
         }
         const Token& value = next();
@@ -300,13 +322,23 @@ private:
                 fail("field '" + field.text + "' is a number, '" + value.text + "' is not", value);
         }
         node->values.push_back(value.text);
+        normalise_values(*node);
         return node;
+    }
+
+    // Falco gives ptrace requests by name; numbers in brig's older rules mean the same request.
+    static void normalise_values(Expr& node) {
+        if (node.field == "evt.arg.request")
+            for (auto& value : node.values)
+                if (!value.empty() && std::isdigit(static_cast<unsigned char>(value[0])))
+                    value = ptrace_request_name(std::stoull(value, nullptr, 0));
     }
 
     std::string_view text_;
     const ConditionDefs& context_;
     std::string where_;
     std::vector<std::string>& macro_stack_;
+    std::set<std::string>* missing_;
     std::vector<Token> tokens_;
     size_t pos_ = 0;
 };
@@ -314,10 +346,11 @@ private:
 }  // namespace
 
 std::unique_ptr<Expr> parse_condition(std::string_view text, const ConditionDefs& context,
-                                      const std::string& source, int line) {
+                                      const std::string& source, int line,
+                                      std::set<std::string>* missing) {
     std::vector<std::string> stack;
     std::string where = line > 0 ? source + ":" + std::to_string(line) : source;
-    return ConditionParser(text, context, where, stack).parse();
+    return ConditionParser(text, context, where, stack, missing).parse();
 }
 
 }  // namespace brig::monitor

@@ -3,9 +3,12 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "monitor/rules_fields.hpp"
 
 namespace brig::monitor {
 
@@ -22,8 +25,17 @@ enum class CompareOp {
     endswith,
     contains,
     glob,
-    exists
+    exists,
+    icontains,
+    intersects,  // the field's value is in the list (any ancestor for proc.aname)
+    bcontains,   // hex bytes
+    bstartswith,
+    iglob
 };
+// in, pmatch and intersects take a parenthesised list.
+inline bool takes_list(CompareOp op) {
+    return op == CompareOp::in || op == CompareOp::pmatch || op == CompareOp::intersects;
+}
 
 // A parsed condition; macros are expanded and list names replaced by their items at parse time.
 struct Expr {
@@ -32,8 +44,9 @@ struct Expr {
     std::vector<std::unique_ptr<Expr>> children;  // and_/or_/not_
     std::string field;                            // compare: "proc.name", "annotations[k]"
     CompareOp op = CompareOp::eq;
-    std::vector<std::string> values;  // one for binary operators, many for in/pmatch
-    bool constant = true;             // constant
+    FieldType type = FieldType::string;  // of the field
+    std::vector<std::string> values;     // one for binary operators, many for in/pmatch
+    bool constant = true;                // constant
 
     std::unique_ptr<Expr> clone() const;
     std::string to_string() const;
@@ -46,8 +59,10 @@ struct ConditionDefs {
     std::map<std::string, int> macro_lines;
 };
 
-// Parses a condition; `line` and `source` only shape error messages.
+// Parses a condition; `line` and `source` only shape error messages. Falco fields brig cannot
+// give are added to `missing` (the condition parses; those fields never have a value).
 std::unique_ptr<Expr> parse_condition(std::string_view text, const ConditionDefs& context,
-                                      const std::string& source, int line);
+                                      const std::string& source, int line,
+                                      std::set<std::string>* missing = nullptr);
 
 }  // namespace brig::monitor

@@ -1,6 +1,9 @@
 // Evaluation of a condition against one event's fields, and Falco-style output formatting.
 #include "monitor/rules_eval.hpp"
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -62,11 +65,47 @@ bool path_prefix_match(std::string_view prefix, std::string_view path) {
     return path.starts_with(prefix) && path.size() > prefix.size() && path[prefix.size()] == '/';
 }
 
+// "10.0.0.0/8" (or a plain address) holds `ip`.
+bool in_network(std::string_view network, const std::string& ip) {
+    auto slash = network.find('/');
+    std::string net(network.substr(0, slash));
+    uint8_t want[16] = {}, have[16] = {};
+    int family = net.find(':') == std::string::npos ? AF_INET : AF_INET6;
+    if (inet_pton(family, net.c_str(), want) != 1 || inet_pton(family, ip.c_str(), have) != 1)
+        return false;
+    int bits = family == AF_INET ? 32 : 128;
+    if (slash != std::string_view::npos) {
+        auto prefix = to_number(network.substr(slash + 1));
+        if (!prefix || *prefix < 0 || *prefix > bits)
+            return false;
+        bits = static_cast<int>(*prefix);
+    }
+    for (int i = 0; i < bits; ++i) {
+        uint8_t mask = static_cast<uint8_t>(0x80 >> (i % 8));
+        if ((want[i / 8] & mask) != (have[i / 8] & mask))
+            return false;
+    }
+    return true;
+}
+
+bool is_network_field(std::string_view field) {
+    return field == "fd.net" || field == "fd.snet" || field == "fd.rnet" || field == "fd.lnet";
+}
+
+// bcontains / bstartswith operands: hex digits, two per byte.
+std::string hex_bytes(std::string_view hex) {
+    std::string out;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+        out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+    return out;
+}
+
 bool compare(const Expr& expr, const std::string& actual) {
-    const FieldInfo* info = find_field(expr.field);
-    bool numeric = info && info->type == FieldType::number;
-    bool boolean = info && info->type == FieldType::boolean;
+    bool numeric = expr.type == FieldType::number;
+    bool boolean = expr.type == FieldType::boolean;
     auto equal = [&](const std::string& expected) {
+        if (is_network_field(expr.field))
+            return in_network(expected, actual);
         if (numeric) {
             auto a = to_number(actual), b = to_number(expected);
             return a && b && *a == *b;
@@ -95,6 +134,7 @@ bool compare(const Expr& expr, const std::string& actual) {
         case CompareOp::ge:
             return order([](auto a, auto b) { return a >= b; });
         case CompareOp::in:
+        case CompareOp::intersects:
             return std::any_of(expr.values.begin(), expr.values.end(), equal);
         case CompareOp::pmatch:
             return std::any_of(expr.values.begin(), expr.values.end(),
@@ -109,8 +149,31 @@ bool compare(const Expr& expr, const std::string& actual) {
             return glob_match(expr.values.at(0), actual);
         case CompareOp::exists:
             return true;
+        case CompareOp::icontains:
+            return ascii_lower(actual).find(ascii_lower(expr.values.at(0))) != std::string::npos;
+        case CompareOp::bcontains:
+            return actual.find(hex_bytes(expr.values.at(0))) != std::string::npos;
+        case CompareOp::bstartswith:
+            return std::string_view(actual).starts_with(hex_bytes(expr.values.at(0)));
+        case CompareOp::iglob:
+            return glob_match(ascii_lower(expr.values.at(0)), ascii_lower(actual));
     }
     return false;
+}
+
+// proc.aname without an index: any ancestor (proc.aname[1], [2], ...).
+bool is_ancestry(std::string_view field) {
+    return field == "proc.aname" || field == "proc.aexe" || field == "proc.aexepath";
+}
+
+bool compare_ancestors(const Expr& expr, const EventFields& event) {
+    for (int i = 1;; ++i) {
+        auto actual = event.get(expr.field + "[" + std::to_string(i) + "]");
+        if (!actual)
+            return false;
+        if (compare(expr, *actual))
+            return true;
+    }
 }
 
 }  // namespace
@@ -128,6 +191,8 @@ bool evaluate(const Expr& expr, const EventFields& event) {
             return std::any_of(expr.children.begin(), expr.children.end(),
                                [&](const auto& c) { return evaluate(*c, event); });
         case Expr::Kind::compare: {
+            if (is_ancestry(expr.field))
+                return compare_ancestors(expr, event);
             auto actual = event.get(expr.field);
             if (!actual)
                 return false;

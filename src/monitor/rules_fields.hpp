@@ -1,6 +1,7 @@
 // What a rule may say: its action and priority, and the event fields its condition may use.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,7 +27,13 @@ struct FieldInfo {
 };
 // The fields conditions may use; `annotations[KEY]` is handled apart.
 const std::vector<FieldInfo>& known_fields();
+// proc.aname[N], proc.aexe[N] and proc.aexepath[N] take an index.
 const FieldInfo* find_field(std::string_view name);
+// A Falco field brig's events cannot supply: why not. Nothing for fields brig supplies or does
+// not know at all.
+std::optional<std::string_view> unsupplied_field(std::string_view name);
+// PTRACE_ATTACH for 16; the number itself when it has no name.
+std::string ptrace_request_name(uint64_t request);
 
 std::string ascii_lower(std::string_view text);
 
