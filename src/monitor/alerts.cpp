@@ -225,7 +225,7 @@ void set_process_fields(EventFields& f, const brig_event& e, const std::string& 
     v["proc.tty"] = std::to_string(e.tty < 0 ? 0 : (136 << 8) + e.tty);
     v["user.uid"] = std::to_string(e.uid);
     if (e.type == BRIG_EV_EXEC) {
-        v["proc.exe_new"] = e.exe_new ? "true" : "false";
+        v["proc.exe_new"] = v["proc.is_exe_upper_layer"] = e.exe_new ? "true" : "false";
         v["evt.arg.filename"] = path;
         v["evt.args"] = "filename=" + path;
     }
@@ -261,6 +261,8 @@ EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
         set_address_fields(f, e);
     for (const auto& [name, value] : policy.container_fields)
         v[name] = value;
+    if (auto user = policy.user_names.find(e.uid); user != policy.user_names.end())
+        v["user.name"] = user->second;
     v["container.id"] = policy.container_id;
     v["container.name"] = policy.container_name;
     f.annotations.insert(policy.annotations.begin(), policy.annotations.end());
@@ -337,11 +339,22 @@ void ProcessTable::complete(const brig_event& event, EventFields& fields) {
     if (event.type == BRIG_EV_EXEC) {
         if (processes_.size() >= 4096)  // pids of a long-lived container: forget the old ones
             processes_.clear();
-        processes_[event.pid] = {v["proc.name"], v["proc.exe"], v["proc.args"], event.ppid};
+        // An applet run through /proc/self/exe runs the binary of the process that exec'd it.
+        std::string& exepath = v["proc.exepath"];
+        if (exepath.starts_with("/proc/") && exepath.ends_with("/exe")) {
+            auto before = processes_.find(event.pid);
+            if (before == processes_.end())
+                before = processes_.find(event.ppid);
+            if (before != processes_.end())
+                exepath = before->second.exepath;
+        }
+        processes_[event.pid] = {v["proc.name"], v["proc.exe"], exepath, v["proc.args"],
+                                 event.ppid};
     } else if (auto it = own_process(event, v["proc.name"]); it != processes_.end()) {
         const Process& p = it->second;
         v["proc.name"] = v["proc.aname[0]"] = p.name;
-        v["proc.exe"] = v["proc.exepath"] = p.exe;
+        v["proc.exe"] = p.exe;
+        v["proc.exepath"] = p.exepath;
         v["proc.args"] = p.args;
         v["proc.cmdline"] = p.args.empty() ? p.name : p.name + " " + p.args;
     }
@@ -376,10 +389,12 @@ void ProcessTable::set_ancestors(uint32_t ppid, EventFields& fields) const {
             return;
         std::string index = "[" + std::to_string(depth) + "]";
         v["proc.aname" + index] = p.name;
-        v["proc.aexe" + index] = v["proc.aexepath" + index] = p.exe;
+        v["proc.aexe" + index] = p.exe;
+        v["proc.aexepath" + index] = p.exepath;
         if (depth == 1) {
             v["proc.pname"] = p.name;
-            v["proc.pexe"] = v["proc.pexepath"] = p.exe;
+            v["proc.pexe"] = p.exe;
+            v["proc.pexepath"] = p.exepath;
             v["proc.pcmdline"] = p.args.empty() ? p.name : p.name + " " + p.args;
         }
         pid = p.ppid;

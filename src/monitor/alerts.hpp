@@ -47,7 +47,7 @@ public:
 
 private:
     struct Process {
-        std::string name, exe, args;
+        std::string name, exe, exepath, args;
         uint32_t ppid = 0;
     };
     std::map<uint32_t, Process>::const_iterator own_process(const brig_event& event,

@@ -126,6 +126,7 @@ struct ContainerPolicy {
     std::vector<std::string> seccomp_deny;  // syscall names refused with EPERM
     std::vector<std::string> warnings;      // rules that cannot be observed, skipped, ...
     std::map<std::string, std::string> container_fields;  // container.image.*, k8s.*, ...
+    std::map<uint32_t, std::string> user_names;           // host uid -> user.name
     bool time_format_iso_8601 = false;                    // of the output's time prefix
 };
 

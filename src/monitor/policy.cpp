@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "monitor/bpf/monitor_abi.h"
+#include "monitor/container_users.hpp"
 #include "monitor/monitor.hpp"
 #include "monitor/rules_compiler.hpp"
 #include "runtime/common/error.hpp"
@@ -230,6 +231,7 @@ ContainerPolicy build_policy(const MonitorConfig& config, const ContainerIdentit
     ContainerPolicy policy =
         compile_policy(rules, container, config.default_action, override_action);
     policy.time_format_iso_8601 = config.time_format_iso_8601;
+    policy.user_names = container_user_names(container.bundle);
     for (auto& warning : skipped_rules(rules))
         policy.warnings.push_back(std::move(warning));
     return policy;

@@ -111,6 +111,11 @@ bool add_prefix(std::set<std::string>& into, const std::string& prefix, bool abs
     return true;
 }
 
+bool is_path_arg(std::string_view field) {
+    return field == "evt.arg.path" || field == "evt.arg.name" || field == "evt.arg.filename" ||
+           field == "evt.arg.oldpath" || field == "evt.arg.newpath";
+}
+
 // A term on the path (fd.name = in startswith pmatch, fd.directory) as prefixes: whether the
 // kernel's match is the whole term, nothing when the term is not about the path. `clean` turns
 // false when part of the term cannot be matched by the kernel.
@@ -119,6 +124,20 @@ std::optional<bool> add_path_term(const Expr& t, std::set<std::string>& into, Cl
     auto add = [&](const std::string& prefix, bool absolute) {
         clean = add_prefix(into, prefix, absolute, m) && clean;
     };
+    // The syscall's path argument is fd.name (brig gives it absolute); a rename's source or
+    // destination alone is matched by a key on either path: the kernel reports, user space
+    // decides.
+    if (t.kind == Expr::Kind::compare && is_path_arg(t.field)) {
+        Expr as_name;
+        as_name.kind = Expr::Kind::compare;
+        as_name.field = "fd.name";
+        as_name.op = t.op;
+        as_name.values = t.values;
+        auto consumed = add_path_term(as_name, into, m, clean);
+        if (consumed && (t.field == "evt.arg.oldpath" || t.field == "evt.arg.newpath"))
+            return false;
+        return consumed;
+    }
     if (is_compare(t, "fd.name", {CompareOp::eq, CompareOp::in})) {
         for (const auto& path : t.values)
             add(path + std::string(1, '\0'), true);
@@ -171,7 +190,9 @@ ClassMatch compile_exec(const ClassTerms& in) {
                     m.keys.exec_names.insert(name.substr(0, BRIG_COMM_LEN - 1));
             }
             m.used[i] = keyed = true;
-        } else if (is_compare(t, "proc.exe_new", {CompareOp::eq}) && t.values[0] == "true") {
+        } else if ((is_compare(t, "proc.exe_new", {CompareOp::eq}) ||
+                    is_compare(t, "proc.is_exe_upper_layer", {CompareOp::eq})) &&
+                   t.values[0] == "true") {
             m.keys.exec_new_binary = true;
             m.used[i] = keyed = true;
         }
@@ -350,6 +371,23 @@ ClassMatch compile_class(EventClass cls, const ClassTerms& in) {
 
 namespace {
 
+// `evt.type = x`, `evt.type in (...)` or an or of them (`(evt.type = creat or evt.type in
+// (open, openat))`): adds the types and says yes.
+bool event_types_of(const Expr& term, std::set<std::string>& types) {
+    if (is_compare(term, "evt.type", {CompareOp::eq, CompareOp::in})) {
+        types.insert(term.values.begin(), term.values.end());
+        return true;
+    }
+    if (term.kind != Expr::Kind::or_)
+        return false;
+    std::set<std::string> found;
+    for (const auto& child : term.children)
+        if (!event_types_of(*child, found))
+            return false;
+    types.insert(found.begin(), found.end());
+    return true;
+}
+
 // One conjunction (or a single term): its evt.type terms choose the classes.
 bool compile_conjunction(const Expr& conjunction, RuleKeys& out) {
     std::vector<const Expr*> terms;
@@ -362,10 +400,8 @@ bool compile_conjunction(const Expr& conjunction, RuleKeys& out) {
     std::set<std::string> types;
     std::vector<bool> used(terms.size(), false);
     for (size_t i = 0; i < terms.size() && types.empty(); ++i)
-        if (is_compare(*terms[i], "evt.type", {CompareOp::eq, CompareOp::in})) {
-            types.insert(terms[i]->values.begin(), terms[i]->values.end());
+        if (event_types_of(*terms[i], types))
             used[i] = true;
-        }
     if (types.empty()) {
         out.warnings.push_back(
             "the condition does not restrict evt.type; it is evaluated on execs only");

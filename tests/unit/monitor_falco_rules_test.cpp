@@ -3,14 +3,18 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "monitor/alerts.hpp"
 #include "monitor/bpf/monitor_abi.h"
+#include "monitor/container_users.hpp"
 #include "monitor/monitor.hpp"
 #include "monitor/rules.hpp"
 #include "runtime/common/error.hpp"
@@ -293,4 +297,46 @@ TEST(FalcoRules, FalcoStockFilesLoad) {
     std::cout << set.rules.size() << " stock rules, " << running << " load and run, "
               << set.rules.size() - running << " skipped\n";
     EXPECT_GT(running, 0u);
+}
+
+TEST(FalcoRules, UserNamesComeFromTheContainersPasswdResolvedInsideItsRoot) {
+    namespace fs = std::filesystem;
+    fs::path bundle = fs::temp_directory_path() / ("brig-users-" + std::to_string(getpid()));
+    fs::create_directories(bundle / "rootfs/etc");
+    std::ofstream(bundle / "config.json")
+        << R"({"root": {"path": "rootfs"}, "linux": {"uidMappings":
+              [{"containerID": 0, "hostID": 100000, "size": 65536}]}})";
+    std::ofstream(bundle / "rootfs/etc/passwd.real")
+        << "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33::/var/www:/bin/false\nbroken\n";
+    // An absolute symlink is resolved inside the root, never to the host's /etc/passwd.
+    fs::create_symlink("/etc/passwd.real", bundle / "rootfs/etc/passwd");
+    auto names = container_user_names(bundle.string());
+    EXPECT_EQ(names, (std::map<uint32_t, std::string>{{100000, "root"}, {100033, "www-data"}}));
+    fs::remove_all(bundle);
+    EXPECT_TRUE(container_user_names(bundle.string()).empty());
+}
+
+TEST(FalcoRules, NestedEventTypesAndPathArgumentsReachTheKernelPlan) {
+    RuleSet set;
+    load_rules(
+        "- rule: below dev\n"
+        "  condition: (evt.type = creat or evt.type in (open, openat, openat2))\n"
+        "    and evt.arg.name startswith /dev/\n"
+        "  output: o\n  priority: ERROR\n  action: kill\n"
+        "- rule: rename bin\n"
+        "  condition: evt.type in (rename, renameat) and evt.arg.oldpath startswith /bin/\n"
+        "  output: o\n  priority: ERROR\n  action: kill\n",
+        "r.yaml", set);
+    ContainerIdentity c;
+    c.id = "c1";
+    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    for (const auto& w : policy.warnings)
+        EXPECT_EQ(w.find("does not restrict evt.type"), std::string::npos) << w;
+    ASSERT_EQ(policy.rules.size(), 2u);
+    EXPECT_TRUE(policy.rules[0].decided_in_kernel);
+    EXPECT_EQ(policy.kernel.paths[BRIG_PATH_OPEN]["/dev/"].action, BRIG_ACT_REPORT | BRIG_ACT_KILL);
+    // A key on either path of a rename matches more than the source: user space decides.
+    EXPECT_FALSE(policy.rules[1].decided_in_kernel);
+    EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAME]["/bin/"].action, BRIG_ACT_REPORT);
+    EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAMEAT]["/bin/"].rule_id, 2u);
 }
