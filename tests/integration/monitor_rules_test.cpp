@@ -886,5 +886,29 @@ TEST_F(MonitorRulesTest, BrokenRulesFileIsAClearErrorAndLeavesNothing) {
     EXPECT_EQ(leftovers(id), std::vector<std::string>{});
 }
 
+// Falco's rules-file structure (tests/data/falco_rules, loaded as a rules.d directory) in a real
+// container: the rule a later file overrides fires under its Falco name, priority and output;
+// the rules brig cannot run are named on stderr and the rest of the files run.
+TEST_F(MonitorRulesTest, FalcoRulesDirectoryFiresWithFalcosNamesAndOutput) {
+    write_config(R"({"monitor": {"default_rules": false, "rules_files": [")" BRIG_SOURCE_DIR
+                 R"(/tests/data/falco_rules"]}})");
+    bundle().set_script("echo x > /etc/brig-falco; echo done");
+    auto w = run_watched();
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "done\n");
+    expect_alert(w, "Write below etc", "Critical", "filesystem",
+                 {{"fd.name", "/etc/brig-falco"}, {"proc.name", "sh"}}, "alert");
+    const Json& alert = *find_alert(w, "Write below etc");
+    EXPECT_NE(alert["output"].get<std::string>().find(
+                  "Critical Write below etc by sh (fd.name=/etc/brig-falco container.id=" + w.id),
+              std::string::npos)
+        << alert.dump();
+    EXPECT_NE(w.result.err.find("rule 'Setuid' skipped: evt.type setuid not observed by brig"),
+              std::string::npos)
+        << w.result.err;
+    EXPECT_EQ(w.result.err.find("rule 'Failed open'"), std::string::npos)  // disabled later
+        << w.result.err;
+}
+
 }  // namespace
 }  // namespace brig::test

@@ -83,7 +83,9 @@ TEST(FalcoRules, ARulesDirectoryLoadsInNameOrderWithEveryConstruct) {
     // override: replace of priority and output.
     const Rule& etc = rule_named(set, "Write below etc");
     EXPECT_EQ(etc.priority, Priority::critical);
-    EXPECT_EQ(etc.output, "Write below etc by %proc.name (fd.name=%fd.name)");
+    EXPECT_EQ(etc.output,
+              "Write below etc by %proc.name (fd.name=%fd.name container.id=%container.id "
+              "user.uid=%user.uid)");
     // enabled: false from the later file.
     EXPECT_FALSE(rule_named(set, "Noisy").enabled);
     // exceptions: appended values join the exception of the same name.
