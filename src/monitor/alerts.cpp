@@ -9,6 +9,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -116,11 +117,88 @@ void set_path_fields(EventFields& fields, const std::string& path) {
     v["fd.filename"] = basename_of(path);
 }
 
-EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
-    EventFields f;
+namespace {
+
+// Open flags as Falco prints them.
+std::string open_flags_text(uint32_t flags) {
+    static const std::pair<uint32_t, const char*> names[] = {
+        {0100, "O_CREAT"},       {0200, "O_EXCL"},        {0400, "O_NOCTTY"},
+        {01000, "O_TRUNC"},      {02000, "O_APPEND"},     {04000, "O_NONBLOCK"},
+        {010000, "O_DSYNC"},     {040000, "O_DIRECT"},    {0200000, "O_DIRECTORY"},
+        {0400000, "O_NOFOLLOW"}, {01000000, "O_NOATIME"}, {02000000, "O_CLOEXEC"},
+        {020000000, "O_TMPFILE"}};
+    static const char* modes[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_RDWR"};
+    std::string out = modes[flags & 3];
+    for (auto [bit, name] : names)
+        if ((flags & bit) == bit)
+            out += std::string("|") + name;
+    return out;
+}
+
+std::string socket_domain(uint32_t domain) {
+    switch (domain) {
+        case AF_UNIX:
+            return "AF_UNIX";
+        case AF_INET:
+            return "AF_INET";
+        case AF_INET6:
+            return "AF_INET6";
+        case AF_NETLINK:
+            return "AF_NETLINK";
+        case AF_PACKET:
+            return "AF_PACKET";
+        default:
+            return std::to_string(domain);
+    }
+}
+
+// The path arguments under Falco's names for each syscall.
+void set_path_args(EventFields& f, const brig_event& e, const std::string& path) {
     auto& v = f.values;
-    v["evt.type"] = evt_type_of(e);
-    std::string path = bounded(e.path, sizeof(e.path));
+    const std::string& type = v["evt.type"];
+    if (e.type == BRIG_EV_OPEN) {
+        v["evt.arg.name"] = path;
+        v["evt.arg.flags"] = open_flags_text(e.flags);
+        bool dir = e.flags & 0200000;
+        v["fd.typechar"] = dir ? "d" : "f";
+        v["fd.type"] = dir ? "directory" : "file";
+        v["evt.args"] = "name=" + path + " flags=" + v["evt.arg.flags"];
+    } else if (type.starts_with("rename")) {
+        v["evt.arg.oldpath"] = path;
+        v["evt.args"] = "oldpath=" + path + " newpath=" + bounded(e.new_path, sizeof(e.new_path));
+    } else {
+        const char* arg = type == "unlinkat"                        ? "evt.arg.name"
+                          : type.find("chmod") != std::string::npos ? "evt.arg.filename"
+                                                                    : "evt.arg.path";
+        v[arg] = path;
+        v["evt.args"] = std::string(arg + 8) + "=" + path;
+    }
+    set_path_fields(f, path);
+    v["fd.nameraw"] = path;
+}
+
+// connect: the server is the remote end; bind: the address is the local end.
+void set_address_fields(EventFields& f, const brig_event& e) {
+    auto& v = f.values;
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(e.family, e.addr, text, sizeof(text));
+    std::string ip = text, port = std::to_string(e.port);
+    v["fd.sip"] = ip;
+    v["fd.sport"] = port;
+    v["fd.ip"] = v["fd.net"] = v["fd.snet"] = ip;
+    v["fd.port"] = port;
+    const char* end = e.type == BRIG_EV_CONNECT ? "r" : "l";
+    v[std::string("fd.") + end + "ip"] = v[std::string("fd.") + end + "net"] = ip;
+    v[std::string("fd.") + end + "port"] = port;
+    v["fd.typechar"] = e.family == AF_INET6 ? "6" : "4";
+    v["fd.type"] = e.family == AF_INET6 ? "ipv6" : "ipv4";
+    v["fd.sockfamily"] = "ip";
+    v["fd.name"] = e.family == AF_INET6 ? "[" + ip + "]:" + port : ip + ":" + port;
+    v["evt.args"] = "addr=" + v["fd.name"];
+}
+
+void set_process_fields(EventFields& f, const brig_event& e, const std::string& path) {
+    auto& v = f.values;
     std::vector<std::string> argv;
     for (size_t start = 0, n = std::min<size_t>(e.args_len, sizeof(e.args)); start < n;) {
         size_t len = strnlen(e.args + start, n - start);
@@ -134,18 +212,33 @@ EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
         name = basename_of(argv[0]);
     v["proc.name"] = name;
     v["proc.exe"] = e.type == BRIG_EV_EXEC ? path : bounded(e.exe, sizeof(e.exe));
+    v["proc.exepath"] = v["proc.exe"];
     std::string args;
     for (size_t i = 1; i < argv.size(); ++i)
         args += (i > 1 ? " " : "") + argv[i];
     v["proc.args"] = args;
     v["proc.cmdline"] = args.empty() ? name : name + " " + args;
-    v["proc.pname"] = bounded(e.pcomm, sizeof(e.pcomm));
+    v["proc.pname"] = v["proc.aname[1]"] = bounded(e.pcomm, sizeof(e.pcomm));
+    v["proc.aname[0]"] = name;
     v["proc.pid"] = std::to_string(e.pid);
     v["proc.ppid"] = std::to_string(e.ppid);
     v["proc.tty"] = std::to_string(e.tty < 0 ? 0 : (136 << 8) + e.tty);
     v["user.uid"] = std::to_string(e.uid);
-    if (e.type == BRIG_EV_EXEC)
-        v["proc.exe_new"] = e.exe_new ? "true" : "false";
+    if (e.type == BRIG_EV_EXEC) {
+        v["proc.exe_new"] = v["proc.is_exe_upper_layer"] = e.exe_new ? "true" : "false";
+        v["evt.arg.filename"] = path;
+        v["evt.args"] = "filename=" + path;
+    }
+}
+
+}  // namespace
+
+EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
+    EventFields f;
+    auto& v = f.values;
+    v["evt.type"] = evt_type_of(e);
+    std::string path = bounded(e.path, sizeof(e.path));
+    set_process_fields(f, e, path);
     if (e.type == BRIG_EV_OPEN) {
         uint32_t mode = e.flags & 3;
         bool write = mode != 0 || (e.flags & (0100 | 01000));
@@ -153,21 +246,23 @@ EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
         v["evt.is_open_read"] = mode != 1 ? "true" : "false";
     }
     if (e.type == BRIG_EV_OPEN || e.type == BRIG_EV_PATH)
-        set_path_fields(f, path);
+        set_path_args(f, e, path);
     if (e.type == BRIG_EV_PATH && e.new_path[0])
         v["evt.arg.newpath"] = bounded(e.new_path, sizeof(e.new_path));
-    if (e.type == BRIG_EV_SOCKET)
-        v["evt.arg.domain"] = e.flags == 17 ? "AF_PACKET" : std::to_string(e.flags);
-    if (e.type == BRIG_EV_PTRACE)
-        v["evt.arg.request"] = std::to_string(e.flags);
-    if (e.type == BRIG_EV_CONNECT || e.type == BRIG_EV_BIND) {
-        char text[INET6_ADDRSTRLEN] = {};
-        inet_ntop(e.family, e.addr, text, sizeof(text));
-        v["fd.sip"] = text;
-        v["fd.sport"] = std::to_string(e.port);
-        v["fd.name"] = e.family == AF_INET6 ? "[" + std::string(text) + "]:" + v["fd.sport"]
-                                            : std::string(text) + ":" + v["fd.sport"];
+    if (e.type == BRIG_EV_SOCKET) {
+        v["evt.arg.domain"] = socket_domain(e.flags);
+        v["evt.args"] = "domain=" + v["evt.arg.domain"];
     }
+    if (e.type == BRIG_EV_PTRACE) {
+        v["evt.arg.request"] = ptrace_request_name(e.flags);
+        v["evt.args"] = "request=" + v["evt.arg.request"];
+    }
+    if (e.type == BRIG_EV_CONNECT || e.type == BRIG_EV_BIND)
+        set_address_fields(f, e);
+    for (const auto& [name, value] : policy.container_fields)
+        v[name] = value;
+    if (auto user = policy.user_names.find(e.uid); user != policy.user_names.end())
+        v["user.name"] = user->second;
     v["container.id"] = policy.container_id;
     v["container.name"] = policy.container_name;
     f.annotations.insert(policy.annotations.begin(), policy.annotations.end());
@@ -184,6 +279,22 @@ std::string rfc3339(const struct timespec& wall) {
 }
 
 namespace {
+
+// An alert's time: JSON's is always ISO 8601 (UTC); the output's prefix is too with Falco's
+// time_format_iso_8601, otherwise the local time of day.
+struct EventTime {
+    std::string json;
+    std::string prefix;
+};
+
+std::string clock_time(const struct timespec& wall) {
+    struct tm tm {};
+    localtime_r(&wall.tv_sec, &tm);
+    char buf[64];
+    size_t n = strftime(buf, sizeof(buf), "%H:%M:%S", &tm);
+    snprintf(buf + n, sizeof(buf) - n, ".%09ld", wall.tv_nsec);
+    return buf;
+}
 
 struct timespec wall_time_of(uint64_t boot_ns) {
     struct timespec now_wall {
@@ -202,10 +313,10 @@ std::string hostname() {
     return name;
 }
 
-Alert make_alert(const CompiledRule& rule, const EventFields& fields, const std::string& time,
+Alert make_alert(const CompiledRule& rule, const EventFields& fields, const EventTime& time,
                  bool in_kernel) {
     Alert alert;
-    alert.time = time;
+    alert.time = time.json;
     alert.rule = rule.name;
     alert.priority = rule.priority;
     alert.tags = rule.tags;
@@ -213,7 +324,7 @@ Alert make_alert(const CompiledRule& rule, const EventFields& fields, const std:
     alert.action = rule.action;
     alert.enforced_in_kernel = in_kernel;
     // Falco's output line: "<time>: <Priority> <formatted output>".
-    alert.output = time + ": " + std::string(priority_name(rule.priority)) + " " +
+    alert.output = time.prefix + ": " + std::string(priority_name(rule.priority)) + " " +
                    format_output(rule.output, fields);
     for (const auto& name : output_field_names(rule.output))
         alert.output_fields.emplace_back(name, fields.get(name).value_or("<NA>"));
@@ -224,24 +335,70 @@ Alert make_alert(const CompiledRule& rule, const EventFields& fields, const std:
 
 void ProcessTable::complete(const brig_event& event, EventFields& fields) {
     auto& v = fields.values;
+    v["evt.num"] = std::to_string(++events_);
     if (event.type == BRIG_EV_EXEC) {
         if (processes_.size() >= 4096)  // pids of a long-lived container: forget the old ones
             processes_.clear();
-        processes_[event.pid] = {v["proc.name"], v["proc.exe"], v["proc.args"]};
-        return;
+        // An applet run through /proc/self/exe runs the binary of the process that exec'd it.
+        std::string& exepath = v["proc.exepath"];
+        if (exepath.starts_with("/proc/") && exepath.ends_with("/exe")) {
+            auto before = processes_.find(event.pid);
+            if (before == processes_.end())
+                before = processes_.find(event.ppid);
+            if (before != processes_.end())
+                exepath = before->second.exepath;
+        }
+        processes_[event.pid] = {v["proc.name"], v["proc.exe"], exepath, v["proc.args"],
+                                 event.ppid};
+    } else if (auto it = own_process(event, v["proc.name"]); it != processes_.end()) {
+        const Process& p = it->second;
+        v["proc.name"] = v["proc.aname[0]"] = p.name;
+        v["proc.exe"] = p.exe;
+        v["proc.exepath"] = p.exepath;
+        v["proc.args"] = p.args;
+        v["proc.cmdline"] = p.args.empty() ? p.name : p.name + " " + p.args;
     }
+    set_ancestors(event.ppid, fields);
+}
+
+std::map<uint32_t, ProcessTable::Process>::const_iterator ProcessTable::own_process(
+    const brig_event& event, const std::string& comm) const {
     auto it = processes_.find(event.pid);
-    if (it == processes_.end()) {
-        it = processes_.find(event.ppid);  // a fork that did not exec runs its parent's program
-        if (it == processes_.end() ||
-            it->second.name.substr(0, BRIG_COMM_LEN - 1) != v["proc.name"])
+    if (it != processes_.end())
+        return it;
+    it = processes_.find(event.ppid);  // a fork that did not exec runs its parent's program
+    if (it == processes_.end() || it->second.name.substr(0, BRIG_COMM_LEN - 1) != comm)
+        return processes_.end();
+    return it;
+}
+
+// proc.pexe, proc.pcmdline and proc.aname[N] (N >= 2) from the execs seen in the container.
+void ProcessTable::set_ancestors(uint32_t ppid, EventFields& fields) const {
+    auto& v = fields.values;
+    uint32_t pid = ppid;
+    for (int depth = 1; depth <= 16; ++depth) {
+        auto it = processes_.find(pid);
+        if (it == processes_.end() || it->second.ppid == pid)
             return;
+        const Process& p = it->second;
+        // The kernel's parent comm says whether the remembered exec is still the parent's
+        // program (a reused pid, or a parent that exec'd since, is not followed).
+        const std::string& comm = v["proc.pname"];
+        if (depth == 1 && comm != "exe" &&
+            p.name.substr(0, BRIG_COMM_LEN - 1) != comm.substr(0, BRIG_COMM_LEN - 1))
+            return;
+        std::string index = "[" + std::to_string(depth) + "]";
+        v["proc.aname" + index] = p.name;
+        v["proc.aexe" + index] = p.exe;
+        v["proc.aexepath" + index] = p.exepath;
+        if (depth == 1) {
+            v["proc.pname"] = p.name;
+            v["proc.pexe"] = p.exe;
+            v["proc.pexepath"] = p.exepath;
+            v["proc.pcmdline"] = p.args.empty() ? p.name : p.name + " " + p.args;
+        }
+        pid = p.ppid;
     }
-    const Process& p = it->second;
-    v["proc.name"] = p.name;
-    v["proc.exe"] = p.exe;
-    v["proc.args"] = p.args;
-    v["proc.cmdline"] = p.args.empty() ? p.name : p.name + " " + p.args;
 }
 
 std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& policy,
@@ -254,7 +411,8 @@ std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& p
         renamed_to = fields;
         set_path_fields(*renamed_to, bounded(event.new_path, sizeof(event.new_path)));
     }
-    std::string time = rfc3339(wall_time_of(event.boot_ns));
+    struct timespec wall = wall_time_of(event.boot_ns);
+    EventTime time{rfc3339(wall), policy.time_format_iso_8601 ? rfc3339(wall) : clock_time(wall)};
     std::vector<Alert> alerts;
     for (size_t i = 0; i < policy.rules.size(); ++i) {
         const CompiledRule& rule = policy.rules[i];
@@ -268,10 +426,33 @@ std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& p
     return alerts;
 }
 
+namespace {
+
+// An output field as Falco's JSON has it: numbers as numbers, booleans as booleans, null when
+// the event has no value.
+nlohmann::ordered_json typed_value(const std::string& name, const std::string& value) {
+    if (value == "<NA>")
+        return nullptr;
+    const FieldInfo* info = find_field(name);
+    bool number = (info && info->type == FieldType::number) || name == "brig.dropped" ||
+                  name == "brig.failures";
+    if (number) {
+        int64_t n = 0;
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+        if (ec == std::errc() && end == value.data() + value.size())
+            return n;
+    }
+    if (info && info->type == FieldType::boolean && (value == "true" || value == "false"))
+        return value == "true";
+    return value;
+}
+
+}  // namespace
+
 std::string alert_json(const Alert& alert) {
     nlohmann::ordered_json fields = nlohmann::ordered_json::object();
     for (const auto& [name, value] : alert.output_fields)
-        fields[name] = value;
+        fields[name] = typed_value(name, value);
     fields["brig.action"] = std::string(action_name(alert.action));
     fields["brig.enforced"] = alert.action == Action::alert ? "none"
                               : alert.enforced_in_kernel    ? "kernel"
@@ -283,7 +464,7 @@ std::string alert_json(const Alert& alert) {
                                 {"output_fields", fields},
                                 {"tags", alert.tags},
                                 {"hostname", alert.hostname},
-                                {"source", "brig"}};
+                                {"source", alert.source}};
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -441,6 +622,7 @@ void AlertSink::failed(const std::string& output, const std::string& why) {
                            {"brig.failures", std::to_string(count)}};
     alert.tags = {"brig", "drops"};
     alert.hostname = hostname();
+    alert.source = "internal";
     std::string line = alert_json(alert);
     if (output != "log")
         append_line(log_path_, line);

@@ -29,8 +29,10 @@ struct Alert {
     std::string hostname;
     Action action = Action::alert;
     bool enforced_in_kernel = false;
+    std::string source = "syscall";  // Falco's: "internal" for brig's own alerts
 };
-// One Falco JSON line (no trailing newline).
+// One Falco JSON line (no trailing newline); output_fields typed as Falco's (numbers, booleans,
+// null for a field the event has no value for).
 std::string alert_json(const Alert& alert);
 std::string rfc3339(const struct timespec& wall);
 
@@ -39,14 +41,20 @@ std::string rfc3339(const struct timespec& wall);
 class ProcessTable {
 public:
     // Exec events are remembered; other events get the exe and command line of their process
-    // (or of the parent they forked from without exec).
+    // (or of the parent they forked from without exec). Every event gets its evt.num and its
+    // ancestors (proc.aname[N], proc.pcmdline, ...) as far as the container's execs tell.
     void complete(const brig_event& event, EventFields& fields);
 
 private:
     struct Process {
-        std::string name, exe, args;
+        std::string name, exe, exepath, args;
+        uint32_t ppid = 0;
     };
+    std::map<uint32_t, Process>::const_iterator own_process(const brig_event& event,
+                                                            const std::string& comm) const;
+    void set_ancestors(uint32_t ppid, EventFields& fields) const;
     std::map<uint32_t, Process> processes_;
+    uint64_t events_ = 0;
 };
 
 // The rules that match an event: user-space evaluation of every rule, plus the kernel's verdict.

@@ -58,6 +58,7 @@ struct MonitorConfig {
     bool default_rules = true;              // the rule set compiled into brig
     std::vector<std::string> rules_files;   // extra files, in order
     Action default_action = Action::alert;  // for rules without `action`
+    bool time_format_iso_8601 = false;      // Falco's: the output's time prefix in ISO 8601
     OutputConfig outputs;
     std::string bpffs_dir = "/sys/fs/bpf/brig";  // pins go to <bpffs_dir>/<pin_dir_name()>
 
@@ -123,7 +124,10 @@ struct ContainerPolicy {
     // Absolute dir inside the container's root -> the Landlock rights refused beneath it.
     std::map<std::string, uint64_t> landlock_deny;
     std::vector<std::string> seccomp_deny;  // syscall names refused with EPERM
-    std::vector<std::string> warnings;      // rules that cannot be observed, ...
+    std::vector<std::string> warnings;      // rules that cannot be observed, skipped, ...
+    std::map<std::string, std::string> container_fields;  // container.image.*, k8s.*, ...
+    std::map<uint32_t, std::string> user_names;           // host uid -> user.name
+    bool time_format_iso_8601 = false;                    // of the output's time prefix
 };
 
 // Loads the rule sets (built-in, config files, annotation file), applies the action annotation

@@ -193,7 +193,7 @@ TEST_F(MonitorEnforcement, KillIsRecordedAndAlertedByTheWatcher) {
     for (const auto& line : alerts)
         if (line.find("\"rule\":\"forbidden binary\"") != std::string::npos) {
             found = true;
-            EXPECT_NE(line.find("\"source\":\"brig\""), std::string::npos) << line;
+            EXPECT_NE(line.find("\"source\":\"syscall\""), std::string::npos) << line;
             EXPECT_NE(line.find("\"brig.enforced\":\"kernel\""), std::string::npos) << line;
             EXPECT_NE(line.find("brigforbidden"), std::string::npos) << line;
         }

@@ -1,0 +1,344 @@
+// Falco's rules-file structure, operators and fields as brig loads and evaluates them; the stock
+// files of falcosecurity/rules when BRIG_FALCO_RULES_DIR names a checkout's rules/ directory.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <unistd.h>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "monitor/alerts.hpp"
+#include "monitor/bpf/monitor_abi.h"
+#include "monitor/container_users.hpp"
+#include "monitor/monitor.hpp"
+#include "monitor/rules.hpp"
+#include "runtime/common/error.hpp"
+
+using namespace brig::monitor;
+
+namespace {
+
+const Rule& rule_named(const RuleSet& set, const std::string& name) {
+    for (const auto& rule : set.rules)
+        if (rule.name == name)
+            return rule;
+    throw std::runtime_error("no rule " + name);
+}
+
+RuleSet test_rules_dir() {
+    RuleSet set;
+    load_rules_file(BRIG_TEST_DATA "/falco_rules", set);
+    return set;
+}
+
+EventFields fields(std::initializer_list<std::pair<const char*, const char*>> values) {
+    EventFields f;
+    for (auto [k, v] : values)
+        f.values[k] = v;
+    return f;
+}
+
+bool matches(const std::string& condition, const EventFields& event) {
+    RuleSet set;
+    return evaluate(*parse_condition(condition, set, "test", 1), event);
+}
+
+std::string load_error(const std::string& text) {
+    RuleSet set;
+    try {
+        load_rules(text, "test.yaml", set);
+    } catch (const brig::Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+brig_event exec_event(uint32_t pid, uint32_t ppid, const char* path, const char* pcomm) {
+    brig_event e{};
+    e.type = BRIG_EV_EXEC;
+    e.pid = pid;
+    e.ppid = ppid;
+    e.tty = -1;
+    snprintf(e.path, sizeof(e.path), "%s", path);
+    snprintf(e.pcomm, sizeof(e.pcomm), "%s", pcomm);
+    std::string name = std::filesystem::path(path).filename();
+    snprintf(e.comm, sizeof(e.comm), "%s", name.c_str());
+    memcpy(e.args, name.c_str(), name.size() + 1);
+    e.args_len = static_cast<uint32_t>(name.size() + 1);
+    return e;
+}
+
+}  // namespace
+
+TEST(FalcoRules, ARulesDirectoryLoadsInNameOrderWithEveryConstruct) {
+    RuleSet set = test_rules_dir();
+    // override: append on a list, legacy append on a macro.
+    EXPECT_EQ(set.lists["shell_binaries"], (std::vector<std::string>{"sh", "bash", "zsh"}));
+    EXPECT_NE(set.macros["container"].find("skipme"), std::string::npos);
+    // override: replace of priority and output.
+    const Rule& etc = rule_named(set, "Write below etc");
+    EXPECT_EQ(etc.priority, Priority::critical);
+    EXPECT_EQ(etc.output,
+              "Write below etc by %proc.name (fd.name=%fd.name container.id=%container.id "
+              "user.uid=%user.uid)");
+    // enabled: false from the later file.
+    EXPECT_FALSE(rule_named(set, "Noisy").enabled);
+    // exceptions: appended values join the exception of the same name.
+    const Rule& shell = rule_named(set, "Shell in container");
+    ASSERT_EQ(shell.exceptions.size(), 2u);
+    EXPECT_EQ(shell.exceptions[0].values.size(), 2u);
+    ASSERT_TRUE(shell.condition);
+}
+
+TEST(FalcoRules, ExceptionsAndAppendedConditionsHaveFalcosMeaning) {
+    RuleSet set = test_rules_dir();
+    const Expr& shell = *rule_named(set, "Shell in container").condition;
+    auto e = fields({{"evt.type", "execve"},
+                     {"container.id", "c1"},
+                     {"container.name", "web"},
+                     {"proc.name", "zsh"},
+                     {"proc.tty", "34816"},
+                     {"proc.pname", "make"},
+                     {"proc.cmdline", "zsh -c true"},
+                     {"proc.aname[1]", "make"},
+                     {"proc.aname[2]", "bash"}});
+    EXPECT_TRUE(evaluate(shell, e));
+    e.values["proc.tty"] = "0";  // the appended condition
+    EXPECT_FALSE(evaluate(shell, e));
+    e.values["proc.tty"] = "34816";
+    e.values["proc.cmdline"] = "zsh -c BUILD -C build";  // by_parent: make + icontains
+    EXPECT_FALSE(evaluate(shell, e));
+    e.values["proc.cmdline"] = "zsh";
+    e.values["proc.aname[2]"] = "dpkg";  // by_ancestor: any ancestor in package_mgmt
+    EXPECT_FALSE(evaluate(shell, e));
+    e.values["proc.aname[2]"] = "bash";
+    e.values["proc.pname"] = "ninja";  // appended values of by_parent
+    e.values["proc.cmdline"] = "zsh -j";
+    EXPECT_FALSE(evaluate(shell, e));
+    e.values["container.name"] = "skipme";  // the macro's appended condition
+    e.values["proc.cmdline"] = "zsh";
+    EXPECT_FALSE(evaluate(shell, e));
+}
+
+TEST(FalcoRules, RulesBrigCannotRunAreSkippedWithTheFieldNamed) {
+    RuleSet set = test_rules_dir();
+    EXPECT_NE(rule_named(set, "Failed open").skipped.find("'evt.res'"), std::string::npos);
+    EXPECT_NE(rule_named(set, "Failed open").skipped.find("'fd.num'"), std::string::npos);
+    EXPECT_NE(rule_named(set, "Setuid").skipped.find("evt.type setuid"), std::string::npos);
+    EXPECT_NE(rule_named(set, "Audit source").skipped.find("k8s_audit"), std::string::npos);
+    EXPECT_TRUE(rule_named(set, "Ptrace code injection").skipped.empty());
+    // Warnings name the rule (disabled rules say nothing); the others still compile.
+    auto warnings = skipped_rules(set);
+    ASSERT_EQ(warnings.size(), 2u);
+    EXPECT_NE(warnings[0].find("rule 'Setuid' skipped"), std::string::npos) << warnings[0];
+    ContainerIdentity c;
+    c.id = "c1";
+    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    std::vector<std::string> names;
+    for (const auto& rule : policy.rules)
+        names.push_back(rule.name);
+    EXPECT_EQ(names, (std::vector<std::string>{"Shell in container", "Write below etc",
+                                               "Ptrace code injection"}));
+    EXPECT_EQ(policy.kernel.syscalls[BRIG_SC_PTRACE].rule_id, 3u);
+}
+
+TEST(FalcoRules, OverrideErrorsNameTheLineAndTheKey) {
+    EXPECT_NE(load_error("- list: l\n  items: [a]\n  override:\n    items: merge\n")
+                  .find("test.yaml:4: list 'l': override of 'items' must be append or replace"),
+              std::string::npos);
+    EXPECT_NE(load_error("- list: l\n  items: [a]\n  override:\n    items: append\n")
+                  .find("no earlier list of this name"),
+              std::string::npos);
+    std::string base = "- rule: r\n  condition: evt.type = ptrace\n  output: o\n  priority: INFO\n";
+    EXPECT_NE(load_error(base + "- rule: r\n  priority: ERROR\n  override:\n    priority: append\n")
+                  .find("'priority' cannot be overridden with append"),
+              std::string::npos);
+    EXPECT_NE(load_error(base + "- rule: r\n  desc: d\n  output: x\n  override:\n"
+                                "    output: replace\n")
+                  .find("test.yaml:6: rule 'r': 'desc' is not listed in override"),
+              std::string::npos);
+    EXPECT_NE(load_error(base + "- rule: r\n  exceptions:\n    - name: e\n      fields: [a, b]\n"
+                                "      comps: [=]\n  append: true\n")
+                  .find("exception 'e': fields and comps differ in length"),
+              std::string::npos);
+    EXPECT_NE(load_error(base.substr(0, base.size() - 1) +
+                         "\n  exceptions:\n    - name: e\n      fields: [proc.name, proc.pid]\n"
+                         "      values: [[sh]]\n")
+                  .find("each value is a list of 2 items"),
+              std::string::npos);
+}
+
+TEST(FalcoRules, FalcoOperatorsEvaluate) {
+    auto e = fields({{"proc.cmdline", "curl HTTP://x"},
+                     {"proc.args", "-V"},
+                     {"fd.sip", "10.1.2.3"},
+                     {"fd.snet", "10.1.2.3"},
+                     {"fd.name",
+                      "/tmp/\x7f"
+                      "ELF"},
+                     {"proc.aname[1]", "sh"},
+                     {"proc.aname[2]", "sshd"},
+                     {"evt.arg.request", "PTRACE_POKETEXT"}});
+    EXPECT_TRUE(matches("proc.cmdline icontains http://", e));
+    EXPECT_FALSE(matches("proc.cmdline contains http://", e));
+    EXPECT_TRUE(matches("proc.args intersects (\"-V\", \"-l\")", e));
+    EXPECT_TRUE(matches("fd.name bcontains 7f454c46", e));
+    EXPECT_TRUE(matches("fd.name bstartswith 2f746d70", e));
+    EXPECT_TRUE(matches("proc.cmdline iglob 'CURL *'", e));
+    EXPECT_TRUE(matches("fd.snet = \"10.0.0.0/8\"", e));
+    EXPECT_FALSE(matches("fd.snet in (\"192.168.0.0/16\", \"127.0.0.0/8\")", e));
+    EXPECT_TRUE(matches("proc.aname = sshd and proc.aname[1] = sh and not proc.aname = init", e));
+    EXPECT_TRUE(matches("evt.arg.request in (PTRACE_POKETEXT, PTRACE_POKEDATA)", e));
+    EXPECT_TRUE(matches("evt.arg.request = 4", e));  // a number names the same request
+}
+
+TEST(FalcoRules, EventsCarryFalcosFields) {
+    ContainerIdentity c;
+    c.id = "c1";
+    c.annotations["io.kubernetes.cri.image-name"] = "docker.io/library/nginx:1.25";
+    c.annotations["io.kubernetes.cri.sandbox-namespace"] = "prod";
+    RuleSet none;
+    ContainerPolicy policy = compile_policy(none, c, Action::alert, std::nullopt);
+    ProcessTable processes;
+    auto run = [&](const brig_event& e) {
+        EventFields f = event_fields(e, policy);
+        processes.complete(e, f);
+        return f;
+    };
+    run(exec_event(10, 1, "/bin/sh", "containerd-shim"));
+    run(exec_event(11, 10, "/usr/bin/python3", "sh"));
+    EventFields f = run(exec_event(12, 11, "/bin/bash", "python3"));
+    EXPECT_EQ(f.values["evt.num"], "3");
+    EXPECT_EQ(f.values["proc.aname[1]"], "python3");
+    EXPECT_EQ(f.values["proc.aname[2]"], "sh");
+    EXPECT_EQ(f.values["proc.pexe"], "/usr/bin/python3");
+    EXPECT_EQ(f.values["proc.pcmdline"], "python3");
+    EXPECT_EQ(f.values["proc.exepath"], "/bin/bash");
+    EXPECT_EQ(f.values["container.image.repository"], "docker.io/library/nginx");
+    EXPECT_EQ(f.values["container.image.tag"], "1.25");
+    EXPECT_EQ(f.values["k8s.ns.name"], "prod");
+
+    brig_event open{};
+    open.type = BRIG_EV_OPEN;
+    open.syscall_nr = 257;
+    open.pid = 12;
+    open.ppid = 11;
+    open.flags = 01 | 0100 | 02000000;
+    snprintf(open.path, sizeof(open.path), "/etc/passwd");
+    snprintf(open.comm, sizeof(open.comm), "bash");
+    snprintf(open.pcomm, sizeof(open.pcomm), "python3");
+    f = run(open);
+    EXPECT_EQ(f.values["fd.typechar"], "f");
+    EXPECT_EQ(f.values["evt.arg.flags"], "O_WRONLY|O_CREAT|O_CLOEXEC");
+    EXPECT_EQ(f.values["evt.arg.name"], "/etc/passwd");
+    EXPECT_EQ(f.values["proc.aname[1]"], "python3");
+
+    brig_event connect{};
+    connect.type = BRIG_EV_CONNECT;
+    connect.family = AF_INET;
+    connect.port = 443;
+    uint8_t ip[4] = {10, 0, 0, 7};
+    memcpy(connect.addr, ip, 4);
+    f = run(connect);
+    EXPECT_EQ(f.values["fd.rip"], "10.0.0.7");
+    EXPECT_EQ(f.values["fd.rport"], "443");
+    EXPECT_EQ(f.values["fd.typechar"], "4");
+    EXPECT_EQ(f.values["fd.name"], "10.0.0.7:443");
+}
+
+TEST(FalcoRules, AlertsKeepFalcosTypesAndTimePrefix) {
+    RuleSet set;
+    load_rules(
+        "- rule: r\n  condition: evt.type = execve and proc.name = sh\n"
+        "  output: sh %proc.name %proc.pid %proc.exe_new %fd.name\n  priority: NOTICE\n",
+        "r.yaml", set);
+    ContainerIdentity c;
+    c.id = "c1";
+    ContainerPolicy policy = compile_policy(set, c, Action::alert, std::nullopt);
+    ProcessTable processes;
+    brig_event e = exec_event(7, 1, "/bin/sh", "init");
+    auto alerts = match_event(e, policy, processes);
+    ASSERT_EQ(alerts.size(), 1u);
+    auto j = nlohmann::json::parse(alert_json(alerts[0]));
+    EXPECT_EQ(j["source"], "syscall");
+    EXPECT_EQ(j["output_fields"]["proc.pid"], 7);
+    EXPECT_EQ(j["output_fields"]["proc.exe_new"], false);
+    EXPECT_TRUE(j["output_fields"]["fd.name"].is_null());
+    EXPECT_EQ(j["output_fields"]["proc.name"], "sh");
+    // Falco's default prefix is the time of day; time_format_iso_8601 makes it the JSON time.
+    std::string output = j["output"];
+    EXPECT_EQ(output.find(j["time"].get<std::string>()), std::string::npos) << output;
+    EXPECT_EQ(output.find(": Notice sh sh 7 false <NA>"), 18u) << output;
+    policy.time_format_iso_8601 = true;
+    j = nlohmann::json::parse(alert_json(match_event(e, policy, processes).at(0)));
+    EXPECT_EQ(j["output"].get<std::string>().rfind(j["time"].get<std::string>() + ": Notice ", 0),
+              0u);
+}
+
+// The stock files of github.com/falcosecurity/rules (fetched by whoever runs this: tests fetch
+// nothing): each loads; the test prints which rules brig runs and which it skips, and why.
+TEST(FalcoRules, FalcoStockFilesLoad) {
+    const char* dir = std::getenv("BRIG_FALCO_RULES_DIR");
+    if (!dir)
+        GTEST_SKIP() << "set BRIG_FALCO_RULES_DIR to the rules/ directory of a "
+                        "falcosecurity/rules checkout to load Falco's stock files";
+    RuleSet set;
+    for (const char* file :
+         {"falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"})
+        ASSERT_NO_THROW(load_rules_file(std::string(dir) + "/" + file, set)) << file;
+    size_t running = 0;
+    for (const auto& rule : set.rules)
+        running += rule.skipped.empty();
+    for (const auto& warning : skipped_rules(set))
+        std::cout << warning << "\n";
+    std::cout << set.rules.size() << " stock rules, " << running << " load and run, "
+              << set.rules.size() - running << " skipped\n";
+    EXPECT_GT(running, 0u);
+}
+
+TEST(FalcoRules, UserNamesComeFromTheContainersPasswdResolvedInsideItsRoot) {
+    namespace fs = std::filesystem;
+    fs::path bundle = fs::temp_directory_path() / ("brig-users-" + std::to_string(getpid()));
+    fs::create_directories(bundle / "rootfs/etc");
+    std::ofstream(bundle / "config.json")
+        << R"({"root": {"path": "rootfs"}, "linux": {"uidMappings":
+              [{"containerID": 0, "hostID": 100000, "size": 65536}]}})";
+    std::ofstream(bundle / "rootfs/etc/passwd.real")
+        << "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33::/var/www:/bin/false\nbroken\n";
+    // An absolute symlink is resolved inside the root, never to the host's /etc/passwd.
+    fs::create_symlink("/etc/passwd.real", bundle / "rootfs/etc/passwd");
+    auto names = container_user_names(bundle.string());
+    EXPECT_EQ(names, (std::map<uint32_t, std::string>{{100000, "root"}, {100033, "www-data"}}));
+    fs::remove_all(bundle);
+    EXPECT_TRUE(container_user_names(bundle.string()).empty());
+}
+
+TEST(FalcoRules, NestedEventTypesAndPathArgumentsReachTheKernelPlan) {
+    RuleSet set;
+    load_rules(
+        "- rule: below dev\n"
+        "  condition: (evt.type = creat or evt.type in (open, openat, openat2))\n"
+        "    and evt.arg.name startswith /dev/\n"
+        "  output: o\n  priority: ERROR\n  action: kill\n"
+        "- rule: rename bin\n"
+        "  condition: evt.type in (rename, renameat) and evt.arg.oldpath startswith /bin/\n"
+        "  output: o\n  priority: ERROR\n  action: kill\n",
+        "r.yaml", set);
+    ContainerIdentity c;
+    c.id = "c1";
+    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    for (const auto& w : policy.warnings)
+        EXPECT_EQ(w.find("does not restrict evt.type"), std::string::npos) << w;
+    ASSERT_EQ(policy.rules.size(), 2u);
+    EXPECT_TRUE(policy.rules[0].decided_in_kernel);
+    EXPECT_EQ(policy.kernel.paths[BRIG_PATH_OPEN]["/dev/"].action, BRIG_ACT_REPORT | BRIG_ACT_KILL);
+    // A key on either path of a rename matches more than the source: user space decides.
+    EXPECT_FALSE(policy.rules[1].decided_in_kernel);
+    EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAME]["/bin/"].action, BRIG_ACT_REPORT);
+    EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAMEAT]["/bin/"].rule_id, 2u);
+}
