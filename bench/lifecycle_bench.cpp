@@ -3,11 +3,20 @@
 // (wait4's ru_maxrss, which covers the runtime and every descendant it reaped).
 //
 //   brig_bench_lifecycle [-n N] [--warmup W] [--runtime NAME=PATH]... [--keep-cgroup2]
+//                        [--hide-cgroup2-all] [--resident N,M...] [--hold-monitor]
 //
-// Without --runtime: brig ($BRIG_BINARY or next to this program), runc and crun when installed.
-// On a hybrid cgroup host crun refuses to run ("cgroups in hybrid mode not supported") unless
-// cgroup2 has no controllers; so, unless --keep-cgroup2, the bench runs in a private mount
-// namespace with a tmpfs over /sys/fs/cgroup/unified and every runtime sees the same v1 host.
+// Without --runtime: brig as it comes (monitor on; $BRIG_BINARY or next to this program), brig
+// with the monitor off (a --config with "enabled": false), runc and crun when installed. On a
+// hybrid cgroup host crun refuses to run ("cgroups in hybrid mode not supported") unless cgroup2
+// has no controllers; so, unless --keep-cgroup2, crun alone runs in a private mount namespace
+// with a tmpfs over /sys/fs/cgroup/unified (brig and runc see the host as it is;
+// --hide-cgroup2-all hides it from every runtime, which turns brig's monitor off too).
+// --resident N,M: afterwards, N (then M) containers running `sleep` at once with brig as it
+// comes, and the PSS of the processes brig keeps for them (its watchers; smaps_rollup).
+// --hold-monitor: one brig container runs `sleep` for the whole bench, so that brig's pinned BPF
+// programs stay loaded (and attached) throughout: on a development host, other brig builds
+// remove a build's pin dir whenever it holds no container, and each `run` after that loads the
+// programs again.
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -56,6 +65,7 @@ struct Options {
     int warmup = 3;
     bool keep_cgroup2 = false;
     bool hide_cgroup2_all = false;
+    bool hold_monitor = false;
     std::vector<int> resident;
     std::vector<std::pair<std::string, std::string>> runtimes;
 };
@@ -109,6 +119,8 @@ Options parse(int argc, char** argv) {
             options.runtimes.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
         } else if (arg == "--keep-cgroup2") {
             options.keep_cgroup2 = true;
+        } else if (arg == "--hold-monitor") {
+            options.hold_monitor = true;
         } else if (arg == "--hide-cgroup2-all") {
             options.hide_cgroup2_all = true;
         } else if (arg == "--resident") {
@@ -118,7 +130,7 @@ Options parse(int argc, char** argv) {
         } else if (arg == "-h" || arg == "--help") {
             std::puts(
                 "usage: brig_bench_lifecycle [-n N] [--warmup W] [--runtime NAME=PATH]... "
-                "[--keep-cgroup2] [--hide-cgroup2-all] [--resident N,M...]");
+                "[--keep-cgroup2] [--hide-cgroup2-all] [--resident N,M...] [--hold-monitor]");
             std::exit(0);
         } else {
             die("unknown argument " + arg);
@@ -395,11 +407,16 @@ std::pair<int, long> brig_resident_pss(const std::string& brig_path) {
     return {processes, pss_kb};
 }
 
-// N containers running `sleep` at once (brig as it comes), the PSS of what brig keeps for them.
-void measure_resident(const Runtime& brig, int count, const fs::path& work) {
+fs::path sleep_bundle(const fs::path& work) {
     auto bundle = work / "bundle-sleep";
     if (!fs::exists(bundle))
         make_bundle(bundle, R"(["/bin/sleep", "3600"])");
+    return bundle;
+}
+
+// N containers running `sleep` at once (brig as it comes), the PSS of what brig keeps for them.
+void measure_resident(const Runtime& brig, int count, const fs::path& work) {
+    auto bundle = sleep_bundle(work);
     auto state_root = work / "state-resident";
     auto stderr_path = work / "stderr-resident";
     std::vector<std::string> ids;
@@ -473,6 +490,17 @@ int main_impl(int argc, char** argv) {
         }
     };
 
+    const Runtime* holder = nullptr;
+    for (const auto& runtime : runtimes)
+        if (options.hold_monitor && runtime.name == "brig")
+            holder = &runtime;
+    if (holder) {
+        run_once(command(*holder, work / "state-hold",
+                         {"create", "--bundle", sleep_bundle(work).string(), "hold"}),
+                 stderr_path);
+        run_once(command(*holder, work / "state-hold", {"start", "hold"}), stderr_path);
+        std::printf("  note: a brig container runs `sleep` throughout (--hold-monitor)\n");
+    }
     for (int w = 0; w < options.warmup; ++w)
         for (auto& runtime : runtimes)
             run_container(runtime, w, false);
@@ -482,6 +510,8 @@ int main_impl(int argc, char** argv) {
             run_container(runtimes[(i + k) % runtimes.size()], i, true);
     }
     print_results(runtimes);
+    if (holder)
+        run_once(command(*holder, work / "state-hold", {"delete", "--force", "hold"}), stderr_path);
     for (int count : options.resident)
         for (const auto& runtime : runtimes)
             if (runtime.name == "brig")

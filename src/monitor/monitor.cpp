@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -241,9 +242,15 @@ void load_and_pin(const std::string& dir, bool try_lsm) {
     }
 }
 
+// A pin dir with no links/ has nothing attached; its mtime is that of its last attach or detach.
+constexpr auto kIdlePinDirLifetime = std::chrono::hours(1);
+
 // Pin directories of other brig builds (other object hashes, or the unversioned "v1"): removed
 // when no container is registered in them any more (their links detach with them); kept while one
 // is, so that a container started by the old brig stays enforced by the programs it started with.
+// One with nothing attached (a build that attaches only while it has containers) costs the host
+// nothing and is kept until it has been idle for an hour: two builds in use side by side (a
+// development host) do not remove each other's between containers, each load costing seconds.
 void remove_unused_pin_dirs(const std::string& base, const std::string& current) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
@@ -255,6 +262,11 @@ void remove_unused_pin_dirs(const std::string& base, const std::string& current)
         uint64_t key = 0;
         if (bpf_map_get_next_key(containers.get(), nullptr, &key) == 0)
             continue;  // still in use
+        bool attached = std::filesystem::exists(entry.path() / "links", ec);
+        auto idle = std::filesystem::file_time_type::clock::now() -
+                    std::filesystem::last_write_time(entry.path(), ec);
+        if (!attached && !ec && idle < kIdlePinDirLifetime)
+            continue;
         std::filesystem::remove_all(entry.path(), ec);
     }
 }

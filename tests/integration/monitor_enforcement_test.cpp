@@ -237,6 +237,13 @@ TEST(MonitorPinDir, VersionedByObjectHashAndUnusedOldDirsRemoved) {
         ::close(fd);
     };
     pin_containers(config.bpffs_dir + "/unused", false);
+    fs::create_directories(config.bpffs_dir + "/unused/links");  // attached: costs the host
+    fs::create_directories(config.bpffs_dir + "/idle");          // detached, used a moment ago
+    pin_containers(config.bpffs_dir + "/idle", false);
+    fs::create_directories(config.bpffs_dir + "/stale");  // detached, idle for two hours
+    pin_containers(config.bpffs_dir + "/stale", false);
+    fs::last_write_time(config.bpffs_dir + "/stale",
+                        fs::file_time_type::clock::now() - std::chrono::hours(2));
     pin_containers(config.bpffs_dir + "/busy", true);
     std::optional<Monitor> monitor;
     try {
@@ -248,6 +255,9 @@ TEST(MonitorPinDir, VersionedByObjectHashAndUnusedOldDirsRemoved) {
     EXPECT_EQ(pin_dir_name().size(), 16u);
     EXPECT_TRUE(fs::exists(monitor->pin_dir() + "/containers"));
     EXPECT_FALSE(fs::exists(config.bpffs_dir + "/unused")) << "an unused old pin dir was kept";
+    EXPECT_FALSE(fs::exists(config.bpffs_dir + "/stale")) << "a long idle pin dir was kept";
+    EXPECT_TRUE(fs::exists(config.bpffs_dir + "/idle/containers"))
+        << "a detached pin dir in use a moment ago was removed";
     EXPECT_TRUE(fs::exists(config.bpffs_dir + "/busy/containers"))
         << "a pin dir still holding a container was removed";
 }
