@@ -123,16 +123,20 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
         // the next create makes its own
     }
     uint64_t reported_drops = 0;
-    // One watcher per container: idle, it keeps resident only its loop's pages (the code that
-    // set it up, or that wrote the last alerts, goes back to the page cache).
+    // One watcher per container: idle, it hands brig's read-only pages back to the page cache
+    // (the code that set it up, or that wrote the last alerts) and sleeps in poll without a
+    // timeout, touching none until the next event (the kernel maps 64 KiB around each page it
+    // faults in, so a loop that woke every second would keep most of them resident).
     release_resident_text();
     bool trimmed = true;
     for (;;) {
         pollfd fds[2] = {{ring_buffer__epoll_fd(rb), POLLIN, 0}, {events.get(), POLLPRI, 0}};
-        int ready = ::poll(fds, 2, 1000);
-        if (ready == 0 && !trimmed)
-            release_resident_text();  // after a quiet second
-        trimmed = ready == 0;
+        if (::poll(fds, 2, trimmed ? -1 : 1000) == 0) {
+            release_resident_text();  // a quiet second after events
+            trimmed = true;
+            continue;
+        }
+        trimmed = false;
         // A busy container's events are taken in batches: one wake-up per event would cost the
         // container a context switch per exec or open (the kernel has already acted on them).
         if (ring_buffer__consume(rb) > 0) {
