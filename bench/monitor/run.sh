@@ -9,8 +9,11 @@
 #
 # In the SAME run, alternating: each workload in a brig container with the monitor off
 # ({"monitor":{"enabled":false}}: the container is not registered) and on (default rules,
-# default config). The BPF programs stay attached for the whole host either way: "off" still
-# pays the one hash lookup every traced syscall of every process makes.
+# default config). brig attaches its programs only while a container is registered, so "off"
+# runs with no brig BPF program attached (other builds' pin dirs under /sys/fs/bpf/brig, if any
+# hold a container, keep theirs: the bench says so). Also a host process's open+close loop with
+# no container registered and with one (a `sleep` container): what watching a container costs
+# the rest of the host.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -100,9 +103,23 @@ until redis-cli -s /tmp/redis.sock ping >/dev/null 2>&1; do sleep 0.05; done
 redis-benchmark -s /tmp/redis.sock -n $redis_requests -t set,get --csv
 redis-cli -s /tmp/redis.sock shutdown nosave >/dev/null 2>&1 || true"
 
+host_loop() {  # host_loop off|on: the workload's open+close loop on the host, pinned
+  local mode=$1
+  if [ "$mode" = on ]; then
+    set_args /bin/sleep 3600
+    "$brig" --root "$root" --config "$work/on.json" create --bundle "$bundle" host-sleep >/dev/null
+  fi
+  results[host-openclose-$mode]+=" $(taskset -c "$cpu" "$bundle/rootfs/bench/workload" openclose "$opens" | awk '{print $2}')"
+  if [ "$mode" = on ]; then "$brig" --root "$root" delete --force host-sleep >/dev/null; fi
+}
+
+others=$(for d in /sys/fs/bpf/brig/*/links; do [ -e "$d" ] && echo "$d"; done)
+[ -z "$others" ] || echo "bench/monitor: other brig builds have programs attached: $others" >&2
+
 declare -A results
 for round in $(seq "$rounds"); do
   for mode in off on; do
+    host_loop $mode
     results[openclose-$mode]+=" $(pinned in_container $mode /bench/workload openclose "$opens" | awk '{print $2}')"
     results[exec-$mode]+=" $(pinned in_container $mode /bench/workload exec "$execs" | awk '{print $2}')"
     csv=$(in_container $mode /bin/sh -c "$redis_script")
@@ -115,13 +132,15 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 echo "brig monitor bench: $(uname -r), $(nproc) cpus, $rounds rounds (median), brig $brig"
 printf '%-22s %14s %14s %10s\n' workload "monitor off" "monitor on" "lost"
-for w in openclose exec redis-set redis-get; do
+for w in openclose exec redis-set redis-get host-openclose; do
   off=$(echo "${results[$w-off]}" | median)
   on=$(echo "${results[$w-on]}" | median)
   lost=$(awk -v a="$off" -v b="$on" 'BEGIN {printf "%.1f%%", (a - b) / a * 100}')
   unit=ops/s
   [[ $w == redis-* ]] && unit=req/s
   printf '%-22s %14s %14s %10s\n' "$w ($unit)" "$off" "$on" "$lost"
+  [[ $w == *openclose ]] && awk -v a="$off" -v b="$on" -v w="$w" \
+    'BEGIN {printf "  %s: %.0f ns more per open+close pair\n", w, (1e9 / b - 1e9 / a)}'
 done
 
 # Forbidden exec -> container dead: the workload stamps CLOCK_MONOTONIC right before execve;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -39,9 +40,9 @@ namespace {
 
 constexpr const char* kBpffsRoot = "/sys/fs/bpf";
 constexpr const char* kLoadLock = "/run/brig-monitor.lock";
-constexpr const char* kMapNames[] = {
-    "containers", "exec_rules", "open_name_rules", "open_path_rules", "addr_rules",
-    "drops",      "rings"};
+constexpr const char* kMapNames[] = {"containers",      "exec_rules",  "open_name_rules",
+                                     "open_path_rules", "addr_rules",  "drops",
+                                     "rings",           "ring_owners", "any_condemned"};
 enum MapIndex {
     kContainers,
     kExecRules,
@@ -50,10 +51,22 @@ enum MapIndex {
     kAddrs,
     kDrops,
     kRings,
+    kRingOwners,
+    kAnyCondemned,
     kMapCount
 };
 constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "brig_connect6",
                                         "brig_bind4", "brig_bind6"};
+// The raw tracepoint programs (pinned under progs/ by name) and where they attach. They and the
+// BPF-LSM programs (progs/lsm_*) are attached only while a container is registered.
+constexpr std::pair<const char*, const char*> kTracepointProgs[] = {
+    {"brig_exec", "sched_process_exec"}, {"brig_sys_enter", "sys_enter"}};
+// Pinned last at load: its presence tells every later brig that loading is complete.
+constexpr const char* kLoadedMarker = "/progs/brig_sys_enter";
+// Pinned last at attach: present while the programs are attached.
+constexpr const char* kAttachedMarker = "/links/brig_sys_enter";
+// Free rings kept in the pool, so that a create finds one made ahead of need.
+constexpr uint32_t kSpareRings = 2;
 
 int quiet_libbpf(enum libbpf_print_level level, const char* format, va_list args) {
     if (level == LIBBPF_WARN && std::getenv("BRIG_MONITOR_DEBUG"))
@@ -76,11 +89,12 @@ UniqueFd pinned(const std::string& path) {
     return fd;
 }
 
-constexpr const char* kLsmExecLink = "/links/lsm_brig_lsm_exec";
+constexpr const char* kLsmExecProg = "/progs/lsm_brig_lsm_exec";
 
 // Loads the BPF-LSM object into dir (it pins the shared maps first; the tracepoint object then
-// reuses them) and attaches and pins every hook. False, with nothing of it left attached, where
-// the kernel refuses it.
+// reuses them) and pins every program as progs/lsm_<name>, attaching each once to see that the
+// kernel runs it (attach_programs attaches them for real). False, with nothing of it left
+// pinned, where the kernel refuses it.
 bool load_and_pin_lsm(const std::string& dir) {
     LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = dir.c_str());
     brig_monitor_lsm* skel = brig_monitor_lsm__open_opts(&opts);
@@ -89,9 +103,9 @@ bool load_and_pin_lsm(const std::string& dir) {
     ScopeGuard destroy([&] { brig_monitor_lsm__destroy(skel); });
     if (brig_monitor_lsm__load(skel) != 0)
         return false;
-    std::vector<std::string> pinned_links;
+    std::vector<std::string> pinned_progs;
     ScopeGuard unpin([&] {
-        for (const auto& path : pinned_links)
+        for (const auto& path : pinned_progs)
             ::unlink(path.c_str());
     });
     bpf_program* prog = nullptr;
@@ -99,19 +113,95 @@ bool load_and_pin_lsm(const std::string& dir) {
         bpf_link* link = bpf_program__attach_lsm(prog);
         if (!link)
             return false;
-        ScopeGuard close_link([&] { bpf_link__destroy(link); });
-        std::string path = dir + "/links/lsm_" + bpf_program__name(prog);
-        if (bpf_link__pin(link, path.c_str()) != 0)
+        bpf_link__destroy(link);
+        std::string path = dir + "/progs/lsm_" + bpf_program__name(prog);
+        if (bpf_program__pin(prog, path.c_str()) != 0)
             return false;
-        pinned_links.push_back(path);
+        pinned_progs.push_back(path);
     }
     unpin.dismiss();
     return true;
 }
 
-// Loads the programs, attaches the raw tracepoints (and the BPF-LSM hooks where the kernel takes
-// them) and pins everything under dir. Links and programs of an earlier load that did not
-// complete are dropped first (the caller holds the load lock; no container is registered there).
+// Makes a ring and adds it to the pool in a free slot (one map-in-map update: it waits for an
+// RCU grace period, which is why the pool is filled ahead of need). Returns the slot.
+uint32_t add_ring(int rings_fd) {
+    UniqueFd ring(
+        bpf_map_create(BPF_MAP_TYPE_RINGBUF, "brig_ring", 0, 0, BRIG_RING_BYTES, nullptr));
+    if (!ring)
+        throw_errno("create a BPF ring buffer");
+    int ring_fd = ring.get();
+    std::set<uint32_t> taken;
+    uint32_t key = 0;
+    for (void* prev = nullptr; bpf_map_get_next_key(rings_fd, prev, &key) == 0; prev = &key)
+        taken.insert(key);
+    for (uint32_t slot = 0; slot < BRIG_RING_SLOTS; ++slot) {
+        if (taken.contains(slot))
+            continue;
+        if (bpf_map_update_elem(rings_fd, &slot, &ring_fd, BPF_NOEXIST) == 0)
+            return slot;
+        if (errno != EEXIST)
+            throw_errno("add a ring to the pool (rings)");
+    }
+    throw Error("monitor: every slot of the ring pool is in use", ENOSPC);
+}
+
+// How many rings of the pool no container holds.
+uint32_t free_rings(int rings_fd, int owners_fd) {
+    uint32_t count = 0, key = 0;
+    uint64_t owner = 0;
+    for (void* prev = nullptr; bpf_map_get_next_key(rings_fd, prev, &key) == 0; prev = &key)
+        count += bpf_map_lookup_elem(owners_fd, &key, &owner) != 0;
+    return count;
+}
+
+// Claims a free ring of the pool for cgid (BPF_NOEXIST in ring_owners: one winner per slot),
+// adding one to the pool only when none is free. Returns its slot.
+uint32_t claim_ring(int rings_fd, int owners_fd, uint64_t cgid) {
+    for (;;) {
+        uint32_t key = 0;
+        for (void* prev = nullptr; bpf_map_get_next_key(rings_fd, prev, &key) == 0; prev = &key)
+            if (bpf_map_update_elem(owners_fd, &key, &cgid, BPF_NOEXIST) == 0)
+                return key;
+        add_ring(rings_fd);  // none free: another create may take it first, then we go round
+    }
+}
+
+// Attaches the raw tracepoint and BPF-LSM programs pinned in dir that are not attached yet and
+// pins their links under links/ (the caller holds the load lock exclusively).
+void attach_programs(const std::string& dir) {
+    std::filesystem::create_directories(dir + "/links");
+    std::vector<std::pair<std::string, const char*>> wanted;  // program, raw tracepoint
+    for (const auto& entry : std::filesystem::directory_iterator(dir + "/progs"))
+        if (entry.path().filename().string().starts_with("lsm_"))
+            wanted.emplace_back(entry.path().filename().string(), nullptr);
+    for (const auto& [prog, tracepoint] : kTracepointProgs)
+        wanted.emplace_back(prog, tracepoint);  // sys_enter last: kAttachedMarker
+    for (const auto& [name, tracepoint] : wanted) {
+        std::string link_path = dir + "/links/" + name;
+        if (::access(link_path.c_str(), F_OK) == 0)
+            continue;
+        UniqueFd prog = pinned(dir + "/progs/" + name);
+        UniqueFd link(tracepoint ? bpf_raw_tracepoint_open(tracepoint, prog.get())
+                                 : bpf_link_create(prog.get(), 0, BPF_LSM_MAC, nullptr));
+        if (!link)
+            throw_errno("attach BPF program " + name);
+        if (bpf_obj_pin(link.get(), link_path.c_str()) != 0)
+            throw_errno("pin BPF link " + link_path);
+    }
+}
+
+// Detaches them all: the pins are the only references to the links.
+void detach_programs(const std::string& dir) noexcept {
+    std::error_code ec;
+    ::unlink((dir + kAttachedMarker).c_str());
+    std::filesystem::remove_all(dir + "/links", ec);
+}
+
+// Loads the programs (the BPF-LSM ones too where the kernel takes them), pins them and the maps
+// under dir and fills the ring pool; nothing is attached until a container registers. Links and
+// programs of an earlier load that did not complete are dropped first (the caller holds the load
+// lock; no container is registered there).
 void load_and_pin(const std::string& dir, bool try_lsm) {
     std::filesystem::remove_all(dir + "/links");
     std::filesystem::remove_all(dir + "/progs");
@@ -126,32 +216,41 @@ void load_and_pin(const std::string& dir, bool try_lsm) {
     skel->rodata->lsm_enforces = lsm;
     if (brig_monitor__load(skel) != 0)
         throw_errno("load BPF programs (raw tracepoints, cgroup sock)");
-    struct {
-        bpf_program* prog;
-        const char* tracepoint;
-    } tracepoints[] = {{skel->progs.brig_exec, "sched_process_exec"},
-                       {skel->progs.brig_sys_enter, "sys_enter"}};
+    // Attached once to see that the kernel runs them; attach_programs attaches them for real.
+    for (const auto& [name, tracepoint] : kTracepointProgs) {
+        bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
+        bpf_link* link = prog ? bpf_program__attach_raw_tracepoint(prog, tracepoint) : nullptr;
+        if (!link)
+            throw_errno(std::string("attach raw tracepoint ") + tracepoint);
+        bpf_link__destroy(link);
+    }
+    UniqueFd rings = pinned(dir + "/rings");
+    UniqueFd owners = pinned(dir + "/ring_owners");
+    while (free_rings(rings.get(), owners.get()) < kSpareRings + 1)
+        add_ring(rings.get());
     for (const char* name : kCgroupProgs) {
         bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
         std::string path = dir + "/progs/" + name;
         if (!prog || bpf_program__pin(prog, path.c_str()) != 0)
             throw_errno("pin BPF program " + path);
     }
-    // links/sys_enter last: its presence tells every later brig that loading is complete.
-    for (auto& tp : tracepoints) {
-        bpf_link* link = bpf_program__attach_raw_tracepoint(tp.prog, tp.tracepoint);
-        if (!link)
-            throw_errno(std::string("attach raw tracepoint ") + tp.tracepoint);
-        ScopeGuard close_link([&] { bpf_link__destroy(link); });
-        std::string path = dir + "/links/" + tp.tracepoint;
-        if (bpf_link__pin(link, path.c_str()) != 0)
-            throw_errno("pin BPF link " + path);
+    for (const auto& [name, tracepoint] : kTracepointProgs) {  // sys_enter last: kLoadedMarker
+        bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
+        std::string path = dir + "/progs/" + name;
+        if (!prog || bpf_program__pin(prog, path.c_str()) != 0)
+            throw_errno("pin BPF program " + path);
     }
 }
+
+// A pin dir with no links/ has nothing attached; its mtime is that of its last attach or detach.
+constexpr auto kIdlePinDirLifetime = std::chrono::hours(1);
 
 // Pin directories of other brig builds (other object hashes, or the unversioned "v1"): removed
 // when no container is registered in them any more (their links detach with them); kept while one
 // is, so that a container started by the old brig stays enforced by the programs it started with.
+// One with nothing attached (a build that attaches only while it has containers) costs the host
+// nothing and is kept until it has been idle for an hour: two builds in use side by side (a
+// development host) do not remove each other's between containers, each load costing seconds.
 void remove_unused_pin_dirs(const std::string& base, const std::string& current) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
@@ -163,6 +262,11 @@ void remove_unused_pin_dirs(const std::string& base, const std::string& current)
         uint64_t key = 0;
         if (bpf_map_get_next_key(containers.get(), nullptr, &key) == 0)
             continue;  // still in use
+        bool attached = std::filesystem::exists(entry.path() / "links", ec);
+        auto idle = std::filesystem::file_time_type::clock::now() -
+                    std::filesystem::last_write_time(entry.path(), ec);
+        if (!attached && !ec && idle < kIdlePinDirLifetime)
+            continue;
         std::filesystem::remove_all(entry.path(), ec);
     }
 }
@@ -242,11 +346,11 @@ Monitor Monitor::open(const MonitorConfig& config) {
     libbpf_set_print(quiet_libbpf);
     ensure_bpffs();
     const std::string dir = config.bpffs_dir + "/" + pin_dir_name();
-    if (::access((dir + "/links/sys_enter").c_str(), F_OK) != 0) {
+    if (::access((dir + kLoadedMarker).c_str(), F_OK) != 0) {
         UniqueFd lock(::open(kLoadLock, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
         if (!lock || ::flock(lock.get(), LOCK_EX) != 0)
             throw_errno(std::string("lock ") + kLoadLock);
-        if (::access((dir + "/links/sys_enter").c_str(), F_OK) != 0) {
+        if (::access((dir + kLoadedMarker).c_str(), F_OK) != 0) {
             std::filesystem::create_directories(dir);
             load_and_pin(dir, probe_kernel().bpf_lsm);
             remove_unused_pin_dirs(config.bpffs_dir, dir);
@@ -259,7 +363,7 @@ Monitor Monitor::open(const MonitorConfig& config) {
     for (size_t i = 0; i < std::size(kCgroupProgs); ++i)
         impl->cgroup_progs[i] = pinned(dir + "/progs/" + kCgroupProgs[i]);
     impl->dir = dir;
-    impl->path = ::access((dir + kLsmExecLink).c_str(), F_OK) == 0 ? EnforcementPath::bpf_lsm
+    impl->path = ::access((dir + kLsmExecProg).c_str(), F_OK) == 0 ? EnforcementPath::bpf_lsm
                                                                    : EnforcementPath::tracepoint;
     return Monitor(std::move(impl));
 }
@@ -298,6 +402,21 @@ brig_name_key name_key(uint64_t cgid, const std::string& name) {
     return key;
 }
 
+// brig_container.path_first_dirs: the first-directory bit of every rule path, every bit when a
+// path stops short of the end of its first directory ("/", "/e": the first directory of the
+// paths it matches is not known).
+uint64_t first_dirs_of(const std::map<std::string, PathVerdicts>& paths) {
+    uint64_t bits = 0;
+    for (const auto& [prefix, verdicts] : paths) {
+        bool known = prefix.size() > BRIG_FIRST_DIR_BYTES ||
+                     prefix.find_first_of(std::string_view("/\0", 2), 1) != std::string::npos;
+        if (prefix.empty() || prefix[0] != '/' || !known)
+            return ~0ULL;
+        bits |= 1ULL << brig_first_dir_bit(prefix.c_str());
+    }
+    return bits;
+}
+
 // Deletes the keys of one container from a map whose keys start with (or, for LPM tries, hold at
 // offset 4) the cgroup id.
 size_t delete_keys_of(int map_fd, size_t key_size, size_t id_offset, uint64_t cgid, bool remove) {
@@ -318,31 +437,90 @@ size_t delete_keys_of(int map_fd, size_t key_size, size_t id_offset, uint64_t cg
     return doomed.size();
 }
 
+// cgroup programs refuse what tracepoints cannot; they live as long as the cgroup. wanted: by
+// kCgroupProgs index.
+void attach_cgroup_programs(const std::array<UniqueFd, std::size(kCgroupProgs)>& progs,
+                            const std::string& cgroup2_path,
+                            const std::array<bool, std::size(kCgroupProgs)>& wanted) {
+    if (std::find(wanted.begin(), wanted.end(), true) == wanted.end())
+        return;
+    UniqueFd cgroup(::open(cgroup2_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cgroup)
+        throw_errno("open cgroup2 dir " + cgroup2_path);
+    constexpr bpf_attach_type types[] = {BPF_CGROUP_INET_SOCK_CREATE, BPF_CGROUP_INET4_CONNECT,
+                                         BPF_CGROUP_INET6_CONNECT, BPF_CGROUP_INET4_BIND,
+                                         BPF_CGROUP_INET6_BIND};
+    for (size_t i = 0; i < wanted.size(); ++i)
+        if (wanted[i] &&
+            bpf_prog_attach(progs[i].get(), cgroup.get(), types[i], BPF_F_ALLOW_MULTI) != 0)
+            throw_errno("attach cgroup BPF program to " + cgroup2_path);
+}
+
+UniqueFd lock_file(const std::string& path, int how) {
+    UniqueFd lock(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock || ::flock(lock.get(), how) != 0)
+        throw_errno("lock " + path);
+    return lock;
+}
+
+// Held while a container is (un)registered: the load lock shared, against the removal of unused
+// pin dirs (exclusive, at the first load of another brig build: a dir found empty is never
+// removed while a container is being written into it); this build's own lock exclusive, so that
+// attaching on the first registration and detaching after the last one never race (other builds
+// are not held up).
+struct RegistrationLock {
+    explicit RegistrationLock(const std::string& dir)
+        : load(lock_file(kLoadLock, LOCK_SH)),
+          own(lock_file(
+              "/run/brig-monitor-" + std::filesystem::path(dir).filename().string() + ".lock",
+              LOCK_EX)) {}
+    UniqueFd load, own;
+};
+
+// The slot of the ring cgid holds, -1 for none: from its containers entry, or (a registration
+// that did not complete) by a scan of the owners.
+int64_t ring_slot_of(int containers_fd, int owners_fd, uint64_t cgid) {
+    brig_container value{};
+    uint64_t owner = 0;
+    if (bpf_map_lookup_elem(containers_fd, &cgid, &value) == 0 &&
+        bpf_map_lookup_elem(owners_fd, &value.ring_slot, &owner) == 0 && owner == cgid)
+        return value.ring_slot;
+    uint32_t key = 0;
+    for (void* prev = nullptr; bpf_map_get_next_key(owners_fd, prev, &key) == 0; prev = &key)
+        if (bpf_map_lookup_elem(owners_fd, &key, &owner) == 0 && owner == cgid)
+            return key;
+    return -1;
+}
+
 }  // namespace
 
 void Monitor::register_container(const ContainerIdentity& container,
                                  const ContainerPolicy& policy) {
-    const uint64_t cgid = container.cgroup2_id;
-    if (cgid == 0)
+    if (container.cgroup2_id == 0)
         throw Error("monitor: container " + container.id + ": cgroup2_id is 0");
-    // Shared against the removal of unused pin dirs (exclusive, at the first load of another
-    // brig build): a dir found empty is never removed while a container is being written into it.
-    UniqueFd lock(::open(kLoadLock, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!lock || ::flock(lock.get(), LOCK_SH) != 0)
-        throw_errno(std::string("lock ") + kLoadLock);
-    if (::access((impl_->dir + "/links/sys_enter").c_str(), F_OK) != 0)
-        throw Error("monitor: the pinned programs in " + impl_->dir +
-                    " were removed by another brig build; open the monitor again");
-    auto& maps = impl_->maps;
-    ScopeGuard undo([&] { unregister_container(cgid); });
+    // The first load of another brig build removes the pin dirs that hold no container, this
+    // one's too between its containers: load again, as open would, and retry.
+    for (int attempt = 0;; ++attempt) {
+        if (::access((impl_->dir + kLoadedMarker).c_str(), F_OK) != 0)
+            *this = Monitor::open(impl_->config);
+        RegistrationLock lock(impl_->dir);
+        if (::access((impl_->dir + kLoadedMarker).c_str(), F_OK) == 0) {
+            register_locked(container, policy);
+            return;
+        }
+        if (attempt == 4)
+            throw Error("monitor: the pinned programs in " + impl_->dir +
+                        " keep being removed by other brig builds");
+    }
+}
 
-    // The container's own ring, so that its watcher reads only its events.
-    UniqueFd ring(
-        bpf_map_create(BPF_MAP_TYPE_RINGBUF, "brig_ring", 0, 0, BRIG_RING_BYTES, nullptr));
-    if (!ring)
-        throw_errno("create the container's BPF ring buffer");
-    int ring_fd_value = ring.get();
-    update(maps[kRings].get(), &cgid, &ring_fd_value, "rings");
+void Monitor::register_locked(const ContainerIdentity& container, const ContainerPolicy& policy) {
+    const uint64_t cgid = container.cgroup2_id;
+    auto& maps = impl_->maps;
+    ScopeGuard undo([&] { unregister_locked(cgid); });
+
+    // A ring of the pool, so that the container's watcher reads only its events.
+    const uint32_t ring_slot = claim_ring(maps[kRings].get(), maps[kRingOwners].get(), cgid);
     std::vector<uint64_t> zero_drops(libbpf_num_possible_cpus(), 0);
     update(maps[kDrops].get(), &cgid, zero_drops.data(), "drops");
 
@@ -357,7 +535,8 @@ void Monitor::register_container(const ContainerIdentity& container,
         auto value = to_bpf(verdict);
         update(maps[kOpenNames].get(), &key, &value, "open_name_rules");
     }
-    for (const auto& [prefix, verdicts] : plan.folded_paths()) {
+    const auto folded_paths = plan.folded_paths();
+    for (const auto& [prefix, verdicts] : folded_paths) {
         auto key = prefix_key(cgid, prefix);
         brig_path_verdicts value{};
         for (size_t op = 0; op < verdicts.ops.size(); ++op)
@@ -381,29 +560,17 @@ void Monitor::register_container(const ContainerIdentity& container,
         }
     }
 
-    // cgroup programs refuse what tracepoints cannot; they live as long as the cgroup.
     bool deny_packet = plan.syscalls[BRIG_SC_PACKET_SOCKET].action & BRIG_ACT_DENY;
-    if (deny_packet || deny_connect || deny_bind) {
-        UniqueFd cgroup(::open(container.cgroup2_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!cgroup)
-            throw_errno("open cgroup2 dir " + container.cgroup2_path);
-        struct {
-            bool wanted;
-            int prog;  // index in kCgroupProgs
-            bpf_attach_type type;
-        } attaches[] = {{deny_packet, 0, BPF_CGROUP_INET_SOCK_CREATE},
-                        {deny_connect, 1, BPF_CGROUP_INET4_CONNECT},
-                        {deny_connect, 2, BPF_CGROUP_INET6_CONNECT},
-                        {deny_bind, 3, BPF_CGROUP_INET4_BIND},
-                        {deny_bind, 4, BPF_CGROUP_INET6_BIND}};
-        for (const auto& a : attaches)
-            if (a.wanted && bpf_prog_attach(impl_->cgroup_progs[a.prog].get(), cgroup.get(), a.type,
-                                            BPF_F_ALLOW_MULTI) != 0)
-                throw_errno("attach cgroup BPF program to " + container.cgroup2_path);
-    }
+    attach_cgroup_programs(impl_->cgroup_progs, container.cgroup2_path,
+                           {deny_packet, deny_connect, deny_connect, deny_bind, deny_bind});
 
-    // Last: the container entry switches the programs on for this cgroup.
+    // The programs attached before the container entry switches them on for this cgroup (its
+    // init waits for `go` until this returns): nothing of the container runs unwatched.
+    if (::access((impl_->dir + kAttachedMarker).c_str(), F_OK) != 0)
+        attach_programs(impl_->dir);
     brig_container value{};
+    value.ring_slot = ring_slot;
+    value.path_first_dirs = first_dirs_of(folded_paths);
     value.start_time_sec = static_cast<uint64_t>(::time(nullptr)) + 1;
     value.exec_any = {0, BRIG_ACT_REPORT};
     for (int i = 0; i < BRIG_SC_MAX; ++i)
@@ -427,14 +594,39 @@ void Monitor::register_container(const ContainerIdentity& container,
 }
 
 void Monitor::unregister_container(uint64_t cgroup2_id) {
+    RegistrationLock lock(impl_->dir);
+    unregister_locked(cgroup2_id);
+}
+
+void Monitor::unregister_locked(uint64_t cgroup2_id) noexcept {
     auto& maps = impl_->maps;
+    // The ring goes back to the pool (left in `rings`): its next holder's watcher skips what
+    // is left in it of this container.
+    int64_t slot = ring_slot_of(maps[kContainers].get(), maps[kRingOwners].get(), cgroup2_id);
     bpf_map_delete_elem(maps[kContainers].get(), &cgroup2_id);
     delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
     delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
     delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
     delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
-    bpf_map_delete_elem(maps[kRings].get(), &cgroup2_id);
     bpf_map_delete_elem(maps[kDrops].get(), &cgroup2_id);
+    if (slot >= 0) {
+        auto key = static_cast<uint32_t>(slot);
+        bpf_map_delete_elem(maps[kRingOwners].get(), &key);
+    }
+    // The last container gone: nothing of brig stays attached to the host's syscalls, and no
+    // condemned container is left to look every syscall up for.
+    uint64_t any = 0;
+    if (bpf_map_get_next_key(maps[kContainers].get(), nullptr, &any) != 0) {
+        detach_programs(impl_->dir);
+        uint32_t zero = 0;
+        bpf_map_update_elem(maps[kAnyCondemned].get(), &zero, &zero, BPF_ANY);
+    }
+}
+
+void Monitor::top_up_rings() {
+    auto& maps = impl_->maps;
+    if (free_rings(maps[kRings].get(), maps[kRingOwners].get()) < kSpareRings)
+        add_ring(maps[kRings].get());
 }
 
 bool Monitor::is_registered(uint64_t cgroup2_id) const {
@@ -467,14 +659,16 @@ size_t Monitor::map_entries_of(uint64_t cgroup2_id) const {
     n += delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, false);
     n += delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, false);
     n += delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, false);
-    uint32_t ring_id = 0;
-    n += bpf_map_lookup_elem(maps[kRings].get(), &cgroup2_id, &ring_id) == 0;
+    n += ring_slot_of(maps[kContainers].get(), maps[kRingOwners].get(), cgroup2_id) >= 0;
     return n;
 }
 
 int Monitor::ring_fd(uint64_t cgroup2_id) const {
+    auto& maps = impl_->maps;
+    int64_t slot = ring_slot_of(maps[kContainers].get(), maps[kRingOwners].get(), cgroup2_id);
+    auto key = static_cast<uint32_t>(slot);
     uint32_t ring_id = 0;
-    if (bpf_map_lookup_elem(impl_->maps[kRings].get(), &cgroup2_id, &ring_id) != 0)
+    if (slot < 0 || bpf_map_lookup_elem(maps[kRings].get(), &key, &ring_id) != 0)
         throw_errno("monitor: no ring for cgroup " + std::to_string(cgroup2_id));
     int fd = bpf_map_get_fd_by_id(ring_id);
     if (fd < 0)

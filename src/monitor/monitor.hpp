@@ -164,8 +164,12 @@ public:
     std::string pin_dir() const;   // <bpffs_dir>/<pin_dir_name()>
     // Map updates and cgroup attaches; the container is watched when this returns.
     void register_container(const ContainerIdentity& container, const ContainerPolicy& policy);
-    // Removes every map entry of the container (its cgroup programs go with the cgroup).
+    // Removes every map entry of the container (its cgroup programs go with the cgroup) and
+    // gives its ring back to the pool; after the last container, detaches the programs.
     void unregister_container(uint64_t cgroup2_id);
+    // Adds a ring to the pool when fewer than two are free (waits for an RCU grace period: the
+    // watcher calls it, off the create path).
+    void top_up_rings();
     bool is_registered(uint64_t cgroup2_id) const;
     // Rule id that condemned the container in-kernel, 0 = none.
     uint32_t condemned_by(uint64_t cgroup2_id) const;
@@ -177,6 +181,8 @@ public:
 
 private:
     explicit Monitor(std::unique_ptr<Impl> impl);
+    void register_locked(const ContainerIdentity& container, const ContainerPolicy& policy);
+    void unregister_locked(uint64_t cgroup2_id) noexcept;
     std::unique_ptr<Impl> impl_;
 };
 

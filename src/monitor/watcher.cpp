@@ -19,6 +19,7 @@
 #include "monitor/bpf/monitor_abi.h"
 #include "monitor/monitor.hpp"
 #include "runtime/common/error.hpp"
+#include "runtime/common/resident.hpp"
 #include "runtime/common/unique_fd.hpp"
 
 namespace brig::monitor {
@@ -33,6 +34,7 @@ struct WatcherState {
     AlertSink* sink;
     ProcessTable processes;
     std::string cgroup_path;
+    uint64_t cgroup_id;
     std::string state_dir;
     bool killed = false;
 };
@@ -60,6 +62,8 @@ int on_event(void* ctx, void* data, size_t size) {
     if (size < sizeof(brig_event))
         return 0;
     const auto& event = *static_cast<const brig_event*>(data);
+    if (event.cgroup_id != state.cgroup_id)
+        return 0;  // left in the pool's ring by its previous holder
     for (const Alert& alert : match_event(event, *state.policy, state.processes)) {
         state.sink->emit(alert);
         if (alert.action == Action::alert)
@@ -109,14 +113,30 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
                         const ContainerIdentity& container, const ContainerPolicy& policy,
                         const std::string& state_dir, UniqueFd ring, UniqueFd events) {
     AlertSink sink(config.outputs, state_dir, policy.container_id);
-    WatcherState state{&policy, &sink, {}, container.cgroup2_path, state_dir};
+    WatcherState state{&policy, &sink, {}, container.cgroup2_path, container.cgroup2_id, state_dir};
     ring_buffer* rb = ring_buffer__new(ring.get(), on_event, &state, nullptr);
     if (!rb)
         _exit(1);
+    try {
+        monitor.top_up_rings();  // a ring made ahead of the next create's need
+    } catch (const Error&) {
+        // the next create makes its own
+    }
     uint64_t reported_drops = 0;
+    // One watcher per container: idle, it hands brig's read-only pages back to the page cache
+    // (the code that set it up, or that wrote the last alerts) and sleeps in poll without a
+    // timeout, touching none until the next event (the kernel maps 64 KiB around each page it
+    // faults in, so a loop that woke every second would keep most of them resident).
+    release_resident_text();
+    bool trimmed = true;
     for (;;) {
         pollfd fds[2] = {{ring_buffer__epoll_fd(rb), POLLIN, 0}, {events.get(), POLLPRI, 0}};
-        ::poll(fds, 2, 1000);
+        if (::poll(fds, 2, trimmed ? -1 : 1000) == 0) {
+            release_resident_text();  // a quiet second after events
+            trimmed = true;
+            continue;
+        }
+        trimmed = false;
         // A busy container's events are taken in batches: one wake-up per event would cost the
         // container a context switch per exec or open (the kernel has already acted on them).
         if (ring_buffer__consume(rb) > 0) {

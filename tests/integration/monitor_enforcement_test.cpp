@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 
 #include "monitor/monitor.hpp"
 #include "runtime/common/error.hpp"
+#include "runtime/common/unique_fd.hpp"
 
 using namespace brig::monitor;
 namespace fs = std::filesystem;
@@ -235,6 +237,13 @@ TEST(MonitorPinDir, VersionedByObjectHashAndUnusedOldDirsRemoved) {
         ::close(fd);
     };
     pin_containers(config.bpffs_dir + "/unused", false);
+    fs::create_directories(config.bpffs_dir + "/unused/links");  // attached: costs the host
+    fs::create_directories(config.bpffs_dir + "/idle");          // detached, used a moment ago
+    pin_containers(config.bpffs_dir + "/idle", false);
+    fs::create_directories(config.bpffs_dir + "/stale");  // detached, idle for two hours
+    pin_containers(config.bpffs_dir + "/stale", false);
+    fs::last_write_time(config.bpffs_dir + "/stale",
+                        fs::file_time_type::clock::now() - std::chrono::hours(2));
     pin_containers(config.bpffs_dir + "/busy", true);
     std::optional<Monitor> monitor;
     try {
@@ -246,6 +255,144 @@ TEST(MonitorPinDir, VersionedByObjectHashAndUnusedOldDirsRemoved) {
     EXPECT_EQ(pin_dir_name().size(), 16u);
     EXPECT_TRUE(fs::exists(monitor->pin_dir() + "/containers"));
     EXPECT_FALSE(fs::exists(config.bpffs_dir + "/unused")) << "an unused old pin dir was kept";
+    EXPECT_FALSE(fs::exists(config.bpffs_dir + "/stale")) << "a long idle pin dir was kept";
+    EXPECT_TRUE(fs::exists(config.bpffs_dir + "/idle/containers"))
+        << "a detached pin dir in use a moment ago was removed";
     EXPECT_TRUE(fs::exists(config.bpffs_dir + "/busy/containers"))
         << "a pin dir still holding a container was removed";
+}
+
+namespace {
+
+// The id of the BPF program pinned at path, 0 if none.
+uint32_t pinned_prog_id(const std::string& path) {
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0)
+        return 0;
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    uint32_t id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+    ::close(fd);
+    return id;
+}
+
+// Whether some BPF link of the host attaches program prog_id.
+bool attached(uint32_t prog_id) {
+    for (uint32_t id = 0; bpf_link_get_next_id(id, &id) == 0;) {
+        int fd = bpf_link_get_fd_by_id(id);
+        if (fd < 0)
+            continue;
+        bpf_link_info info{};
+        uint32_t len = sizeof(info);
+        bool match = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.prog_id == prog_id;
+        ::close(fd);
+        if (match)
+            return true;
+    }
+    return false;
+}
+
+size_t entries(const std::string& map_path) {
+    int fd = bpf_obj_get(map_path.c_str());
+    size_t n = 0;
+    uint32_t key = 0;
+    for (void* prev = nullptr; fd >= 0 && bpf_map_get_next_key(fd, prev, &key) == 0; prev = &key)
+        ++n;
+    if (fd >= 0)
+        ::close(fd);
+    return n;
+}
+
+}  // namespace
+
+// "Off" costs the host nothing: sys_enter (and sched_process_exec) are attached from the first
+// registration to the last unregistration only.
+TEST_F(MonitorEnforcement, ProgramsAreAttachedOnlyWhileAContainerIsRegistered) {
+    if (entries(monitor_->pin_dir() + "/containers") != 0)
+        GTEST_SKIP() << "other containers are registered with this brig build's monitor";
+    uint32_t sys_enter = pinned_prog_id(monitor_->pin_dir() + "/progs/brig_sys_enter");
+    uint32_t exec = pinned_prog_id(monitor_->pin_dir() + "/progs/brig_exec");
+    ASSERT_NE(sys_enter, 0u);
+    ASSERT_NE(exec, 0u);
+    EXPECT_FALSE(attached(sys_enter));
+    EXPECT_FALSE(attached(exec));
+    auto policy = policy_from(kForbiddenExecRule);
+    monitor_->register_container(container_, policy);
+    EXPECT_TRUE(attached(sys_enter));
+    EXPECT_TRUE(attached(exec));
+    monitor_->unregister_container(container_.cgroup2_id);
+    EXPECT_FALSE(attached(sys_enter));
+    EXPECT_FALSE(attached(exec));
+}
+
+// A container takes a ring made ahead of need and gives it back: create and delete change no
+// map-in-map (each change would wait for an RCU grace period).
+TEST_F(MonitorEnforcement, RingsComeFromAPoolMadeAheadOfNeed) {
+    const std::string rings = monitor_->pin_dir() + "/rings";
+    const std::string owners = monitor_->pin_dir() + "/ring_owners";
+    size_t pool = entries(rings);
+    EXPECT_GT(pool, entries(owners)) << "no free ring in the pool";
+    auto policy = policy_from(kForbiddenExecRule);
+    for (int i = 0; i < 3; ++i) {
+        // A cgroup each time: the cgroup programs stay attached until the cgroup goes.
+        ContainerIdentity container = container_;
+        container.cgroup2_path += "-" + std::to_string(i);
+        fs::create_directory(container.cgroup2_path);
+        container.cgroup2_id = cgroup_id_of(container.cgroup2_path);
+        size_t held = entries(owners);
+        monitor_->register_container(container, policy);
+        EXPECT_EQ(entries(owners), held + 1);
+        brig::UniqueFd ring(monitor_->ring_fd(container.cgroup2_id));
+        EXPECT_TRUE(ring);
+        monitor_->unregister_container(container.cgroup2_id);
+        ::rmdir(container.cgroup2_path.c_str());
+        EXPECT_EQ(entries(owners), held);
+        EXPECT_EQ(entries(rings), pool);
+    }
+}
+
+// A kill condemns the whole container in-kernel: a sibling that only makes syscalls no rule
+// watches dies at its next one, with no watcher running.
+TEST_F(MonitorEnforcement, CondemnedContainersOtherTasksDieAtTheirNextSyscall) {
+    auto policy = policy_from(kForbiddenExecRule);
+    int go[2];
+    ASSERT_EQ(::pipe(go), 0);
+    auto fork_waiting = [&](auto body) {
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            ::close(go[1]);
+            char byte;
+            if (::read(go[0], &byte, 1) != 1)
+                _exit(100);
+            _exit(body());
+        }
+        std::ofstream(container_.cgroup2_path + "/cgroup.procs") << pid << std::flush;
+        return pid;
+    };
+    pid_t spinner = fork_waiting([] {
+        for (;;)
+            ::syscall(SYS_getppid);
+        return 0;
+    });
+    fs::path marker = dir_ / "marker";
+    pid_t offender = fork_waiting([&] { return exec_forbidden_writing(marker); });
+    ::close(go[0]);
+    monitor_->register_container(container_, policy);
+    ASSERT_EQ(::write(go[1], "gg", 2), 2);
+    ::close(go[1]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(offender, &status, 0), offender);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+    pid_t done = 0;
+    for (int i = 0; i < 200 && done == 0; ++i) {
+        done = ::waitpid(spinner, &status, WNOHANG);
+        if (done == 0)
+            ::usleep(10000);
+    }
+    if (done == 0) {
+        ::kill(spinner, SIGKILL);
+        ::waitpid(spinner, &status, 0);
+        FAIL() << "the condemned container's spinning task was not killed";
+    }
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
 }

@@ -55,7 +55,7 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
 
     /* Reserved last and submitted on every path below: the verifier of older kernels (6.1) loses
      * track of a reservation held across the lookups above. */
-    struct brig_event* e = reserve_event(cgid, BRIG_EV_EXEC);
+    struct brig_event* e = reserve_event(c, cgid, BRIG_EV_EXEC);
     if (!e)
         return 0;
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), filename);
@@ -167,7 +167,9 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int
         return 0;
     struct brig_verdict verdict = {};
     key.prefixlen = 64 + 8 * BRIG_PREFIX_LEN;
-    struct brig_path_verdicts* by_path = bpf_map_lookup_elem(&open_path_rules, &key);
+    struct brig_path_verdicts* by_path = 0;
+    if (c->path_first_dirs & (1ULL << brig_first_dir_bit(key.path)))
+        by_path = bpf_map_lookup_elem(&open_path_rules, &key);
     merge_op(&verdict, by_path, BRIG_PATH_OPEN);
     if ((flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC)))
         merge_op(&verdict, by_path, BRIG_PATH_OPEN_WRITE);
@@ -181,7 +183,7 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int
     if (verdict.action & BRIG_ACT_DENY)
         bpf_send_signal(SIGKILL);
     enforce_kill(c, &verdict);
-    struct brig_event* e = reserve_event(cgid, BRIG_EV_OPEN);
+    struct brig_event* e = reserve_event(c, cgid, BRIG_EV_OPEN);
     if (!e)
         return 0;
     e->syscall_nr = nr;
@@ -194,11 +196,13 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int
 }
 
 /* The strongest verdict of the rules on `op` for the path at `upath`; the path read into key. */
-static __always_inline void path_verdict(struct brig_prefix_key* key, int dirfd, const char* upath,
+static __always_inline void path_verdict(const struct brig_container* c,
+                                         struct brig_prefix_key* key, int dirfd, const char* upath,
                                          __u32 op, struct brig_verdict* verdict) {
     if (read_path(key->path, sizeof(key->path), dirfd, upath) <= 0)
         return;
-    merge_op(verdict, bpf_map_lookup_elem(&open_path_rules, key), op);
+    if (c->path_first_dirs & (1ULL << brig_first_dir_bit(key->path)))
+        merge_op(verdict, bpf_map_lookup_elem(&open_path_rules, key), op);
 }
 
 /* unlink, rmdir, rename (both paths), chmod, mkdir. Landlock refuses the writes among them in
@@ -210,9 +214,9 @@ static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, 
                                           const char* unew_path) {
     struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
     struct brig_verdict verdict = {};
-    path_verdict(&key, dirfd, upath, op, &verdict);
+    path_verdict(c, &key, dirfd, upath, op, &verdict);
     if (unew_path)
-        path_verdict(&key, new_dirfd, unew_path, op, &verdict);
+        path_verdict(c, &key, new_dirfd, unew_path, op, &verdict);
     if (!verdict.action)
         return 0;
     /* Under BPF-LSM, the path_* hooks decide (and report) from the paths the kernel resolved. */
@@ -221,7 +225,7 @@ static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, 
     if (verdict.action & BRIG_ACT_DENY)
         bpf_send_signal(SIGKILL);
     enforce_kill(c, &verdict);
-    struct brig_event* e = reserve_event(cgid, BRIG_EV_PATH);
+    struct brig_event* e = reserve_event(c, cgid, BRIG_EV_PATH);
     if (!e)
         return 0;
     e->syscall_nr = nr;
@@ -252,7 +256,7 @@ static __always_inline int report_syscall(struct brig_container* c, __u64 cgid, 
     if ((verdict.action & BRIG_ACT_DENY) && !(lsm_enforces && cls == BRIG_SC_INIT_MODULE))
         bpf_send_signal(SIGKILL);
     enforce_kill(c, &verdict);
-    struct brig_event* e = reserve_event(cgid, type);
+    struct brig_event* e = reserve_event(c, cgid, type);
     if (!e)
         return 0;
     e->syscall_nr = nr;
@@ -292,7 +296,7 @@ static __always_inline int handle_sockaddr(struct brig_container* c, __u64 cgid,
         return 0; /* lsm/socket_connect and socket_bind refuse and report it */
     /* Deny is done race-free by the cgroup connect/bind programs on the kernel's copy. */
     enforce_kill(c, &verdict);
-    struct brig_event* e = reserve_event(cgid, type);
+    struct brig_event* e = reserve_event(c, cgid, type);
     if (!e)
         return 0;
     e->syscall_nr = nr;
@@ -373,8 +377,23 @@ static __always_inline long read_call(struct pt_regs* regs, long nr, unsigned lo
     return -1;
 }
 
+static __always_inline bool someone_condemned(void) {
+    __u32 zero = 0;
+    __u32* condemned = bpf_map_lookup_elem(&any_condemned, &zero);
+    return condemned && *condemned;
+}
+
 SEC("raw_tracepoint/sys_enter")
 int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
+    long nr = ctx->args[1];
+    if (nr & X32_SYSCALL_BIT)
+        nr = x32_to_x86_64(nr);
+    /* The number alone first: most syscalls of every process leave here, before their task's
+     * container is looked up (an ia32 number that an x86-64 syscall shares costs a read of the
+     * task's ABI). Only while a container is condemned is every syscall looked up. */
+    bool watched = is_watched_x86_64(nr) || (is_watched_ia32(nr) && in_ia32_syscall());
+    if (!watched && !someone_condemned())
+        return 0;
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = bpf_map_lookup_elem(&containers, &cgid);
     if (!c)
@@ -383,11 +402,8 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
         bpf_send_signal(SIGKILL);
         return 0;
     }
-    long nr = ctx->args[1];
-    if (nr & X32_SYSCALL_BIT)
-        nr = x32_to_x86_64(nr);
-    if (!is_watched_x86_64(nr) && !is_watched_ia32(nr))
-        return 0; /* most syscalls leave here, before any argument is read */
+    if (!watched)
+        return 0;
     unsigned long args[6];
     nr = read_call((struct pt_regs*)ctx->args[0], nr, args);
 #define ARG(n) args[(n)-1]

@@ -13,6 +13,7 @@
 #define BRIG_NAME_LEN 64
 #define BRIG_PREFIX_LEN 128
 #define BRIG_RING_BYTES (256 * 1024)
+#define BRIG_RING_SLOTS 8192 /* containers at once */
 
 /* Action bits of a verdict. REPORT: send the event to user space even if nothing else happens
  * (user space evaluates the full rule). KILL: SIGKILL the task in-kernel and condemn the container.
@@ -57,7 +58,36 @@ struct brig_container {
      * rule can only match an opened path whose last L bytes follow a '/', so the tracepoint tries
      * those few lengths instead of scanning the path. */
     __u8 open_name_lens[BRIG_NAME_LENS];
+    /* The container's ring: its slot in `rings`, a pool of rings made ahead of need (claimed in
+     * `ring_owners`), so that registering a container changes no map-in-map (whose every update
+     * and delete waits for an RCU grace period). */
+    __u32 ring_slot;
+    __u32 reserved;
+    /* A bit per first directory of the container's open_path_rules paths (brig_first_dir_bit),
+     * all bits where a rule's path stops short of it ("/", "/e"): a path whose bit is clear
+     * matches no rule, and skips the trie lookup. */
+    __u64 path_first_dirs;
 };
+
+/* The bytes of a path's first directory that brig_first_dir_bit hashes, at most. */
+#define BRIG_FIRST_DIR_BYTES 16
+
+/* The bit of `path`'s first directory: the bytes after the leading '/' up to the next '/' or
+ * NUL, at most BRIG_FIRST_DIR_BYTES of them. The same code runs in the BPF programs and in brig
+ * (which folds the rules' paths into path_first_dirs). */
+static inline __u32 brig_first_dir_bit(const char* path) {
+    __u32 hash = 0;
+#ifdef __bpf__
+#pragma unroll
+#endif
+    for (int i = 1; i <= BRIG_FIRST_DIR_BYTES; i++) {
+        char ch = path[i];
+        if (ch == '/' || ch == 0)
+            break;
+        hash = hash * 31 + (__u8)ch;
+    }
+    return hash & 63;
+}
 
 /* exec_rules key: an absolute path ("/bin/sh") or a basename ("sh"). */
 struct brig_name_key {

@@ -109,7 +109,9 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } drops SEC(".maps");
 
-/* One ring per container so that each container's watcher reads only its own events. */
+/* One ring per container so that each container's watcher reads only its own events: a pool
+ * keyed by slot (brig_container.ring_slot), filled ahead of need and never emptied, so that no
+ * container's create or delete updates this map-in-map (each update waits for a grace period). */
 struct ring_inner {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, BRIG_RING_BYTES);
@@ -117,11 +119,31 @@ struct ring_inner {
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-    __uint(max_entries, 8192);
-    __type(key, __u64);
+    __uint(max_entries, BRIG_RING_SLOTS);
+    __type(key, __u32);
     __uint(pinning, LIBBPF_PIN_BY_NAME);
     __array(values, struct ring_inner);
 } rings SEC(".maps");
+
+/* Which container holds each slot of `rings` (user space claims one with BPF_NOEXIST). */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, BRIG_RING_SLOTS);
+    __type(key, __u32);
+    __type(value, __u64);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} ring_owners SEC(".maps");
+
+/* Non-zero from the moment a container is condemned until the last container is unregistered:
+ * while it is, sys_enter looks every syscall's task up (a condemned container's tasks die at
+ * their next syscall, whichever it is); otherwise only the watched syscalls are looked up. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} any_condemned SEC(".maps");
 
 #define TS_COMPAT 0x0002 /* x86 thread_info.status: the task is in an ia32 syscall */
 
@@ -307,8 +329,10 @@ static __always_inline void count_drop(__u64 cgid) {
         __sync_fetch_and_add(n, 1);
 }
 
-static __always_inline struct brig_event* reserve_event(__u64 cgid, __u32 type) {
-    void* ring = bpf_map_lookup_elem(&rings, &cgid);
+static __always_inline struct brig_event* reserve_event(const struct brig_container* c, __u64 cgid,
+                                                        __u32 type) {
+    __u32 slot = c->ring_slot;
+    void* ring = bpf_map_lookup_elem(&rings, &slot);
     if (!ring) {
         count_drop(cgid);
         return 0;
@@ -362,6 +386,10 @@ static __always_inline void enforce_kill(struct brig_container* c, const struct 
         c->killed_by_rule = v->rule_id;
         c->flags |= BRIG_CF_CONDEMNED; /* only ever set: a lost race sets it too */
     }
+    __u32 zero = 0;
+    __u32* condemned = bpf_map_lookup_elem(&any_condemned, &zero);
+    if (condemned)
+        *condemned = 1;
 }
 
 static __always_inline void merge(struct brig_verdict* into, const struct brig_verdict* v) {

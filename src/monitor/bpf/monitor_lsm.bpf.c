@@ -27,7 +27,7 @@ static __always_inline int earlier(int ret) {
 static __always_inline struct brig_event* refusal(struct brig_container* c, __u64 cgid,
                                                   const struct brig_verdict* v, __u32 type) {
     enforce_kill(c, v);
-    struct brig_event* e = reserve_event(cgid, type);
+    struct brig_event* e = reserve_event(c, cgid, type);
     if (!e)
         return 0;
     e->rule_id = v->rule_id;
