@@ -120,8 +120,9 @@ void container_init(const InitContext& ctx) {
             throw_errno("prctl(PR_SET_DUMPABLE)");
         // The go message carries the OCI state (with our host pid) for the container's hooks.
         const std::string state_json = sync_expect(ctx.sync_fd, SyncType::go).text;
-        if (ctx.new_user_namespace) {
-            // The parent has written our id maps: become root of the new user namespace.
+        if (has_namespace(spec, config::NamespaceType::user)) {
+            // The parent has written our id maps (or we joined a namespace that has them):
+            // become its root, or every file we make belongs to the overflow uid.
             if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
                 throw_errno("cannot become root in the user namespace (check linux.uidMappings)");
         }
