@@ -7,7 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -20,15 +19,10 @@
 #include "runtime/linux/syscalls.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/security/capabilities.hpp"
-#include "runtime/security/exec_confinement.hpp"
 #include "runtime/security/seccomp.hpp"
 
 namespace brig::lifecycle {
 namespace {
-
-bool contains(const std::vector<std::string>& v, const std::string& x) {
-    return std::find(v.begin(), v.end(), x) != v.end();
-}
 
 bool has_namespace(const config::Spec& spec, config::NamespaceType t) {
     return spec.linux && spec.linux->find_namespace(t) != nullptr;
@@ -80,10 +74,6 @@ void exec_user_process(const config::Process& process,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGPIPE, SIG_DFL);
-    // Landlock forbids mount(2) to its domain: processes that keep CAP_SYS_ADMIN (and so may
-    // mount) are left without it.
-    if (process.capabilities && !contains(process.capabilities->bounding, "CAP_SYS_ADMIN"))
-        security::confine_exec_to_root();
     // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we
     // still have it (as runc does); the profile must then allow the few calls that follow.
     if (seccomp && !process.no_new_privileges)
@@ -164,7 +154,7 @@ void container_init(const InitContext& ctx) {
             security::apply_keyring_label(ctx.lsm);
             join_new_session_keyring();
         }
-        // Mounts a fresh procfs to write through: before Landlock, which forbids mounting.
+        // Mounts a fresh procfs to write through.
         security::apply_exec_labels(ctx.lsm);
         // After the console's bind mount: a Landlock-restricted process may not mount.
         if (ctx.watch)
