@@ -85,5 +85,26 @@ TEST_F(EscapeConfigTest, NoMountNamespaceRefusesEveryFieldThatNeedsOne) {
     EXPECT_TRUE(ran.ok()) << ran.describe();
 }
 
+// ---- device rules -------------------------------------------------------------------------
+
+// Docker's --device /dev/kmsg:/dev/kmsg:r: the node, and a read-only rule for it.
+TEST_F(EscapeConfigTest, LinuxDevicesDoNotWidenTheDeviceRules) {
+    bundle().config()["linux"]["devices"] = {
+        {{"path", "/dev/kmsg"}, {"type", "c"}, {"major", 1}, {"minor", 11}, {"fileMode", 0644}}};
+    bundle().config()["linux"]["resources"]["devices"].push_back(
+        {{"allow", true}, {"type", "c"}, {"major", 1}, {"minor", 11}, {"access", "r"}});
+    // Reading the kernel log wants CAP_SYSLOG; writing it nothing (but the device rule).
+    for (const char* set : {"bounding", "effective", "permitted"})
+        bundle().config()["process"]["capabilities"][set].push_back("CAP_SYSLOG");
+    bundle().set_script(
+        "true < /dev/kmsg && echo read-ok; "
+        "echo brig-escape-test-write 2>&1 > /dev/kmsg && echo write-ok; true");
+    auto result = run(new_id());
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(split_lines(result.out).front(), "read-ok") << result.describe();
+    EXPECT_EQ(result.out.find("write-ok"), std::string::npos) << result.describe();
+    EXPECT_NE(result.out.find("Operation not permitted"), std::string::npos) << result.describe();
+}
+
 }  // namespace
 }  // namespace brig::test
