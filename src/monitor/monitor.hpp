@@ -60,6 +60,8 @@ struct MonitorConfig {
     Action default_action = Action::alert;  // for rules without `action`
     OutputConfig outputs;
     std::string bpffs_dir = "/sys/fs/bpf/brig";  // pins go to <bpffs_dir>/<pin_dir_name()>
+    // Where the files named by the org.brig.monitor.rules annotation (tenant input) may lie.
+    std::vector<std::string> annotation_rules_dirs = {"/etc/brig/rules.d"};
 
     // A missing file at the default path gives the defaults; elsewhere it is an error.
     static MonitorConfig load(const std::string& path, bool path_is_default);

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "monitor/annotation_rules.hpp"
 #include "monitor/bpf/monitor_abi.h"
 #include "monitor/monitor.hpp"
 #include "runtime/common/error.hpp"
@@ -591,7 +592,8 @@ ContainerPolicy build_policy(const MonitorConfig& config, const ContainerIdentit
     for (const auto& file : config.rules_files)
         load_rules_file(file, rules);
     if (auto it = container.annotations.find(kRulesAnnotation); it != container.annotations.end())
-        load_rules_file(it->second, rules);
+        load_rules(read_annotation_rules(it->second, config.annotation_rules_dirs), it->second,
+                   rules);
     std::optional<Action> override_action;
     if (auto it = container.annotations.find(kActionAnnotation);
         it != container.annotations.end()) {
@@ -644,8 +646,9 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
     const auto& m = doc["monitor"];
     if (!m.is_object())
         fail("monitor", "must be an object");
-    static const std::set<std::string> keys = {"enabled",        "default_rules", "rules_files",
-                                               "default_action", "outputs",       "bpffs_dir"};
+    static const std::set<std::string> keys = {
+        "enabled",        "default_rules", "rules_files", "annotation_rules_dirs",
+        "default_action", "outputs",       "bpffs_dir"};
     for (const auto& [key, value] : m.items())
         if (!keys.contains(key))
             fail("monitor." + key, "unknown field");
@@ -675,6 +678,17 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
             if (!item.is_string())
                 fail("monitor.rules_files", "must be a list of paths");
             config.rules_files.push_back(item.get<std::string>());
+        }
+    }
+    if (m.contains("annotation_rules_dirs")) {
+        const auto& dirs = m["annotation_rules_dirs"];
+        if (!dirs.is_array())
+            fail("monitor.annotation_rules_dirs", "must be a list of absolute directories");
+        config.annotation_rules_dirs.clear();
+        for (const auto& item : dirs) {
+            if (!item.is_string() || !item.get<std::string>().starts_with("/"))
+                fail("monitor.annotation_rules_dirs", "must be a list of absolute directories");
+            config.annotation_rules_dirs.push_back(item.get<std::string>());
         }
     }
     if (m.contains("default_action")) {

@@ -106,5 +106,92 @@ TEST_F(EscapeConfigTest, LinuxDevicesDoNotWidenTheDeviceRules) {
     EXPECT_NE(result.out.find("Operation not permitted"), std::string::npos) << result.describe();
 }
 
+// ---- the monitor's rules annotation -------------------------------------------------------
+
+class EscapeAnnotationRulesTest : public RuntimeTest {
+protected:
+    void SetUp() override {
+        RuntimeTest::SetUp();
+        if (runtime_kind() != RuntimeKind::brig)
+            GTEST_SKIP() << "the annotation is brig's own";
+        if (!fs::exists("/sys/fs/cgroup/unified/cgroup.procs") &&
+            !fs::exists("/sys/fs/cgroup/cgroup.procs"))
+            GTEST_SKIP() << "no cgroup2 hierarchy: containers run unwatched, rules unread";
+        rules_dir_ = tmp_dir() / "rules.d";
+        fs::create_directories(rules_dir_);
+        write_file(
+            config_path(),
+            Json{{"monitor", {{"annotation_rules_dirs", Json::array({rules_dir_.string()})}}}}
+                .dump());
+        bundle().set_args({"true"});
+    }
+
+    fs::path config_path() const { return tmp_dir() / "brig-config.json"; }
+
+    // create with the annotation set to `path`, within `limit`.
+    CommandResult create_naming(const std::string& path, const std::string& id) {
+        bundle().config()["annotations"][monitor::kRulesAnnotation] = path;
+        bundle().write_config();
+        CommandOptions options;
+        options.timeout = std::chrono::seconds(20);
+        return runtime(
+            {"--config", config_path().string(), "create", "--bundle", bundle().dir().string(), id},
+            options);
+    }
+
+    void expect_refused(const std::string& path) {
+        SCOPED_TRACE(path);
+        auto id = new_id();
+        auto created = create_naming(path, id);
+        EXPECT_FALSE(created.timed_out) << "create hung on " << path;
+        EXPECT_NE(created.exit_code, 0) << created.describe();
+        EXPECT_TRUE(is_one_line_error(created));
+        EXPECT_NE(created.err.find(monitor::kRulesAnnotation), std::string::npos) << created.err;
+        auto left = leftovers(id);
+        EXPECT_TRUE(left.empty()) << join(left);
+        last_error_ = created.err;
+    }
+
+    fs::path rules_dir_;
+    std::string last_error_;
+};
+
+TEST_F(EscapeAnnotationRulesTest, HostPathsOutsideTheAllowedDirectoriesAreRefusedAlike) {
+    // Existing or not, the answer is the same: it tells nothing about the host.
+    expect_refused("/etc/passwd");
+    auto existing = last_error_;
+    expect_refused("/etc/brig-no-such-file");
+    auto missing = last_error_;
+    auto strip = [](std::string e, const std::string& path) {
+        auto at = e.find(path);
+        return at == std::string::npos ? e : e.erase(at, path.size());
+    };
+    EXPECT_EQ(strip(existing, "/etc/passwd"), strip(missing, "/etc/brig-no-such-file"));
+    expect_refused((rules_dir_ / ".." / "brig-config.json").string());
+    expect_refused("/dev/zero");
+    expect_refused("relative.yaml");
+}
+
+TEST_F(EscapeAnnotationRulesTest, OnlyBoundedRegularFilesInTheDirectoryAreRead) {
+    ASSERT_EQ(mkfifo((rules_dir_ / "fifo.yaml").c_str(), 0644), 0);
+    expect_refused((rules_dir_ / "fifo.yaml").string());
+    fs::create_symlink("/dev/zero", rules_dir_ / "zero.yaml");
+    expect_refused((rules_dir_ / "zero.yaml").string());
+    fs::create_symlink("/etc/shadow", rules_dir_ / "shadow.yaml");
+    expect_refused((rules_dir_ / "shadow.yaml").string());
+    write_file(rules_dir_ / "huge.yaml", std::string(2 << 20, '#'));
+    expect_refused((rules_dir_ / "huge.yaml").string());
+    fs::create_directories(rules_dir_ / "sub");
+    write_file(rules_dir_ / "sub" / "r.yaml", "[]\n");
+    expect_refused((rules_dir_ / "sub" / "r.yaml").string());
+
+    write_file(rules_dir_ / "good.yaml",
+               "- rule: tenant rule\n  condition: evt.type = open and fd.name = /tmp/x\n"
+               "  output: x\n  priority: INFO\n");
+    auto id = new_id();
+    auto created = create_naming((rules_dir_ / "good.yaml").string(), id);
+    EXPECT_TRUE(created.ok()) << created.describe();
+}
+
 }  // namespace
 }  // namespace brig::test
