@@ -68,7 +68,8 @@ void exec_user_process(const config::Process& process,
                        const std::optional<config::Seccomp>& seccomp_config,
                        const security::SeccompProgram* seccomp, int seccomp_listener,
                        bool setgroups_allowed, int preserve_fds, int listen_fds,
-                       const std::string& state_json) {
+                       const std::string& state_json,
+                       const std::vector<config::Hook>* start_hooks) {
     // brig ignores SIGPIPE and `run` blocks the signals it forwards: the program gets neither.
     sigset_t none;
     sigemptyset(&none);
@@ -93,6 +94,10 @@ void exec_user_process(const config::Process& process,
     linux::close_fds_on_exec(3 + preserve_fds);
     if (seccomp && process.no_new_privileges)
         load_filter(*seccomp, *seccomp_config, seccomp_listener, state_json);
+    // From the image, inside the container: exactly what the program gets (credentials,
+    // capabilities, seccomp filter, only stdio and the preserved fds), as runc runs them.
+    if (start_hooks)
+        run_hooks(*start_hooks, state_json, "startContainer");
     auto argv = c_strings(process.args);
     auto envp = c_strings(env);
     execve(executable.c_str(), argv.data(), envp.data());
@@ -175,10 +180,10 @@ void container_init(const InitContext& ctx) {
 
         wait_for_start(ctx.start_fifo_fd);
         ::close(ctx.start_fifo_fd);
-        run_hooks(spec.hooks.start_container, state_json, "startContainer");
         bool setgroups_allowed = true;
         exec_user_process(process, spec.linux->seccomp, ctx.seccomp, ctx.seccomp_listener,
-                          setgroups_allowed, ctx.preserve_fds, ctx.listen_fds, state_json);
+                          setgroups_allowed, ctx.preserve_fds, ctx.listen_fds, state_json,
+                          &spec.hooks.start_container);
     } catch (const std::exception& e) {
         if (!ready_sent) {
             try {

@@ -193,5 +193,40 @@ TEST_F(EscapeAnnotationRulesTest, OnlyBoundedRegularFilesInTheDirectoryAreRead) 
     EXPECT_TRUE(created.ok()) << created.describe();
 }
 
+// ---- startContainer hooks -------------------------------------------------------------------
+
+// The hook runs from the image inside the container: it sees what the program sees, no fd of
+// the runtime's caller and the container's seccomp filter.
+TEST_F(EscapeConfigTest, StartContainerHookGetsWhatTheProcessGets) {
+    bundle().config()["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"architectures", {"SCMP_ARCH_X86_64"}},
+        {"syscalls", {{{"names", {"syslog"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
+    // No pipeline and no redirection of a single command: the shell's pipe fds or its saved
+    // stdout (busybox keeps it at fd 10) would be listed.
+    auto probe = [](const std::string& who) {
+        return "exec >/" + who + ".fds; ls /proc/$$/fd; grep ^Seccomp: /proc/$$/status > /" + who +
+               ".seccomp; true";
+    };
+    bundle().config()["hooks"]["startContainer"] = {
+        {{"path", "/bin/sh"}, {"args", {"sh", "-c", probe("hook")}}}};
+    bundle().set_script(probe("process"));
+    int pipe_fds[2];
+    ASSERT_EQ(pipe(pipe_fds), 0);  // not CLOEXEC: inherited as a caller's stray fds are
+    TestFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+    CommandOptions options;
+    options.inherited_fds = {{write_end.get(), 9}, {write_end.get(), 10}};
+    auto id = new_id();
+    auto created = runtime({"create", "--bundle", bundle().dir().string(), id}, options);
+    ASSERT_TRUE(created.ok()) << created.describe();
+    ASSERT_TRUE(start(id).ok());
+    wait_for_status(id, "stopped");
+    auto rootfs = bundle().rootfs();
+    EXPECT_EQ(read_file(rootfs / "hook.fds"), read_file(rootfs / "process.fds"));
+    EXPECT_EQ(read_file(rootfs / "process.fds"), "0\n1\n2\n");
+    EXPECT_EQ(trim(read_file(rootfs / "hook.seccomp")), "Seccomp:\t2");
+    EXPECT_EQ(read_file(rootfs / "hook.seccomp"), read_file(rootfs / "process.seccomp"));
+}
+
 }  // namespace
 }  // namespace brig::test
