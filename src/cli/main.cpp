@@ -11,6 +11,7 @@
 #include "runtime/common/error.hpp"
 #include "runtime/common/log.hpp"
 #include "runtime/common/version.hpp"
+#include "runtime/security/sealed_binary.hpp"
 
 namespace {
 
@@ -62,6 +63,17 @@ int main(int argc, char** argv) {
 
     // The verb and its own flags follow the global flags.
     size_t verb_index = global.first_positional_index;
+    // These make processes that enter the container: they run from a binary no container can
+    // write, whatever its capabilities (CVE-2019-5736).
+    if (const std::string& verb = args[verb_index];
+        verb == "create" || verb == "run" || verb == "exec") {
+        try {
+            brig::security::reexec_from_sealed_binary(argv);
+        } catch (const std::exception& e) {
+            log.error(e.what());
+            return 1;
+        }
+    }
     brig::cli::Context ctx{global.value_or("root", "/run/brig"), log, global.has("systemd-cgroup"),
                            global.value_or("config", "")};
     return brig::cli::dispatch(ctx, args, verb_index);

@@ -61,6 +61,8 @@ struct MonitorConfig {
     bool time_format_iso_8601 = false;      // Falco's: the output's time prefix in ISO 8601
     OutputConfig outputs;
     std::string bpffs_dir = "/sys/fs/bpf/brig";  // pins go to <bpffs_dir>/<pin_dir_name()>
+    // Where the files named by the org.brig.monitor.rules annotation (tenant input) may lie.
+    std::vector<std::string> annotation_rules_dirs = {"/etc/brig/rules.d"};
 
     // A missing file at the default path gives the defaults; elsewhere it is an error.
     static MonitorConfig load(const std::string& path, bool path_is_default);

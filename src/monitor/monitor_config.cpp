@@ -42,8 +42,8 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
     if (!m.is_object())
         fail("monitor", "must be an object");
     static const std::set<std::string> keys = {
-        "enabled", "default_rules", "rules_files",         "default_action",
-        "outputs", "bpffs_dir",     "time_format_iso_8601"};
+        "enabled",        "default_rules", "rules_files", "annotation_rules_dirs",
+        "default_action", "outputs",       "bpffs_dir",   "time_format_iso_8601"};
     for (const auto& [key, value] : m.items())
         if (!keys.contains(key))
             fail("monitor." + key, "unknown field");
@@ -74,6 +74,17 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
             if (!item.is_string())
                 fail("monitor.rules_files", "must be a list of paths");
             config.rules_files.push_back(item.get<std::string>());
+        }
+    }
+    if (m.contains("annotation_rules_dirs")) {
+        const auto& dirs = m["annotation_rules_dirs"];
+        if (!dirs.is_array())
+            fail("monitor.annotation_rules_dirs", "must be a list of absolute directories");
+        config.annotation_rules_dirs.clear();
+        for (const auto& item : dirs) {
+            if (!item.is_string() || !item.get<std::string>().starts_with("/"))
+                fail("monitor.annotation_rules_dirs", "must be a list of absolute directories");
+            config.annotation_rules_dirs.push_back(item.get<std::string>());
         }
     }
     if (m.contains("default_action")) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "monitor/annotation_rules.hpp"
 #include "monitor/bpf/monitor_abi.h"
 #include "monitor/container_users.hpp"
 #include "monitor/monitor.hpp"
@@ -212,7 +213,8 @@ ContainerPolicy build_policy(const MonitorConfig& config, const ContainerIdentit
     for (const auto& file : config.rules_files)
         load_rules_file(file, rules);
     if (auto it = container.annotations.find(kRulesAnnotation); it != container.annotations.end())
-        load_rules_file(it->second, rules);
+        load_rules(read_annotation_rules(it->second, config.annotation_rules_dirs), it->second,
+                   rules);
     std::optional<Action> override_action;
     if (auto it = container.annotations.find(kActionAnnotation);
         it != container.annotations.end()) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "runtime/common/version.hpp"
+#include "runtime/security/sealed_binary.hpp"
 #include "shim/commands.hpp"
 
 int main(int argc, char** argv) {
@@ -14,8 +15,11 @@ int main(int argc, char** argv) {
             return brig::shim::run_start(flags, argv[0]);
         if (flags.verb == "delete")
             return brig::shim::run_delete(flags);
-        if (flags.verb == "serve")
+        if (flags.verb == "serve") {
+            // The shim's tasks are its clones: it runs from a binary no container can write.
+            brig::security::reexec_from_sealed_binary(argv);
             return brig::shim::serve(flags);
+        }
         if (flags.verb == "version") {
             std::cout << "containerd-shim-brig-v2\n  Version: " << brig::kVersion << "\n";
             return 0;

@@ -616,11 +616,18 @@ TEST_F(MonitorRulesTest, FailingOutputIsCountedAndAlerted) {
 TEST_F(MonitorRulesTest, NoEventIsLostSilently) {
     // A rule of the container's own rules file (annotation) matched far faster than the watcher
     // reads: every event is either alerted or counted in a "brig dropped events" alert.
-    write_file(tmp_dir() / "flood.yaml",
+    auto rules_dir = tmp_dir() / "rules.d";
+    fs::create_directories(rules_dir);
+    write_file(rules_dir / "flood.yaml",
                "- rule: flood\n  condition: evt.type in (open, openat) and fd.name = /tmp/flood\n"
                "  output: flood %fd.name\n  priority: INFO\n  action: alert\n");
+    write_config(Json{{"monitor",
+                       {{"default_action", "deny"},
+                        {"annotation_rules_dirs", Json::array({rules_dir.string()})},
+                        {"outputs", {{"file", output_file_.string()}}}}}}
+                     .dump());
     bundle().config()["annotations"][monitor::kRulesAnnotation] =
-        (tmp_dir() / "flood.yaml").string();
+        (rules_dir / "flood.yaml").string();
     write_file(bundle().rootfs() / "tmp/flood", "");
     constexpr int kOpens = 5000;
     bundle().set_args({"/probe", "open", std::to_string(kOpens), "/tmp/flood"});

@@ -389,6 +389,22 @@ TEST(MonitorConfig, EveryOutputOfTheSchemaParses) {
     EXPECT_EQ(MonitorConfig{}.outputs.syslog_socket, "/dev/log");
 }
 
+TEST(MonitorConfig, AnnotationRulesDirsAreAbsoluteDirectories) {
+    EXPECT_EQ(MonitorConfig{}.annotation_rules_dirs, std::vector<std::string>{"/etc/brig/rules.d"});
+    auto config = MonitorConfig::from_json_text(
+        R"({"monitor": {"annotation_rules_dirs": ["/srv/rules", "/etc/r"]}})", "t.json");
+    EXPECT_EQ(config.annotation_rules_dirs, (std::vector<std::string>{"/srv/rules", "/etc/r"}));
+    EXPECT_TRUE(
+        MonitorConfig::from_json_text(R"({"monitor": {"annotation_rules_dirs": []}})", "t.json")
+            .annotation_rules_dirs.empty());
+    for (const char* bad : {R"("/etc")", R"(["rules.d"])", R"([1])"})
+        EXPECT_THROW(
+            MonitorConfig::from_json_text(
+                std::string(R"({"monitor": {"annotation_rules_dirs": )") + bad + "}}", "t.json"),
+            brig::Error)
+            << bad;
+}
+
 TEST(MonitorConfig, SchemaDescribesEveryField) {
     // config.schema.json and the parser must not drift apart: every key the parser accepts is
     // in the schema's "monitor" and "outputs" properties.
@@ -396,8 +412,8 @@ TEST(MonitorConfig, SchemaDescribesEveryField) {
     ASSERT_TRUE(in) << "config.schema.json not found";
     auto schema = nlohmann::json::parse(in);
     const auto& monitor = schema["properties"]["monitor"]["properties"];
-    for (const char* key :
-         {"enabled", "default_rules", "rules_files", "default_action", "bpffs_dir", "outputs"})
+    for (const char* key : {"enabled", "default_rules", "rules_files", "annotation_rules_dirs",
+                            "default_action", "bpffs_dir", "outputs"})
         EXPECT_TRUE(monitor.contains(key)) << key;
     for (const char* key : {"stdout", "file", "syslog", "syslog_socket", "http", "program"})
         EXPECT_TRUE(monitor["outputs"]["properties"].contains(key)) << key;

@@ -751,6 +751,31 @@ std::string host_name(const JsonNode& node) {
     return name;
 }
 
+// Without a mount namespace of its own the container shares the host's mounts, and brig then
+// applies none of these (it would change the host): refused, never silently skipped.
+void require_mount_namespace(const Spec& s) {
+    if (s.linux && s.linux->find_namespace(NamespaceType::mount))
+        return;
+    const char* field = nullptr;
+    if (!s.mounts.empty())
+        field = "mounts";
+    else if (s.root.readonly)
+        field = "root.readonly";
+    else if (!s.hostname.empty())
+        field = "hostname";
+    else if (!s.domainname.empty())
+        field = "domainname";
+    else if (s.linux && !s.linux->masked_paths.empty())
+        field = "linux.maskedPaths";
+    else if (s.linux && !s.linux->readonly_paths.empty())
+        field = "linux.readonlyPaths";
+    else if (s.linux && !s.linux->sysctl.empty())
+        field = "linux.sysctl";
+    if (field)
+        throw Error(std::string(field) +
+                    ": needs a private mount namespace (none in linux.namespaces)");
+}
+
 }  // namespace
 
 const char* namespace_type_name(NamespaceType t) {
@@ -911,6 +936,7 @@ Spec parse_spec(const nlohmann::json& doc) {
         s.annotations = n->as_string_map();
     if (auto n = node.optional("linux"))
         s.linux = parse_linux(*n);
+    require_mount_namespace(s);
     return s;
 }
 

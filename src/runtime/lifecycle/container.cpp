@@ -69,16 +69,12 @@ bool wait_pidfd_exit(int pidfd, int timeout_ms) {
 }
 
 // linux.resources plus the device rules every container gets: the config's rules, then the
-// default devices (null, zero, tty, pts ...) and each linux.devices node, as runc orders them.
+// default devices (null, zero, tty, pts ...), as runc orders them. A linux.devices node only
+// gets what linux.resources.devices allows it (Docker's --device X:X:r stays read-only).
 config::Resources cgroup_resources(const config::Linux& linux) {
     config::Resources r = linux.resources.value_or(config::Resources{});
     for (auto& rule : cgroups::default_device_rules())
         r.devices.push_back(rule);
-    for (const auto& d : linux.devices) {
-        if (d.type == 'p')
-            continue;  // fifos are not device-controlled
-        r.devices.push_back({true, d.type == 'b' ? 'b' : 'c', d.major, d.minor, "rwm"});
-    }
     return r;
 }
 

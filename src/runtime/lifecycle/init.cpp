@@ -7,7 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -20,15 +19,10 @@
 #include "runtime/linux/syscalls.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/security/capabilities.hpp"
-#include "runtime/security/exec_confinement.hpp"
 #include "runtime/security/seccomp.hpp"
 
 namespace brig::lifecycle {
 namespace {
-
-bool contains(const std::vector<std::string>& v, const std::string& x) {
-    return std::find(v.begin(), v.end(), x) != v.end();
-}
 
 bool has_namespace(const config::Spec& spec, config::NamespaceType t) {
     return spec.linux && spec.linux->find_namespace(t) != nullptr;
@@ -74,16 +68,13 @@ void exec_user_process(const config::Process& process,
                        const std::optional<config::Seccomp>& seccomp_config,
                        const security::SeccompProgram* seccomp, int seccomp_listener,
                        bool setgroups_allowed, int preserve_fds, int listen_fds,
-                       const std::string& state_json) {
+                       const std::string& state_json,
+                       const std::vector<config::Hook>* start_hooks) {
     // brig ignores SIGPIPE and `run` blocks the signals it forwards: the program gets neither.
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGPIPE, SIG_DFL);
-    // Landlock forbids mount(2) to its domain: processes that keep CAP_SYS_ADMIN (and so may
-    // mount) are left without it.
-    if (process.capabilities && !contains(process.capabilities->bounding, "CAP_SYS_ADMIN"))
-        security::confine_exec_to_root();
     // Before the filter (a profile may forbid getcwd) and still as root (a root-only cwd).
     linux::enter_cwd(process.cwd);
     // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we
@@ -104,6 +95,10 @@ void exec_user_process(const config::Process& process,
     linux::close_fds_on_exec(3 + preserve_fds);
     if (seccomp && process.no_new_privileges)
         load_filter(*seccomp, *seccomp_config, seccomp_listener, state_json);
+    // From the image, inside the container: exactly what the program gets (credentials,
+    // capabilities, seccomp filter, only stdio and the preserved fds), as runc runs them.
+    if (start_hooks)
+        run_hooks(*start_hooks, state_json, "startContainer");
     auto argv = c_strings(process.args);
     auto envp = c_strings(env);
     execve(executable.c_str(), argv.data(), envp.data());
@@ -115,8 +110,9 @@ void container_init(const InitContext& ctx, const std::string& state_json) {
     const config::Process& process = *spec.process;
     bool ready_sent = false;
     try {
-        if (ctx.new_user_namespace) {
-            // The parent has written our id maps: become root of the new user namespace.
+        if (has_namespace(spec, config::NamespaceType::user)) {
+            // The parent has written our id maps (or we joined a namespace that has them):
+            // become its root, or every file we make belongs to the overflow uid.
             if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
                 throw_errno("cannot become root in the user namespace (check linux.uidMappings)");
         }
@@ -158,7 +154,7 @@ void container_init(const InitContext& ctx, const std::string& state_json) {
             security::apply_keyring_label(ctx.lsm);
             join_new_session_keyring();
         }
-        // Mounts a fresh procfs to write through: before Landlock, which forbids mounting.
+        // Mounts a fresh procfs to write through.
         security::apply_exec_labels(ctx.lsm);
         // After the console's bind mount: a Landlock-restricted process may not mount.
         if (ctx.watch)
@@ -179,10 +175,10 @@ void container_init(const InitContext& ctx, const std::string& state_json) {
 
         wait_for_start(ctx.start_fifo_fd);
         ::close(ctx.start_fifo_fd);
-        run_hooks(spec.hooks.start_container, state_json, "startContainer");
         bool setgroups_allowed = true;
         exec_user_process(process, spec.linux->seccomp, ctx.seccomp, ctx.seccomp_listener,
-                          setgroups_allowed, ctx.preserve_fds, ctx.listen_fds, state_json);
+                          setgroups_allowed, ctx.preserve_fds, ctx.listen_fds, state_json,
+                          &spec.hooks.start_container);
     } catch (const std::exception& e) {
         if (!ready_sent) {
             sync_send_error(ctx.sync_fd, e);

@@ -40,10 +40,12 @@ struct InitContext {
 
 // Applies what every process entering the container gets right before exec (also used by
 // `brig exec`): user, capabilities, no_new_privs, seccomp last, fd sweep, then execve.
+// start_hooks (the init's startContainer hooks) run last, with all of that applied.
 [[noreturn]] void exec_user_process(const config::Process& process,
                                     const std::optional<config::Seccomp>& seccomp_config,
                                     const security::SeccompProgram* seccomp, int seccomp_listener,
                                     bool setgroups_allowed, int preserve_fds, int listen_fds,
-                                    const std::string& state_json);
+                                    const std::string& state_json,
+                                    const std::vector<config::Hook>* start_hooks = nullptr);
 
 }  // namespace brig::lifecycle
