@@ -54,27 +54,6 @@ void set_time(brig::wire::Timestamp* out, int64_t seconds, int32_t nanos) {
     out->set_nanos(nanos);
 }
 
-// Makes fds the calling process's 0/1/2 for the duration of a runtime call: the container
-// process inherits them. The shim is single-threaded, so nothing else sees the swap.
-class StdioSwap {
-public:
-    explicit StdioSwap(const ProcessIo& io) {
-        for (int n = 0; n < 3; ++n) {
-            saved_[n].reset(fcntl(n, F_DUPFD_CLOEXEC, 3));
-            if (dup2(io.child_fd(n), n) < 0)
-                throw_errno("cannot set up the process's stdio");
-        }
-    }
-    ~StdioSwap() {
-        for (int n = 0; n < 3; ++n)
-            if (saved_[n])
-                dup2(saved_[n].get(), n);
-    }
-
-private:
-    UniqueFd saved_[3];
-};
-
 // A listening socket in a private directory for the exec's --console-socket.
 struct ConsoleListener {
     std::string dir;
@@ -272,9 +251,9 @@ std::string TaskService::create(const std::string& payload) {
     options.id = req.id();
     options.bundle = req.bundle();
     options.console_socket_fd = console_theirs ? console_theirs.get() : -1;
+    options.stdio = {init.io->child_fd(0), init.io->child_fd(1), init.io->child_fd(2)};
     lifecycle::StartedInit started;
     try {
-        StdioSwap swap(*init.io);
         started = runtime_.create(options);
     } catch (const RpcError&) {
         throw;
@@ -319,9 +298,7 @@ std::string TaskService::create(const std::string& payload) {
 
 void TaskService::watch(Process& p) {
     if (!p.pidfd)
-        p.pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, p.pid, 0)));
-    if (!p.pidfd)
-        return;  // already reaped; reap() has recorded it
+        return;
     p.pidfd_token = loop_.add(p.pidfd.get(), EPOLLIN, [this](uint32_t) { reap(); });
 }
 
@@ -405,34 +382,26 @@ std::string TaskService::start(const std::string& payload) {
 }
 
 void TaskService::start_exec(Task& t, Process& p) {
-    const std::string base = t.bundle + "/exec-" + p.exec_id;
-    const std::string process_file = base + ".json", pid_file = base + ".pid";
-    state::write_file_atomic(process_file, p.spec_json, 0600);
-    ScopeGuard cleanup([&] {
-        unlink(process_file.c_str());
-        unlink(pid_file.c_str());
-    });
     p.io = std::make_unique<ProcessIo>(loop_, p.stdio);
     std::unique_ptr<ConsoleListener> console;
     lifecycle::ExecOptions options;
     options.id = t.id;
-    options.process_file = process_file;
-    options.detach = true;
-    options.pid_file = pid_file;
+    options.process = p.spec;
+    options.stdio = {p.io->child_fd(0), p.io->child_fd(1), p.io->child_fd(2)};
     if (p.stdio.terminal) {
         console = std::make_unique<ConsoleListener>();
         options.console_socket = console->path;
-        options.tty = true;
     }
+    lifecycle::ExecProcess started;
     try {
-        StdioSwap swap(*p.io);
-        runtime_.exec(options);
+        started = runtime_.spawn_exec(options);
     } catch (const Error& e) {
         p.io.reset();
         throw RpcError(Code::unknown, std::string("exec: ") + e.what());
     }
     p.io->release_child_fds();
-    p.pid = std::atoi(state::read_file(pid_file, 64).c_str());
+    p.pid = started.pid;
+    p.pidfd = std::move(started.pidfd);
     if (console) {
         UniqueFd conn(accept4(console->fd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (conn)
@@ -685,8 +654,12 @@ std::string TaskService::exec(const std::string& payload) {
     auto p = std::make_unique<Process>();
     p->exec_id = req.exec_id();
     p->stdio = {req.stdin(), req.stdout(), req.stderr(), req.terminal()};
-    doc["terminal"] = req.terminal();
-    p->spec_json = doc.dump();
+    try {
+        p->spec = config::parse_process(doc, "process");
+    } catch (const Error& e) {
+        throw RpcError(Code::invalid_argument, std::string("exec spec: ") + e.what());
+    }
+    p->spec.terminal = req.terminal();
     t.execs.emplace(req.exec_id(), std::move(p));
 
     ev::TaskExecAdded e;

@@ -59,7 +59,7 @@ private:
         uint32_t exit_status = 0;
         Timestamp exited_at;
         std::vector<ttrpc::CallRef> waiters;
-        std::string spec_json;  // exec: process.json from the Exec call, used by Start
+        config::Process spec;  // exec: the process from the Exec call, run by Start
     };
     struct Task {
         std::string id;

@@ -50,7 +50,7 @@ class ProcessIo {
 public:
     ProcessIo(EventLoop& loop, const StdioPaths& paths);
 
-    // For the process (dup2'd onto 0/1/2 around the runtime call, then released).
+    // The process's 0/1/2, given to the runtime's create or exec, then released.
     int child_fd(int n) const { return child_[n].get(); }
     void release_child_fds();
 

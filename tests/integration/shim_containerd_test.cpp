@@ -589,6 +589,22 @@ TEST_F(ShimContainerd, StatsWorkingSetLeavesOutPageCache) {
     EXPECT_GT(m.page_faults, 0u);
 }
 
+// containerd at debug level runs the shim with -debug: the shim's own log lines go to
+// containerd's log, never into a container's output.
+TEST_F(ShimContainerd, ShimLogLinesStayOutOfTheContainerOutput) {
+    stop_containerd();
+    write_config("[debug]\n  level = \"debug\"\n");
+    start_containerd();
+    ASSERT_GT(containerd_pid_, 0);
+    auto r = run("--rm", "quiet", "/bin/echo first-line");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output, "first-line\n");
+    ASSERT_EQ(run("-d", "quiet-exec", "/bin/sleep 1000").status, 0);
+    r = ctr("task exec --exec-id e1 quiet-exec /bin/echo exec-line");
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output, "exec-line\n");
+}
+
 // In a shared pid namespace (a pod's, here the host's: this test's own) the init's exit does not
 // take the rest of the container with it: the shim kills them, as the runc shim does.
 TEST_F(ShimContainerd, LeftoverProcessesDieWithTheInitInASharedPidNamespace) {
