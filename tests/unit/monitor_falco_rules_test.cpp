@@ -342,3 +342,17 @@ TEST(FalcoRules, NestedEventTypesAndPathArgumentsReachTheKernelPlan) {
     EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAME]["/bin/"].action, BRIG_ACT_REPORT);
     EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAMEAT]["/bin/"].rule_id, 2u);
 }
+
+TEST(FalcoRules, DroppedEventsAreAlertedUnderFalcosInternalName) {
+    ContainerPolicy policy;
+    policy.container_id = "c1";
+    auto j = nlohmann::json::parse(alert_json(drop_alert(policy, 42)));
+    EXPECT_EQ(j["rule"], "Falco internal: syscall event drop");
+    EXPECT_EQ(j["source"], "internal");
+    EXPECT_EQ(j["priority"], "Critical");
+    EXPECT_EQ(j["output_fields"]["n_drops"], 42);
+    EXPECT_EQ(j["output_fields"]["container.id"], "c1");
+    EXPECT_NE(j["output"].get<std::string>().find(
+                  ": Critical Falco internal: syscall event drop. 42 system calls dropped"),
+              std::string::npos);
+}
