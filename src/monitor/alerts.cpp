@@ -435,7 +435,8 @@ std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& p
     std::vector<Alert> alerts;
     for (size_t i = 0; i < policy.rules.size(); ++i) {
         const CompiledRule& rule = policy.rules[i];
-        bool decided_by_kernel = event.rule_id == i + 1;
+        // The kernel names the rule its map entry belongs to; only an exact entry decides it.
+        bool decided_by_kernel = event.rule_id == i + 1 && rule.decided_in_kernel;
         if (decided_by_kernel || (rule.condition && evaluate(*rule.condition, fields)))
             alerts.push_back(
                 make_alert(rule, fields, time, decided_by_kernel && (event.action != 0)));
