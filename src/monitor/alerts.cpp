@@ -333,6 +333,25 @@ Alert make_alert(const CompiledRule& rule, const EventFields& fields, const Even
 
 }  // namespace
 
+Alert drop_alert(const ContainerPolicy& policy, uint64_t dropped) {
+    Alert alert;
+    struct timespec now {};
+    clock_gettime(CLOCK_REALTIME, &now);
+    alert.time = rfc3339(now);
+    alert.rule = "Falco internal: syscall event drop";
+    alert.priority = Priority::critical;
+    alert.output = (policy.time_format_iso_8601 ? alert.time : clock_time(now)) +
+                   ": Critical Falco internal: syscall event drop. " + std::to_string(dropped) +
+                   " system calls dropped in container " + policy.container_id +
+                   " (ring buffer full).";
+    alert.output_fields = {{"container.id", policy.container_id},
+                           {"n_drops", std::to_string(dropped)}};
+    alert.tags = {"brig", "drops"};
+    alert.hostname = hostname();
+    alert.source = "internal";
+    return alert;
+}
+
 void ProcessTable::complete(const brig_event& event, EventFields& fields) {
     auto& v = fields.values;
     v["evt.num"] = std::to_string(++events_);
@@ -416,7 +435,8 @@ std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& p
     std::vector<Alert> alerts;
     for (size_t i = 0; i < policy.rules.size(); ++i) {
         const CompiledRule& rule = policy.rules[i];
-        bool decided_by_kernel = event.rule_id == i + 1;
+        // The kernel names the rule its map entry belongs to; only an exact entry decides it.
+        bool decided_by_kernel = event.rule_id == i + 1 && rule.decided_in_kernel;
         if (decided_by_kernel || (rule.condition && evaluate(*rule.condition, fields)))
             alerts.push_back(
                 make_alert(rule, fields, time, decided_by_kernel && (event.action != 0)));
@@ -435,7 +455,7 @@ nlohmann::ordered_json typed_value(const std::string& name, const std::string& v
         return nullptr;
     const FieldInfo* info = find_field(name);
     bool number = (info && info->type == FieldType::number) || name == "brig.dropped" ||
-                  name == "brig.failures";
+                  name == "brig.failures" || name == "n_drops";
     if (number) {
         int64_t n = 0;
         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);

@@ -36,6 +36,11 @@ struct Alert {
 std::string alert_json(const Alert& alert);
 std::string rfc3339(const struct timespec& wall);
 
+// Falco's internal alert for events the kernel could not hand over (ring buffer full): rule
+// "Falco internal: syscall event drop", source "internal", output_fields n_drops (number) and
+// container.id. For the watcher's drop counter (it still emits "brig dropped events").
+Alert drop_alert(const ContainerPolicy& policy, uint64_t dropped);
+
 // What the container's exec events said about its processes: later events (open, socket, ...)
 // carry only the comm, but proc.exe and proc.cmdline describe the whole process, as in Falco.
 class ProcessTable {

@@ -342,3 +342,38 @@ TEST(FalcoRules, NestedEventTypesAndPathArgumentsReachTheKernelPlan) {
     EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAME]["/bin/"].action, BRIG_ACT_REPORT);
     EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAMEAT]["/bin/"].rule_id, 2u);
 }
+
+TEST(FalcoRules, DroppedEventsAreAlertedUnderFalcosInternalName) {
+    ContainerPolicy policy;
+    policy.container_id = "c1";
+    auto j = nlohmann::json::parse(alert_json(drop_alert(policy, 42)));
+    EXPECT_EQ(j["rule"], "Falco internal: syscall event drop");
+    EXPECT_EQ(j["source"], "internal");
+    EXPECT_EQ(j["priority"], "Critical");
+    EXPECT_EQ(j["output_fields"]["n_drops"], 42);
+    EXPECT_EQ(j["output_fields"]["container.id"], "c1");
+    EXPECT_NE(j["output"].get<std::string>().find(
+                  ": Critical Falco internal: syscall event drop. 42 system calls dropped"),
+              std::string::npos);
+}
+
+TEST(FalcoRules, AReportOnlyKernelMatchIsDecidedByTheWholeCondition) {
+    RuleSet set;
+    load_rules(
+        "- rule: r\n  condition: evt.type = openat and fd.directory = /dev and not fd.name in "
+        "(/dev/null)\n  output: o %fd.name\n  priority: ERROR\n",
+        "r.yaml", set);
+    ContainerIdentity c;
+    c.id = "c1";
+    ContainerPolicy policy = compile_policy(set, c, Action::alert, std::nullopt);
+    ASSERT_FALSE(policy.rules.at(0).decided_in_kernel);
+    ProcessTable processes;
+    brig_event open{};
+    open.type = BRIG_EV_OPEN;
+    open.syscall_nr = 257;
+    open.rule_id = 1;  // the kernel's /dev/ entry reported it for the rule
+    snprintf(open.path, sizeof(open.path), "/dev/null");
+    EXPECT_TRUE(match_event(open, policy, processes).empty());
+    snprintf(open.path, sizeof(open.path), "/dev/mem");
+    EXPECT_EQ(match_event(open, policy, processes).size(), 1u);
+}
