@@ -430,7 +430,7 @@ void measure_resident(const Runtime& brig, int count, const fs::path& work) {
         failed += !ok;
         ids.push_back(id);
     }
-    usleep(500 * 1000);  // let the watchers settle into their idle loop
+    sleep(3);  // idle watchers hand their read-only pages back after a quiet second
     auto [processes, pss_kb] = brig_resident_pss(brig.path);
     std::printf(
         "%s with %d containers running (%d failed): %d processes of brig, total PSS %.2f MB, "
