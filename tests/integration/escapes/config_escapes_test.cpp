@@ -198,6 +198,7 @@ TEST_F(EscapeAnnotationRulesTest, OnlyBoundedRegularFilesInTheDirectoryAreRead) 
 // A namespace path is opened by the runtime on the host: a FIFO there must not hang it, a
 // device must not be opened.
 TEST_F(EscapeConfigTest, NamespacePathsThatAreNoNamespaceAreNotOpened) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc 1.1 opens the path itself: a FIFO hangs it");
     auto fifo = tmp_dir() / "ns-fifo";
     ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
     for (const std::string& path : {fifo.string(), std::string("/dev/zero"), std::string("/etc")}) {
