@@ -1,9 +1,11 @@
 #include "runtime/linux/namespaces.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/statfs.h>
 
 #include <algorithm>
 #include <string>
@@ -13,6 +15,22 @@
 
 namespace brig::linux {
 namespace {
+
+// A namespace file named by the config, opened only once it is known to be one: a FIFO or a
+// device planted there is never opened (which could block or act, as a tape rewinds).
+UniqueFd open_namespace_file(const std::string& path, const std::string& where) {
+    UniqueFd handle(::open(path.c_str(), O_PATH | O_CLOEXEC));
+    if (!handle)
+        throw_errno(where + ": cannot open " + path);
+    struct statfs fs {};
+    if (fstatfs(handle.get(), &fs) != 0 || fs.f_type != NSFS_MAGIC)
+        throw Error(where + ": " + path + " is not a namespace file");
+    std::string reopen = "/proc/self/fd/" + std::to_string(handle.get());
+    UniqueFd fd(::open(reopen.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        throw_errno(where + ": cannot open " + path);
+    return fd;
+}
 
 std::string format_mappings(const std::vector<config::IdMapping>& mappings) {
     std::string out;
@@ -39,9 +57,7 @@ NamespacePlan plan_namespaces(const config::Linux& linux) {
             continue;
         }
         std::string where = "linux.namespaces[" + std::to_string(i) + "].path";
-        UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd)
-            throw_errno(where + ": cannot open " + ns.path);
+        UniqueFd fd = open_namespace_file(ns.path, where);
         int type = ioctl(fd.get(), NS_GET_NSTYPE);
         if (type < 0)
             throw Error(where + ": " + ns.path + " is not a namespace file");

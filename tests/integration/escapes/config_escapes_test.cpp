@@ -193,6 +193,38 @@ TEST_F(EscapeAnnotationRulesTest, OnlyBoundedRegularFilesInTheDirectoryAreRead) 
     EXPECT_TRUE(created.ok()) << created.describe();
 }
 
+// ---- namespace paths ------------------------------------------------------------------------
+
+// A namespace path is opened by the runtime on the host: a FIFO there must not hang it, a
+// device must not be opened.
+TEST_F(EscapeConfigTest, NamespacePathsThatAreNoNamespaceAreNotOpened) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc 1.1 opens the path itself: a FIFO hangs it");
+    auto fifo = tmp_dir() / "ns-fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    for (const std::string& path : {fifo.string(), std::string("/dev/zero"), std::string("/etc")}) {
+        SCOPED_TRACE(path);
+        auto& namespaces = bundle().config()["linux"]["namespaces"];
+        for (auto& ns : namespaces)
+            if (ns["type"] == "network")
+                ns["path"] = path;
+        bundle().set_args({"true"});
+        bundle().write_config();
+        auto id = new_id();
+        CommandOptions options;
+        options.timeout = std::chrono::seconds(20);
+        auto created = runtime({"create", "--bundle", bundle().dir().string(), id}, options);
+        EXPECT_FALSE(created.timed_out) << "create hung on " << path;
+        EXPECT_NE(created.exit_code, 0) << created.describe();
+        if (runtime_kind() == RuntimeKind::brig) {
+            EXPECT_TRUE(is_one_line_error(created));
+            EXPECT_NE(created.err.find("linux.namespaces[1].path"), std::string::npos)
+                << created.err;
+        }
+        auto left = leftovers(id);
+        EXPECT_TRUE(left.empty()) << join(left);
+    }
+}
+
 // ---- startContainer hooks -------------------------------------------------------------------
 
 // The hook runs from the image inside the container: it sees what the program sees, no fd of
