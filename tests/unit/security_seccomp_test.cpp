@@ -237,6 +237,40 @@ TEST_F(SeccompLoadTest, DefaultErrnoRetApplies) {
     EXPECT_EQ(r.output, "95,ok");
 }
 
+// As runc: a syscall newer than every syscall the profile names gets ENOSYS (so glibc falls back
+// from clone3 to clone), one it knows of but does not allow gets the default action.
+TEST_F(SeccompLoadTest, SyscallsNewerThanTheProfileGetEnosys) {
+    auto r = run_in_child([] {
+        config::Seccomp s;
+        s.default_action = "SCMP_ACT_ERRNO";
+        s.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+        s.syscalls = {
+            rule({"write", "exit", "exit_group", "brk", "mmap", "munmap", "mremap", "madvise",
+                  "futex", "rt_sigprocmask", "close", "getpid", "memfd_create"},
+                 "SCMP_ACT_ALLOW")};
+        load_seccomp(s);
+        std::string out = outcome(syscall(SYS_getppid)) + ",";       // 110: known, not allowed
+        out += outcome(syscall(SYS_pidfd_open, getpid(), 0)) + ",";  // 434 > memfd_create
+        out += outcome(syscall(1000)) + ",";
+        out += outcome(syscall(0x40000000 + 1000)) + ",";  // an x32 number past the profile
+        out += outcome(syscall(SYS_getpid));
+        return out;
+    });
+    EXPECT_EQ(r.output, "1,38,38,38,ok");
+}
+
+TEST_F(SeccompLoadTest, PermissiveOrEnosysDefaultsGetNoStub) {
+    auto r = run_in_child([] {
+        auto s = allow_by_default();
+        s.syscalls = {rule({"getppid"}, "SCMP_ACT_ERRNO", 5)};
+        load_seccomp(s);
+        std::string out = outcome(syscall(SYS_getppid)) + ",";
+        out += outcome(syscall(SYS_pidfd_open, getpid(), 0));
+        return out;
+    });
+    EXPECT_EQ(r.output, "5,ok");
+}
+
 TEST_F(SeccompLoadTest, KillProcessAndTrapEndTheProcessWithSigsys) {
     for (const char* action :
          {"SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD"}) {

@@ -1,6 +1,7 @@
 #include "runtime/security/seccomp.hpp"
 
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -195,6 +197,85 @@ void add_rules(scmp_filter_ctx ctx, const config::Seccomp& s, uint32_t default_a
     }
 }
 
+// -ENOSYS for syscalls newer than the profile, as runc does: for each architecture of the
+// filter, a syscall numbered above every syscall the profile names gets ENOSYS instead of the
+// default action, so that programs fall back (glibc's clone3 -> clone) rather than fail on
+// EPERM. Permissive defaults (allow, log, trace) and an ENOSYS default need no stub.
+class EnosysStub {
+public:
+    explicit EnosysStub(const config::Seccomp& s) {
+        std::vector<uint32_t> tokens{seccomp_arch_native()};
+        for (const auto& name : s.architectures)
+            if (uint32_t t =
+                    seccomp_arch_resolve_name(find_entry(kArchitectures, name)->libseccomp_name))
+                tokens.push_back(t);
+        for (uint32_t token : tokens)
+            for (const auto& sc : s.syscalls)
+                for (const auto& name : sc.names) {
+                    int nr = seccomp_syscall_resolve_name_arch(token, name.c_str());
+                    if (nr >= 0 && static_cast<uint32_t>(nr) > last_[token])
+                        last_[token] = static_cast<uint32_t>(nr);
+                }
+        std::erase_if(last_, [](const auto& entry) { return entry.second == 0; });
+    }
+
+    static bool needed(const config::Seccomp& s) {
+        const std::string& a = s.default_action;
+        if (a == "SCMP_ACT_ALLOW" || a == "SCMP_ACT_LOG" || a == "SCMP_ACT_TRACE")
+            return false;
+        return !(a == "SCMP_ACT_ERRNO" && s.default_errno_ret == ENOSYS);
+    }
+
+    // The stub; it falls through (or jumps) to the program that follows it.
+    std::vector<sock_filter> program() {
+        for (const auto& [token, last] : last_) {
+            if (token == SCMP_ARCH_X32 && last_.count(SCMP_ARCH_X86_64))
+                continue;  // checked in the x86_64 block: the kernel reports x32 as x86_64
+            std::vector<sock_filter> body{load(offsetof(seccomp_data, nr))};
+            if (token == SCMP_ARCH_X86_64 || token == SCMP_ARCH_X32) {
+                auto x86_64 = below(token == SCMP_ARCH_X86_64 ? last : 0);
+                body.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, __X32_SYSCALL_BIT,
+                                        static_cast<uint8_t>(x86_64.size()), 0));
+                body.insert(body.end(), x86_64.begin(), x86_64.end());
+                auto x32 = below(last_.count(SCMP_ARCH_X32) ? last_[SCMP_ARCH_X32] : 0);
+                body.insert(body.end(), x32.begin(), x32.end());
+            } else {
+                auto rest = below(last);
+                body.insert(body.end(), rest.begin(), rest.end());
+            }
+            const uint32_t audit_arch = token == SCMP_ARCH_X32 ? AUDIT_ARCH_X86_64 : token;
+            out_.push_back(load(offsetof(seccomp_data, arch)));
+            out_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, audit_arch, 0,
+                                    static_cast<uint8_t>(body.size())));
+            out_.insert(out_.end(), body.begin(), body.end());
+        }
+        // The jumps to the user filter were written relative to their block: make them reach
+        // past the stub's end.
+        for (size_t i = 0; i < out_.size(); ++i)
+            if (out_[i].code == (BPF_JMP | BPF_JA))
+                out_[i].k = static_cast<uint32_t>(out_.size() - i - 1);
+        return out_;
+    }
+
+private:
+    static sock_filter load(size_t offset) {
+        return BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(offset));
+    }
+    // ENOSYS above `last` (when there is one), then on to the user filter.
+    static std::vector<sock_filter> below(uint32_t last) {
+        std::vector<sock_filter> out;
+        if (last != 0) {
+            out.push_back(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, last, 0, 1));
+            out.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
+        }
+        out.push_back(BPF_STMT(BPF_JMP | BPF_JA, 0));
+        return out;
+    }
+
+    std::map<uint32_t, uint32_t> last_;
+    std::vector<sock_filter> out_;
+};
+
 // The BPF libseccomp generated for `ctx`, read back through a memfd.
 std::vector<sock_filter> export_program(scmp_filter_ctx ctx) {
     UniqueFd mem(static_cast<int>(syscall(SYS_memfd_create, "brig-seccomp", MFD_CLOEXEC)));
@@ -221,7 +302,7 @@ std::string cache_key(const config::Seccomp& s) {
            u.machine;
 }
 
-constexpr char kCacheMagic[8] = {'B', 'R', 'I', 'G', 'S', 'C', 'M', '1'};
+constexpr char kCacheMagic[8] = {'B', 'R', 'I', 'G', 'S', 'C', 'M', '2'};  // 2: ENOSYS stub
 
 struct CacheHeader {
     char magic[8];
@@ -360,7 +441,10 @@ SeccompProgram compile_seccomp(const config::Seccomp& s) {
     add_rules(ctx, s, default_action);
 
     SeccompProgram program;
-    program.filter = export_program(ctx);
+    if (EnosysStub::needed(s))
+        program.filter = EnosysStub(s).program();
+    std::vector<sock_filter> user_filter = export_program(ctx);
+    program.filter.insert(program.filter.end(), user_filter.begin(), user_filter.end());
     program.notify = uses_notify(s);
     for (const auto& f : s.flags)
         program.flags |= find_entry(kFlags, f)->kernel_flag;
