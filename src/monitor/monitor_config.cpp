@@ -9,16 +9,14 @@
 
 namespace brig::monitor {
 
-MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::string& source) {
-    MonitorConfig config;
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw Error("config " + source + ": " + e.what());
-    }
-    // Errors name the line of the field (or of its closest parent) and the field.
-    auto fail = [&](const std::string& field, const std::string& what) -> void {
+namespace {
+
+// Errors name the line of the field (or of its closest parent) and the field.
+struct FieldError {
+    const std::string& text;
+    const std::string& source;
+
+    [[noreturn]] void operator()(const std::string& field, const std::string& what) const {
         std::string where = source;
         try {
             auto lines = key_lines(text, source);
@@ -33,7 +31,80 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
         } catch (const Error&) {
         }
         throw Error("config " + where + ": field '" + field + "': " + what);
-    };
+    }
+};
+
+// Reads obj[key] into out when present, typed as the out parameter says.
+struct FieldReader {
+    FieldError fail;
+
+    void boolean(const nlohmann::json& obj, const char* key, const std::string& path,
+                 bool& out) const {
+        if (!obj.contains(key))
+            return;
+        if (!obj[key].is_boolean())
+            fail(path, "must be true or false");
+        out = obj[key].get<bool>();
+    }
+    void string(const nlohmann::json& obj, const char* key, const std::string& path,
+                std::string& out) const {
+        if (!obj.contains(key))
+            return;
+        if (!obj[key].is_string())
+            fail(path, "must be a string");
+        out = obj[key].get<std::string>();
+    }
+    // A list of strings (absolute paths when `absolute`), replacing out's defaults.
+    void strings(const nlohmann::json& obj, const char* key, const std::string& path,
+                 const std::string& what, bool absolute, std::vector<std::string>& out) const {
+        if (!obj.contains(key))
+            return;
+        if (!obj[key].is_array())
+            fail(path, "must be " + what);
+        out.clear();
+        for (const auto& item : obj[key]) {
+            if (!item.is_string() || (absolute && !item.get<std::string>().starts_with("/")))
+                fail(path, "must be " + what);
+            out.push_back(item.get<std::string>());
+        }
+    }
+};
+
+void read_outputs(const nlohmann::json& o, const FieldReader& read, OutputConfig& outputs) {
+    const FieldError& fail = read.fail;
+    if (!o.is_object())
+        fail("monitor.outputs", "must be an object");
+    static const std::set<std::string> output_keys = {"stdout",        "file", "syslog",
+                                                      "syslog_socket", "http", "program"};
+    for (const auto& [key, value] : o.items())
+        if (!output_keys.contains(key))
+            fail("monitor.outputs." + key, "unknown field");
+    read.boolean(o, "stdout", "monitor.outputs.stdout", outputs.to_stdout);
+    read.boolean(o, "syslog", "monitor.outputs.syslog", outputs.syslog);
+    read.string(o, "file", "monitor.outputs.file", outputs.file);
+    read.string(o, "syslog_socket", "monitor.outputs.syslog_socket", outputs.syslog_socket);
+    read.string(o, "http", "monitor.outputs.http", outputs.http_url);
+    read.string(o, "program", "monitor.outputs.program", outputs.program);
+    if (!outputs.syslog_socket.starts_with("/"))
+        fail("monitor.outputs.syslog_socket", "must be an absolute path");
+    if (!outputs.file.empty() && !outputs.file.starts_with("/"))
+        fail("monitor.outputs.file", "must be an absolute path");
+    if (!outputs.http_url.empty() && !outputs.http_url.starts_with("http://"))
+        fail("monitor.outputs.http", "must be an http:// URL");
+}
+
+}  // namespace
+
+MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::string& source) {
+    MonitorConfig config;
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw Error("config " + source + ": " + e.what());
+    }
+    const FieldReader read{FieldError{text, source}};
+    const FieldError& fail = read.fail;
     if (!doc.is_object())
         fail("(root)", "must be an object");
     if (!doc.contains("monitor"))
@@ -47,76 +118,25 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
     for (const auto& [key, value] : m.items())
         if (!keys.contains(key))
             fail("monitor." + key, "unknown field");
-    auto boolean = [&](const nlohmann::json& obj, const char* key, const std::string& path,
-                       bool& out) {
-        if (!obj.contains(key))
-            return;
-        if (!obj[key].is_boolean())
-            fail(path, "must be true or false");
-        out = obj[key].get<bool>();
-    };
-    auto string = [&](const nlohmann::json& obj, const char* key, const std::string& path,
-                      std::string& out) {
-        if (!obj.contains(key))
-            return;
-        if (!obj[key].is_string())
-            fail(path, "must be a string");
-        out = obj[key].get<std::string>();
-    };
-    boolean(m, "enabled", "monitor.enabled", config.enabled);
-    boolean(m, "default_rules", "monitor.default_rules", config.default_rules);
-    boolean(m, "time_format_iso_8601", "monitor.time_format_iso_8601", config.time_format_iso_8601);
-    string(m, "bpffs_dir", "monitor.bpffs_dir", config.bpffs_dir);
-    if (m.contains("rules_files")) {
-        if (!m["rules_files"].is_array())
-            fail("monitor.rules_files", "must be a list of paths");
-        for (const auto& item : m["rules_files"]) {
-            if (!item.is_string())
-                fail("monitor.rules_files", "must be a list of paths");
-            config.rules_files.push_back(item.get<std::string>());
-        }
-    }
-    if (m.contains("annotation_rules_dirs")) {
-        const auto& dirs = m["annotation_rules_dirs"];
-        if (!dirs.is_array())
-            fail("monitor.annotation_rules_dirs", "must be a list of absolute directories");
-        config.annotation_rules_dirs.clear();
-        for (const auto& item : dirs) {
-            if (!item.is_string() || !item.get<std::string>().starts_with("/"))
-                fail("monitor.annotation_rules_dirs", "must be a list of absolute directories");
-            config.annotation_rules_dirs.push_back(item.get<std::string>());
-        }
-    }
+    read.boolean(m, "enabled", "monitor.enabled", config.enabled);
+    read.boolean(m, "default_rules", "monitor.default_rules", config.default_rules);
+    read.boolean(m, "time_format_iso_8601", "monitor.time_format_iso_8601",
+                 config.time_format_iso_8601);
+    read.string(m, "bpffs_dir", "monitor.bpffs_dir", config.bpffs_dir);
+    read.strings(m, "rules_files", "monitor.rules_files", "a list of paths", false,
+                 config.rules_files);
+    read.strings(m, "annotation_rules_dirs", "monitor.annotation_rules_dirs",
+                 "a list of absolute directories", true, config.annotation_rules_dirs);
     if (m.contains("default_action")) {
         std::string text;
-        string(m, "default_action", "monitor.default_action", text);
+        read.string(m, "default_action", "monitor.default_action", text);
         auto action = parse_action(text);
         if (!action)
             fail("monitor.default_action", "must be alert, deny or kill, not '" + text + "'");
         config.default_action = *action;
     }
-    if (m.contains("outputs")) {
-        const auto& o = m["outputs"];
-        if (!o.is_object())
-            fail("monitor.outputs", "must be an object");
-        static const std::set<std::string> output_keys = {"stdout",        "file", "syslog",
-                                                          "syslog_socket", "http", "program"};
-        for (const auto& [key, value] : o.items())
-            if (!output_keys.contains(key))
-                fail("monitor.outputs." + key, "unknown field");
-        boolean(o, "stdout", "monitor.outputs.stdout", config.outputs.to_stdout);
-        boolean(o, "syslog", "monitor.outputs.syslog", config.outputs.syslog);
-        string(o, "file", "monitor.outputs.file", config.outputs.file);
-        string(o, "syslog_socket", "monitor.outputs.syslog_socket", config.outputs.syslog_socket);
-        string(o, "http", "monitor.outputs.http", config.outputs.http_url);
-        string(o, "program", "monitor.outputs.program", config.outputs.program);
-        if (!config.outputs.syslog_socket.starts_with("/"))
-            fail("monitor.outputs.syslog_socket", "must be an absolute path");
-        if (!config.outputs.file.empty() && !config.outputs.file.starts_with("/"))
-            fail("monitor.outputs.file", "must be an absolute path");
-        if (!config.outputs.http_url.empty() && !config.outputs.http_url.starts_with("http://"))
-            fail("monitor.outputs.http", "must be an http:// URL");
-    }
+    if (m.contains("outputs"))
+        read_outputs(m["outputs"], read, config.outputs);
     return config;
 }
 
