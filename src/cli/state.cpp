@@ -20,8 +20,9 @@ void print_table(const std::vector<lifecycle::ContainerInfo>& containers) {
                 "OWNER");
     for (const auto& c : containers) {
         bool stopped = c.status == state::Status::stopped;
+        const char* status = c.corrupt.empty() ? state::status_name(c.status) : "corrupt";
         std::printf("%-12s %-8d %-10s %-40s %-32s %s\n", c.state.id.c_str(),
-                    stopped ? 0 : c.state.pid, state::status_name(c.status), c.state.bundle.c_str(),
+                    stopped ? 0 : c.state.pid, status, c.state.bundle.c_str(),
                     c.state.created.c_str(), c.state.owner.c_str());
     }
 }
@@ -41,8 +42,14 @@ int run_list(const Context&, Runtime& rt, const ParsedArgs& a) {
         return 0;
     }
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& c : containers)
-        out.push_back(c.state.to_oci_json(c.status));
+    for (const auto& c : containers) {
+        nlohmann::json entry = c.state.to_oci_json(c.status);
+        if (!c.corrupt.empty()) {
+            entry["status"] = "corrupt";
+            entry["error"] = c.corrupt;
+        }
+        out.push_back(std::move(entry));
+    }
     std::cout << out.dump() << std::endl;
     return 0;
 }

@@ -267,9 +267,10 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     plan.cgroup->create();
     rollback.add("removing the cgroup", [&plan] { plan.cgroup->destroy(); });
     plan.cgroup->apply(cgroup_resources(*spec.linux));
+    st.cgroup2_id = plan.cgroup->cgroup2_id();
     if (monitor_)
         plan.watch =
-            monitor_->prepare({o.id, plan.bundle, store_.dir(o.id), plan.cgroup->cgroup2_id(),
+            monitor_->prepare({o.id, plan.bundle, store_.dir(o.id), st.cgroup2_id,
                                cgroup2_dir(*plan.cgroup), spec.annotations, spec.process->env});
 
     // O_RDWR opens never block; exec.fifo keeps a reader for `start`, started.fifo a writer
@@ -352,7 +353,7 @@ ContainerInfo Runtime::info(const std::string& id) const {
     state::validate_container_id(id);
     auto s = store_.read(id);
     auto status = live_status(s);
-    return {std::move(s), status};
+    return {std::move(s), status, {}};
 }
 
 nlohmann::json Runtime::state_json(const std::string& id) const {
@@ -364,11 +365,26 @@ nlohmann::json Runtime::state_json(const std::string& id) const {
     return i.state.to_oci_json(i.status);
 }
 
+ContainerInfo Runtime::recover_corrupt(const std::string& id, const state::CorruptState& e) const {
+    ContainerInfo i{{}, Status::creating, e.what()};
+    i.state.id = id;
+    try {
+        config::Spec spec = parse_config_text(store_.read_config(id));
+        if (spec.linux)
+            i.state.cgroups_path = cgroups::open_manager(spec.linux->cgroups_path, id)->path();
+    } catch (const std::exception&) {
+        // No readable config either: the default cgroup path for the id.
+    }
+    return i;
+}
+
 std::vector<ContainerInfo> Runtime::list() const {
     std::vector<ContainerInfo> out;
     for (const auto& id : store_.list()) {
         try {
             out.push_back(info(id));
+        } catch (const state::CorruptState& e) {
+            out.push_back(recover_corrupt(id, e));
         } catch (const Error&) {
             // A directory that is not a container (or vanished meanwhile) is not listed.
         }
@@ -475,17 +491,40 @@ void Runtime::kill(const std::string& id, int signal, bool all) {
         throw_errno("cannot kill container \"" + id + "\"");
 }
 
+namespace {
+
+// The cgroup2 id of a cgroup that may be gone already (removed by someone else): 0 then.
+uint64_t cgroup2_id_of(const cgroups::CgroupManager& cgroup) {
+    try {
+        return cgroup.cgroup2_id();
+    } catch (const Error& e) {
+        if (e.errnum() != ENOENT)
+            throw;
+        return 0;
+    }
+}
+
+}  // namespace
+
 void Runtime::remove(const std::string& id, bool force) {
     remove(id, force, nullptr);
 }
 
 void Runtime::remove(const std::string& id, bool force, const config::Hooks* hooks) {
-    auto i = info(id);
+    ContainerInfo i;
+    try {
+        i = info(id);
+    } catch (const state::CorruptState& e) {
+        if (!force)
+            throw Error(std::string(e.what()) + " (use --force)");
+        i = recover_corrupt(id, e);
+        log_.warn(i.corrupt + ": removing what it left");
+    }
     if ((i.status == Status::running || i.status == Status::paused) && !force)
         throw Error("cannot delete container \"" + id +
                     "\" that is not stopped: " + state::status_name(i.status) + " (use --force)");
     auto cgroup = cgroups::open_manager(i.state.cgroups_path, id);
-    const uint64_t cgroup2_id = cgroup->cgroup2_id();  // read before the directory goes
+    const uint64_t cgroup2_id = i.state.cgroup2_id ? i.state.cgroup2_id : cgroup2_id_of(*cgroup);
     if (i.status != Status::stopped) {
         if (UniqueFd pidfd = open_pidfd(i.state)) {
             syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
@@ -527,7 +566,7 @@ int Runtime::run(const CreateOptions& options, bool detach, bool keep) {
     Rollback rollback(log_);
     rollback.add("deleting the container", [&] { remove(options.id, true, &init.hooks); });
     try {
-        start({init.state, Status::created}, &init.hooks);
+        start({init.state, Status::created, {}}, &init.hooks);
         if (detach) {
             rollback.dismiss();
             return 0;

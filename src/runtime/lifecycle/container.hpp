@@ -81,6 +81,9 @@ struct StartedInit {
 struct ContainerInfo {
     state::ContainerState state;
     state::Status status;
+    // Why state.json could not be read (list shows the container marked, delete --force
+    // removes what it left); empty when it was read.
+    std::string corrupt;
 };
 
 class Runtime {
@@ -136,6 +139,9 @@ private:
     void start(const ContainerInfo& info, const config::Hooks* hooks);
     void remove(const std::string& id, bool force, const config::Hooks* hooks);
     state::Status live_status(const state::ContainerState& s) const;
+    // What delete --force knows of a container whose state.json is corrupt: its id, and its
+    // cgroup from the config.json create saved (if that is readable), as "creating" (no pid).
+    ContainerInfo recover_corrupt(const std::string& id, const state::CorruptState& e) const;
     std::string seccomp_cache_dir() const { return store_.root() + "/.seccomp-cache"; }
 
     state::StateStore store_;

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "runtime/common/error.hpp"
 #include "runtime/common/scope_guard.hpp"
@@ -43,6 +44,21 @@ void remove_tree_at(int dirfd) {
         }
     }
     closedir(dir);
+}
+
+const char* kind_of(const std::string&) {
+    return "string";
+}
+const char* kind_of(bool) {
+    return "boolean";
+}
+template <typename T>
+requires std::is_arithmetic_v<T>
+const char* kind_of(T) {
+    return "number";
+}
+const char* kind_of(const std::map<std::string, std::string>&) {
+    return "object of strings";
 }
 
 }  // namespace
@@ -83,25 +99,47 @@ nlohmann::json ContainerState::to_json() const {
             {"owner", owner},
             {"annotations", annotations},
             {"cgroupsPath", cgroups_path},
+            {"cgroup2Id", cgroup2_id},
             {"killedByRule", killed_by_rule},
             {"systemdCgroup", use_systemd_cgroup}};
 }
 
+namespace {
+
+// j[key] as a T, `fallback` when absent; a value of the wrong type names its key.
+template <typename T>
+T field(const nlohmann::json& j, const char* key, T fallback) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null())
+        return fallback;
+    try {
+        return it->get<T>();
+    } catch (const nlohmann::json::exception&) {
+        throw Error(std::string("state.json: ") + key + ": not a " + kind_of(fallback) + " (" +
+                    it->type_name() + ")");
+    }
+}
+
+}  // namespace
+
 ContainerState ContainerState::from_json(const nlohmann::json& j) {
     ContainerState s;
-    s.oci_version = j.value("ociVersion", "");
-    s.id = j.at("id").get<std::string>();
-    s.recorded_status = status_from_name(j.value("status", "stopped"));
-    s.pid = j.value("pid", 0);
-    s.pid_start_time = j.value("pidStartTime", uint64_t{0});
-    s.bundle = j.value("bundle", "");
-    s.rootfs = j.value("rootfs", "");
-    s.created = j.value("created", "");
-    s.owner = j.value("owner", "");
-    s.annotations = j.value("annotations", std::map<std::string, std::string>{});
-    s.cgroups_path = j.value("cgroupsPath", "");
-    s.killed_by_rule = j.value("killedByRule", "");
-    s.use_systemd_cgroup = j.value("systemdCgroup", false);
+    s.oci_version = field(j, "ociVersion", std::string());
+    s.id = field(j, "id", std::string());
+    if (s.id.empty())
+        throw Error("state.json: id: missing");
+    s.recorded_status = status_from_name(field(j, "status", std::string("stopped")));
+    s.pid = field(j, "pid", 0);
+    s.pid_start_time = field(j, "pidStartTime", uint64_t{0});
+    s.bundle = field(j, "bundle", std::string());
+    s.rootfs = field(j, "rootfs", std::string());
+    s.created = field(j, "created", std::string());
+    s.owner = field(j, "owner", std::string());
+    s.annotations = field(j, "annotations", std::map<std::string, std::string>{});
+    s.cgroups_path = field(j, "cgroupsPath", std::string());
+    s.cgroup2_id = field(j, "cgroup2Id", uint64_t{0});
+    s.killed_by_rule = field(j, "killedByRule", std::string());
+    s.use_systemd_cgroup = field(j, "systemdCgroup", false);
     return s;
 }
 
@@ -202,8 +240,12 @@ ContainerState StateStore::read(const std::string& id) const {
     }
     auto j = nlohmann::json::parse(data, nullptr, false);
     if (j.is_discarded() || !j.is_object())
-        throw Error("container \"" + id + "\": corrupt state.json");
-    return ContainerState::from_json(j);
+        throw CorruptState("container \"" + id + "\": corrupt state.json: not a JSON object");
+    try {
+        return ContainerState::from_json(j);
+    } catch (const Error& e) {
+        throw CorruptState("container \"" + id + "\": corrupt " + e.what());
+    }
 }
 
 void StateStore::write_config(const std::string& id, const std::string& config_json) const {

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "runtime/common/error.hpp"
+
 namespace brig::state {
 
 enum class Status { creating, created, running, paused, stopped };
@@ -31,7 +33,10 @@ struct ContainerState {
     std::string created;  // RFC 3339
     std::string owner;
     std::map<std::string, std::string> annotations;
-    std::string cgroups_path;    // as resolved by the cgroup manager
+    std::string cgroups_path;  // as resolved by the cgroup manager
+    // The monitor's key (the cgroup2 directory's inode), kept so that delete finds the
+    // monitor's entries even when someone else removed the cgroup; 0 when unknown.
+    uint64_t cgroup2_id = 0;
     std::string killed_by_rule;  // set when the monitor killed the container
     bool use_systemd_cgroup = false;
 
@@ -45,6 +50,13 @@ struct ContainerState {
 uint64_t process_start_time(pid_t pid);
 // True while the recorded init process still runs (same start time, not a zombie).
 bool init_alive(const ContainerState& s);
+
+// state.json is there but unreadable (truncated, not JSON, a field of the wrong type): the
+// container is still listed, and delete --force still removes what it left.
+class CorruptState : public Error {
+public:
+    using Error::Error;
+};
 
 class StateStore {
 public:
@@ -68,7 +80,8 @@ public:
     // Atomic but not fsync'd: the "creating" breadcrumb that only helps delete --force clean up
     // after a crashed create, which a machine crash makes moot (the container died with it).
     void write_breadcrumb(const ContainerState& s) const;
-    // Throws "container \"id\" does not exist" when there is no such container.
+    // Throws "container \"id\" does not exist" when there is no such container, CorruptState
+    // (naming the field) when its state.json cannot be read.
     ContainerState read(const std::string& id) const;
     void write_config(const std::string& id, const std::string& config_json) const;
     std::string read_config(const std::string& id) const;
