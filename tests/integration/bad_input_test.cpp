@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "../common/config_mutator.hpp"
 #include "harness.hpp"
 
 namespace brig::test {
@@ -197,6 +198,41 @@ TEST_F(BadInputTest, DuplicateIdIsRefusedAndTheFirstContainerSurvives) {
     EXPECT_EQ(status(id), "created");
     EXPECT_EQ(state(id).value("pid", 0), pid);
     EXPECT_TRUE(process_alive(pid));
+}
+
+// The config fuzzer end to end (the parser's own runs 4000 cases in tests/unit): mutated
+// configs through `brig create`, each refused with one line naming the JSON path and nothing
+// left behind, or created and deleted.
+TEST_F(BadInputTest, MutatedConfigsAreRefusedInOneLineLeavingNothing) {
+    BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc, "runc's messages name no JSON path");
+    bundle().set_script("exit 0");
+    const Json seed = bundle().config();
+    const auto fields = brig::testing::places_by_field(seed);
+    std::mt19937_64 rng(20261202);
+    int refused = 0;
+    for (int i = 0; i < 300; ++i) {
+        Json config = seed;
+        const std::string where = brig::testing::mutate_some(config, fields, rng);
+        write_file(bundle().dir() / "config.json",
+                   config.dump(-1, ' ', false, Json::error_handler_t::replace));
+        SCOPED_TRACE("case " + std::to_string(i) + ", mutated at " + where);
+        auto id = new_id();
+        auto result = create(id);
+        if (result.ok()) {
+            EXPECT_TRUE(delete_container(id, true).ok());
+        } else {
+            ++refused;
+            EXPECT_TRUE(is_one_line_error(result)) << result.describe();
+            std::string line = result.err.substr(0, result.err.find('\n'));
+            if (line.rfind("brig: ", 0) == 0)
+                line = line.substr(6);
+            EXPECT_TRUE(brig::testing::starts_with_a_json_path(line)) << result.describe();
+        }
+        auto left = leftovers(id);
+        ASSERT_TRUE(left.empty()) << join(left);
+    }
+    EXPECT_TRUE(state_root_is_empty());
+    EXPECT_GT(refused, 60);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include <cerrno>
 
+#include "runtime/common/elide.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/scope_guard.hpp"
 #include "runtime/linux/procfs.hpp"
@@ -37,7 +38,15 @@ RealSyscalls::~RealSyscalls() = default;
 
 void RealSyscalls::mount(const std::string& source, const std::string& target,
                          const std::string& fstype, unsigned long flags, const std::string& data) {
-    check_syscall("mount " + target, [&] {
+    // A target given as /proc/self/fd/N says nothing to the user: the type and options do (the
+    // caller names the mount by its config path and destination).
+    std::string what = "mount " + target;
+    if (target.starts_with("/proc/self/fd/")) {
+        what = fstype.empty() ? "mount" : "mount " + fstype;
+        if (!data.empty())
+            what += " with options \"" + elide(data) + "\"";
+    }
+    check_syscall(what, [&] {
         return ::mount(or_null(source), target.c_str(), or_null(fstype), flags, or_null(data));
     });
 }
