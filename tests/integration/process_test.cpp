@@ -190,6 +190,23 @@ TEST_F(ProcessTest, TerminalIsSentOverTheConsoleSocket) {
     EXPECT_NE(output.find("all-ttys"), std::string::npos) << output;
 }
 
+// The pty belongs to the process's user (as runc does): `docker run -it -u 1000` can reopen
+// its tty by name (/dev/pts/N) and change its mode.
+TEST_F(ProcessTest, TerminalBelongsToTheProcessUser) {
+    bundle().config()["process"]["terminal"] = true;
+    bundle().config()["process"]["user"] = {{"uid", 1000}, {"gid", 1001}};
+    bundle().set_script("stat -L -c owner=%u:%g /proc/self/fd/0; echo reopened >$(tty)");
+    ConsoleSocket console(tmp_dir() / "console.sock");
+    auto id = new_id();
+    ASSERT_TRUE(create(id, {"--console-socket", console.path().string()}).ok());
+    auto master = console.receive_fd();
+    ASSERT_TRUE(master);
+    ASSERT_TRUE(start(id).ok());
+    auto output = read_pty(master.get());
+    EXPECT_NE(output.find("owner=1000:1001"), std::string::npos) << output;
+    EXPECT_NE(output.find("reopened"), std::string::npos) << output;
+}
+
 TEST_F(ProcessTest, TerminalInputReachesTheContainer) {
     bundle().config()["process"]["terminal"] = true;
     bundle().set_script("read line; echo \"got:$line\"");

@@ -112,7 +112,7 @@ struct ExecBody {
             (fchdir(root_fd) != 0 || chroot(".") != 0))
             throw_errno("exec: cannot enter the container's root");
         if (process.terminal)
-            linux::setup_console(console_fd, process.console_size, false);
+            linux::setup_console(console_fd, process.console_size, false, process.user);
         else if (setsid() < 0)
             throw_errno("setsid");
         linux::apply_rlimits(process.rlimits);

@@ -145,7 +145,7 @@ void container_init(const InitContext& ctx, const std::string& state_json) {
         if (process.terminal) {
             if (ctx.console_fd < 0)
                 throw Error("process.terminal: true needs --console-socket");
-            linux::setup_console(ctx.console_fd, process.console_size, own_mounts);
+            linux::setup_console(ctx.console_fd, process.console_size, own_mounts, process.user);
             ::close(ctx.console_fd);
         } else if (setsid() < 0) {
             throw_errno("setsid");

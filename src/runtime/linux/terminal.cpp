@@ -95,7 +95,7 @@ void bind_pty_onto_console(Syscalls& sys, int pty) {
 }
 
 void setup_console(int console_socket, const std::optional<config::ConsoleSize>& size,
-                   bool mount_dev_console) {
+                   bool mount_dev_console, const config::User& owner) {
     UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!master)
         throw_errno("terminal: cannot open /dev/ptmx");
@@ -106,6 +106,9 @@ void setup_console(int console_socket, const std::optional<config::ConsoleSize>&
     UniqueFd slave(ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!slave)
         throw_errno("terminal: cannot open the pty peer");
+    if (fchown(slave.get(), owner.uid, owner.gid) != 0)
+        throw_errno("terminal: cannot give the pty to " + std::to_string(owner.uid) + ":" +
+                    std::to_string(owner.gid));
     if (size) {
         winsize ws{};
         ws.ws_row = static_cast<unsigned short>(size->height);

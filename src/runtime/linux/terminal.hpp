@@ -15,9 +15,10 @@ UniqueFd connect_console_socket(const std::string& path);
 
 // In the container, after pivot_root: opens /dev/ptmx, sends the master over console_socket,
 // bind-mounts the slave onto /dev/console (a file verified fd-based, never a symlink), makes it
-// the controlling terminal and stdin/stdout/stderr.
+// the controlling terminal and stdin/stdout/stderr, owned by `owner` (the process's user, as
+// runc: a non-root process can reopen its tty by name and change its mode).
 void setup_console(int console_socket, const std::optional<config::ConsoleSize>& size,
-                   bool mount_dev_console);
+                   bool mount_dev_console, const config::User& owner);
 
 // Bind-mounts the pty (an fd) onto the container's /dev/console, which must be the regular
 // file brig made (reached with no symlink, not even a magic link). After pivot_root.
