@@ -1,5 +1,7 @@
 // linux.seccomp.listenerPath with a real container: the listener is a host path the container
 // cannot see; brig hands it the notify fd and the state, and the listener decides the call.
+#include <linux/seccomp.h>
+#include <poll.h>
 #include <seccomp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -107,6 +109,86 @@ TEST_F(SeccompNotifyTest, ListenerOnTheHostReceivesTheCallAndDecidesIt) {
     EXPECT_EQ(notified.state.value("metadata", ""), "brig-test");
     EXPECT_EQ(notified.state["fds"], Json::array({"seccompFd"}));
     EXPECT_EQ(notified.state["state"].value("id", ""), id);
+}
+
+// Accepts one connection, takes the notify fd and lets every notified call run
+// (SECCOMP_USER_NOTIF_FLAG_CONTINUE) until the container's processes are gone. The number of
+// calls it let through.
+int continue_all(int listener) {
+    int conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0)
+        return -1;
+    int notify_fd = -1;
+    for (;;) {
+        char buf[8192];
+        iovec iov{buf, sizeof buf};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        if (recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) <= 0)
+            break;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                std::memcpy(&notify_fd, CMSG_DATA(c), sizeof(int));
+    }
+    close(conn);
+    if (notify_fd < 0)
+        return -1;
+    int continued = 0;
+    seccomp_notif* req = nullptr;
+    seccomp_notif_resp* resp = nullptr;
+    if (seccomp_notify_alloc(&req, &resp) != 0)
+        return -1;
+    for (;;) {
+        pollfd p{notify_fd, POLLIN, 0};
+        if (poll(&p, 1, 20000) <= 0 || (p.revents & (POLLHUP | POLLERR)) || !(p.revents & POLLIN))
+            break;
+        std::memset(req, 0, sizeof(*req));  // the kernel wants it zeroed
+        if (seccomp_notify_receive(notify_fd, req) != 0)
+            continue;
+        *resp = {};
+        resp->id = req->id;
+        resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        if (seccomp_notify_respond(notify_fd, resp) == 0)
+            ++continued;
+    }
+    seccomp_notify_free(req, resp);
+    close(notify_fd);
+    return continued;
+}
+
+// runc's "SCMP_ACT_NOTIFY important syscalls": the calls brig and the program make after the
+// filter is loaded (execve, open, read, close, write) may be notified; the listener answers them.
+TEST_F(SeccompNotifyTest, CallsBrigMakesAfterLoadingTheFilterMayBeNotified) {
+    char dir[] = "/tmp/brig-listener-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string path = std::string(dir) + "/listener.sock";
+    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(listen(listener, 1), 0);
+    auto served = std::async(std::launch::async, [listener] { return continue_all(listener); });
+
+    bundle().config()["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"listenerPath", path},
+        {"syscalls",
+         Json::array({{{"names", {"execve", "openat", "open", "read", "close", "write"}},
+                       {"action", "SCMP_ACT_NOTIFY"}}})}};
+    bundle().set_script("cat /etc/passwd >/dev/null && echo ran");
+    auto result = run(new_id());
+    int continued = served.get();
+    close(listener);
+    fs::remove_all(dir);
+    EXPECT_EQ(result.exit_code, 0) << result.describe();
+    EXPECT_NE(result.out.find("ran"), std::string::npos) << result.describe();
+    EXPECT_GT(continued, 3);
 }
 
 TEST_F(SeccompNotifyTest, UnreachableListenerFailsTheCreateNamingTheFieldAndLeavesNothing) {

@@ -489,8 +489,8 @@ void notify_round_trip(const std::vector<std::string>& flags) {
                                         {"pid", getpid()},
                                         {"bundle", "/b"}};
                 UniqueFd listener_sock = connect_seccomp_listener(s.listener_path);
-                send_seccomp_notify_fd(listener_sock.get(), notify.get(), state,
-                                       s.listener_metadata);
+                send_seccomp_notify_fd(listener_sock.get(), notify.get(),
+                                       seccomp_listener_payload(state, s.listener_metadata));
                 listener_sock.reset();  // the listener reads the state up to EOF
                 notify.reset();
                 out = std::to_string(syscall(SYS_getppid));

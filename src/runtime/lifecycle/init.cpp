@@ -52,13 +52,16 @@ void write_stderr(const std::string& s) {
 
 void load_filter(const security::SeccompProgram& program, const config::Seccomp& config,
                  int listener, const std::string& state_json) {
+    std::string payload;
+    if (listener >= 0)
+        payload = security::seccomp_listener_payload(nlohmann::json::parse(state_json),
+                                                     config.listener_metadata);
     UniqueFd notify = security::load_seccomp_program(program);
     if (!notify)
         return;
     if (listener < 0)
         throw Error("linux.seccomp.listenerPath: no connection to the listener");
-    security::send_seccomp_notify_fd(listener, notify.get(), nlohmann::json::parse(state_json),
-                                     config.listener_metadata);
+    security::send_seccomp_notify_fd(listener, notify.get(), payload);
     ::close(listener);
 }
 

@@ -110,7 +110,10 @@ constexpr FlagName kFlags[] = {
 
 // After the filter is loaded the container process still needs these to hand the notify fd to
 // the listener: a notify rule on them would deadlock it.
-constexpr std::string_view kNeededAfterLoad[] = {"socket", "connect", "sendmsg", "close", "write"};
+// What the container's process calls between loading the filter and the listener holding the
+// notify fd: notified, they would wait for an answer no one can give. Every later call the
+// listener answers (as runc allows execve, openat, read, close).
+constexpr std::string_view kNeededAfterLoad[] = {"sendmsg", "sendto", "shutdown"};
 
 template <typename Table>
 auto find_entry(const Table& table, std::string_view name) -> decltype(&table[0]) {
@@ -517,8 +520,8 @@ UniqueFd connect_seccomp_listener(const std::string& listener_path) {
     return sock;
 }
 
-void send_seccomp_notify_fd(int listener, int notify_fd, const nlohmann::json& container_state,
-                            const std::string& metadata) {
+std::string seccomp_listener_payload(const nlohmann::json& container_state,
+                                     const std::string& metadata) {
     nlohmann::json process_state = {
         {"ociVersion", container_state.value("ociVersion", std::string("1.2.0"))},
         {"fds", nlohmann::json::array({"seccompFd"})},
@@ -526,8 +529,10 @@ void send_seccomp_notify_fd(int listener, int notify_fd, const nlohmann::json& c
         {"metadata", metadata},
         {"state", container_state},
     };
-    const std::string payload = process_state.dump();
+    return process_state.dump();
+}
 
+void send_seccomp_notify_fd(int listener, int notify_fd, const std::string& payload) {
     iovec iov{const_cast<char*>(payload.data()), payload.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
@@ -540,16 +545,25 @@ void send_seccomp_notify_fd(int listener, int notify_fd, const nlohmann::json& c
     cmsg->cmsg_type = SCM_RIGHTS;
     cmsg->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(cmsg), &notify_fd, sizeof(int));
-    ssize_t sent = check_syscall("linux.seccomp.listenerPath: sendmsg",
-                                 [&] { return ::sendmsg(listener, &msg, MSG_NOSIGNAL); });
+    // No std::string made on the way (an allocation may mmap): errors only after the fact.
+    ssize_t sent;
+    do
+        sent = ::sendmsg(listener, &msg, MSG_NOSIGNAL);
+    while (sent < 0 && errno == EINTR);
     // A stream socket may take the state in parts; the fd travelled with the first.
-    size_t done = static_cast<size_t>(sent);
-    while (done < payload.size()) {
-        ssize_t n = check_syscall("linux.seccomp.listenerPath: send", [&] {
-            return ::send(listener, payload.data() + done, payload.size() - done, MSG_NOSIGNAL);
-        });
-        done += static_cast<size_t>(n);
+    size_t done = sent > 0 ? static_cast<size_t>(sent) : 0;
+    while (sent >= 0 && done < payload.size()) {
+        sent = ::send(listener, payload.data() + done, payload.size() - done, MSG_NOSIGNAL);
+        if (sent > 0)
+            done += static_cast<size_t>(sent);
+        else if (sent < 0 && errno == EINTR)
+            sent = 0;
     }
+    if (sent < 0)
+        throw_errno("linux.seccomp.listenerPath: sending the notify fd");
+    // The end of the message (listeners read up to EOF) before close, which may be notified:
+    // the listener, still reading, would never answer it.
+    ::shutdown(listener, SHUT_WR);
 }
 
 std::vector<std::string> seccomp_known_actions() {

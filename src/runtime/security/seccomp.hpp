@@ -47,12 +47,16 @@ UniqueFd load_seccomp_program(const SeccompProgram& program);
 // pivot_root) could neither reach nor be trusted to resolve.
 UniqueFd connect_seccomp_listener(const std::string& listener_path);
 
-// Sends the runtime-spec's container process state {"ociVersion","fds":["seccompFd"],"pid",
-// "metadata","state"} with `notify_fd` attached as SCM_RIGHTS over the connected `listener`;
-// the caller closes it after, which ends the message (listeners read up to EOF).
-// `container_state` is the OCI state of the container.
-void send_seccomp_notify_fd(int listener, int notify_fd, const nlohmann::json& container_state,
-                            const std::string& metadata);
+// The runtime-spec's container process state {"ociVersion","fds":["seccompFd"],"pid",
+// "metadata","state"} that goes to the listener with the notify fd; `container_state` is the OCI
+// state of the container. Built before the filter is loaded: from the load on, until the
+// listener has the fd, no notified syscall (a malloc's mmap) may happen.
+std::string seccomp_listener_payload(const nlohmann::json& container_state,
+                                     const std::string& metadata);
+// Sends `payload` with `notify_fd` attached as SCM_RIGHTS over the connected `listener` and ends
+// the message (listeners read up to EOF) with shutdown: sendmsg, sendto and shutdown only, what
+// a profile may not notify.
+void send_seccomp_notify_fd(int listener, int notify_fd, const std::string& payload);
 
 // What this build and kernel support, for `brig features`.
 std::vector<std::string> seccomp_known_actions();
