@@ -62,6 +62,20 @@ TEST_F(RootfsTest, ReadonlyRootRefusesWrites) {
     EXPECT_FALSE(fs::exists(bundle().rootfs() / "written"));
 }
 
+// runc's "ro /dev mount": a read-only tmpfs on /dev is populated (devices, /dev/pts) before it
+// is made read-only; the devices work, new entries are refused, /dev/pts stays writable.
+TEST_F(RootfsTest, ReadonlyDevTmpfsIsPopulatedThenReadonly) {
+    for (auto& mount : bundle().config()["mounts"])
+        if (mount.value("destination", "") == "/dev")
+            mount["options"].push_back("ro");
+    bundle().set_script(
+        "echo x >/dev/null && echo null-ok; test -c /dev/zero && echo zero-ok; "
+        "touch /dev/new 2>/dev/null || echo dev-ro; test -d /dev/pts && echo pts-ok");
+    auto result = run(new_id());
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(result.out, "null-ok\nzero-ok\ndev-ro\npts-ok\n") << result.describe();
+}
+
 TEST_F(RootfsTest, WritableRootAcceptsWrites) {
     bundle().set_script("touch /written");
     auto result = run(new_id());

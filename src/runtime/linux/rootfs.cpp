@@ -340,6 +340,10 @@ void do_mount(MountContext& ctx, const config::Mount& mount) {
         (!options.bind() || std::find(kProcBindAllowed.begin(), kProcBindAllowed.end(), dest) ==
                                 kProcBindAllowed.end()))
         throw Error("mounting over " + dest + " is not allowed");
+    // A read-only /dev is populated first (devices, /dev/pts, the console) and made read-only
+    // by finalize_rootfs, as runc does.
+    if (dest == "/dev" && !options.bind())
+        options.flags &= ~MS_RDONLY;
     const Symlinks symlinks = symlink_policy(dest, mount.type);
     if (is_under(dest, "/dev"))
         create_in_root(ctx.sys, ctx.root, "/dev", Leaf::directory, Symlinks::refuse);  // class 8
@@ -354,6 +358,18 @@ void do_mount(MountContext& ctx, const config::Mount& mount) {
         bind_mount(ctx, mount, options, dest, symlinks);
     else
         mount_filesystem(ctx, mount, options, dest, symlinks);
+}
+
+// A file system mounted on /dev with "ro": do_mount mounts it writable.
+bool dev_is_read_only(const config::Spec& spec) {
+    for (const config::Mount& m : spec.mounts) {
+        if (m.type == "bind" || clean_path(m.destination) != "/dev")
+            continue;
+        MountOptions options = parse_mount_options(m.options);
+        if (!options.bind() && (options.flags & MS_RDONLY))
+            return true;
+    }
+    return false;
 }
 
 bool needs_dev_setup(const config::Spec& spec) {
@@ -595,6 +611,10 @@ void finalize_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOption
                             "): " + e.what());
             }
         }
+    }
+    if (dev_is_read_only(spec)) {
+        UniqueFd dev = open_in_root(sys, root, "/dev", Symlinks::refuse);
+        sys.mount_setattr(dev.get(), "", AT_EMPTY_PATH, MountAttrChange{MOUNT_ATTR_RDONLY});
     }
     if (spec.root.readonly)
         sys.mount_setattr(root.fd.get(), "", AT_EMPTY_PATH, MountAttrChange{MOUNT_ATTR_RDONLY});
