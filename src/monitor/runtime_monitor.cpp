@@ -122,6 +122,13 @@ std::unique_ptr<lifecycle::ContainerWatch> RuntimeMonitor::prepare(
     Monitor* monitor = kernel_side();
     if (!monitor)
         return nullptr;
+    // The kernel side keys containers by cgroup: one sharing another's cgroup is watched by
+    // that one's rules, and must not take the entry away when it goes.
+    if (monitor->is_registered(c.cgroup2_id)) {
+        log_.warn("monitor: container " + c.id +
+                  " shares its cgroup with a watched container: it is watched by that one's rules");
+        return nullptr;
+    }
     // Under BPF-LSM the path hooks refuse what Landlock would, from the paths the kernel
     // resolved, and report it: behind a Landlock refusal (Landlock runs first) they never run.
     if (monitor->path() == EnforcementPath::bpf_lsm)

@@ -54,6 +54,49 @@ protected:
 // A counter loop whose current value the host reads through /proc/<pid>/root/count.
 constexpr const char* kCounter = "i=0; while true; do i=$((i+1)); echo $i > /count; done";
 
+// runc's "should warn about a non-empty cgroup": a second container in the first one's cgroup
+// runs (with a warning), and the first is still watched, running, and still its cgroup's.
+TEST_F(CgroupVerbsTest, SecondContainerInTheSameCgroupRunsWithAWarning) {
+    const std::string path = "/brig-itest-shared-" + std::to_string(::getpid());
+    bundle().config()["linux"]["cgroupsPath"] = path;
+    auto first = start_script("sleep 1000");
+    auto second_id = new_id();
+    auto second = create(second_id);
+    ASSERT_TRUE(second.ok()) << second.describe();
+    EXPECT_NE(second.err.find("container's cgroup is not empty"), std::string::npos)
+        << second.describe();
+    ASSERT_TRUE(start(second_id).ok());
+    EXPECT_EQ(status(first), "running");
+    EXPECT_EQ(status(second_id), "running");
+    EXPECT_EQ(cgroup_dir(init_pid(second_id), "pids"), cgroup_dir(init_pid(first), "pids"));
+    ASSERT_TRUE(delete_container(second_id, true).ok());
+    ASSERT_TRUE(delete_container(first, true).ok());
+    EXPECT_FALSE(fs::exists("/sys/fs/cgroup/pids" + path));
+}
+
+// runc's "should refuse pre-existing frozen cgroup": create fails naming it, and leaves the
+// cgroup as it found it (frozen, still there) and nothing else.
+TEST_F(CgroupVerbsTest, PreexistingFrozenCgroupIsRefused) {
+    if (!fs::exists("/sys/fs/cgroup/freezer"))
+        GTEST_SKIP() << "needs the v1 freezer";
+    const std::string path = "/brig-itest-frozen-" + std::to_string(::getpid());
+    const fs::path freezer = "/sys/fs/cgroup/freezer" + path;
+    fs::create_directories(freezer);
+    write_file(freezer / "freezer.state", "FROZEN");
+    bundle().config()["linux"]["cgroupsPath"] = path;
+    bundle().set_script("true");
+    auto id = new_id();
+    auto created = create(id);
+    EXPECT_FALSE(created.ok());
+    EXPECT_NE(created.err.find("container's cgroup unexpectedly frozen"), std::string::npos)
+        << created.describe();
+    EXPECT_TRUE(fs::exists(freezer));
+    EXPECT_FALSE(fs::exists("/sys/fs/cgroup/pids" + path));
+    EXPECT_FALSE(fs::exists(state_root() / id));
+    write_file(freezer / "freezer.state", "THAWED");
+    ::rmdir(freezer.c_str());
+}
+
 TEST_F(CgroupVerbsTest, PauseShowsPausedAndStopsProgress) {
     auto id = start_script(kCounter);
     auto pid = init_pid(id);

@@ -33,8 +33,13 @@ public:
     void freeze() override;
     void thaw() override;
     bool frozen() const override;
+    bool exists() const override { return v2_.exists() || v1_.exists(); }
     void kill_all(int signal) override;
     void destroy() override;
+    void remove_created() noexcept override {
+        v1_.remove_created();
+        v2_.remove_created();
+    }
     nlohmann::json stats() const override;
     uint64_t oom_kills() const override;
     std::unique_ptr<OomWatch> watch_oom() override;

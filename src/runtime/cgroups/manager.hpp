@@ -48,6 +48,9 @@ public:
 
     // Creates the cgroup(s); idempotent. Rejects resources the host cannot enforce.
     virtual void create() = 0;
+    // Whether the container's cgroup is there already (before create: someone else's, or
+    // shared with another container).
+    virtual bool exists() const = 0;
     // Writes the resource limits. Called before the container process is added, and by `update`.
     virtual void apply(const config::Resources& resources) = 0;
     // Moves pid into the cgroup(s).
@@ -73,6 +76,9 @@ public:
     virtual void kill_all(int signal) = 0;
     // Removes the cgroup(s), killing leftovers first. Safe to call when nothing exists.
     virtual void destroy() = 0;
+    // Removes only the directories create() made (empty ones), touching no process: the undo of
+    // a create into a cgroup that was there before.
+    virtual void remove_created() noexcept = 0;
 
     // runc's `events --stats` data object: {"cpu","memory","pids","blkio","hugetlb"}.
     virtual nlohmann::json stats() const = 0;

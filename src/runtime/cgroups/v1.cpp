@@ -401,6 +401,17 @@ void CgroupV1::thaw() {
     set_freezer_state(false);
 }
 
+void CgroupV1::remove_created() noexcept {
+    for (auto it = created_.rbegin(); it != created_.rend(); ++it)
+        ::rmdir(it->c_str());
+    created_.clear();
+}
+
+bool CgroupV1::exists() const {
+    return std::any_of(dirs_.begin(), dirs_.end(),
+                       [](const auto& entry) { return path_exists(entry.second); });
+}
+
 bool CgroupV1::frozen() const {
     auto it = dirs_.find("freezer");
     return it != dirs_.end() && read_line(it->second + "/freezer.state").value_or("") == "FROZEN";

@@ -363,6 +363,16 @@ void CgroupV2::thaw() {
     set_state_frozen(false);
 }
 
+void CgroupV2::remove_created() noexcept {
+    for (auto it = created_.rbegin(); it != created_.rend(); ++it)
+        ::rmdir(it->c_str());
+    created_.clear();
+}
+
+bool CgroupV2::exists() const {
+    return path_exists(dir_);
+}
+
 bool CgroupV2::frozen() const {
     return flat_keyed_value(dir_ + "/cgroup.events", "frozen").value_or(0) == 1;
 }

@@ -27,8 +27,10 @@ public:
     void freeze() override;
     void thaw() override;
     bool frozen() const override;
+    bool exists() const override;
     void kill_all(int signal) override;
     void destroy() override;
+    void remove_created() noexcept override;
     nlohmann::json stats() const override;
     uint64_t oom_kills() const override;
     std::unique_ptr<OomWatch> watch_oom() override;

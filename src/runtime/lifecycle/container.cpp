@@ -254,6 +254,17 @@ StartedInit Runtime::create(const CreateOptions& o) {
     }
 }
 
+// A cgroup that was there before create (made by someone else, or another container's: runc
+// lets containers share one): a frozen one would hold the container forever, and a failed
+// create must not remove it.
+void Runtime::check_preexisting_cgroup(const cgroups::CgroupManager& cgroup) const {
+    if (cgroup.frozen())
+        throw Error("container's cgroup unexpectedly frozen: " + cgroup.path());
+    if (!cgroup.pids().empty())
+        log_.warn("container's cgroup is not empty: " + cgroup.path() +
+                  " (its processes are killed with the container's on delete)");
+}
+
 StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
                                       Rollback& rollback) {
     const config::Spec& spec = plan.spec;
@@ -264,14 +275,22 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     st.cgroups_path = plan.cgroup->path();
     store_.write_breadcrumb(st);  // "creating": delete --force finds the cgroup to remove
     store_.write_config(o.id, plan.config_text);
+    const bool preexisting = plan.cgroup->exists();
     plan.cgroup->create();
-    rollback.add("removing the cgroup", [&plan] { plan.cgroup->destroy(); });
+    if (preexisting) {
+        rollback.add("removing the cgroup dirs create made",
+                     [&plan] { plan.cgroup->remove_created(); });
+        check_preexisting_cgroup(*plan.cgroup);
+    } else {
+        rollback.add("removing the cgroup", [&plan] { plan.cgroup->destroy(); });
+    }
     plan.cgroup->apply(cgroup_resources(*spec.linux));
     st.cgroup2_id = plan.cgroup->cgroup2_id();
     if (monitor_)
         plan.watch =
             monitor_->prepare({o.id, plan.bundle, store_.dir(o.id), st.cgroup2_id,
                                cgroup2_dir(*plan.cgroup), spec.annotations, spec.process->env});
+    st.monitored = plan.watch != nullptr;
 
     // O_RDWR opens never block; exec.fifo keeps a reader for `start`, started.fifo a writer
     // that only the container's exec (or death) removes.
@@ -534,7 +553,8 @@ void Runtime::remove(const std::string& id, bool force, const config::Hooks* hoo
         }
     }
     cgroup->destroy();  // kills and waits for anything left in the cgroup
-    if (monitor_ && cgroup2_id)
+    // A create that did not finish (no final state) may have registered.
+    if (monitor_ && cgroup2_id && (i.state.monitored || i.status == Status::creating))
         monitor_->release(cgroup2_id, store_.dir(id));
 
     std::optional<config::Spec> spec;

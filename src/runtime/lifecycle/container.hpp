@@ -18,6 +18,10 @@
 #include "runtime/lifecycle/container_monitor.hpp"
 #include "runtime/state/state_store.hpp"
 
+namespace brig::cgroups {
+class CgroupManager;
+}
+
 namespace brig::lifecycle {
 
 class Rollback;
@@ -139,6 +143,7 @@ private:
     void start(const ContainerInfo& info, const config::Hooks* hooks);
     void remove(const std::string& id, bool force, const config::Hooks* hooks);
     state::Status live_status(const state::ContainerState& s) const;
+    void check_preexisting_cgroup(const cgroups::CgroupManager& cgroup) const;
     // What delete --force knows of a container whose state.json is corrupt: its id, and its
     // cgroup from the config.json create saved (if that is readable), as "creating" (no pid).
     ContainerInfo recover_corrupt(const std::string& id, const state::CorruptState& e) const;

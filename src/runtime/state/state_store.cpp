@@ -100,6 +100,7 @@ nlohmann::json ContainerState::to_json() const {
             {"annotations", annotations},
             {"cgroupsPath", cgroups_path},
             {"cgroup2Id", cgroup2_id},
+            {"monitored", monitored},
             {"killedByRule", killed_by_rule},
             {"systemdCgroup", use_systemd_cgroup}};
 }
@@ -138,6 +139,7 @@ ContainerState ContainerState::from_json(const nlohmann::json& j) {
     s.annotations = field(j, "annotations", std::map<std::string, std::string>{});
     s.cgroups_path = field(j, "cgroupsPath", std::string());
     s.cgroup2_id = field(j, "cgroup2Id", uint64_t{0});
+    s.monitored = field(j, "monitored", false);
     s.killed_by_rule = field(j, "killedByRule", std::string());
     s.use_systemd_cgroup = field(j, "systemdCgroup", false);
     return s;

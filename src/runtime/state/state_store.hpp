@@ -37,6 +37,9 @@ struct ContainerState {
     // The monitor's key (the cgroup2 directory's inode), kept so that delete finds the
     // monitor's entries even when someone else removed the cgroup; 0 when unknown.
     uint64_t cgroup2_id = 0;
+    // Registered with the monitor (delete unregisters it): not when the monitor is off or the
+    // container shares a watched container's cgroup.
+    bool monitored = false;
     std::string killed_by_rule;  // set when the monitor killed the container
     bool use_systemd_cgroup = false;
 
