@@ -1,12 +1,16 @@
 // `events ID`: runc's event stream ({"type":"stats"|"oom","id","data"}), one JSON object a
 // line, until the container stops; `--stats` prints one stats event and returns. The monitor's
 // alerts of the container come in the same stream ({"type":"alert"}).
+// `events --all [--follow]`: the node-wide view, every container's alerts in one stream (those
+// recorded so far; with --follow also new ones, and new containers', until interrupted).
 #include <poll.h>
 
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/verbs.hpp"
 #include "runtime/cgroups/manager.hpp"
@@ -58,7 +62,37 @@ private:
     uint64_t offset_ = 0;
 };
 
+// Every container's alerts under the state root, each once; with `follow`, forever, picking up
+// containers as they are created (a deleted one's alerts go with its state directory).
+int run_all_alerts(const Runtime& runtime, bool follow) {
+    std::map<std::string, AlertTail> tails;
+    for (;;) {
+        std::map<std::string, AlertTail> current;
+        for (const auto& id : runtime.store().list()) {
+            auto it = tails.find(id);
+            AlertTail tail = it != tails.end()
+                                 ? std::move(it->second)
+                                 : AlertTail(runtime.store().dir(id) + "/alerts.jsonl");
+            tail.emit_new(id);
+            current.emplace(id, std::move(tail));
+        }
+        tails = std::move(current);
+        if (!follow)
+            return 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+}
+
 int run_events(const Context&, Runtime& runtime, const ParsedArgs& args) {
+    if (args.has("all")) {
+        if (!args.positional.empty() || args.has("stats"))
+            throw Error("--all: takes no container ID and no --stats");
+        return run_all_alerts(runtime, args.has("follow"));
+    }
+    if (args.has("follow"))
+        throw Error("--follow: only with --all (events ID follows the container already)");
+    if (args.positional.empty())
+        throw Error("events: a container ID, or --all");
     const std::string& id = args.positional.at(0);
     if (args.has("stats")) {
         emit("stats", id, runtime.stats(id));
@@ -101,8 +135,9 @@ int run_events(const Context&, Runtime& runtime, const ParsedArgs& args) {
 }  // namespace
 
 Verb events_verb() {
-    return {"events",  {{"interval"}, {"stats"}}, 1, "events [--stats] [--interval 5s] ID", false,
-            run_events};
+    return {"events", {{"interval"}, {"stats", "all", "follow"}},
+            0,        "events [--stats] [--interval 5s] ID | events --all [--follow]",
+            false,    run_events};
 }
 
 }  // namespace brig::cli
