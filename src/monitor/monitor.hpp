@@ -9,9 +9,10 @@
 //        auto monitor = Monitor::open(config);                     // loads+pins on first use only
 //        monitor.register_container(identity, policy);             // ~N map updates + 2-3 attaches
 //        start_watcher(config, identity, policy, container_state_dir);  // forks the alert writer
-//    and in the container's init, after mounts/pivot_root, BEFORE dropping capabilities and
-//    before the runtime's own seccomp filter:
-//        apply_in_container(policy);                               // Landlock + seccomp denies
+//    and in the container's init and in every exec'd process (from the record create writes in
+//    the state dir), after mounts/pivot_root, BEFORE dropping capabilities and before the
+//    runtime's own seccomp filter:
+//        security::apply_deny_policy({policy.landlock_deny, policy.seccomp_deny});
 //  * `brig delete`: Monitor::open(config).unregister_container(identity.cgroup2_id);
 //  * `brig events ID`: read_alerts(container_state_dir); `brig state ID`: killed_by(...).
 #pragma once
@@ -193,9 +194,6 @@ private:
 // container (cgroup.kill) after a kill rule, and exits when the cgroup is empty. Returns its pid.
 pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& container,
                     const ContainerPolicy& policy, const std::string& container_state_dir);
-
-// In the container's init right before exec (see the top of this file for the order).
-void apply_in_container(const ContainerPolicy& policy);
 
 // `brig events ID`: the container's alerts, one Falco JSON object per line.
 std::vector<std::string> read_alerts(const std::string& container_state_dir);

@@ -50,7 +50,9 @@ public:
           policy_(std::move(policy)),
           state_dir_(std::move(state_dir)) {}
 
-    void apply_in_container() override { monitor::apply_in_container(policy_); }
+    security::DenyPolicy in_process_denies() const override {
+        return {policy_.landlock_deny, policy_.seccomp_deny};
+    }
 
     void activate(pid_t init_pid) override {
         identity_.pid = init_pid;

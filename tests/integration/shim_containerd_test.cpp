@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "metrics.pb.h"
@@ -380,6 +381,48 @@ TEST_F(ShimContainerd, ContainersAreWatchedByTheMonitor) {
         usleep(20000);
     EXPECT_EQ(ctr("task delete watched").status, 0);
     EXPECT_FALSE(fs::exists("/run/containerd/brig/default/watched"));
+}
+
+// The shim's Exec is the runtime's exec: its process gets the init's confinement (the Landlock
+// write deny on the tracepoint path, the cgroup's BPF-LSM hooks elsewhere), so with kill the
+// truncation of /etc/passwd never lands, the container dies and the alert says why.
+TEST_F(ShimContainerd, ExecIsConfinedAsTheInit) {
+    if (!fs::exists("/sys/fs/bpf"))
+        GTEST_SKIP() << "no bpffs: the monitor cannot load here";
+    const std::string passwd = dir_ + "/rootfs/etc/passwd";
+    const std::string content = "root:x:0:0:root:/root:/bin/sh\n";
+    std::ofstream(passwd) << content;
+    ASSERT_EQ(
+        run("-d --annotation org.brig.monitor.action=kill", "exec-confined", "/bin/sleep 1000")
+            .status,
+        0);
+    auto r = ctr("task exec --exec-id w exec-confined /bin/sh -c ': > /etc/passwd; echo survived'");
+    EXPECT_EQ(r.output.find("survived"), std::string::npos) << r.output;
+    std::ifstream in(passwd);
+    EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}), content) << "truncated";
+    const std::string alerts = "/run/containerd/brig/default/exec-confined/alerts.jsonl";
+    nlohmann::json alert;
+    for (int i = 0; i < 250 && alert.is_null(); ++i) {
+        std::ifstream f(alerts);
+        for (std::string line; std::getline(f, line);) {
+            auto a = nlohmann::json::parse(line);
+            if (a.value("rule", "") == "Write below etc")
+                alert = a;
+        }
+        if (alert.is_null())
+            usleep(20000);
+    }
+    ASSERT_FALSE(alert.is_null()) << "no 'Write below etc' alert in " << alerts;
+    const auto& of = alert["output_fields"];
+    EXPECT_EQ(of.value("container.id", ""), "exec-confined");
+    EXPECT_EQ(of.value("fd.name", ""), "/etc/passwd");
+    EXPECT_EQ(of.value("brig.action", ""), "kill");
+    EXPECT_EQ(of.value("brig.enforced", ""), "kernel");
+    EXPECT_EQ(of.value("proc.cmdline", ""), "sh -c : > /etc/passwd; echo survived");
+    for (int i = 0; i < 250 && task_status("exec-confined") != "STOPPED"; ++i)
+        usleep(20000);
+    EXPECT_EQ(task_status("exec-confined"), "STOPPED") << "the kill did not take the container";
+    EXPECT_EQ(ctr("task delete exec-confined").status, 0);
 }
 
 TEST_F(ShimContainerd, DeadShimIsCleanedUpWithTheDeleteVerb) {

@@ -144,6 +144,7 @@ struct Runtime::CreatePlan {
 
     std::unique_ptr<cgroups::CgroupManager> cgroup;
     std::unique_ptr<ContainerWatch> watch;
+    security::DenyPolicy denies;  // the watch's, applied by the init and every exec
 
     // All but the fds, which the caller opens.
     InitContext init_context(const CreateOptions& o) const;
@@ -155,7 +156,7 @@ InitContext Runtime::CreatePlan::init_context(const CreateOptions& o) const {
     InitContext ctx;
     ctx.spec = &spec;
     ctx.seccomp = confinement.seccomp_program();
-    ctx.watch = watch.get();
+    ctx.denies = &denies;
     ctx.lsm = confinement.lsm;
     ctx.seccomp_listener = confinement.seccomp_listener.get();
     if (lsm_host.selinux)
@@ -291,6 +292,11 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
             monitor_->prepare({o.id, plan.bundle, store_.dir(o.id), st.cgroup2_id,
                                cgroup2_dir(*plan.cgroup), spec.annotations, spec.process->env});
     st.monitored = plan.watch != nullptr;
+    if (plan.watch)
+        plan.denies = plan.watch->in_process_denies();
+    // Before the init exists: no exec can find the container without it.
+    state::write_file_atomic(store_.confinement_path(o.id), plan.denies.to_json_text(), 0600,
+                             state::Durability::atomic_only);
 
     // O_RDWR opens never block; exec.fifo keeps a reader for `start`, started.fifo a writer
     // that only the container's exec (or death) removes.

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/security/deny_policy.hpp"
+
 namespace brig::lifecycle {
 
 struct MonitoredContainer {
@@ -27,9 +29,9 @@ struct MonitoredContainer {
 class ContainerWatch {
 public:
     virtual ~ContainerWatch() = default;
-    // In the container's process, after pivot_root and before privileges drop: its in-process
-    // part of the policy (Landlock, seccomp).
-    virtual void apply_in_container() = 0;
+    // The in-process part of the policy (Landlock, seccomp), which the init and every exec'd
+    // process apply to themselves (create records it in the state dir for exec).
+    virtual security::DenyPolicy in_process_denies() const = 0;
     // In brig, once the process is in its cgroup and before it runs anything of the user's:
     // from here on the container is watched.
     virtual void activate(pid_t init_pid) = 0;

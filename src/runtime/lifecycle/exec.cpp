@@ -1,5 +1,6 @@
 // `brig exec`: a new process in every namespace and the cgroup of a running container, confined
-// like the container's own process (or as a process.json says), never more privileged.
+// like the container's own process (or as a process.json says), never more privileged, and
+// never less confined by the monitor than the init (what create recorded for it).
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -97,11 +98,27 @@ std::vector<linux::NamespaceToJoin> open_namespaces(const config::Spec& spec, pi
     return joins;
 }
 
+// What create had the container's init apply to itself (the monitor's Landlock and seccomp
+// denies), never recompiled here: without it the exec would get less than the init.
+security::DenyPolicy recorded_denies(const std::string& path) {
+    std::string text;
+    try {
+        text = state::read_file(path, 1 << 20);
+    } catch (const Error& e) {
+        throw ExecFailed(
+            std::string("exec: no record of what create applied to the container's init, which "
+                        "an exec may not get less of: ") +
+            e.what());
+    }
+    return security::DenyPolicy::from_json_text(text, path);
+}
+
 // What the exec'd process does in the container, after joining its cgroup and namespaces.
 struct ExecBody {
     const config::Spec& spec;
     const config::Process& process;
     const Confinement& confinement;
+    const security::DenyPolicy& denies;
     int root_fd;     // the container's root, entered when it has no mount namespace
     int console_fd;  // with a terminal
     int preserve_fds;
@@ -119,6 +136,8 @@ struct ExecBody {
         if (process.oom_score_adj)
             linux::apply_oom_score_adj(*process.oom_score_adj);
         security::apply_exec_labels(confinement.lsm);
+        // After the labels' procfs mount, as in the init: a domain of its own (README).
+        security::apply_deny_policy(denies);
         // On success the exec closes the sync socket (CLOEXEC): brig reads EOF.
         exec_user_process(process, spec.linux->seccomp, confinement.seccomp_program(),
                           confinement.seccomp_listener.get(), true, preserve_fds, 0, state_json);
@@ -138,6 +157,7 @@ ExecProcess Runtime::spawn_exec(const ExecOptions& o) {
     const config::Process process = exec_process(o, spec);
     const Confinement confinement = prepare_confinement(
         spec, process, "", security::detect_lsm_host(), seccomp_cache_dir(), log_);
+    const security::DenyPolicy denies = recorded_denies(store_.confinement_path(o.id));
     if (process.terminal && o.console_socket.empty())
         throw ExecFailed("exec: --tty needs --console-socket");
     std::vector<linux::NamespaceToJoin> joins = open_namespaces(spec, i.state.pid);
@@ -152,13 +172,10 @@ ExecProcess Runtime::spawn_exec(const ExecOptions& o) {
     if (process.terminal)
         console = linux::connect_console_socket(o.console_socket);
 
-    const ExecBody body{spec,
-                        process,
-                        confinement,
-                        root.get(),
-                        console.get(),
-                        o.preserve_fds,
-                        i.state.to_oci_json(i.status).dump()};
+    const ExecBody body{
+        spec,       process,       confinement,    denies,
+        root.get(), console.get(), o.preserve_fds, i.state.to_oci_json(i.status).dump(),
+    };
     try {
         SpawnPlan plan{0, std::move(joins), cgroup.get()};
         plan.stdio = o.stdio;

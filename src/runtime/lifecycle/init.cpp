@@ -160,8 +160,8 @@ void container_init(const InitContext& ctx, const std::string& state_json) {
         // Mounts a fresh procfs to write through.
         security::apply_exec_labels(ctx.lsm);
         // After the console's bind mount: a Landlock-restricted process may not mount.
-        if (ctx.watch)
-            ctx.watch->apply_in_container();
+        if (ctx.denies)
+            security::apply_deny_policy(*ctx.denies);
         linux::apply_rlimits(process.rlimits);
         if (process.oom_score_adj)
             linux::apply_oom_score_adj(*process.oom_score_adj);

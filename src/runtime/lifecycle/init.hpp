@@ -5,8 +5,8 @@
 #include <string>
 
 #include "runtime/config/spec.hpp"
-#include "runtime/lifecycle/container_monitor.hpp"
 #include "runtime/linux/namespaces.hpp"
+#include "runtime/security/deny_policy.hpp"
 #include "runtime/security/lsm.hpp"
 #include "runtime/security/seccomp.hpp"
 
@@ -15,7 +15,7 @@ namespace brig::lifecycle {
 struct InitContext {
     const config::Spec* spec = nullptr;
     const security::SeccompProgram* seccomp = nullptr;  // compiled by brig, loaded last
-    ContainerWatch* watch = nullptr;                    // the monitor's part, or null
+    const security::DenyPolicy* denies = nullptr;       // the monitor's in-process part
     security::LsmPlan lsm;                              // AppArmor/SELinux labels to apply
     std::string mount_label_option;                     // for tmpfs/devpts/mqueue, or empty
     std::string bundle;                                 // absolute host path

@@ -1,5 +1,5 @@
 // Per-container state under --root: <root>/<id>/{state.json, config.json, exec.fifo,
-// started.fifo}.
+// started.fifo, confinement.json}.
 // Every write is atomic (temp file, fsync, rename).
 #pragma once
 
@@ -71,6 +71,10 @@ public:
     std::string fifo_path(const std::string& id) const { return dir(id) + "/exec.fifo"; }
     // Held open by the container's process until it execs: `start` reads EOF then.
     std::string started_fifo_path(const std::string& id) const { return dir(id) + "/started.fifo"; }
+    // What create had the init apply to itself before exec, which every exec'd process applies.
+    std::string confinement_path(const std::string& id) const {
+        return dir(id) + "/confinement.json";
+    }
 
     // Creates <root>/<id> (and root itself); fails with "container \"id\" already exists".
     void create_dir(const std::string& id) const;

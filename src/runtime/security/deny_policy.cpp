@@ -1,6 +1,9 @@
 // In-kernel deny of file writes on kernels without BPF-LSM: a Landlock domain that allows writes
 // everywhere except, beneath each of the policy's denied directories, the rights its rules
-// refuse (every write for "write below", removing for unlink, ... see policy.cpp).
+// refuse (every write for "write below", removing for unlink, ... see the monitor's
+// rules_compiler.cpp).
+#include "runtime/security/deny_policy.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
@@ -13,8 +16,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <nlohmann/json.hpp>
 
-#include "monitor/monitor.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/unique_fd.hpp"
 
@@ -22,7 +25,7 @@
 #define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)  // ABI 3, newer than this system's headers
 #endif
 
-namespace brig::monitor {
+namespace brig::security {
 
 namespace {
 
@@ -152,9 +155,25 @@ void apply_seccomp(const std::vector<std::string>& syscalls) {
 
 }  // namespace
 
-void apply_in_container(const ContainerPolicy& policy) {
+std::string DenyPolicy::to_json_text() const {
+    return nlohmann::json{{"landlockDeny", landlock_deny}, {"seccompDeny", seccomp_deny}}.dump();
+}
+
+DenyPolicy DenyPolicy::from_json_text(const std::string& text, const std::string& source) {
+    try {
+        auto j = nlohmann::json::parse(text);
+        DenyPolicy policy;
+        j.at("landlockDeny").get_to(policy.landlock_deny);
+        j.at("seccompDeny").get_to(policy.seccomp_deny);
+        return policy;
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(source + ": " + e.what());
+    }
+}
+
+void apply_deny_policy(const DenyPolicy& policy) {
     apply_landlock(policy.landlock_deny);
     apply_seccomp(policy.seccomp_deny);
 }
 
-}  // namespace brig::monitor
+}  // namespace brig::security
