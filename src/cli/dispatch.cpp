@@ -22,6 +22,7 @@ std::vector<Verb> make_table() {
     add(pause_verbs());
     add({update_verb()});
     add({events_verb()});
+    add({metrics_verb()});
     add({spec_verb()});
     add({features_verb()});
     return table;

@@ -42,6 +42,7 @@ Verb ps_verb();
 std::vector<Verb> pause_verbs();  // pause, resume
 Verb update_verb();
 Verb events_verb();
+Verb metrics_verb();
 Verb spec_verb();
 Verb features_verb();
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <cstdio>
 
+#include "monitor/metrics.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/unique_fd.hpp"
 #include "runtime/state/state_store.hpp"
@@ -143,6 +144,19 @@ void RuntimeMonitor::release(uint64_t cgroup2_id, const std::string& state_dir) 
     stop_watcher(state_dir);
     if (Monitor* monitor = kernel_side())
         monitor->unregister_container(cgroup2_id);
+}
+
+std::string RuntimeMonitor::prometheus_metrics(const std::vector<Watched>& containers) {
+    Monitor* monitor = kernel_side();
+    NodeMetrics node;
+    node.enforcement_path = !monitor                                      ? "unavailable"
+                            : monitor->path() == EnforcementPath::bpf_lsm ? "bpf_lsm"
+                                                                          : "tracepoint";
+    for (const auto& c : containers)
+        node.containers.push_back(
+            {c.id, read_alerts(c.state_dir),
+             monitor && c.cgroup2_id ? monitor->dropped_events(c.cgroup2_id) : 0});
+    return prometheus_text(node);
 }
 
 std::optional<std::string> RuntimeMonitor::killed_by(const std::string& state_dir) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "monitor/monitor.hpp"
 #include "runtime/common/log.hpp"
@@ -22,6 +23,15 @@ public:
         const lifecycle::MonitoredContainer& container) override;
     void release(uint64_t cgroup2_id, const std::string& state_dir) override;
     std::optional<std::string> killed_by(const std::string& state_dir) override;
+
+    struct Watched {
+        std::string id;
+        std::string state_dir;
+        uint64_t cgroup2_id = 0;
+    };
+    // `brig metrics`: the containers' alerts and drops, and the path in force, in Prometheus's
+    // text format (metrics.hpp). Loads nothing the first container would not load anyway.
+    std::string prometheus_metrics(const std::vector<Watched>& containers);
 
 private:
     // Loads (or reuses the pinned) BPF side on first use; null when the kernel cannot.

@@ -391,9 +391,13 @@ TEST_F(LifecycleTest, StateOfRunningContainerReportsItsHostPid) {
     ASSERT_TRUE(start(id).ok());
     auto pid = state(id).value("pid", 0);
     EXPECT_EQ(trim(read_file(pid_file)), std::to_string(pid));
-    // The host pid runs the container's command.
-    auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-    EXPECT_EQ(cmdline.rfind("sleep", 0), 0u) << cmdline;
+    // The host pid runs the container's command (once `sh -c` has exec'd it: start returns when
+    // the container's program, sh, runs).
+    std::string cmdline;
+    EXPECT_TRUE(wait_until([&] {
+        cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+        return cmdline.rfind("sleep", 0) == 0;
+    })) << cmdline;
 }
 
 TEST_F(LifecycleTest, PsJsonListsHostPids) {
