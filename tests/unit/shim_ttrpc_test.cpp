@@ -9,11 +9,11 @@
 #include <filesystem>
 #include <thread>
 
+#include "runtime/common/resident.hpp"
 #include "runtime/common/version.hpp"
 #include "shim/commands.hpp"
 #include "shim/event_loop.hpp"
 #include "shim/events.hpp"
-#include "shim/resident.hpp"
 #include "shim/service.hpp"
 #include "shim/sha256.hpp"
 #include "shim/ttrpc.hpp"
@@ -261,11 +261,11 @@ TEST(ShimEventLoop, IdleHookRunsOnceAfterEachBurstOfEvents) {
     EXPECT_EQ(idles, 1);  // after the first burst; the loop stopped inside the second
 }
 
-TEST(ShimResident, ReleasingTheTextKeepsDataHeapAndCodeIntact) {
+TEST(Resident, ReleasingTheTextKeepsDataHeapAndCodeIntact) {
     static int written_at_runtime = 0;
     written_at_runtime = 42;
     std::string on_heap(100, 'h');
-    release_resident_text();
+    brig::release_resident_text();
     EXPECT_EQ(written_at_runtime, 42);
     EXPECT_EQ(on_heap, std::string(100, 'h'));
     EXPECT_EQ(sha256_hex("abc").substr(0, 8), "ba7816bf");  // code faults back in
