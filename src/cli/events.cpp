@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "cli/verbs.hpp"
-#include "runtime/cgroups/manager.hpp"
 #include "runtime/common/error.hpp"
+#include "runtime/lifecycle/oom_watch.hpp"
 
 namespace brig::cli {
 namespace {
@@ -104,9 +104,14 @@ int run_events(const Context&, Runtime& runtime, const ParsedArgs& args) {
     alerts.emit_new(id);
     if (info.status == state::Status::stopped)
         return 0;
-    auto cgroup = cgroups::open_manager(info.state.cgroups_path, id);
-    auto oom = cgroup->watch_oom();
-    uint64_t ooms = cgroup->oom_kills();
+    std::unique_ptr<lifecycle::OomWatch> oom;
+    try {
+        oom = runtime.watch_oom(id);
+    } catch (const Error&) {
+        if (runtime.info(id).status == state::Status::stopped)
+            return 0;  // it stopped meanwhile
+        throw;
+    }
     auto next_stats = std::chrono::steady_clock::now();
     for (;;) {
         auto status = runtime.info(id).status;
@@ -115,20 +120,17 @@ int run_events(const Context&, Runtime& runtime, const ParsedArgs& args) {
             return 0;
         auto now = std::chrono::steady_clock::now();
         if (now >= next_stats) {
-            emit("stats", id, cgroup->stats());
+            emit("stats", id, runtime.stats(id));
             next_stats = now + std::chrono::milliseconds(interval_ms);
         }
         int wait_ms = static_cast<int>(
             std::chrono::duration_cast<std::chrono::milliseconds>(next_stats - now).count());
-        // Wake at least once a second to notice the container stopping.
-        pollfd p{oom ? oom->fd() : -1, POLLIN, 0};
+        // Wake at least once a second to notice the container stopping (and, without a
+        // notifier, to count OOM kills).
+        pollfd p{oom->fd(), POLLIN, 0};
         poll(&p, 1, std::min(wait_ms, 1000));
-        if (oom && (p.revents & POLLIN))
-            oom->drain();
-        if (uint64_t now_ooms = cgroup->oom_kills(); now_ooms > ooms) {
-            ooms = now_ooms;
+        if (oom->new_kills() > 0)
             emit("oom", id, nullptr);
-        }
     }
 }
 
