@@ -16,23 +16,19 @@ constexpr int64_t kMaxPassedFds = 1024;
 // LISTEN_PID is brig's own pid. Otherwise (another pid, none, garbage) it was left for another
 // process, a parent exec'ing brig without clearing it, and is ignored with a warning, so that it
 // cannot hand the caller's fds to the container. A count meant for brig that is not a number of
-// fds is refused, not guessed at. Runtime::create reads LISTEN_FDS: the environment is left
-// holding what brig honours.
-void check_listen_fds(const Logger& log) {
+// fds is refused, not guessed at. The number of fds brig passes on.
+int listen_fds(const Logger& log) {
     const char* fds = getenv("LISTEN_FDS");
     if (!fds)
-        return;
+        return 0;
     const char* pid = getenv("LISTEN_PID");
     const std::string own_pid = std::to_string(getpid());
     if (!pid || own_pid != pid) {
         std::string whose = pid ? "LISTEN_PID " + std::string(pid).substr(0, 32) : "no LISTEN_PID";
         log.warn("LISTEN_FDS ignored: " + whose + ", not brig's pid " + own_pid);
-        unsetenv("LISTEN_FDS");
-        unsetenv("LISTEN_PID");
-        return;
+        return 0;
     }
-    int64_t n = parse_integer(fds, 0, kMaxPassedFds, "LISTEN_FDS");
-    setenv("LISTEN_FDS", std::to_string(n).c_str(), 1);
+    return static_cast<int>(parse_integer(fds, 0, kMaxPassedFds, "LISTEN_FDS"));
 }
 
 lifecycle::CreateOptions create_options(const Context& ctx, const ParsedArgs& a) {
@@ -45,7 +41,7 @@ lifecycle::CreateOptions create_options(const Context& ctx, const ParsedArgs& a)
     o.no_new_keyring = a.has("no-new-keyring");
     o.preserve_fds = static_cast<int>(
         parse_integer(a.value_or("preserve-fds", "0"), 0, kMaxPassedFds, "--preserve-fds"));
-    check_listen_fds(ctx.log);
+    o.listen_fds = listen_fds(ctx.log);
     return o;
 }
 

@@ -151,8 +151,6 @@ struct Runtime::CreatePlan {
 };
 
 InitContext Runtime::CreatePlan::init_context(const CreateOptions& o) const {
-    const char* listen_fds_env = getenv("LISTEN_FDS");
-    int listen_fds = listen_fds_env ? std::atoi(listen_fds_env) : 0;
     InitContext ctx;
     ctx.spec = &spec;
     ctx.seccomp = confinement.seccomp_program();
@@ -163,8 +161,8 @@ InitContext Runtime::CreatePlan::init_context(const CreateOptions& o) const {
         ctx.mount_label_option = security::mount_label_option(spec.linux->mount_label);
     ctx.bundle = bundle;
     ctx.rootfs = rootfs;
-    ctx.preserve_fds = o.preserve_fds + listen_fds;
-    ctx.listen_fds = listen_fds;
+    ctx.preserve_fds = o.preserve_fds + o.listen_fds;
+    ctx.listen_fds = o.listen_fds;
     ctx.no_pivot = o.no_pivot;
     ctx.no_new_keyring = o.no_new_keyring;
     ctx.new_user_namespace = ns.new_user;

@@ -38,6 +38,9 @@ struct CreateOptions {
     bool no_pivot = false;
     bool no_new_keyring = false;
     int preserve_fds = 0;
+    // Socket activation: fds 3 .. 3+listen_fds-1 are passed on with LISTEN_FDS (and LISTEN_PID
+    // set to the container's process), as systemd hands them to brig.
+    int listen_fds = 0;
     // The container process's fds 0, 1 and 2 (dup2'd onto them in the process; default: the
     // caller's own). A terminal replaces them.
     std::array<int, 3> stdio{0, 1, 2};
