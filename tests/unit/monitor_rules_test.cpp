@@ -389,6 +389,31 @@ TEST(MonitorConfig, EveryOutputOfTheSchemaParses) {
     EXPECT_EQ(MonitorConfig{}.outputs.syslog_socket, "/dev/log");
 }
 
+TEST(MonitorConfig, FloodLimitsParseAndAreChecked) {
+    MonitorConfig defaults;
+    EXPECT_EQ(defaults.coalesce_ms, 1000u);
+    EXPECT_EQ(defaults.outputs.rate, 100);
+    EXPECT_EQ(defaults.outputs.max_burst, 1000u);
+    EXPECT_EQ(defaults.outputs.file_max_bytes, 4u << 20);
+    auto config = MonitorConfig::from_json_text(
+        R"({"monitor": {"coalesce_ms": 0, "outputs": {"rate": 0.5, "max_burst": 7,
+            "file_max_bytes": 65536}}})",
+        "c.json");
+    EXPECT_EQ(config.coalesce_ms, 0u);
+    EXPECT_EQ(config.outputs.rate, 0.5);
+    EXPECT_EQ(config.outputs.max_burst, 7u);
+    EXPECT_EQ(config.outputs.file_max_bytes, 65536u);
+    EXPECT_EQ(config_error(R"({"monitor": {"outputs": {"rate": -1}}})"),
+              "config c.json:1: field 'monitor.outputs.rate': must be a number from 0 to "
+              "1000000000");
+    EXPECT_EQ(config_error(R"({"monitor": {"outputs": {"max_burst": 0.5}}})"),
+              "config c.json:1: field 'monitor.outputs.max_burst': must be a whole number from 1 "
+              "to 1000000000");
+    EXPECT_EQ(config_error(R"({"monitor": {"coalesce_ms": "1s"}})"),
+              "config c.json:1: field 'monitor.coalesce_ms': must be a whole number from 0 to "
+              "60000");
+}
+
 TEST(MonitorConfig, AnnotationRulesDirsAreAbsoluteDirectories) {
     EXPECT_EQ(MonitorConfig{}.annotation_rules_dirs, std::vector<std::string>{"/etc/brig/rules.d"});
     auto config = MonitorConfig::from_json_text(
@@ -412,10 +437,12 @@ TEST(MonitorConfig, SchemaDescribesEveryField) {
     ASSERT_TRUE(in) << "config.schema.json not found";
     auto schema = nlohmann::json::parse(in);
     const auto& monitor = schema["properties"]["monitor"]["properties"];
-    for (const char* key : {"enabled", "default_rules", "rules_files", "annotation_rules_dirs",
-                            "default_action", "bpffs_dir", "outputs"})
+    for (const char* key :
+         {"enabled", "default_rules", "rules_files", "annotation_rules_dirs", "default_action",
+          "bpffs_dir", "outputs", "time_format_iso_8601", "coalesce_ms"})
         EXPECT_TRUE(monitor.contains(key)) << key;
-    for (const char* key : {"stdout", "file", "syslog", "syslog_socket", "http", "program"})
+    for (const char* key : {"stdout", "file", "syslog", "syslog_socket", "http", "program", "rate",
+                            "max_burst", "file_max_bytes"})
         EXPECT_TRUE(monitor["outputs"]["properties"].contains(key)) << key;
     EXPECT_TRUE(schema["$defs"].contains("rules_file"));
 }

@@ -1,0 +1,45 @@
+// Alert rate limiting as Falco's outputs throttle does it (`outputs.rate`, `outputs.max_burst`):
+// a token bucket per container, with the suppressed alerts counted by rule.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+
+namespace brig::monitor {
+
+// Holds up to max_burst tokens, full at start, and gains `rate` tokens a second; an alert takes
+// one. Times are in nanoseconds of a monotonic clock.
+class TokenBucket {
+public:
+    TokenBucket(double rate, double max_burst, uint64_t now_ns);
+    // Takes a token if there is one.
+    bool claim(uint64_t now_ns);
+    double tokens(uint64_t now_ns);
+
+private:
+    double rate_;
+    double max_burst_;
+    double tokens_;
+    uint64_t last_ns_;
+};
+
+// The alerts of one container: the bucket decides, except for the first alert of each rule,
+// which always passes (taking a token if one is left). rate 0: everything passes.
+class AlertRateLimit {
+public:
+    AlertRateLimit(double rate, double max_burst, uint64_t now_ns);
+    bool admit(const std::string& rule, uint64_t now_ns);
+    // The alerts suppressed by rule since the last call, and forgets them.
+    std::map<std::string, uint64_t> take_suppressed();
+    bool has_suppressed() const { return !suppressed_.empty(); }
+
+private:
+    bool unlimited_;
+    TokenBucket bucket_;
+    std::set<std::string> seen_rules_;
+    std::map<std::string, uint64_t> suppressed_;
+};
+
+}  // namespace brig::monitor
