@@ -378,23 +378,26 @@ Alert drop_alert(const ContainerPolicy& policy, const EventDrops& drops,
 }
 
 Alert rate_limit_alert(const ContainerPolicy& policy, const OutputConfig& outputs,
-                       const std::map<std::string, uint64_t>& suppressed) {
-    uint64_t total = 0;
+                       const std::map<std::string, AlertRateLimit::Suppressed>& suppressed) {
+    AlertRateLimit::Suppressed total;
     std::string by_rule;
     for (const auto& [rule, count] : suppressed) {
-        total += count;
-        by_rule += (by_rule.empty() ? "" : ", ") + ("'" + rule + "' ") + std::to_string(count);
+        total.alerts += count.alerts;
+        total.events += count.events;
+        by_rule += (by_rule.empty() ? "'" : ", '") + rule + "' " + std::to_string(count.alerts);
     }
     std::ostringstream rate;
     rate << outputs.rate;
-    Alert alert = internal_alert("Falco internal: alerts rate limited", Priority::warning,
-                                 "Falco internal: alerts rate limited. " + std::to_string(total) +
-                                     " alerts suppressed in container " + policy.container_id +
-                                     " (outputs.rate " + rate.str() + "/s, max_burst " +
-                                     std::to_string(outputs.max_burst) + "): " + by_rule + ".",
-                                 policy.time_format_iso_8601, "drops");
+    Alert alert = internal_alert(
+        "Falco internal: alerts rate limited", Priority::warning,
+        "Falco internal: alerts rate limited. " + std::to_string(total.alerts) +
+            " alerts of " + std::to_string(total.events) + " events suppressed in container " +
+            policy.container_id + " (outputs.rate " + rate.str() + "/s, max_burst " +
+            std::to_string(outputs.max_burst) + "): " + by_rule + ".",
+        policy.time_format_iso_8601, "drops");
     alert.output_fields = {{"container.id", policy.container_id},
-                           {"n_suppressed", std::to_string(total)}};
+                           {"n_suppressed", std::to_string(total.alerts)}};
+    alert.count = total.events;
     return alert;
 }
 

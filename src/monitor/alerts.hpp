@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "monitor/monitor.hpp"
+#include "monitor/rate_limit.hpp"
 
 struct brig_event;
 
@@ -50,9 +51,10 @@ Alert internal_alert(const std::string& rule, Priority priority, const std::stri
 Alert drop_alert(const ContainerPolicy& policy, const EventDrops& drops,
                  const std::map<uint32_t, uint64_t>& shed_by_rule);
 // The alerts the rate limit (outputs.rate, max_burst) suppressed, by rule: "Falco internal:
-// alerts rate limited", output_fields container.id and n_suppressed.
+// alerts rate limited", output_fields container.id, n_suppressed (alerts) and brig.count (the
+// events they stood for).
 Alert rate_limit_alert(const ContainerPolicy& policy, const OutputConfig& outputs,
-                       const std::map<std::string, uint64_t>& suppressed);
+                       const std::map<std::string, AlertRateLimit::Suppressed>& suppressed);
 
 // What the container's exec events said about its processes: later events (open, socket, ...)
 // carry only the comm, but proc.exe and proc.cmdline describe the whole process, as in Falco.

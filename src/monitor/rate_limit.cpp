@@ -26,17 +26,19 @@ bool TokenBucket::claim(uint64_t now_ns) {
 AlertRateLimit::AlertRateLimit(double rate, double max_burst, uint64_t now_ns)
     : unlimited_(rate <= 0), bucket_(rate, max_burst, now_ns) {}
 
-bool AlertRateLimit::admit(const std::string& rule, uint64_t now_ns) {
+bool AlertRateLimit::admit(const std::string& rule, uint64_t events, uint64_t now_ns) {
     if (unlimited_)
         return true;
     bool claimed = bucket_.claim(now_ns);
     if (seen_rules_.insert(rule).second || claimed)
         return true;
-    ++suppressed_[rule];
+    Suppressed& suppressed = suppressed_[rule];
+    ++suppressed.alerts;
+    suppressed.events += events;
     return false;
 }
 
-std::map<std::string, uint64_t> AlertRateLimit::take_suppressed() {
+std::map<std::string, AlertRateLimit::Suppressed> AlertRateLimit::take_suppressed() {
     return std::exchange(suppressed_, {});
 }
 

@@ -29,17 +29,24 @@ private:
 // which always passes (taking a token if one is left). rate 0: everything passes.
 class AlertRateLimit {
 public:
+    struct Suppressed {
+        uint64_t alerts = 0;
+        uint64_t events = 0;  // that they stood for (brig.count)
+        bool operator==(const Suppressed&) const = default;
+    };
+
     AlertRateLimit(double rate, double max_burst, uint64_t now_ns);
-    bool admit(const std::string& rule, uint64_t now_ns);
-    // The alerts suppressed by rule since the last call, and forgets them.
-    std::map<std::string, uint64_t> take_suppressed();
+    // An alert of `rule` standing for `events` events.
+    bool admit(const std::string& rule, uint64_t events, uint64_t now_ns);
+    // What was suppressed, by rule, since the last call; forgets it.
+    std::map<std::string, Suppressed> take_suppressed();
     bool has_suppressed() const { return !suppressed_.empty(); }
 
 private:
     bool unlimited_;
     TokenBucket bucket_;
     std::set<std::string> seen_rules_;
-    std::map<std::string, uint64_t> suppressed_;
+    std::map<std::string, Suppressed> suppressed_;
 };
 
 }  // namespace brig::monitor

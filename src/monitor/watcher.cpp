@@ -93,7 +93,7 @@ void record_kill(WatcherState& state, const Alert& alert) {
 // out the verdicts (false for the repeats of an event already acted on).
 void alert_event(WatcherState& state, const brig_event& event, uint64_t count, bool act) {
     for (const Alert& alert : match_event(event, *state.policy, state.processes, count)) {
-        if (state.rate_limit.admit(alert.rule, boot_now_ns()))
+        if (state.rate_limit.admit(alert.rule, alert.count, boot_now_ns()))
             state.sink->emit(alert);
         if (!act || alert.action == Action::alert)
             continue;

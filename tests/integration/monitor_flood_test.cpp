@@ -19,7 +19,7 @@ constexpr const char* kShadow = "root:*:19000:0:99999:7:::\n";
 struct Uncounted {
     int64_t dropped = 0;     // Falco internal: syscall event drop, n_drops
     int64_t ring_full = 0;   // of them, n_drops_buffer
-    int64_t suppressed = 0;  // Falco internal: alerts rate limited, n_suppressed
+    int64_t suppressed = 0;  // Falco internal: alerts rate limited, the events of brig.count
 };
 
 class MonitorFloodTest : public MonitorTest {
@@ -47,7 +47,7 @@ protected:
                 u.ring_full += alert["output_fields"]["n_drops_buffer"].get<int64_t>();
             }
             if (alert["rule"] == "Falco internal: alerts rate limited")
-                u.suppressed += alert["output_fields"]["n_suppressed"].get<int64_t>();
+                u.suppressed += alert["output_fields"]["brig.count"].get<int64_t>();
         }
         return u;
     }

@@ -370,16 +370,17 @@ TEST(FalcoRules, SuppressedAlertsAreCountedByRule) {
     OutputConfig outputs;
     outputs.rate = 0.5;
     outputs.max_burst = 5;
-    auto j = nlohmann::json::parse(
-        alert_json(rate_limit_alert(policy, outputs, {{"a", 3}, {"Write below etc", 45}})));
+    auto j = nlohmann::json::parse(alert_json(
+        rate_limit_alert(policy, outputs, {{"a", {3, 3}}, {"Write below etc", {45, 1000}}})));
     EXPECT_EQ(j["rule"], "Falco internal: alerts rate limited");
     EXPECT_EQ(j["source"], "internal");
     EXPECT_EQ(j["priority"], "Warning");
     EXPECT_EQ(j["output_fields"]["n_suppressed"], 48);
+    EXPECT_EQ(j["output_fields"]["brig.count"], 1003);
     std::string output = j["output"];
-    EXPECT_NE(output.find(": Warning Falco internal: alerts rate limited. 48 alerts suppressed in "
-                          "container c1 (outputs.rate 0.5/s, max_burst 5): 'Write below etc' 45, "
-                          "'a' 3."),
+    EXPECT_NE(output.find(": Warning Falco internal: alerts rate limited. 48 alerts of 1003 events "
+                          "suppressed in container c1 (outputs.rate 0.5/s, max_burst 5): 'Write "
+                          "below etc' 45, 'a' 3."),
               std::string::npos)
         << output;
 }

@@ -36,30 +36,40 @@ TEST(TokenBucket, AClockGoingBackAddsNothing) {
 
 TEST(AlertRateLimit, SuppressesBeyondTheBurstAndCountsByRule) {
     AlertRateLimit limit(0.001, 2, 0);
-    EXPECT_TRUE(limit.admit("a", 0));
-    EXPECT_TRUE(limit.admit("a", 0));
-    EXPECT_FALSE(limit.admit("a", 0));
-    EXPECT_FALSE(limit.admit("a", 0));
+    EXPECT_TRUE(limit.admit("a", 1, 0));
+    EXPECT_TRUE(limit.admit("a", 1, 0));
+    EXPECT_FALSE(limit.admit("a", 1, 0));
+    EXPECT_FALSE(limit.admit("a", 1, 0));
     EXPECT_TRUE(limit.has_suppressed());
-    EXPECT_EQ(limit.take_suppressed(), (std::map<std::string, uint64_t>{{"a", 2}}));
+    EXPECT_EQ(limit.take_suppressed(),
+              (std::map<std::string, AlertRateLimit::Suppressed>{{"a", {2, 2}}}));
     EXPECT_FALSE(limit.has_suppressed());
     EXPECT_TRUE(limit.take_suppressed().empty());
 }
 
 TEST(AlertRateLimit, TheFirstAlertOfARulePassesAnEmptyBucket) {
     AlertRateLimit limit(0.001, 1, 0);
-    EXPECT_TRUE(limit.admit("flood", 0));
-    EXPECT_FALSE(limit.admit("flood", 0));
-    EXPECT_TRUE(limit.admit("shadow", 0));
-    EXPECT_FALSE(limit.admit("shadow", 0));
+    EXPECT_TRUE(limit.admit("flood", 1, 0));
+    EXPECT_FALSE(limit.admit("flood", 1, 0));
+    EXPECT_TRUE(limit.admit("shadow", 1, 0));
+    EXPECT_FALSE(limit.admit("shadow", 1, 0));
     EXPECT_EQ(limit.take_suppressed(),
-              (std::map<std::string, uint64_t>{{"flood", 1}, {"shadow", 1}}));
+              (std::map<std::string, AlertRateLimit::Suppressed>{{"flood", {1, 1}},
+                                                                 {"shadow", {1, 1}}}));
+}
+
+TEST(AlertRateLimit, ASuppressedAlertCountsTheEventsItStoodFor) {
+    AlertRateLimit limit(0.001, 1, 0);
+    EXPECT_TRUE(limit.admit("flood", 1, 0));
+    EXPECT_FALSE(limit.admit("flood", 2999, 0));  // a window of coalesced repeats
+    EXPECT_EQ(limit.take_suppressed(),
+              (std::map<std::string, AlertRateLimit::Suppressed>{{"flood", {1, 2999}}}));
 }
 
 TEST(AlertRateLimit, RateZeroLetsEverythingPass) {
     AlertRateLimit limit(0, 1, 0);
     for (int i = 0; i < 10000; ++i)
-        ASSERT_TRUE(limit.admit("a", 0));
+        ASSERT_TRUE(limit.admit("a", 1, 0));
     EXPECT_FALSE(limit.has_suppressed());
 }
 
