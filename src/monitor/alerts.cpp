@@ -390,8 +390,8 @@ Alert rate_limit_alert(const ContainerPolicy& policy, const OutputConfig& output
     rate << outputs.rate;
     Alert alert = internal_alert(
         "Falco internal: alerts rate limited", Priority::warning,
-        "Falco internal: alerts rate limited. " + std::to_string(total.alerts) +
-            " alerts of " + std::to_string(total.events) + " events suppressed in container " +
+        "Falco internal: alerts rate limited. " + std::to_string(total.alerts) + " alerts of " +
+            std::to_string(total.events) + " events suppressed in container " +
             policy.container_id + " (outputs.rate " + rate.str() + "/s, max_burst " +
             std::to_string(outputs.max_burst) + "): " + by_rule + ".",
         policy.time_format_iso_8601, "drops");

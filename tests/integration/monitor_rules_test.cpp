@@ -88,6 +88,43 @@ TEST_F(MonitorRulesTest, ShellFromAWebServerIsAlerted) {
                  "alert");
 }
 
+// The kernel reports every exec only where a rule needs it; these rules do.
+constexpr const char* kExecHistoryRules = R"yaml(
+- rule: Secret argument
+  desc: d
+  condition: evt.type = execve and proc.args contains s3cret
+  output: "secret argument (proc.name=%proc.name proc.cmdline=%proc.cmdline container.id=%container.id user.uid=%user.uid)"
+  priority: ERROR
+  tags: [process]
+  action: alert
+- rule: Marker read
+  desc: d
+  condition: evt.type in (open, openat) and fd.name = /tmp/marker
+  output: "marker read (proc.pname=%proc.pname proc.pcmdline=%proc.pcmdline container.id=%container.id user.uid=%user.uid)"
+  priority: ERROR
+  tags: [filesystem]
+  action: alert
+)yaml";
+
+TEST_F(MonitorRulesTest, RulesThatNeedEveryExecSeeEveryExec) {
+    write_file(tmp_dir() / "history.yaml", kExecHistoryRules);
+    write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "history.yaml").string() +
+                 R"("]}})");
+    write_file(bundle().rootfs() / "tmp/marker", "m\n");
+    // An exec matched by no key; an open whose parent (busybox time forks its command) is known
+    // only from its exec.
+    // (The shell's own argv must not name the secret.)
+    bundle().set_script(
+        "s=s3; /probe open 0 ${s}cret >/dev/null; time /probe open 1 /tmp/marker 2>/dev/null");
+    auto w = run_watched();
+    expect_untouched(w);
+    expect_alert(w, "Secret argument", "Error", "process",
+                 {{"proc.name", "probe"}, {"proc.cmdline", "probe open 0 s3cret"}}, "alert");
+    expect_alert(w, "Marker read", "Error", "filesystem",
+                 {{"proc.pname", "time"}, {"proc.pcmdline", "time /probe open 1 /tmp/marker"}},
+                 "alert");
+}
+
 TEST_F(MonitorRulesTest, WriteBelowBinaryDirIsRefused) {
     // deny: the write is refused (Landlock) and the writer stopped; the container lives on.
     bundle().set_script("sh -c 'echo evil > /bin/evil && echo written'; echo done");

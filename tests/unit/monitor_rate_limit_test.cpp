@@ -53,9 +53,8 @@ TEST(AlertRateLimit, TheFirstAlertOfARulePassesAnEmptyBucket) {
     EXPECT_FALSE(limit.admit("flood", 1, 0));
     EXPECT_TRUE(limit.admit("shadow", 1, 0));
     EXPECT_FALSE(limit.admit("shadow", 1, 0));
-    EXPECT_EQ(limit.take_suppressed(),
-              (std::map<std::string, AlertRateLimit::Suppressed>{{"flood", {1, 1}},
-                                                                 {"shadow", {1, 1}}}));
+    EXPECT_EQ(limit.take_suppressed(), (std::map<std::string, AlertRateLimit::Suppressed>{
+                                           {"flood", {1, 1}}, {"shadow", {1, 1}}}));
 }
 
 TEST(AlertRateLimit, ASuppressedAlertCountsTheEventsItStoodFor) {

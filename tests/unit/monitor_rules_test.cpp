@@ -221,6 +221,46 @@ TEST(MonitorCompiler, ExecRuleBecomesExactKernelEntry) {
     EXPECT_EQ(policy.kernel.exec_names["nc"].action, BRIG_ACT_REPORT | BRIG_ACT_KILL);
 }
 
+namespace {
+
+// exec_any: the kernel reports every exec only where a rule can match one it has no key for.
+KernelVerdict exec_any_of(const std::string& rules_yaml) {
+    RuleSet set;
+    load_rules(default_rules_text(), "default.yaml", set);
+    load_rules(rules_yaml, "r.yaml", set);
+    return compile_policy(set, identity(), Action::alert, std::nullopt).kernel.exec_any;
+}
+
+}  // namespace
+
+TEST(MonitorCompiler, EveryExecIsReportedOnlyWhereARuleNeedsIt) {
+    EXPECT_EQ(exec_any_of("").action, 0u) << "the default rules key every exec rule";
+    // An exec rule with no key is decided in user space on every exec.
+    KernelVerdict unkeyed = exec_any_of(
+        "- rule: secret arg\n  condition: evt.type = execve and proc.args contains secret\n"
+        "  output: o\n  priority: ERROR\n");
+    EXPECT_EQ(unkeyed.action, BRIG_ACT_REPORT);
+    EXPECT_NE(unkeyed.rule_id, 0u);
+    // The ancestry of an open comes from the execs before it.
+    EXPECT_EQ(exec_any_of("- rule: p\n  condition: evt.type = openat and fd.name = /x\n"
+                          "  output: o %proc.pcmdline\n  priority: ERROR\n")
+                  .action,
+              BRIG_ACT_REPORT);
+    EXPECT_EQ(exec_any_of("- rule: a\n  condition: evt.type = openat and fd.name = /x and "
+                          "proc.aname[2] = init\n  output: o\n  priority: ERROR\n")
+                  .action,
+              BRIG_ACT_REPORT);
+    // An exec rule's own proc.exe is in its event; an open's is not.
+    EXPECT_EQ(exec_any_of("- rule: e\n  condition: evt.type = execve and proc.name = nc\n"
+                          "  output: o %proc.exe\n  priority: ERROR\n")
+                  .action,
+              0u);
+    EXPECT_EQ(exec_any_of("- rule: o\n  condition: evt.type = openat and fd.name = /x\n"
+                          "  output: o %proc.exe\n  priority: ERROR\n")
+                  .action,
+              BRIG_ACT_REPORT);
+}
+
 TEST(MonitorCompiler, OpenPathsCarryEveryShorterPrefixsVerdict) {
     // The kernel's trie returns the longest prefix only: a deny on /etc/ must survive an alert
     // on /etc/hosts, and reads and writes of one path share one entry.
