@@ -4,6 +4,7 @@
 // `events --all [--follow]`: the node-wide view, every container's alerts in one stream (those
 // recorded so far; with --follow also new ones, and new containers', until interrupted).
 #include <poll.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
@@ -38,27 +39,48 @@ void emit(const std::string& type, const std::string& id, const nlohmann::json& 
 }
 
 // The monitor's alerts of one container (<state dir>/alerts.jsonl, one Falco JSON object per
-// line, appended by its watcher), each shown once as {"type":"alert","id":..,"data":{..}}.
+// line, appended by its watcher; alerts.jsonl.1 before it once it reached its cap), each shown
+// once as {"type":"alert","id":..,"data":{..}}.
 class AlertTail {
 public:
     explicit AlertTail(std::string path) : path_(std::move(path)) {}
 
     void emit_new(const std::string& id) {
-        std::ifstream in(path_, std::ios::binary);
-        if (!in || !in.seekg(static_cast<std::streamoff>(offset_)))
+        struct stat now {};
+        if (::stat(path_.c_str(), &now) != 0)
+            return;
+        if (inode_ == 0) {
+            uint64_t from_start = 0;
+            emit_from(path_ + ".1", from_start, id);  // the past alerts before the rotation
+        } else if (now.st_ino != inode_) {
+            // Rotated since: the rest of the file we were reading is now <path>.1.
+            struct stat rotated {};
+            if (::stat((path_ + ".1").c_str(), &rotated) == 0 && rotated.st_ino == inode_)
+                emit_from(path_ + ".1", offset_, id);
+            offset_ = 0;
+        }
+        inode_ = now.st_ino;
+        emit_from(path_, offset_, id);
+    }
+
+private:
+    // The complete lines of `file` from `offset` on: a line the watcher is still writing is read
+    // next time.
+    static void emit_from(const std::string& file, uint64_t& offset, const std::string& id) {
+        std::ifstream in(file, std::ios::binary);
+        if (!in || !in.seekg(static_cast<std::streamoff>(offset)))
             return;
         std::string line;
-        // Complete lines only: a line the watcher is still writing is read next time.
         while (std::getline(in, line) && !in.eof()) {
-            offset_ += line.size() + 1;
+            offset += line.size() + 1;
             auto alert = nlohmann::json::parse(line, nullptr, false);
             if (!alert.is_discarded())
                 emit("alert", id, alert);
         }
     }
 
-private:
     std::string path_;
+    ino_t inode_ = 0;
     uint64_t offset_ = 0;
 };
 

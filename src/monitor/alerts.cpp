@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -12,7 +14,10 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "monitor/bpf/monitor_abi.h"
 #include "runtime/common/unique_fd.hpp"
@@ -314,8 +319,9 @@ std::string hostname() {
 }
 
 Alert make_alert(const CompiledRule& rule, const EventFields& fields, const EventTime& time,
-                 bool in_kernel) {
+                 bool in_kernel, uint64_t count) {
     Alert alert;
+    alert.count = count;
     alert.time = time.json;
     alert.rule = rule.name;
     alert.priority = rule.priority;
@@ -333,22 +339,65 @@ Alert make_alert(const CompiledRule& rule, const EventFields& fields, const Even
 
 }  // namespace
 
-Alert drop_alert(const ContainerPolicy& policy, uint64_t dropped) {
+Alert internal_alert(const std::string& rule, Priority priority, const std::string& text,
+                     bool time_format_iso_8601, const std::string& tag) {
     Alert alert;
     struct timespec now {};
     clock_gettime(CLOCK_REALTIME, &now);
     alert.time = rfc3339(now);
-    alert.rule = "Falco internal: syscall event drop";
-    alert.priority = Priority::critical;
-    alert.output = (policy.time_format_iso_8601 ? alert.time : clock_time(now)) +
-                   ": Critical Falco internal: syscall event drop. " + std::to_string(dropped) +
-                   " system calls dropped in container " + policy.container_id +
-                   " (ring buffer full).";
-    alert.output_fields = {{"container.id", policy.container_id},
-                           {"n_drops", std::to_string(dropped)}};
-    alert.tags = {"brig", "drops"};
+    alert.rule = rule;
+    alert.priority = priority;
+    alert.output = (time_format_iso_8601 ? alert.time : clock_time(now)) + ": " +
+                   std::string(priority_name(priority)) + " " + text;
+    alert.tags = {"brig", tag};
     alert.hostname = hostname();
     alert.source = "internal";
+    return alert;
+}
+
+Alert drop_alert(const ContainerPolicy& policy, const EventDrops& drops,
+                 const std::map<uint32_t, uint64_t>& shed_by_rule) {
+    std::string text =
+        "Falco internal: syscall event drop. " + std::to_string(drops.total()) +
+        " system calls dropped in container " + policy.container_id +
+        " (ring buffer full: " + std::to_string(drops.ring_full) +
+        "; shed while the ring was more than half full: " + std::to_string(drops.shed);
+    for (const auto& [rule_id, shed] : shed_by_rule)
+        text += ", " +
+                (rule_id > 0 && rule_id <= policy.rules.size()
+                     ? "'" + policy.rules[rule_id - 1].name + "'"
+                     : std::string("execs")) +
+                " " + std::to_string(shed);
+    Alert alert = internal_alert("Falco internal: syscall event drop", Priority::critical,
+                                 text + ").", policy.time_format_iso_8601, "drops");
+    alert.output_fields = {{"container.id", policy.container_id},
+                           {"n_drops", std::to_string(drops.total())},
+                           {"n_drops_buffer", std::to_string(drops.ring_full)},
+                           {"n_drops_shed", std::to_string(drops.shed)}};
+    return alert;
+}
+
+Alert rate_limit_alert(const ContainerPolicy& policy, const OutputConfig& outputs,
+                       const std::map<std::string, AlertRateLimit::Suppressed>& suppressed) {
+    AlertRateLimit::Suppressed total;
+    std::string by_rule;
+    for (const auto& [rule, count] : suppressed) {
+        total.alerts += count.alerts;
+        total.events += count.events;
+        by_rule += (by_rule.empty() ? "'" : ", '") + rule + "' " + std::to_string(count.alerts);
+    }
+    std::ostringstream rate;
+    rate << outputs.rate;
+    Alert alert = internal_alert(
+        "Falco internal: alerts rate limited", Priority::warning,
+        "Falco internal: alerts rate limited. " + std::to_string(total.alerts) + " alerts of " +
+            std::to_string(total.events) + " events suppressed in container " +
+            policy.container_id + " (outputs.rate " + rate.str() + "/s, max_burst " +
+            std::to_string(outputs.max_burst) + "): " + by_rule + ".",
+        policy.time_format_iso_8601, "drops");
+    alert.output_fields = {{"container.id", policy.container_id},
+                           {"n_suppressed", std::to_string(total.alerts)}};
+    alert.count = total.events;
     return alert;
 }
 
@@ -374,21 +423,29 @@ void ProcessTable::complete(const brig_event& event, EventFields& fields) {
         v["proc.name"] = v["proc.aname[0]"] = p.name;
         v["proc.exe"] = p.exe;
         v["proc.exepath"] = p.exepath;
-        v["proc.args"] = p.args;
-        v["proc.cmdline"] = p.args.empty() ? p.name : p.name + " " + p.args;
+        // The event's own argv (read from the task) is the truth; the exec's is older.
+        if (event.args_len == 0)
+            v["proc.args"] = p.args;
+        const std::string& args = v["proc.args"];
+        v["proc.cmdline"] = args.empty() ? p.name : p.name + " " + args;
     }
     set_ancestors(event.ppid, fields);
 }
 
 std::map<uint32_t, ProcessTable::Process>::const_iterator ProcessTable::own_process(
     const brig_event& event, const std::string& comm) const {
+    // The kernel's comm says whether the remembered exec is still the process's program: one
+    // exec'd since (not reported: no rule needed it) is not described by it. Applets run through
+    // /proc/self/exe are all "exe".
+    auto runs = [&](std::map<uint32_t, Process>::const_iterator it) {
+        return it != processes_.end() &&
+               (comm == "exe" || it->second.name.substr(0, BRIG_COMM_LEN - 1) == comm);
+    };
     auto it = processes_.find(event.pid);
-    if (it != processes_.end())
+    if (runs(it))
         return it;
     it = processes_.find(event.ppid);  // a fork that did not exec runs its parent's program
-    if (it == processes_.end() || it->second.name.substr(0, BRIG_COMM_LEN - 1) != comm)
-        return processes_.end();
-    return it;
+    return runs(it) ? it : processes_.end();
 }
 
 // proc.pexe, proc.pcmdline and proc.aname[N] (N >= 2) from the execs seen in the container.
@@ -421,7 +478,7 @@ void ProcessTable::set_ancestors(uint32_t ppid, EventFields& fields) const {
 }
 
 std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& policy,
-                               ProcessTable& processes) {
+                               ProcessTable& processes, uint64_t count) {
     EventFields fields = event_fields(event, policy);
     processes.complete(event, fields);
     // A rename touches two paths: a rule on either one (fd.name) matches.
@@ -439,9 +496,9 @@ std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& p
         bool decided_by_kernel = event.rule_id == i + 1 && rule.decided_in_kernel;
         if (decided_by_kernel || (rule.condition && evaluate(*rule.condition, fields)))
             alerts.push_back(
-                make_alert(rule, fields, time, decided_by_kernel && (event.action != 0)));
+                make_alert(rule, fields, time, decided_by_kernel && (event.action != 0), count));
         else if (renamed_to && rule.condition && evaluate(*rule.condition, *renamed_to))
-            alerts.push_back(make_alert(rule, *renamed_to, time, false));
+            alerts.push_back(make_alert(rule, *renamed_to, time, false, count));
     }
     return alerts;
 }
@@ -454,8 +511,10 @@ nlohmann::ordered_json typed_value(const std::string& name, const std::string& v
     if (value == "<NA>")
         return nullptr;
     const FieldInfo* info = find_field(name);
-    bool number = (info && info->type == FieldType::number) || name == "brig.dropped" ||
-                  name == "brig.failures" || name == "n_drops";
+    static const std::set<std::string, std::less<>> internal_numbers = {
+        "brig.failures",  "brig.file_max_bytes", "n_drops",
+        "n_drops_buffer", "n_drops_shed",        "n_suppressed"};
+    bool number = (info && info->type == FieldType::number) || internal_numbers.contains(name);
     if (number) {
         int64_t n = 0;
         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -477,6 +536,8 @@ std::string alert_json(const Alert& alert) {
     fields["brig.enforced"] = alert.action == Action::alert ? "none"
                               : alert.enforced_in_kernel    ? "kernel"
                                                             : "user";
+    if (alert.count > 0)
+        fields["brig.count"] = alert.count;
     nlohmann::ordered_json j = {{"time", alert.time},
                                 {"rule", alert.rule},
                                 {"priority", std::string(priority_name(alert.priority))},
@@ -489,20 +550,48 @@ std::string alert_json(const Alert& alert) {
 }
 
 AlertSink::AlertSink(const OutputConfig& outputs, const std::string& container_state_dir,
-                     std::string container_id)
+                     std::string container_id, bool time_format_iso_8601)
     : outputs_(outputs),
       log_path_(container_state_dir + "/" + kAlertsFile),
-      container_id_(std::move(container_id)) {}
+      container_id_(std::move(container_id)),
+      time_format_iso_8601_(time_format_iso_8601) {}
 
 namespace {
 
-bool append_line(const std::string& path, const std::string& line) {
-    brig::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd)
-        return false;
-    std::string data = line + "\n";
+brig::UniqueFd open_append(const std::string& path) {
+    return brig::UniqueFd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+}
+
+bool write_all(int fd, const std::string& data) {
     // One write per line: O_APPEND keeps concurrent writers' lines whole.
-    return ::write(fd.get(), data.data(), data.size()) == static_cast<ssize_t>(data.size());
+    return ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+}
+
+// Appends a line to `path`; when it would take the file past `cap` bytes (0: never), the file
+// is first renamed to <path>.1 (replacing the one before) and the new one starts with
+// `rotated()`'s line. Watchers sharing a file (the file output) rotate under its lock; one that
+// finds it rotated meanwhile appends to the new file.
+bool append_capped(const std::string& path, const std::string& line, uint64_t cap,
+                   const std::function<std::string()>& rotated) {
+    std::string data = line + "\n";
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        brig::UniqueFd fd = open_append(path);
+        struct stat opened {};
+        if (!fd || ::fstat(fd.get(), &opened) != 0)
+            return false;
+        if (cap == 0 || static_cast<uint64_t>(opened.st_size) + data.size() <= cap)
+            return write_all(fd.get(), data);
+        struct stat named {};
+        if (::flock(fd.get(), LOCK_EX) != 0 || ::stat(path.c_str(), &named) != 0)
+            return false;
+        if (named.st_ino != opened.st_ino)
+            continue;  // another watcher rotated it
+        if (::rename(path.c_str(), (path + ".1").c_str()) != 0)
+            return false;
+        brig::UniqueFd fresh = open_append(path);
+        return fresh && write_all(fresh.get(), rotated() + "\n" + data);
+    }
+    return false;
 }
 
 bool write_stdout(const std::string& line) {
@@ -606,13 +695,28 @@ bool run_program(const std::string& program, const std::string& line) {
 
 }  // namespace
 
+bool AlertSink::append(const std::string& path, const std::string& line) {
+    return append_capped(path, line, outputs_.file_max_bytes, [&] {
+        Alert alert = internal_alert(
+            "brig alerts file rotated", Priority::notice,
+            "brig alerts file rotated: " + path + " reached its file_max_bytes of " +
+                std::to_string(outputs_.file_max_bytes) + " bytes, its alerts are now in " + path +
+                ".1 (container " + container_id_ + ")",
+            time_format_iso_8601_, "output");
+        alert.output_fields = {{"container.id", container_id_},
+                               {"brig.file", path},
+                               {"brig.file_max_bytes", std::to_string(outputs_.file_max_bytes)}};
+        return alert_json(alert);
+    });
+}
+
 void AlertSink::emit(const Alert& alert) {
     std::string line = alert_json(alert);
-    if (!append_line(log_path_, line))
+    if (!append(log_path_, line))
         failed("log", "cannot append to " + log_path_);
     if (outputs_.to_stdout && !write_stdout(line))
         failed("stdout", "write failed");
-    if (!outputs_.file.empty() && !append_line(outputs_.file, line))
+    if (!outputs_.file.empty() && !append(outputs_.file, line))
         failed("file", "cannot append to " + outputs_.file);
     if (outputs_.syslog && !send_syslog(outputs_.syslog_socket, alert.priority, line))
         failed("syslog", "cannot send to " + outputs_.syslog_socket);
@@ -628,34 +732,30 @@ void AlertSink::failed(const std::string& output, const std::string& why) {
     uint64_t count = ++failures_[output];
     if ((count & (count - 1)) != 0)
         return;
-    Alert alert;
-    struct timespec now {};
-    clock_gettime(CLOCK_REALTIME, &now);
-    alert.time = rfc3339(now);
-    alert.rule = "brig alert output failed";
-    alert.priority = Priority::error;
-    alert.output = alert.time + ": Error alert output " + output + " failed " +
-                   std::to_string(count) + " time(s) for container " + container_id_ +
-                   " (last: " + why + ")";
+    Alert alert =
+        internal_alert("brig alert output failed", Priority::error,
+                       "alert output " + output + " failed " + std::to_string(count) +
+                           " time(s) for container " + container_id_ + " (last: " + why + ")",
+                       time_format_iso_8601_, "drops");
     alert.output_fields = {{"container.id", container_id_},
                            {"brig.output", output},
                            {"brig.failures", std::to_string(count)}};
-    alert.tags = {"brig", "drops"};
-    alert.hostname = hostname();
-    alert.source = "internal";
     std::string line = alert_json(alert);
     if (output != "log")
-        append_line(log_path_, line);
+        append(log_path_, line);
     if (outputs_.to_stdout && output != "stdout")
         write_stdout(line);
 }
 
 std::vector<std::string> read_alerts(const std::string& container_state_dir) {
     std::vector<std::string> lines;
-    std::ifstream in(container_state_dir + "/" + kAlertsFile);
-    for (std::string line; std::getline(in, line);)
-        if (!line.empty())
-            lines.push_back(line);
+    std::string path = container_state_dir + "/" + kAlertsFile;
+    for (const std::string& file : {path + ".1", path}) {  // the rotated alerts came first
+        std::ifstream in(file);
+        for (std::string line; std::getline(in, line);)
+            if (!line.empty())
+                lines.push_back(line);
+    }
     return lines;
 }
 

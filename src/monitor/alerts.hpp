@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "monitor/monitor.hpp"
+#include "monitor/rate_limit.hpp"
 
 struct brig_event;
 
@@ -30,16 +31,30 @@ struct Alert {
     Action action = Action::alert;
     bool enforced_in_kernel = false;
     std::string source = "syscall";  // Falco's: "internal" for brig's own alerts
+    // brig.count: the events the alert stands for (itself and the repeats the kernel coalesced
+    // since the last alert of the same rule, thread and object); 0 for brig's own alerts.
+    uint64_t count = 0;
 };
 // One Falco JSON line (no trailing newline); output_fields typed as Falco's (numbers, booleans,
 // null for a field the event has no value for).
 std::string alert_json(const Alert& alert);
 std::string rfc3339(const struct timespec& wall);
 
-// Falco's internal alert for events the kernel could not hand over (ring buffer full): rule
-// "Falco internal: syscall event drop", source "internal", output_fields n_drops (number) and
-// container.id. For the watcher's drop counter (it still emits "brig dropped events").
-Alert drop_alert(const ContainerPolicy& policy, uint64_t dropped);
+// One of brig's own alerts (source "internal"): `text` after the time and the priority, as
+// Falco's output; tags brig and `tag`.
+Alert internal_alert(const std::string& rule, Priority priority, const std::string& text,
+                     bool time_format_iso_8601, const std::string& tag);
+
+// Falco's internal alert for events that did not reach the watcher: rule "Falco internal:
+// syscall event drop", output_fields container.id, n_drops, n_drops_buffer (the ring was full)
+// and n_drops_shed (shed while the ring was more than half full; the output names the rules).
+Alert drop_alert(const ContainerPolicy& policy, const EventDrops& drops,
+                 const std::map<uint32_t, uint64_t>& shed_by_rule);
+// The alerts the rate limit (outputs.rate, max_burst) suppressed, by rule: "Falco internal:
+// alerts rate limited", output_fields container.id, n_suppressed (alerts) and brig.count (the
+// events they stood for).
+Alert rate_limit_alert(const ContainerPolicy& policy, const OutputConfig& outputs,
+                       const std::map<std::string, AlertRateLimit::Suppressed>& suppressed);
 
 // What the container's exec events said about its processes: later events (open, socket, ...)
 // carry only the comm, but proc.exe and proc.cmdline describe the whole process, as in Falco.
@@ -63,14 +78,15 @@ private:
 };
 
 // The rules that match an event: user-space evaluation of every rule, plus the kernel's verdict.
+// `count`: the events it stands for (brig.count).
 std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& policy,
-                               ProcessTable& processes);
+                               ProcessTable& processes, uint64_t count = 1);
 
 // Writes alerts to the container's log and the configured outputs.
 class AlertSink {
 public:
     AlertSink(const OutputConfig& outputs, const std::string& container_state_dir,
-              std::string container_id = "");
+              std::string container_id = "", bool time_format_iso_8601 = false);
     void emit(const Alert& alert);
     // Failed deliveries by output ("log", "stdout", "file", "syslog", "http", "program"); each
     // failing output is itself alerted (1st, 2nd, 4th... failure) in the container's log.
@@ -78,10 +94,13 @@ public:
 
 private:
     void failed(const std::string& output, const std::string& why);
+    // Appends to a file of alerts, rotating it at outputs.file_max_bytes.
+    bool append(const std::string& path, const std::string& line);
 
     OutputConfig outputs_;
     std::string log_path_;
     std::string container_id_;
+    bool time_format_iso_8601_;
     std::map<std::string, uint64_t> failures_;
 };
 

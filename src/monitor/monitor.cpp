@@ -40,9 +40,10 @@ namespace {
 
 constexpr const char* kBpffsRoot = "/sys/fs/bpf";
 constexpr const char* kLoadLock = "/run/brig-monitor.lock";
-constexpr const char* kMapNames[] = {"containers",      "exec_rules",  "open_name_rules",
-                                     "open_path_rules", "addr_rules",  "drops",
-                                     "rings",           "ring_owners", "any_condemned"};
+constexpr const char* kMapNames[] = {"containers",      "exec_rules",    "open_name_rules",
+                                     "open_path_rules", "addr_rules",    "drops",
+                                     "rings",           "verdict_rings", "ring_owners",
+                                     "any_condemned",   "repeats",       "shed_rules"};
 enum MapIndex {
     kContainers,
     kExecRules,
@@ -51,8 +52,11 @@ enum MapIndex {
     kAddrs,
     kDrops,
     kRings,
+    kVerdictRings,
     kRingOwners,
     kAnyCondemned,
+    kRepeats,
+    kShedRules,
     kMapCount
 };
 constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "brig_connect6",
@@ -123,14 +127,18 @@ bool load_and_pin_lsm(const std::string& dir) {
     return true;
 }
 
-// Makes a ring and adds it to the pool in a free slot (one map-in-map update: it waits for an
-// RCU grace period, which is why the pool is filled ahead of need). Returns the slot.
-uint32_t add_ring(int rings_fd) {
+// Makes a slot's two rings (alerts, carried-out verdicts) and adds them to the pool in a free
+// slot: the verdict ring first, so that a slot is in `rings`, where claims look, only once it
+// has both (each map-in-map update waits for an RCU grace period, which is why the pool is
+// filled ahead of need). Returns the slot.
+uint32_t add_ring(int rings_fd, int verdict_rings_fd) {
     UniqueFd ring(
         bpf_map_create(BPF_MAP_TYPE_RINGBUF, "brig_ring", 0, 0, BRIG_RING_BYTES, nullptr));
-    if (!ring)
+    UniqueFd verdict_ring(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "brig_verdicts", 0, 0,
+                                         BRIG_VERDICT_RING_BYTES, nullptr));
+    if (!ring || !verdict_ring)
         throw_errno("create a BPF ring buffer");
-    int ring_fd = ring.get();
+    int ring_fd = ring.get(), verdict_fd = verdict_ring.get();
     std::set<uint32_t> taken;
     uint32_t key = 0;
     for (void* prev = nullptr; bpf_map_get_next_key(rings_fd, prev, &key) == 0; prev = &key)
@@ -138,10 +146,15 @@ uint32_t add_ring(int rings_fd) {
     for (uint32_t slot = 0; slot < BRIG_RING_SLOTS; ++slot) {
         if (taken.contains(slot))
             continue;
+        // Another brig may be filling this slot: whoever adds its verdict ring fills it.
+        if (bpf_map_update_elem(verdict_rings_fd, &slot, &verdict_fd, BPF_NOEXIST) != 0) {
+            if (errno != EEXIST)
+                throw_errno("add a ring to the pool (verdict_rings)");
+            continue;
+        }
         if (bpf_map_update_elem(rings_fd, &slot, &ring_fd, BPF_NOEXIST) == 0)
             return slot;
-        if (errno != EEXIST)
-            throw_errno("add a ring to the pool (rings)");
+        throw_errno("add a ring to the pool (rings)");
     }
     throw Error("monitor: every slot of the ring pool is in use", ENOSPC);
 }
@@ -157,13 +170,14 @@ uint32_t free_rings(int rings_fd, int owners_fd) {
 
 // Claims a free ring of the pool for cgid (BPF_NOEXIST in ring_owners: one winner per slot),
 // adding one to the pool only when none is free. Returns its slot.
-uint32_t claim_ring(int rings_fd, int owners_fd, uint64_t cgid) {
+uint32_t claim_ring(int rings_fd, int verdict_rings_fd, int owners_fd, uint64_t cgid) {
     for (;;) {
         uint32_t key = 0;
         for (void* prev = nullptr; bpf_map_get_next_key(rings_fd, prev, &key) == 0; prev = &key)
             if (bpf_map_update_elem(owners_fd, &key, &cgid, BPF_NOEXIST) == 0)
                 return key;
-        add_ring(rings_fd);  // none free: another create may take it first, then we go round
+        // None free: another create may take the new one first, then we go round.
+        add_ring(rings_fd, verdict_rings_fd);
     }
 }
 
@@ -225,9 +239,10 @@ void load_and_pin(const std::string& dir, bool try_lsm) {
         bpf_link__destroy(link);
     }
     UniqueFd rings = pinned(dir + "/rings");
+    UniqueFd verdict_rings = pinned(dir + "/verdict_rings");
     UniqueFd owners = pinned(dir + "/ring_owners");
     while (free_rings(rings.get(), owners.get()) < kSpareRings + 1)
-        add_ring(rings.get());
+        add_ring(rings.get(), verdict_rings.get());
     for (const char* name : kCgroupProgs) {
         bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
         std::string path = dir + "/progs/" + name;
@@ -520,8 +535,9 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
     ScopeGuard undo([&] { unregister_locked(cgid); });
 
     // A ring of the pool, so that the container's watcher reads only its events.
-    const uint32_t ring_slot = claim_ring(maps[kRings].get(), maps[kRingOwners].get(), cgid);
-    std::vector<uint64_t> zero_drops(libbpf_num_possible_cpus(), 0);
+    const uint32_t ring_slot =
+        claim_ring(maps[kRings].get(), maps[kVerdictRings].get(), maps[kRingOwners].get(), cgid);
+    std::vector<brig_drops> zero_drops(libbpf_num_possible_cpus(), brig_drops{});
     update(maps[kDrops].get(), &cgid, zero_drops.data(), "drops");
 
     const KernelPlan& plan = policy.kernel;
@@ -572,7 +588,8 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
     value.ring_slot = ring_slot;
     value.path_first_dirs = first_dirs_of(folded_paths);
     value.start_time_sec = static_cast<uint64_t>(::time(nullptr)) + 1;
-    value.exec_any = {0, BRIG_ACT_REPORT};
+    value.coalesce_ms = impl_->config.coalesce_ms;
+    value.exec_any = to_bpf(plan.exec_any);
     for (int i = 0; i < BRIG_SC_MAX; ++i)
         value.syscalls[i] = to_bpf(plan.syscalls[i]);
     // "Drop and execute" is one verdict for every exec of a new binary; the exec program reads
@@ -626,7 +643,7 @@ void Monitor::unregister_locked(uint64_t cgroup2_id) noexcept {
 void Monitor::top_up_rings() {
     auto& maps = impl_->maps;
     if (free_rings(maps[kRings].get(), maps[kRingOwners].get()) < kSpareRings)
-        add_ring(maps[kRings].get());
+        add_ring(maps[kRings].get(), maps[kVerdictRings].get());
 }
 
 bool Monitor::is_registered(uint64_t cgroup2_id) const {
@@ -641,14 +658,34 @@ uint32_t Monitor::condemned_by(uint64_t cgroup2_id) const {
     return (value.flags & BRIG_CF_CONDEMNED) ? value.killed_by_rule : 0;
 }
 
-uint64_t Monitor::dropped_events(uint64_t cgroup2_id) const {
-    std::vector<uint64_t> per_cpu(libbpf_num_possible_cpus(), 0);
+EventDrops Monitor::dropped_events(uint64_t cgroup2_id) const {
+    std::vector<brig_drops> per_cpu(libbpf_num_possible_cpus(), brig_drops{});
+    EventDrops total;
     if (bpf_map_lookup_elem(impl_->maps[kDrops].get(), &cgroup2_id, per_cpu.data()) != 0)
-        return 0;
-    uint64_t total = 0;
-    for (uint64_t n : per_cpu)
-        total += n;
+        return total;
+    for (const brig_drops& cpu : per_cpu) {
+        total.ring_full += cpu.ring_full;
+        total.shed += cpu.shed;
+    }
     return total;
+}
+
+std::map<uint32_t, uint64_t> Monitor::shed_by_rule(uint64_t cgroup2_id, uint32_t rule_count) const {
+    std::map<uint32_t, uint64_t> shed;
+    for (uint32_t rule_id = 0; rule_id <= rule_count; ++rule_id) {
+        brig_shed_key key{cgroup2_id, rule_id, 0};
+        brig_shed value{};
+        if (bpf_map_lookup_elem(impl_->maps[kShedRules].get(), &key, &value) == 0 && value.shed)
+            shed[rule_id] = value.shed;
+    }
+    return shed;
+}
+
+std::optional<brig_repeat> Monitor::repeat_of(const brig_repeat_key& key) const {
+    brig_repeat value{};
+    if (bpf_map_lookup_elem(impl_->maps[kRepeats].get(), &key, &value) != 0)
+        return std::nullopt;
+    return value;
 }
 
 size_t Monitor::map_entries_of(uint64_t cgroup2_id) const {
@@ -663,17 +700,32 @@ size_t Monitor::map_entries_of(uint64_t cgroup2_id) const {
     return n;
 }
 
-int Monitor::ring_fd(uint64_t cgroup2_id) const {
-    auto& maps = impl_->maps;
-    int64_t slot = ring_slot_of(maps[kContainers].get(), maps[kRingOwners].get(), cgroup2_id);
+namespace {
+
+// A new fd of the ring in `slot` of the pool map `rings_fd`.
+int ring_in_slot(int rings_fd, int64_t slot, uint64_t cgroup2_id) {
     auto key = static_cast<uint32_t>(slot);
     uint32_t ring_id = 0;
-    if (slot < 0 || bpf_map_lookup_elem(maps[kRings].get(), &key, &ring_id) != 0)
+    if (slot < 0 || bpf_map_lookup_elem(rings_fd, &key, &ring_id) != 0)
         throw_errno("monitor: no ring for cgroup " + std::to_string(cgroup2_id));
     int fd = bpf_map_get_fd_by_id(ring_id);
     if (fd < 0)
         throw_errno("open the container's ring buffer");
     return fd;
+}
+
+}  // namespace
+
+int Monitor::ring_fd(uint64_t cgroup2_id) const {
+    auto& maps = impl_->maps;
+    int64_t slot = ring_slot_of(maps[kContainers].get(), maps[kRingOwners].get(), cgroup2_id);
+    return ring_in_slot(maps[kRings].get(), slot, cgroup2_id);
+}
+
+int Monitor::verdict_ring_fd(uint64_t cgroup2_id) const {
+    auto& maps = impl_->maps;
+    int64_t slot = ring_slot_of(maps[kContainers].get(), maps[kRingOwners].get(), cgroup2_id);
+    return ring_in_slot(maps[kVerdictRings].get(), slot, cgroup2_id);
 }
 
 }  // namespace brig::monitor

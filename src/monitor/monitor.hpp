@@ -51,6 +51,13 @@ struct OutputConfig {
     std::string syslog_socket = "/dev/log";  // the local syslog daemon's datagram socket
     std::string http_url;                    // http://host:port/path (Falcosidekick), "" = none
     std::string program;  // run by /bin/sh -c with each alert on its stdin, "" = none
+    // Falco's outputs throttle, per container: a bucket of max_burst alerts refilled at `rate`
+    // per second (0 = no limit); the first alert of each rule always passes.
+    double rate = 100;
+    uint64_t max_burst = 1000;
+    // alerts.jsonl and `file` are renamed to <file>.1 (the one before is replaced) before a line
+    // takes them past this size (0 = no cap).
+    uint64_t file_max_bytes = 4 << 20;
 };
 
 // The --config file (config.schema.json, "monitor" section).
@@ -60,6 +67,8 @@ struct MonitorConfig {
     std::vector<std::string> rules_files;   // extra files, in order
     Action default_action = Action::alert;  // for rules without `action`
     bool time_format_iso_8601 = false;      // Falco's: the output's time prefix in ISO 8601
+    // Repeats of an event (rule, thread, object) within this many ms are one alert with a count.
+    uint32_t coalesce_ms = 1000;
     OutputConfig outputs;
     std::string bpffs_dir = "/sys/fs/bpf/brig";  // pins go to <bpffs_dir>/<pin_dir_name()>
     // Where the files named by the org.brig.monitor.rules annotation (tenant input) may lie.
@@ -102,6 +111,9 @@ struct KernelPlan {
     std::map<SocketAddress, KernelVerdict> binds;     // local address; all-zero addr = any
     std::array<KernelVerdict, 8> syscalls{};          // by brig_syscall_class
     KernelVerdict exec_new_binary;
+    // Every exec: reported only where a rule needs it (an exec rule with no key, or fields
+    // that come from the container's exec history: proc.aname[2], proc.pcmdline, ...).
+    KernelVerdict exec_any;
     // `paths` as one trie: each entry folds in the verdicts of every shorter prefix of it, since
     // the kernel's longest-prefix lookup returns one entry only.
     std::map<std::string, PathVerdicts> folded_paths() const;
@@ -138,6 +150,13 @@ struct ContainerPolicy {
 ContainerPolicy build_policy(const MonitorConfig& config, const ContainerIdentity& container);
 ContainerPolicy compile_policy(const RuleSet& rules, const ContainerIdentity& container,
                                Action default_action, std::optional<Action> override_action);
+
+// Events of a container that did not reach its watcher, since it was registered.
+struct EventDrops {
+    uint64_t ring_full = 0;  // the ring had no room
+    uint64_t shed = 0;  // the ring was more than half full and the rule had sent in the last second
+    uint64_t total() const { return ring_full + shed; }
+};
 
 enum class EnforcementPath { bpf_lsm, tracepoint };
 struct KernelSupport {
@@ -176,9 +195,15 @@ public:
     bool is_registered(uint64_t cgroup2_id) const;
     // Rule id that condemned the container in-kernel, 0 = none.
     uint32_t condemned_by(uint64_t cgroup2_id) const;
-    uint64_t dropped_events(uint64_t cgroup2_id) const;
+    EventDrops dropped_events(uint64_t cgroup2_id) const;
+    // Shed events by rule id (0: reported for no rule), for rule ids up to rule_count.
+    std::map<uint32_t, uint64_t> shed_by_rule(uint64_t cgroup2_id, uint32_t rule_count) const;
+    // The coalescing entry of a key, if the kernel has one.
+    std::optional<brig_repeat> repeat_of(const brig_repeat_key& key) const;
     size_t map_entries_of(uint64_t cgroup2_id) const;  // across all rule maps (tests)
-    int ring_fd(uint64_t cgroup2_id) const;  // new fd of the container's ring; caller owns
+    // New fds of the container's rings (alerts; carried-out verdicts); the caller owns them.
+    int ring_fd(uint64_t cgroup2_id) const;
+    int verdict_ring_fd(uint64_t cgroup2_id) const;
 
     struct Impl;
 

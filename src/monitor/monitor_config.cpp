@@ -1,5 +1,6 @@
 // The --config file's "monitor" section (config.schema.json), with line-numbered errors.
 #include <fstream>
+#include <iomanip>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -54,6 +55,26 @@ struct FieldReader {
             fail(path, "must be a string");
         out = obj[key].get<std::string>();
     }
+    // A number from `min` to `max` (a whole one when `whole`).
+    double number(const nlohmann::json& obj, const char* key, const std::string& path, double min,
+                  double max, bool whole, double fallback) const {
+        if (!obj.contains(key))
+            return fallback;
+        const auto& value = obj[key];
+        std::string what = whole ? "a whole number" : "a number";
+        what += " from " + number_text(min) + " to " + number_text(max);
+        if (!value.is_number() || (whole && !value.is_number_integer()))
+            fail(path, "must be " + what);
+        double n = value.get<double>();
+        if (n < min || n > max)
+            fail(path, "must be " + what);
+        return n;
+    }
+    static std::string number_text(double n) {
+        std::ostringstream out;
+        out << std::fixed << std::setprecision(0) << n;
+        return out.str();
+    }
     // A list of strings (absolute paths when `absolute`), replacing out's defaults.
     void strings(const nlohmann::json& obj, const char* key, const std::string& path,
                  const std::string& what, bool absolute, std::vector<std::string>& out) const {
@@ -74,8 +95,9 @@ void read_outputs(const nlohmann::json& o, const FieldReader& read, OutputConfig
     const FieldError& fail = read.fail;
     if (!o.is_object())
         fail("monitor.outputs", "must be an object");
-    static const std::set<std::string> output_keys = {"stdout",        "file", "syslog",
-                                                      "syslog_socket", "http", "program"};
+    static const std::set<std::string> output_keys = {
+        "stdout",  "file", "syslog",    "syslog_socket", "http",
+        "program", "rate", "max_burst", "file_max_bytes"};
     for (const auto& [key, value] : o.items())
         if (!output_keys.contains(key))
             fail("monitor.outputs." + key, "unknown field");
@@ -85,6 +107,12 @@ void read_outputs(const nlohmann::json& o, const FieldReader& read, OutputConfig
     read.string(o, "syslog_socket", "monitor.outputs.syslog_socket", outputs.syslog_socket);
     read.string(o, "http", "monitor.outputs.http", outputs.http_url);
     read.string(o, "program", "monitor.outputs.program", outputs.program);
+    outputs.rate = read.number(o, "rate", "monitor.outputs.rate", 0, 1e9, false, outputs.rate);
+    outputs.max_burst = static_cast<uint64_t>(read.number(
+        o, "max_burst", "monitor.outputs.max_burst", 1, 1e9, true, double(outputs.max_burst)));
+    outputs.file_max_bytes =
+        static_cast<uint64_t>(read.number(o, "file_max_bytes", "monitor.outputs.file_max_bytes", 0,
+                                          1ULL << 40, true, double(outputs.file_max_bytes)));
     if (!outputs.syslog_socket.starts_with("/"))
         fail("monitor.outputs.syslog_socket", "must be an absolute path");
     if (!outputs.file.empty() && !outputs.file.starts_with("/"))
@@ -114,7 +142,8 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
         fail("monitor", "must be an object");
     static const std::set<std::string> keys = {
         "enabled",        "default_rules", "rules_files", "annotation_rules_dirs",
-        "default_action", "outputs",       "bpffs_dir",   "time_format_iso_8601"};
+        "default_action", "outputs",       "bpffs_dir",   "time_format_iso_8601",
+        "coalesce_ms"};
     for (const auto& [key, value] : m.items())
         if (!keys.contains(key))
             fail("monitor." + key, "unknown field");
@@ -123,6 +152,8 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
     read.boolean(m, "time_format_iso_8601", "monitor.time_format_iso_8601",
                  config.time_format_iso_8601);
     read.string(m, "bpffs_dir", "monitor.bpffs_dir", config.bpffs_dir);
+    config.coalesce_ms = static_cast<uint32_t>(
+        read.number(m, "coalesce_ms", "monitor.coalesce_ms", 0, 60000, true, config.coalesce_ms));
     read.strings(m, "rules_files", "monitor.rules_files", "a list of paths", false,
                  config.rules_files);
     read.strings(m, "annotation_rules_dirs", "monitor.annotation_rules_dirs",

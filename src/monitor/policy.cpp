@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "monitor/annotation_rules.hpp"
 #include "monitor/bpf/monitor_abi.h"
 #include "monitor/container_users.hpp"
@@ -156,6 +158,33 @@ std::unique_ptr<Expr> decide_container_fields(const Expr& expr, const EventField
     return expr.clone();
 }
 
+void fields_of(const Expr& expr, std::set<std::string>& into) {
+    if (expr.kind == Expr::Kind::compare)
+        into.insert(expr.field);
+    for (const auto& child : expr.children)
+        fields_of(*child, into);
+}
+
+// Whether a rule reads what only the container's exec events tell the watcher: the ancestry
+// (the parent's command line, the grandparents), and for events other than execs the full
+// executable path (theirs carry the name of the running program only).
+bool needs_exec_history(const CompiledRule& rule, bool beyond_exec) {
+    std::set<std::string> fields;
+    fields_of(*rule.condition, fields);
+    for (const auto& name : output_field_names(rule.output))
+        fields.insert(name);
+    for (const auto& field : fields) {
+        if (field == "proc.pcmdline" || field.starts_with("proc.pexe") ||
+            field.starts_with("proc.aexe") ||
+            (field.starts_with("proc.aname") && field != "proc.aname[0]" &&
+             field != "proc.aname[1]"))
+            return true;
+        if (beyond_exec && (field == "proc.exe" || field == "proc.exepath"))
+            return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 ContainerPolicy compile_policy(const RuleSet& rules, const ContainerIdentity& container,
@@ -191,6 +220,8 @@ ContainerPolicy compile_policy(const RuleSet& rules, const ContainerIdentity& co
         apply_keys(keys, static_cast<uint32_t>(policy.rules.size()), policy.rules.back().action,
                    policy);
         policy.rules.back().decided_in_kernel = keys.exact;
+        if (needs_exec_history(policy.rules.back(), keys.beyond_exec))
+            merge(policy.kernel.exec_any, {0, BRIG_ACT_REPORT});
     }
     return policy;
 }

@@ -50,6 +50,7 @@ void KernelKeys::add(const KernelKeys& other) {
     binds.insert(other.binds.begin(), other.binds.end());
     syscalls.insert(other.syscalls.begin(), other.syscalls.end());
     exec_new_binary = exec_new_binary || other.exec_new_binary;
+    every_exec = every_exec || other.every_exec;
     seccomp_deny.insert(seccomp_deny.end(), other.seccomp_deny.begin(), other.seccomp_deny.end());
 }
 
@@ -197,8 +198,9 @@ ClassMatch compile_exec(const ClassTerms& in) {
             m.used[i] = keyed = true;
         }
     }
-    // Every exec is reported anyway; a rule without a key is decided in user space.
+    // A rule without a key is decided in user space, on every exec.
     m.exact = keyed;
+    m.keys.every_exec = !keyed;
     return m;
 }
 
@@ -416,6 +418,7 @@ bool compile_conjunction(const Expr& conjunction, RuleKeys& out) {
     }
     bool exact = !classes.empty();
     for (const auto& [cls, class_types] : classes) {
+        out.beyond_exec = out.beyond_exec || cls != EventClass::exec;
         ClassMatch m = compile_class(cls, {class_types, terms});
         out.keys.add(m.keys);
         out.warnings.insert(out.warnings.end(), m.warnings.begin(), m.warnings.end());
@@ -502,6 +505,8 @@ void apply_keys(const RuleKeys& rule, uint32_t rule_id, Action action, Container
         merge(plan.syscalls[sc], v);
     if (keys.exec_new_binary)
         merge(plan.exec_new_binary, v);
+    if (keys.every_exec)
+        merge(plan.exec_any, v);
     if (!rule.exact || action == Action::alert)
         return;
     if (action == Action::deny)

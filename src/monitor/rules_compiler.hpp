@@ -28,6 +28,7 @@ struct KernelKeys {
     std::set<SocketAddress> binds;
     std::set<uint32_t> syscalls;  // brig_syscall_class
     bool exec_new_binary = false;
+    bool every_exec = false;  // an exec class with no key: every exec must be reported
     std::vector<std::string> seccomp_deny;  // syscalls seccomp refuses when the rule denies
 
     void add(const KernelKeys& other);
@@ -60,6 +61,7 @@ ClassMatch compile_class(EventClass cls, const ClassTerms& in);
 struct RuleKeys {
     KernelKeys keys;
     bool exact = false;
+    bool beyond_exec = false;  // some conjunction is about other events than execs
     std::vector<std::string> warnings;
 };
 RuleKeys compile_condition(const Expr& condition);

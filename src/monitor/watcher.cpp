@@ -10,14 +10,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
-
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "monitor/alerts.hpp"
 #include "monitor/bpf/monitor_abi.h"
 #include "monitor/monitor.hpp"
+#include "monitor/rate_limit.hpp"
+#include "monitor/repeats.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/resident.hpp"
 #include "runtime/common/unique_fd.hpp"
@@ -28,15 +32,43 @@ namespace {
 
 // ~256 KiB ring / ~1 KiB events: at 10 ms per batch the ring holds >20000 events/s.
 constexpr long kBatchNs = 10'000'000;
+// Drop and rate-limit alerts: at most one of each a second.
+constexpr uint64_t kInternalAlertNs = 1'000'000'000;
+
+uint64_t boot_now_ns() {
+    struct timespec now {};
+    clock_gettime(CLOCK_BOOTTIME, &now);
+    return uint64_t(now.tv_sec) * 1'000'000'000 + uint64_t(now.tv_nsec);
+}
 
 struct WatcherState {
+    WatcherState(const ContainerPolicy& policy, const MonitorConfig& config, AlertSink& sink,
+                 Monitor& monitor, const ContainerIdentity& container, std::string state_dir)
+        : policy(&policy),
+          outputs(&config.outputs),
+          sink(&sink),
+          monitor(&monitor),
+          repeats(config.coalesce_ms),
+          rate_limit(config.outputs.rate, double(config.outputs.max_burst), boot_now_ns()),
+          cgroup_path(container.cgroup2_path),
+          cgroup_id(container.cgroup2_id),
+          state_dir(std::move(state_dir)) {}
+
     const ContainerPolicy* policy;
+    const OutputConfig* outputs;
     AlertSink* sink;
+    Monitor* monitor;
     ProcessTable processes;
+    RepeatTracker repeats;
+    AlertRateLimit rate_limit;
     std::string cgroup_path;
     uint64_t cgroup_id;
     std::string state_dir;
     bool killed = false;
+    EventDrops reported_drops;
+    std::map<uint32_t, uint64_t> reported_shed;  // by rule id
+    uint64_t last_internal_ns = 0;
+    bool internal_due = false;  // a check for drops and suppressed alerts was put off
 };
 
 void kill_cgroup(const std::string& cgroup_path) {
@@ -57,16 +89,13 @@ void record_kill(WatcherState& state, const Alert& alert) {
     std::ofstream(path) << record.dump() << "\n";
 }
 
-int on_event(void* ctx, void* data, size_t size) {
-    auto& state = *static_cast<WatcherState*>(ctx);
-    if (size < sizeof(brig_event))
-        return 0;
-    const auto& event = *static_cast<const brig_event*>(data);
-    if (event.cgroup_id != state.cgroup_id)
-        return 0;  // left in the pool's ring by its previous holder
-    for (const Alert& alert : match_event(event, *state.policy, state.processes)) {
-        state.sink->emit(alert);
-        if (alert.action == Action::alert)
+// The alerts of an event standing for `count` events, through the rate limit; `act`: carry
+// out the verdicts (false for the repeats of an event already acted on).
+void alert_event(WatcherState& state, const brig_event& event, uint64_t count, bool act) {
+    for (const Alert& alert : match_event(event, *state.policy, state.processes, count)) {
+        if (state.rate_limit.admit(alert.rule, alert.count, boot_now_ns()))
+            state.sink->emit(alert);
+        if (!act || alert.action == Action::alert)
             continue;
         if (alert.enforced_in_kernel) {
             if (event.action & BRIG_ACT_KILL) {
@@ -80,7 +109,72 @@ int on_event(void* ctx, void* data, size_t size) {
             ::kill(static_cast<pid_t>(event.pid), SIGKILL);  // too late to refuse: stop it
         }
     }
+}
+
+int on_event(void* ctx, void* data, size_t size) {
+    auto& state = *static_cast<WatcherState*>(ctx);
+    if (size < sizeof(brig_event))
+        return 0;
+    const auto& event = *static_cast<const brig_event*>(data);
+    if (event.cgroup_id != state.cgroup_id)
+        return 0;  // left in the pool's ring by its previous holder
+    if (auto count = state.repeats.count_of(event))
+        alert_event(state, event, *count, true);
     return 0;
+}
+
+// The repeats whose coalescing window is over (all of them once the container is gone).
+void flush_repeats(WatcherState& state, bool all) {
+    state.repeats.flush(
+        boot_now_ns(), all,
+        [&](const brig_repeat_key& key) { return state.monitor->repeat_of(key); },
+        [&](const brig_event& event, uint64_t count) { alert_event(state, event, count, false); });
+}
+
+// Falco's internal alerts for what did not reach the watcher or was not alerted: at most one
+// of each a second (`final`: now, the container is gone).
+void emit_internal_alerts(WatcherState& state, bool final) {
+    uint64_t now = boot_now_ns();
+    state.internal_due = !final && now - state.last_internal_ns < kInternalAlertNs;
+    if (state.internal_due)
+        return;
+    state.last_internal_ns = now;
+    EventDrops drops = state.monitor->dropped_events(state.cgroup_id);
+    if (drops.total() > state.reported_drops.total()) {
+        auto shed = state.monitor->shed_by_rule(state.cgroup_id,
+                                                static_cast<uint32_t>(state.policy->rules.size()));
+        std::map<uint32_t, uint64_t> new_shed;
+        for (const auto& [rule_id, count] : shed)
+            if (count > state.reported_shed[rule_id])
+                new_shed[rule_id] = count - state.reported_shed[rule_id];
+        EventDrops delta{drops.ring_full - state.reported_drops.ring_full,
+                         drops.shed - state.reported_drops.shed};
+        state.sink->emit(drop_alert(*state.policy, delta, new_shed));
+        state.reported_drops = drops;
+        state.reported_shed = shed;
+    }
+    if (state.rate_limit.has_suppressed())
+        state.sink->emit(
+            rate_limit_alert(*state.policy, *state.outputs, state.rate_limit.take_suppressed()));
+}
+
+// What the watcher has to do even without events: kept repeats, put-off internal alerts.
+bool work_left(const WatcherState& state) {
+    return !state.repeats.empty() || state.internal_due || state.rate_limit.has_suppressed();
+}
+
+// How long poll may sleep: forever when idle and trimmed, else until the next kept repeat or
+// internal alert is due (a second at most).
+int poll_timeout_ms(const WatcherState& state, bool trimmed) {
+    if (!work_left(state))
+        return trimmed ? -1 : 1000;
+    uint64_t now = boot_now_ns();
+    uint64_t due = now + kInternalAlertNs;
+    if (state.internal_due || state.rate_limit.has_suppressed())
+        due = std::min(due, state.last_internal_ns + kInternalAlertNs);
+    if (uint64_t repeat_due = state.repeats.next_due_ns())
+        due = std::min(due, repeat_due);
+    return due > now ? static_cast<int>((due - now) / 1'000'000) + 1 : 0;
 }
 
 bool cgroup_populated(int events_fd) {
@@ -91,38 +185,38 @@ bool cgroup_populated(int events_fd) {
     return std::strstr(buf, "populated 1") != nullptr;
 }
 
-void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dropped) {
-    Alert alert;
-    struct timespec now {};
-    clock_gettime(CLOCK_REALTIME, &now);
-    alert.time = rfc3339(now);
-    alert.rule = "brig dropped events";
-    alert.priority = Priority::critical;
-    alert.output = alert.time + ": Critical " + std::to_string(dropped) + " events of container " +
-                   policy.container_id + " were dropped (ring buffer full)";
-    alert.output_fields = {{"container.id", policy.container_id},
-                           {"brig.dropped", std::to_string(dropped)}};
-    alert.tags = {"brig", "drops"};
-    char host[256] = {};
-    gethostname(host, sizeof(host) - 1);
-    alert.hostname = host;
-    sink.emit(alert);
+struct Rings {
+    UniqueFd alerts;    // the slot's ring
+    UniqueFd verdicts;  // its verdict ring: what the kernel refused or killed
+};
+
+// Both rings in one ring_buffer (verdicts first: they are consumed first).
+ring_buffer* open_rings(const Rings& rings, WatcherState& state) {
+    ring_buffer* rb = ring_buffer__new(rings.verdicts.get(), on_event, &state, nullptr);
+    if (rb && ring_buffer__add(rb, rings.alerts.get(), on_event, &state) != 0) {
+        ring_buffer__free(rb);
+        return nullptr;
+    }
+    return rb;
 }
 
 [[noreturn]] void watch(Monitor& monitor, const MonitorConfig& config,
                         const ContainerIdentity& container, const ContainerPolicy& policy,
-                        const std::string& state_dir, UniqueFd ring, UniqueFd events) {
-    AlertSink sink(config.outputs, state_dir, policy.container_id);
-    WatcherState state{&policy, &sink, {}, container.cgroup2_path, container.cgroup2_id, state_dir};
-    ring_buffer* rb = ring_buffer__new(ring.get(), on_event, &state, nullptr);
+                        const std::string& state_dir, const Rings& rings, UniqueFd events) {
+    AlertSink sink(config.outputs, state_dir, policy.container_id, policy.time_format_iso_8601);
+    WatcherState state(policy, config, sink, monitor, container, state_dir);
+    ring_buffer* rb = open_rings(rings, state);
     if (!rb)
         _exit(1);
-    try {
-        monitor.top_up_rings();  // a ring made ahead of the next create's need
-    } catch (const Error&) {
-        // the next create makes its own
-    }
-    uint64_t reported_drops = 0;
+    // A ring made ahead of the next create's need, on a thread of its own: each map-in-map
+    // update waits for an RCU grace period, while a flood may be filling this container's ring.
+    std::thread top_up([&monitor] {
+        try {
+            monitor.top_up_rings();
+        } catch (const Error&) {
+            // the next create makes its own
+        }
+    });
     // One watcher per container: idle, it hands brig's read-only pages back to the page cache
     // (the code that set it up, or that wrote the last alerts) and sleeps in poll without a
     // timeout, touching none until the next event (the kernel maps 64 KiB around each page it
@@ -131,7 +225,7 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
     bool trimmed = true;
     for (;;) {
         pollfd fds[2] = {{ring_buffer__epoll_fd(rb), POLLIN, 0}, {events.get(), POLLPRI, 0}};
-        if (::poll(fds, 2, trimmed ? -1 : 1000) == 0) {
+        if (::poll(fds, 2, poll_timeout_ms(state, trimmed)) == 0 && !work_left(state)) {
             release_resident_text();  // a quiet second after events
             trimmed = true;
             continue;
@@ -148,13 +242,11 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
         bool populated = cgroup_populated(events.get());
         if (!populated)
             ring_buffer__consume(rb);  // the last events
-        uint64_t dropped = monitor.dropped_events(container.cgroup2_id);
-        if (dropped > reported_drops) {
-            emit_drop_alert(sink, policy, dropped - reported_drops);
-            reported_drops = dropped;
-        }
+        flush_repeats(state, !populated);
+        emit_internal_alerts(state, !populated);
         if (!populated) {
             ring_buffer__free(rb);
+            top_up.join();
             _exit(0);
         }
     }
@@ -164,16 +256,16 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
 
 namespace {
 
-// Closes every fd above stderr except keep_a and keep_b.
-void close_all_but(int keep_a, int keep_b) {
-    int lo = std::min(keep_a, keep_b), hi = std::max(keep_a, keep_b);
-    auto close_range_of = [](unsigned first, unsigned last) {
-        if (first <= last)
-            syscall(SYS_close_range, first, last, 0);
-    };
-    close_range_of(3, static_cast<unsigned>(lo) - 1);
-    close_range_of(static_cast<unsigned>(lo) + 1, static_cast<unsigned>(hi) - 1);
-    close_range_of(static_cast<unsigned>(hi) + 1, ~0U);
+// Closes every fd above stderr except `keep`.
+void close_all_but(std::vector<int> keep) {
+    std::sort(keep.begin(), keep.end());
+    unsigned first = 3;
+    for (int fd : keep) {
+        if (static_cast<unsigned>(fd) > first)
+            syscall(SYS_close_range, first, static_cast<unsigned>(fd) - 1, 0);
+        first = std::max(first, static_cast<unsigned>(fd) + 1);
+    }
+    syscall(SYS_close_range, first, ~0U, 0);
 }
 
 }  // namespace
@@ -181,7 +273,8 @@ void close_all_but(int keep_a, int keep_b) {
 pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& container,
                     const ContainerPolicy& policy, const std::string& container_state_dir) {
     Monitor monitor = Monitor::open(config);
-    UniqueFd ring(monitor.ring_fd(container.cgroup2_id));
+    Rings rings{UniqueFd(monitor.ring_fd(container.cgroup2_id)),
+                UniqueFd(monitor.verdict_ring_fd(container.cgroup2_id))};
     UniqueFd events(
         ::open((container.cgroup2_path + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
     if (!events)
@@ -213,7 +306,7 @@ pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& contai
             ::close(null_fd);
         // Nothing of brig's (its caller's pipes, the container's sync socket) stays open in the
         // long-lived watcher, and `run`'s blocked signals are not blocked here.
-        close_all_but(ring.get(), events.get());
+        close_all_but({rings.alerts.get(), rings.verdicts.get(), events.get()});
         // SIGUSR1 (from delete) only interrupts the poll: drain the ring and notice the end now.
         struct sigaction wake {};
         wake.sa_handler = [](int) {};
@@ -226,8 +319,7 @@ pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& contai
             // brig's own fds, the parent's map fds among them, are closed: open the pinned maps
             // again for the drop counters.
             Monitor own = Monitor::open(config);
-            watch(own, config, container, policy, container_state_dir, std::move(ring),
-                  std::move(events));
+            watch(own, config, container, policy, container_state_dir, rings, std::move(events));
         } catch (...) {
             _exit(1);
         }

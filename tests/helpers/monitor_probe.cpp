@@ -2,6 +2,7 @@
 // rules watch and says through its exit status what the kernel answered.
 //   monitor_probe packet | ptrace | memfd | module | connect IP PORT | bind IP PORT | open N PATH
 //                 | openat DIR NAME (NAME relative to an fd of DIR)
+//                 | write N DIR (creates DIR/f0 .. DIR/f<N-1>: N distinct paths, one thread)
 //                 | open32 PATH | packet32 (the same through the ia32 syscall ABI: int $0x80)
 //                 | traceme (PTRACE_TRACEME: asks its parent to trace it)
 //                 | ia32 (getpid through int $0x80: dies of SIGSEGV where the kernel has no ia32)
@@ -75,6 +76,20 @@ int open_many(long n, const char* path) {
         ::close(fd);
     }
     std::printf("opened %ld times\n", n);
+    return 0;
+}
+
+// Creates n files of one byte below dir, each a path of its own: a flood no coalescing shrinks.
+int write_many(long n, const char* dir) {
+    for (long i = 0; i < n; ++i) {
+        std::string path = std::string(dir) + "/f" + std::to_string(i);
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return verdict(fd, "write");
+        [[maybe_unused]] ssize_t written = ::write(fd, "x", 1);
+        ::close(fd);
+    }
+    std::printf("wrote %ld files\n", n);
     return 0;
 }
 
@@ -167,6 +182,8 @@ int main(int argc, char** argv) {
         return load_module();
     if (what == "open" && argc == 4)
         return open_many(std::atol(argv[2]), argv[3]);
+    if (what == "write" && argc == 4)
+        return write_many(std::atol(argv[2]), argv[3]);
     if (what == "open32" && argc == 3)
         return open_ia32(argv[2]);
     if (what == "packet32")
@@ -182,7 +199,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT|bind IP PORT|open N "
-        "PATH|openat DIR NAME|open32 PATH|packet32|ia32|traceme\n");
+        "PATH|write N DIR|openat DIR NAME|open32 PATH|packet32|ia32|traceme\n");
     return 3;
 }
 

@@ -295,8 +295,9 @@ bool attached(uint32_t prog_id) {
 size_t entries(const std::string& map_path) {
     int fd = bpf_obj_get(map_path.c_str());
     size_t n = 0;
-    uint32_t key = 0;
-    for (void* prev = nullptr; fd >= 0 && bpf_map_get_next_key(fd, prev, &key) == 0; prev = &key)
+    // Room for any key: `containers` has 8-byte keys, the ring maps 4-byte ones.
+    uint64_t key[64] = {};
+    for (void* prev = nullptr; fd >= 0 && bpf_map_get_next_key(fd, prev, key) == 0; prev = key)
         ++n;
     if (fd >= 0)
         ::close(fd);

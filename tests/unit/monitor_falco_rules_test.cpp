@@ -346,15 +346,43 @@ TEST(FalcoRules, NestedEventTypesAndPathArgumentsReachTheKernelPlan) {
 TEST(FalcoRules, DroppedEventsAreAlertedUnderFalcosInternalName) {
     ContainerPolicy policy;
     policy.container_id = "c1";
-    auto j = nlohmann::json::parse(alert_json(drop_alert(policy, 42)));
+    policy.rules.emplace_back().name = "Write below etc";
+    EventDrops drops{12, 30};
+    auto j = nlohmann::json::parse(alert_json(drop_alert(policy, drops, {{1, 30}})));
     EXPECT_EQ(j["rule"], "Falco internal: syscall event drop");
     EXPECT_EQ(j["source"], "internal");
     EXPECT_EQ(j["priority"], "Critical");
     EXPECT_EQ(j["output_fields"]["n_drops"], 42);
+    EXPECT_EQ(j["output_fields"]["n_drops_buffer"], 12);
+    EXPECT_EQ(j["output_fields"]["n_drops_shed"], 30);
     EXPECT_EQ(j["output_fields"]["container.id"], "c1");
-    EXPECT_NE(j["output"].get<std::string>().find(
-                  ": Critical Falco internal: syscall event drop. 42 system calls dropped"),
-              std::string::npos);
+    std::string output = j["output"];
+    EXPECT_NE(output.find(": Critical Falco internal: syscall event drop. 42 system calls dropped "
+                          "in container c1 (ring buffer full: 12; shed while the ring was more "
+                          "than half full: 30, 'Write below etc' 30)."),
+              std::string::npos)
+        << output;
+}
+
+TEST(FalcoRules, SuppressedAlertsAreCountedByRule) {
+    ContainerPolicy policy;
+    policy.container_id = "c1";
+    OutputConfig outputs;
+    outputs.rate = 0.5;
+    outputs.max_burst = 5;
+    auto j = nlohmann::json::parse(alert_json(
+        rate_limit_alert(policy, outputs, {{"a", {3, 3}}, {"Write below etc", {45, 1000}}})));
+    EXPECT_EQ(j["rule"], "Falco internal: alerts rate limited");
+    EXPECT_EQ(j["source"], "internal");
+    EXPECT_EQ(j["priority"], "Warning");
+    EXPECT_EQ(j["output_fields"]["n_suppressed"], 48);
+    EXPECT_EQ(j["output_fields"]["brig.count"], 1003);
+    std::string output = j["output"];
+    EXPECT_NE(output.find(": Warning Falco internal: alerts rate limited. 48 alerts of 1003 events "
+                          "suppressed in container c1 (outputs.rate 0.5/s, max_burst 5): 'Write "
+                          "below etc' 45, 'a' 3."),
+              std::string::npos)
+        << output;
 }
 
 TEST(FalcoRules, AReportOnlyKernelMatchIsDecidedByTheWholeCondition) {

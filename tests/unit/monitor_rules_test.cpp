@@ -221,6 +221,46 @@ TEST(MonitorCompiler, ExecRuleBecomesExactKernelEntry) {
     EXPECT_EQ(policy.kernel.exec_names["nc"].action, BRIG_ACT_REPORT | BRIG_ACT_KILL);
 }
 
+namespace {
+
+// exec_any: the kernel reports every exec only where a rule can match one it has no key for.
+KernelVerdict exec_any_of(const std::string& rules_yaml) {
+    RuleSet set;
+    load_rules(default_rules_text(), "default.yaml", set);
+    load_rules(rules_yaml, "r.yaml", set);
+    return compile_policy(set, identity(), Action::alert, std::nullopt).kernel.exec_any;
+}
+
+}  // namespace
+
+TEST(MonitorCompiler, EveryExecIsReportedOnlyWhereARuleNeedsIt) {
+    EXPECT_EQ(exec_any_of("").action, 0u) << "the default rules key every exec rule";
+    // An exec rule with no key is decided in user space on every exec.
+    KernelVerdict unkeyed = exec_any_of(
+        "- rule: secret arg\n  condition: evt.type = execve and proc.args contains secret\n"
+        "  output: o\n  priority: ERROR\n");
+    EXPECT_EQ(unkeyed.action, BRIG_ACT_REPORT);
+    EXPECT_NE(unkeyed.rule_id, 0u);
+    // The ancestry of an open comes from the execs before it.
+    EXPECT_EQ(exec_any_of("- rule: p\n  condition: evt.type = openat and fd.name = /x\n"
+                          "  output: o %proc.pcmdline\n  priority: ERROR\n")
+                  .action,
+              BRIG_ACT_REPORT);
+    EXPECT_EQ(exec_any_of("- rule: a\n  condition: evt.type = openat and fd.name = /x and "
+                          "proc.aname[2] = init\n  output: o\n  priority: ERROR\n")
+                  .action,
+              BRIG_ACT_REPORT);
+    // An exec rule's own proc.exe is in its event; an open's is not.
+    EXPECT_EQ(exec_any_of("- rule: e\n  condition: evt.type = execve and proc.name = nc\n"
+                          "  output: o %proc.exe\n  priority: ERROR\n")
+                  .action,
+              0u);
+    EXPECT_EQ(exec_any_of("- rule: o\n  condition: evt.type = openat and fd.name = /x\n"
+                          "  output: o %proc.exe\n  priority: ERROR\n")
+                  .action,
+              BRIG_ACT_REPORT);
+}
+
 TEST(MonitorCompiler, OpenPathsCarryEveryShorterPrefixsVerdict) {
     // The kernel's trie returns the longest prefix only: a deny on /etc/ must survive an alert
     // on /etc/hosts, and reads and writes of one path share one entry.
@@ -389,6 +429,31 @@ TEST(MonitorConfig, EveryOutputOfTheSchemaParses) {
     EXPECT_EQ(MonitorConfig{}.outputs.syslog_socket, "/dev/log");
 }
 
+TEST(MonitorConfig, FloodLimitsParseAndAreChecked) {
+    MonitorConfig defaults;
+    EXPECT_EQ(defaults.coalesce_ms, 1000u);
+    EXPECT_EQ(defaults.outputs.rate, 100);
+    EXPECT_EQ(defaults.outputs.max_burst, 1000u);
+    EXPECT_EQ(defaults.outputs.file_max_bytes, 4u << 20);
+    auto config = MonitorConfig::from_json_text(
+        R"({"monitor": {"coalesce_ms": 0, "outputs": {"rate": 0.5, "max_burst": 7,
+            "file_max_bytes": 65536}}})",
+        "c.json");
+    EXPECT_EQ(config.coalesce_ms, 0u);
+    EXPECT_EQ(config.outputs.rate, 0.5);
+    EXPECT_EQ(config.outputs.max_burst, 7u);
+    EXPECT_EQ(config.outputs.file_max_bytes, 65536u);
+    EXPECT_EQ(config_error(R"({"monitor": {"outputs": {"rate": -1}}})"),
+              "config c.json:1: field 'monitor.outputs.rate': must be a number from 0 to "
+              "1000000000");
+    EXPECT_EQ(config_error(R"({"monitor": {"outputs": {"max_burst": 0.5}}})"),
+              "config c.json:1: field 'monitor.outputs.max_burst': must be a whole number from 1 "
+              "to 1000000000");
+    EXPECT_EQ(config_error(R"({"monitor": {"coalesce_ms": "1s"}})"),
+              "config c.json:1: field 'monitor.coalesce_ms': must be a whole number from 0 to "
+              "60000");
+}
+
 TEST(MonitorConfig, AnnotationRulesDirsAreAbsoluteDirectories) {
     EXPECT_EQ(MonitorConfig{}.annotation_rules_dirs, std::vector<std::string>{"/etc/brig/rules.d"});
     auto config = MonitorConfig::from_json_text(
@@ -412,10 +477,12 @@ TEST(MonitorConfig, SchemaDescribesEveryField) {
     ASSERT_TRUE(in) << "config.schema.json not found";
     auto schema = nlohmann::json::parse(in);
     const auto& monitor = schema["properties"]["monitor"]["properties"];
-    for (const char* key : {"enabled", "default_rules", "rules_files", "annotation_rules_dirs",
-                            "default_action", "bpffs_dir", "outputs"})
+    for (const char* key :
+         {"enabled", "default_rules", "rules_files", "annotation_rules_dirs", "default_action",
+          "bpffs_dir", "outputs", "time_format_iso_8601", "coalesce_ms"})
         EXPECT_TRUE(monitor.contains(key)) << key;
-    for (const char* key : {"stdout", "file", "syslog", "syslog_socket", "http", "program"})
+    for (const char* key : {"stdout", "file", "syslog", "syslog_socket", "http", "program", "rate",
+                            "max_burst", "file_max_bytes"})
         EXPECT_TRUE(monitor["outputs"]["properties"].contains(key)) << key;
     EXPECT_TRUE(schema["$defs"].contains("rules_file"));
 }

@@ -52,26 +52,18 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
     if (verdict.action & BRIG_ACT_DENY)
         bpf_send_signal(SIGKILL);
     enforce_kill(c, &verdict);
+    if (!verdict.action)
+        return 0; /* no rule can match this exec (exec_any reports every exec when one can) */
 
-    /* Reserved last and submitted on every path below: the verifier of older kernels (6.1) loses
-     * track of a reservation held across the lookups above. */
+    /* The new program's argv is in place: reserve_event reads it. */
     struct brig_event* e = reserve_event(c, cgid, BRIG_EV_EXEC);
     if (!e)
         return 0;
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), filename);
-    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
-    unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
-    unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
-    __u32 len = arg_end > arg_start ? arg_end - arg_start : 0;
-    if (len > BRIG_ARGS_LEN)
-        len = BRIG_ARGS_LEN;
-    if (len && bpf_probe_read_user(e->args, len & (BRIG_ARGS_LEN - 1) ?: BRIG_ARGS_LEN,
-                                   (void*)arg_start) == 0)
-        e->args_len = len;
     e->exe_new = exe_new;
     e->rule_id = verdict.rule_id;
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
-    bpf_ringbuf_submit(e, 0);
+    submit_event(c, e);
     return 0;
 }
 
@@ -191,7 +183,7 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int
     e->rule_id = verdict.rule_id;
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
     read_path(e->path, sizeof(e->path), dirfd, upath);
-    bpf_ringbuf_submit(e, 0);
+    submit_event(c, e);
     return 0;
 }
 
@@ -234,7 +226,7 @@ static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, 
     read_path(e->path, sizeof(e->path), dirfd, upath);
     if (unew_path)
         read_path(e->new_path, sizeof(e->new_path), new_dirfd, unew_path);
-    bpf_ringbuf_submit(e, 0);
+    submit_event(c, e);
     return 0;
 }
 
@@ -263,7 +255,7 @@ static __always_inline int report_syscall(struct brig_container* c, __u64 cgid, 
     e->flags = flags;
     e->rule_id = verdict.rule_id;
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
-    bpf_ringbuf_submit(e, 0);
+    submit_event(c, e);
     return 0;
 }
 
@@ -305,7 +297,7 @@ static __always_inline int handle_sockaddr(struct brig_container* c, __u64 cgid,
     __builtin_memcpy(e->addr, key.addr, sizeof(e->addr));
     e->rule_id = verdict.rule_id;
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
-    bpf_ringbuf_submit(e, 0);
+    submit_event(c, e);
     return 0;
 }
 

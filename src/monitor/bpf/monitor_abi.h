@@ -13,6 +13,9 @@
 #define BRIG_NAME_LEN 64
 #define BRIG_PREFIX_LEN 128
 #define BRIG_RING_BYTES (256 * 1024)
+/* The second ring of each slot: only events of verdicts the kernel carried out (deny, kill), so
+ * that no flood of alerts crowds them out. */
+#define BRIG_VERDICT_RING_BYTES (64 * 1024)
 #define BRIG_RING_SLOTS 8192 /* containers at once */
 
 /* Action bits of a verdict. REPORT: send the event to user space even if nothing else happens
@@ -62,7 +65,9 @@ struct brig_container {
      * `ring_owners`), so that registering a container changes no map-in-map (whose every update
      * and delete waits for an RCU grace period). */
     __u32 ring_slot;
-    __u32 reserved;
+    /* Repeats of an event (same rule, thread and object) within this many ms of the one last sent
+     * are counted in `repeats`, not sent; 0 sends every event. */
+    __u32 coalesce_ms;
     /* A bit per first directory of the container's open_path_rules paths (brig_first_dir_bit),
      * all bits where a rule's path stops short of it ("/", "/e"): a path whose bit is clear
      * matches no rule, and skips the trie lookup. */
@@ -156,6 +161,45 @@ enum brig_event_type {
     BRIG_EV_BIND,
 };
 
+/* `repeats` key: the events coalesced into one. `what` hashes the event's object (type, syscall,
+ * flags, paths, address); a thread runs on one CPU at a time, so its entries need no atomics. */
+struct brig_repeat_key {
+    __u64 cgroup_id;
+    __u64 what;
+    __u32 rule_id;
+    __u32 tid;
+};
+
+struct brig_repeat {
+    __u64 since_ns;  /* boot time the entry was made: tells an evicted and remade entry apart */
+    __u64 window_ns; /* boot time of the window's first event, sent: the window starts there */
+    __u64 last_ns;   /* boot time of the last event */
+    __u64 total;     /* events under this key, sent or counted */
+    /* The window's first repeat was sent (marked repeats_follow): the watcher keeps it to alert
+     * the repeats counted after it once the window is over. */
+    __u32 primed;
+    __u32 pad;
+};
+
+/* Per container and CPU (`drops`): events that did not reach user space. */
+struct brig_drops {
+    __u64 ring_full; /* the ring had no room */
+    __u64 shed;      /* the ring was more than half full and the rule had sent within a second */
+};
+
+/* `shed_rules` key and value: per rule of a container, when it last sent while its ring was
+ * more than half full, and how many of its events were shed. */
+struct brig_shed_key {
+    __u64 cgroup_id;
+    __u32 rule_id;
+    __u32 pad;
+};
+
+struct brig_shed {
+    __u64 last_ns;
+    __u64 shed;
+};
+
 struct brig_event {
     __u64 cgroup_id;
     __u64 boot_ns;
@@ -174,6 +218,12 @@ struct brig_event {
     __u16 port;
     __u8 addr[16];
     __u32 args_len;
+    __u32 repeats_follow; /* the first repeat in its window: the repeats after it are counted */
+    /* The `repeats` entry the event was sent under: its `what`, since_ns and total once sent
+     * (total 0: not coalesced). */
+    __u64 repeat_what;
+    __u64 repeat_since_ns;
+    __u64 repeat_total;
     char comm[BRIG_COMM_LEN];
     char pcomm[BRIG_COMM_LEN];
     char exe[BRIG_NAME_LEN]; /* basename of the running executable */

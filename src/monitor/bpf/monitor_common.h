@@ -100,12 +100,12 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } addr_rules SEC(".maps");
 
-/* Ringbuf reserve failures per container and CPU: no event is lost silently. */
+/* Events that did not reach user space, per container and CPU: no event is lost silently. */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
     __uint(max_entries, 8192);
     __type(key, __u64);
-    __type(value, __u64);
+    __type(value, struct brig_drops);
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } drops SEC(".maps");
 
@@ -124,6 +124,51 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
     __array(values, struct ring_inner);
 } rings SEC(".maps");
+
+/* Each slot's second ring, for the events of verdicts carried out in the kernel (deny, kill):
+ * an alert flood in the first ring cannot crowd them out. Filled with `rings`, slot for slot. */
+struct verdict_ring_inner {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, BRIG_VERDICT_RING_BYTES);
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+    __uint(max_entries, BRIG_RING_SLOTS);
+    __type(key, __u32);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+    __array(values, struct verdict_ring_inner);
+} verdict_rings SEC(".maps");
+
+/* Coalescing: the events of one rule, thread and object within the container's coalesce_ms of
+ * the one last sent are counted here instead of being sent (the watcher reads the counts). LRU:
+ * entries of deleted containers age out (cgroup ids are never reused within a boot). */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, struct brig_repeat_key);
+    __type(value, struct brig_repeat);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} repeats SEC(".maps");
+
+/* Per rule of a container: its sends and sheds while its ring is more than half full. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct brig_shed_key);
+    __type(value, struct brig_shed);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} shed_rules SEC(".maps");
+
+/* Per-CPU room where an event is built before it is sent (too big for the BPF stack): whether
+ * it is sent at all (coalescing, shedding) is decided on its content, before it takes ring
+ * space. Each object has its own. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct brig_event);
+} event_scratch SEC(".maps");
 
 /* Which container holds each slot of `rings` (user space claims one with BPF_NOEXIST). */
 struct {
@@ -323,25 +368,25 @@ static __always_inline __u64 inode_ctime_sec(struct inode* inode) {
     return BPF_CORE_READ(old, i_ctime.tv_sec);
 }
 
-static __always_inline void count_drop(__u64 cgid) {
-    __u64* n = bpf_map_lookup_elem(&drops, &cgid);
-    if (n)
-        __sync_fetch_and_add(n, 1);
+static __always_inline void count_drop(__u64 cgid, bool shed) {
+    struct brig_drops* d = bpf_map_lookup_elem(&drops, &cgid);
+    if (!d)
+        return;
+    if (shed)
+        __sync_fetch_and_add(&d->shed, 1);
+    else
+        __sync_fetch_and_add(&d->ring_full, 1);
 }
 
+/* Starts the current task's event of `type` in the per-CPU scratch (NULL only if that map
+ * fails): the header, the task's argv (an exec's program replaces it) and its names. The caller
+ * completes it and hands it to submit_event. */
 static __always_inline struct brig_event* reserve_event(const struct brig_container* c, __u64 cgid,
                                                         __u32 type) {
-    __u32 slot = c->ring_slot;
-    void* ring = bpf_map_lookup_elem(&rings, &slot);
-    if (!ring) {
-        count_drop(cgid);
+    __u32 zero = 0;
+    struct brig_event* e = bpf_map_lookup_elem(&event_scratch, &zero);
+    if (!e)
         return 0;
-    }
-    struct brig_event* e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
-    if (!e) {
-        count_drop(cgid);
-        return 0;
-    }
     struct task_struct* task = (struct task_struct*)bpf_get_current_task();
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     e->cgroup_id = cgid;
@@ -361,10 +406,23 @@ static __always_inline struct brig_event* reserve_event(const struct brig_contai
     e->family = 0;
     e->port = 0;
     __builtin_memset(e->addr, 0, sizeof(e->addr));
-    e->args_len = 0;
-    e->args[0] = 0;
+    e->repeats_follow = 0;
+    e->repeat_what = 0;
+    e->repeat_since_ns = 0;
+    e->repeat_total = 0;
     e->path[0] = 0;
     e->new_path[0] = 0;
+    /* Each event names its own command line: the watcher need not have seen the exec. */
+    unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
+    unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
+    __u32 len = arg_end > arg_start ? arg_end - arg_start : 0;
+    if (len > BRIG_ARGS_LEN)
+        len = BRIG_ARGS_LEN;
+    e->args_len = 0;
+    e->args[0] = 0;
+    if (len && bpf_probe_read_user(e->args, len & (BRIG_ARGS_LEN - 1) ?: BRIG_ARGS_LEN,
+                                   (void*)arg_start) == 0)
+        e->args_len = len;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     struct task_struct* parent = BPF_CORE_READ(task, real_parent);
     bpf_probe_read_kernel_str(e->pcomm, sizeof(e->pcomm), &parent->comm);
@@ -374,6 +432,142 @@ static __always_inline struct brig_event* reserve_event(const struct brig_contai
     else
         e->exe[0] = 0;
     return e;
+}
+
+/* One FNV-1a step over a 64-bit word. */
+static __always_inline __u64 fnv_mix(__u64 hash, __u64 word) {
+    return (hash ^ word) * 0x100000001b3ULL;
+}
+
+/* Mixes the NUL-terminated string in `s` (a BRIG_PATH_LEN buffer, 8-byte aligned) into `hash`
+ * a word at a time. The bytes after its NUL are what earlier events left in the scratch: they
+ * are masked off in the word of the NUL (its first zero byte, little-endian). */
+static __always_inline __u64 hash_string(__u64 hash, const char* s) {
+    for (int i = 0; i < BRIG_PATH_LEN; i += 8) {
+        __u64 word;
+        __builtin_memcpy(&word, s + i, sizeof(word));
+        __u64 zeros = (word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL;
+        if (zeros) {
+            __u64 first = zeros & -zeros;
+            return fnv_mix(hash, word & ((first >> 7) - 1));
+        }
+        hash = fnv_mix(hash, word);
+    }
+    return hash;
+}
+
+/* What an event is about, for coalescing: its type, syscall, flags, verdict, address, the
+ * program (comm: an exec in between starts other repeats) and its paths. */
+static __always_inline __u64 event_what(const struct brig_event* e) {
+    __u64 words[4];
+    __builtin_memcpy(words, e->addr, 16);
+    __builtin_memcpy(&words[2], e->comm, 16);
+    __u64 hash = 0xcbf29ce484222325ULL;
+    hash = fnv_mix(hash, ((__u64)e->type << 32) | e->syscall_nr);
+    hash = fnv_mix(hash, ((__u64)e->flags << 32) | ((__u64)e->family << 16) | e->port);
+    hash = fnv_mix(hash, e->action);
+    for (int i = 0; i < 4; i++)
+        hash = fnv_mix(hash, words[i]);
+    hash = hash_string(hash, e->path);
+    if (e->new_path[0])
+        hash = hash_string(hash, e->new_path);
+    return hash;
+}
+
+#define BRIG_SHED_WINDOW_NS 1000000000ULL
+
+/* While the ring is more than half full (its watcher is behind), each rule of the container may
+ * send one event a second: the other half stays free for the rules that have not spoken, so one
+ * rule's flood cannot crowd out another's first alert. True when the event is shed (counted). */
+static __always_inline bool shed_under_pressure(void* ring, __u64 ring_bytes,
+                                                const struct brig_event* e) {
+    if (bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) <= ring_bytes / 2)
+        return false;
+    struct brig_shed_key key = {.cgroup_id = e->cgroup_id, .rule_id = e->rule_id};
+    struct brig_shed* rule = bpf_map_lookup_elem(&shed_rules, &key);
+    if (!rule) {
+        struct brig_shed first = {.last_ns = e->boot_ns};
+        bpf_map_update_elem(&shed_rules, &key, &first, BPF_NOEXIST);
+        return false;
+    }
+    if (e->boot_ns - rule->last_ns >= BRIG_SHED_WINDOW_NS) {
+        rule->last_ns = e->boot_ns;
+        return false;
+    }
+    __sync_fetch_and_add(&rule->shed, 1);
+    count_drop(e->cgroup_id, true);
+    return true;
+}
+
+/* Copies the event into `ring` with its coalescing fields (`total`: the count of its repeats
+ * entry once sent); false when it was shed or the ring is full (counted). A window's first
+ * repeat is never shed: it is what lets the watcher alert the window's count. */
+static __always_inline bool output_event(void* ring, __u64 ring_bytes, struct brig_event* e,
+                                         __u64 total, __u64 since_ns) {
+    if (!e->repeats_follow && shed_under_pressure(ring, ring_bytes, e))
+        return false;
+    struct brig_event* out = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
+    if (!out) {
+        count_drop(e->cgroup_id, false);
+        return false;
+    }
+    e->repeat_total = total;
+    e->repeat_since_ns = since_ns;
+    bpf_probe_read_kernel(out, sizeof(*e), e);
+    bpf_ringbuf_submit(out, 0);
+    return true;
+}
+
+/* Sends an event started by reserve_event to the container's watcher. Events of one rule,
+ * thread and object within the container's coalesce_ms of the window's first one are coalesced:
+ * the first repeat is sent (repeats_follow) and kept by the watcher, the later ones are only
+ * counted, and the watcher alerts their count once the window is over. Verdicts the kernel
+ * carried out go to the slot's verdict ring. Returns 0. */
+static __noinline int submit_event(const struct brig_container* c, struct brig_event* e) {
+    __u64 now = e->boot_ns;
+    bool coalesce = c->coalesce_ms && e->type != BRIG_EV_EXEC;
+    struct brig_repeat_key key = {};
+    struct brig_repeat* seen = 0;
+    if (coalesce) {
+        key.cgroup_id = e->cgroup_id;
+        key.what = event_what(e);
+        key.rule_id = e->rule_id;
+        key.tid = e->tid;
+        e->repeat_what = key.what;
+        seen = bpf_map_lookup_elem(&repeats, &key);
+        if (seen && now - seen->window_ns < (__u64)c->coalesce_ms * 1000000ULL) {
+            seen->last_ns = now;
+            if (seen->primed) {
+                seen->total++;
+                return 0;
+            }
+            e->repeats_follow = 1;
+        }
+    }
+    __u64 total = coalesce ? (seen ? seen->total + 1 : 1) : 0;
+    __u64 since_ns = seen ? seen->since_ns : now;
+    __u32 slot = c->ring_slot;
+    bool sent;
+    if (e->action & (BRIG_ACT_DENY | BRIG_ACT_KILL)) {
+        void* ring = bpf_map_lookup_elem(&verdict_rings, &slot);
+        sent = ring && output_event(ring, BRIG_VERDICT_RING_BYTES, e, total, since_ns);
+    } else {
+        void* ring = bpf_map_lookup_elem(&rings, &slot);
+        sent = ring && output_event(ring, BRIG_RING_BYTES, e, total, since_ns);
+    }
+    if (!sent || !coalesce)
+        return 0;
+    /* Only this thread writes its entries: the event already carries the total written here. */
+    if (seen) {
+        seen->total = total;
+        seen->primed = e->repeats_follow;
+        if (!e->repeats_follow)
+            seen->window_ns = now;
+    } else {
+        struct brig_repeat first = {.since_ns = now, .window_ns = now, .last_ns = now, .total = 1};
+        bpf_map_update_elem(&repeats, &key, &first, BPF_ANY);
+    }
+    return 0;
 }
 
 /* Carries out a verdict's kill: the current task now, every other task of the container at its

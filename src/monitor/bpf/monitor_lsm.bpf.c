@@ -23,7 +23,7 @@ static __always_inline int earlier(int ret) {
 }
 
 /* Carries out a refusal's kill and starts its report: the event, for the caller to complete and
- * submit (NULL when the ring is full, counted as a drop). */
+ * hand to submit_event. */
 static __always_inline struct brig_event* refusal(struct brig_container* c, __u64 cgid,
                                                   const struct brig_verdict* v, __u32 type) {
     enforce_kill(c, v);
@@ -42,7 +42,7 @@ static __always_inline int refuse(struct brig_container* c, __u64 cgid,
     if (!e)
         return -EPERM;
     e->flags = flags;
-    bpf_ringbuf_submit(e, 0);
+    submit_event(c, e);
     return -EPERM;
 }
 
@@ -150,7 +150,7 @@ int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), filename);
     e->exe_new = exe_new;
     copy_argv(e);
-    bpf_ringbuf_submit(e, 0);
+    submit_event(c, e);
     return -EPERM;
 }
 
@@ -215,7 +215,7 @@ static __always_inline int check_open(const struct place* p, bool write, __u32 f
     e->syscall_nr = is_open_syscall(nr) ? nr : NR_openat;
     e->flags = flags;
     path_of(e->path, p);
-    bpf_ringbuf_submit(e, 0);
+    submit_event(c, e);
     return -EPERM;
 }
 
@@ -260,7 +260,7 @@ static __always_inline int check_path_op(const struct place* a, const struct pla
     path_of(e->path, a);
     if (b)
         path_of(e->new_path, b);
-    bpf_ringbuf_submit(e, 0);
+    submit_event(c, e);
     return -EPERM;
 }
 
@@ -399,7 +399,7 @@ static __always_inline int check_sockaddr(struct sockaddr* address, __u32 op, __
     e->family = family;
     e->port = port;
     __builtin_memcpy(e->addr, key.addr, sizeof(e->addr));
-    bpf_ringbuf_submit(e, 0);
+    submit_event(c, e);
     return -EPERM;
 }
 
