@@ -155,7 +155,7 @@ std::string RuntimeMonitor::prometheus_metrics(const std::vector<Watched>& conta
     for (const auto& c : containers)
         node.containers.push_back(
             {c.id, read_alerts(c.state_dir),
-             monitor && c.cgroup2_id ? monitor->dropped_events(c.cgroup2_id) : 0});
+             monitor && c.cgroup2_id ? monitor->dropped_events(c.cgroup2_id).total() : 0});
     return prometheus_text(node);
 }
 
