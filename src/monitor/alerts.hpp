@@ -29,6 +29,9 @@ struct Alert {
     std::string hostname;
     Action action = Action::alert;
     bool enforced_in_kernel = false;
+    // Judged while the exec waited (exec_verdicts.hpp): the program never ran. Output field
+    // brig.before_exec.
+    bool before_exec = false;
     std::string source = "syscall";  // Falco's: "internal" for brig's own alerts
 };
 // One Falco JSON line (no trailing newline); output_fields typed as Falco's (numbers, booleans,
@@ -49,8 +52,11 @@ public:
     // (or of the parent they forked from without exec). Every event gets its evt.num and its
     // ancestors (proc.aname[N], proc.pcmdline, ...) as far as the container's execs tell.
     void complete(const brig_event& event, EventFields& fields);
+    // The same for an exec that has not run yet (judged before the fact): nothing is recorded.
+    void describe_exec(const brig_event& event, EventFields& fields) const;
 
 private:
+    void resolve_applet(const brig_event& event, EventFields& fields) const;
     struct Process {
         std::string name, exe, exepath, args;
         uint32_t ppid = 0;
@@ -65,6 +71,14 @@ private:
 // The rules that match an event: user-space evaluation of every rule, plus the kernel's verdict.
 std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& policy,
                                ProcessTable& processes);
+
+// The alert of `rule` on an event's fields, stamped with the event's time (boot_ns).
+Alert rule_alert(const CompiledRule& rule, const EventFields& fields, uint64_t boot_ns,
+                 const ContainerPolicy& policy);
+// The alerts of the rules judged before exec (CompiledRule::judged_before_exec) that match the
+// fields of a pending exec event.
+std::vector<Alert> match_judged_rules(const brig_event& event, const EventFields& fields,
+                                      const ContainerPolicy& policy);
 
 // Writes alerts to the container's log and the configured outputs.
 class AlertSink {

@@ -60,6 +60,7 @@ ClassMatch compile_class(EventClass cls, const ClassTerms& in);
 struct RuleKeys {
     KernelKeys keys;
     bool exact = false;
+    bool observes_execs = false;  // some conjunction is evaluated on exec events
     std::vector<std::string> warnings;
 };
 RuleKeys compile_condition(const Expr& condition);

@@ -1,6 +1,8 @@
 // The per-container watcher: a process forked by create that reads the container's ring, writes
 // its alerts and finishes kills; it exits when the container's cgroup is empty. Enforcement does
-// not depend on it: the kernel has already acted when an event reaches it.
+// not depend on it: the kernel has already acted when an event reaches it. The one exception is
+// a container whose rules judge execs in user space: its execs wait for the watcher's verdict
+// (exec_verdicts.hpp), and fail while there is no watcher.
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -10,13 +12,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
-
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
 
+#include "monitor/alert_queue.hpp"
 #include "monitor/alerts.hpp"
 #include "monitor/bpf/monitor_abi.h"
+#include "monitor/exec_verdicts.hpp"
 #include "monitor/monitor.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/resident.hpp"
@@ -31,7 +36,7 @@ constexpr long kBatchNs = 10'000'000;
 
 struct WatcherState {
     const ContainerPolicy* policy;
-    AlertSink* sink;
+    AlertQueue* sink;
     ProcessTable processes;
     std::string cgroup_path;
     uint64_t cgroup_id;
@@ -64,7 +69,12 @@ int on_event(void* ctx, void* data, size_t size) {
     const auto& event = *static_cast<const brig_event*>(data);
     if (event.cgroup_id != state.cgroup_id)
         return 0;  // left in the pool's ring by its previous holder
-    for (const Alert& alert : match_event(event, *state.policy, state.processes)) {
+    std::vector<Alert> alerts = match_event(event, *state.policy, state.processes);
+    bool refused = std::any_of(alerts.begin(), alerts.end(),
+                               [](const Alert& a) { return a.action != Action::alert; });
+    if (event.type == BRIG_EV_EXEC && (event.flags & BRIG_EXEC_UNAPPROVED) && !refused)
+        alerts.push_back(unapproved_exec_alert(event, *state.policy));
+    for (const Alert& alert : alerts) {
         state.sink->emit(alert);
         if (alert.action == Action::alert)
             continue;
@@ -91,7 +101,17 @@ bool cgroup_populated(int events_fd) {
     return std::strstr(buf, "populated 1") != nullptr;
 }
 
-void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dropped) {
+// An exec refused before it ran (exec_verdicts.hpp): kill also kills the container, before the
+// exec is answered.
+void on_refused_exec(WatcherState& state, const Alert& alert) {
+    state.sink->emit(alert);
+    if (alert.action == Action::kill) {
+        record_kill(state, alert);
+        kill_cgroup(state.cgroup_path);
+    }
+}
+
+void emit_drop_alert(AlertQueue& sink, const ContainerPolicy& policy, uint64_t dropped) {
     Alert alert;
     struct timespec now {};
     clock_gettime(CLOCK_REALTIME, &now);
@@ -111,12 +131,22 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
 
 [[noreturn]] void watch(Monitor& monitor, const MonitorConfig& config,
                         const ContainerIdentity& container, const ContainerPolicy& policy,
-                        const std::string& state_dir, UniqueFd ring, UniqueFd events) {
+                        const std::string& state_dir, UniqueFd ring, UniqueFd events,
+                        UniqueFd exec_socket) {
     AlertSink sink(config.outputs, state_dir, policy.container_id);
-    WatcherState state{&policy, &sink, {}, container.cgroup2_path, container.cgroup2_id, state_dir};
+    AlertQueue alerts(sink);
+    WatcherState state{&policy,  &alerts, {}, container.cgroup2_path, container.cgroup2_id,
+                       state_dir};
     ring_buffer* rb = ring_buffer__new(ring.get(), on_event, &state, nullptr);
     if (!rb)
         _exit(1);
+    std::optional<ExecVerdicts> verdicts;
+    if (exec_socket)
+        verdicts.emplace(
+            ExecVerdicts::Context{monitor, policy, container.cgroup2_id, container.pid,
+                                  state.processes, [rb] { ring_buffer__consume(rb); },
+                                  [&state](const Alert& a) { on_refused_exec(state, a); }},
+            std::move(exec_socket));
     try {
         monitor.top_up_rings();  // a ring made ahead of the next create's need
     } catch (const Error&) {
@@ -130,31 +160,42 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
     release_resident_text();
     bool trimmed = true;
     for (;;) {
-        pollfd fds[2] = {{ring_buffer__epoll_fd(rb), POLLIN, 0}, {events.get(), POLLPRI, 0}};
-        if (::poll(fds, 2, trimmed ? -1 : 1000) == 0) {
+        std::vector<pollfd> fds = {{ring_buffer__epoll_fd(rb), POLLIN, 0},
+                                   {events.get(), POLLPRI, 0}};
+        if (verdicts)
+            verdicts->add_pollfds(fds);
+        if (::poll(fds.data(), fds.size(), trimmed ? -1 : 1000) == 0) {
             release_resident_text();  // a quiet second after events
             trimmed = true;
             continue;
         }
         trimmed = false;
+        if (verdicts)
+            verdicts->serve(fds.data() + 2, fds.size() - 2);
         // A busy container's events are taken in batches: one wake-up per event would cost the
         // container a context switch per exec or open (the kernel has already acted on them).
+        // Execs waiting for a verdict are answered meanwhile.
         if (ring_buffer__consume(rb) > 0) {
-            struct timespec batch {
-                0, kBatchNs
-            };
-            ::nanosleep(&batch, nullptr);  // SIGUSR1 (delete) cuts it short
+            if (verdicts) {
+                verdicts->serve_for(kBatchNs);
+            } else {
+                struct timespec batch {
+                    0, kBatchNs
+                };
+                ::nanosleep(&batch, nullptr);  // SIGUSR1 (delete) cuts it short
+            }
         }
         bool populated = cgroup_populated(events.get());
         if (!populated)
             ring_buffer__consume(rb);  // the last events
         uint64_t dropped = monitor.dropped_events(container.cgroup2_id);
         if (dropped > reported_drops) {
-            emit_drop_alert(sink, policy, dropped - reported_drops);
+            emit_drop_alert(alerts, policy, dropped - reported_drops);
             reported_drops = dropped;
         }
         if (!populated) {
             ring_buffer__free(rb);
+            alerts.flush();
             _exit(0);
         }
     }
@@ -164,22 +205,24 @@ void emit_drop_alert(AlertSink& sink, const ContainerPolicy& policy, uint64_t dr
 
 namespace {
 
-// Closes every fd above stderr except keep_a and keep_b.
-void close_all_but(int keep_a, int keep_b) {
-    int lo = std::min(keep_a, keep_b), hi = std::max(keep_a, keep_b);
-    auto close_range_of = [](unsigned first, unsigned last) {
-        if (first <= last)
-            syscall(SYS_close_range, first, last, 0);
-    };
-    close_range_of(3, static_cast<unsigned>(lo) - 1);
-    close_range_of(static_cast<unsigned>(lo) + 1, static_cast<unsigned>(hi) - 1);
-    close_range_of(static_cast<unsigned>(hi) + 1, ~0U);
+// Closes every fd above stderr except those in `keep` (-1 entries ignored).
+void close_all_but(std::vector<int> keep) {
+    std::erase(keep, -1);
+    std::sort(keep.begin(), keep.end());
+    unsigned first = 3;
+    for (int fd : keep) {
+        if (static_cast<unsigned>(fd) > first)
+            syscall(SYS_close_range, first, static_cast<unsigned>(fd) - 1, 0);
+        first = std::max(first, static_cast<unsigned>(fd) + 1);
+    }
+    syscall(SYS_close_range, first, ~0U, 0);
 }
 
 }  // namespace
 
 pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& container,
-                    const ContainerPolicy& policy, const std::string& container_state_dir) {
+                    const ContainerPolicy& policy, const std::string& container_state_dir,
+                    UniqueFd exec_socket) {
     Monitor monitor = Monitor::open(config);
     UniqueFd ring(monitor.ring_fd(container.cgroup2_id));
     UniqueFd events(
@@ -213,7 +256,7 @@ pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& contai
             ::close(null_fd);
         // Nothing of brig's (its caller's pipes, the container's sync socket) stays open in the
         // long-lived watcher, and `run`'s blocked signals are not blocked here.
-        close_all_but(ring.get(), events.get());
+        close_all_but({ring.get(), events.get(), exec_socket.get()});
         // SIGUSR1 (from delete) only interrupts the poll: drain the ring and notice the end now.
         struct sigaction wake {};
         wake.sa_handler = [](int) {};
@@ -227,12 +270,13 @@ pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& contai
             // again for the drop counters.
             Monitor own = Monitor::open(config);
             watch(own, config, container, policy, container_state_dir, std::move(ring),
-                  std::move(events));
+                  std::move(events), std::move(exec_socket));
         } catch (...) {
             _exit(1);
         }
     }
     report_write.reset();
+    exec_socket.reset();  // the watcher's now
     pid_t watcher = -1;
     ssize_t n = ::read(report_read.get(), &watcher, sizeof(watcher));
     int status = 0;

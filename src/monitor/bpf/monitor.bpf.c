@@ -4,6 +4,7 @@
  * instruction), cgroup programs attached to each container's cgroup2 dir deny sockets and
  * connects. Every program first looks the current cgroup up in `containers`: host processes and
  * other runtimes' containers leave after one hash lookup. */
+#include "exec_verdicts.h"
 #include "monitor_common.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -52,6 +53,9 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
     if (verdict.action & BRIG_ACT_DENY)
         bpf_send_signal(SIGKILL);
     enforce_kill(c, &verdict);
+    bool approved = exec_approved(c, cgid, (__u32)ctx->args[1], bprm, exe_new);
+    if (!approved)
+        bpf_send_signal(SIGKILL);
 
     /* Reserved last and submitted on every path below: the verifier of older kernels (6.1) loses
      * track of a reservation held across the lookups above. */
@@ -69,6 +73,7 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
                                    (void*)arg_start) == 0)
         e->args_len = len;
     e->exe_new = exe_new;
+    e->flags = approved ? 0 : BRIG_EXEC_UNAPPROVED;
     e->rule_id = verdict.rule_id;
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
     bpf_ringbuf_submit(e, 0);
