@@ -63,7 +63,7 @@ ExecJudgement judge_exec(const brig_event& pending, const ContainerPolicy& polic
 // What the kernel must see at the exec for it to run.
 brig_exec_approval approval_of(const brig_event& pending, const ExecJudgement& judgement,
                                uint32_t checks, const std::optional<Reaper>& reaper);
-// brig's alert for an exec the kernel killed as not approved, when no rule says why.
+// brig's alert for an exec the kernel killed as not the one approved.
 Alert unapproved_exec_alert(const brig_event& exec, const ContainerPolicy& policy);
 
 // ---- the watcher's side -----------------------------------------------------------------------

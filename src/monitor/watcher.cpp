@@ -70,9 +70,9 @@ int on_event(void* ctx, void* data, size_t size) {
     if (event.cgroup_id != state.cgroup_id)
         return 0;  // left in the pool's ring by its previous holder
     std::vector<Alert> alerts = match_event(event, *state.policy, state.processes);
-    bool refused = std::any_of(alerts.begin(), alerts.end(),
-                               [](const Alert& a) { return a.action != Action::alert; });
-    if (event.type == BRIG_EV_EXEC && (event.flags & BRIG_EXEC_UNAPPROVED) && !refused)
+    // Killed by the kernel: not the exec the watcher approved (the rules that match what it
+    // really was are alerted and carried out as well).
+    if (event.type == BRIG_EV_EXEC && (event.flags & BRIG_EXEC_UNAPPROVED))
         alerts.push_back(unapproved_exec_alert(event, *state.policy));
     for (const Alert& alert : alerts) {
         state.sink->emit(alert);

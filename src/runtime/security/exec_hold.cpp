@@ -21,6 +21,10 @@ namespace {
 
 constexpr uint32_t kX32Bit = 0x40000000;
 
+constexpr const char* kMonitorGone =
+    "the container's monitor is gone (it judges every exec before it runs): no program can "
+    "start in the container";
+
 // execve and execveat of every ABI an x86-64 kernel runs: x86-64 (59, 322), x32 (520, 545 with
 // the x32 bit, masked off here) and i386 (11, 358). Everything else is allowed.
 const sock_filter kExecFilter[] = {
@@ -89,10 +93,7 @@ UniqueFd connect_exec_hold(const std::string& path) {
         throw_errno("exec verdicts: socket");
     if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&p.address), sizeof(p.address)) !=
         0)
-        throw Error(
-            "the container's monitor is gone (it judges every exec before it runs): no program "
-            "can start in the container",
-            errno);
+        throw Error(kMonitorGone, errno);
     return sock;
 }
 
@@ -103,7 +104,11 @@ void hold_execs(int connection) {
         ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog)));
     if (!listener)
         throw_errno("monitor: cannot hold execs for the monitor's verdicts (seccomp listener)");
-    linux::send_fd(connection, listener.get(), "exec");
+    try {
+        linux::send_fd(connection, listener.get(), "exec");
+    } catch (const Error& e) {
+        throw Error(kMonitorGone, e.errnum());
+    }
 }
 
 }  // namespace brig::security
