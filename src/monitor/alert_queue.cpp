@@ -1,7 +1,10 @@
 #include "monitor/alert_queue.hpp"
 
 #include <time.h>
-#include <unistd.h>
+
+#include <utility>
+
+#include "monitor/quiet_thread.hpp"
 
 namespace brig::monitor {
 namespace {
@@ -27,7 +30,8 @@ Alert overflow_alert(const Alert& last, uint64_t count) {
 
 }  // namespace
 
-AlertQueue::AlertQueue(AlertSink& sink) : sink_(sink), writer_([this] { write_all(); }) {}
+AlertQueue::AlertQueue(AlertSink& sink)
+    : sink_(sink), writer_(quiet_thread([this] { write_all(); })) {}
 
 AlertQueue::~AlertQueue() {
     {

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <thread>
 
+#include "monitor/quiet_thread.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/linux/terminal.hpp"
 
@@ -454,7 +455,7 @@ struct ExecVerdicts::Reader {
             if (stuck >= kStuckReadersLimit)
                 return std::nullopt;
             slot = std::make_shared<Slot>();
-            std::thread(work, slot).detach();
+            quiet_thread([s = slot] { work(s); }).detach();
         }
         std::unique_lock lock(slot->mutex);
         slot->job = std::move(job);

@@ -88,8 +88,8 @@ protected:
     std::string start_detached(const std::string& script) {
         bundle().set_script(script);
         std::string id = new_id("verdict");
-        auto started = runtime({"--config", config_path().string(), "run", "--detach",
-                                "--bundle", bundle().dir().string(), id});
+        auto started = runtime({"--config", config_path().string(), "run", "--detach", "--bundle",
+                                bundle().dir().string(), id});
         EXPECT_TRUE(started.ok()) << started.describe();
         return id;
     }
@@ -131,7 +131,8 @@ protected:
         EXPECT_EQ(a["source"], "syscall");
         EXPECT_EQ(a["tags"], Json::array({"test"}));
         std::string output = a.value("output", "");
-        EXPECT_NE(output.find(": Critical Forbidden program (proc.name=" + program), std::string::npos)
+        EXPECT_NE(output.find(": Critical Forbidden program (proc.name=" + program),
+                  std::string::npos)
             << output;
         const Json& of = a["output_fields"];
         EXPECT_EQ(of.value("proc.name", ""), program) << of.dump();
@@ -172,8 +173,7 @@ TEST_F(MonitorUserVerdict, ADenyRuleRefusesTheExecAndTheContainerGoesOn) {
     EXPECT_FALSE(w.state.contains("killedByRule")) << w.state.dump();
     // Refused with EPERM (busybox sh: 126); the programs the rule allows run as usual.
     EXPECT_EQ(w.result.out, "cat: 126\ntee: 126\n6\n");
-    EXPECT_NE(w.result.err.find("cat: Operation not permitted"), std::string::npos)
-        << w.result.err;
+    EXPECT_NE(w.result.err.find("cat: Operation not permitted"), std::string::npos) << w.result.err;
     EXPECT_FALSE(fs::exists(in_rootfs("/tmp/marker")));
     EXPECT_EQ(read_file(in_rootfs("/tmp/allowed")), "allowed\n");
     // One alert per refused command, however many directories of PATH the shell tried.
@@ -252,8 +252,7 @@ TEST_F(MonitorUserVerdict, WithoutItsWatcherTheContainerRunsNoProgram) {
     ASSERT_TRUE(wait_until([&] { return fs::exists(in_rootfs("/tmp/result")); }));
     EXPECT_EQ(read_file(in_rootfs("/tmp/result")), "echo: 126\n");
     EXPECT_EQ(read_file(in_rootfs("/tmp/marker")), "");  // made by sh's redirection only
-    EXPECT_NE(read_file(in_rootfs("/tmp/err")).find("Function not implemented"),
-              std::string::npos);
+    EXPECT_NE(read_file(in_rootfs("/tmp/err")).find("Function not implemented"), std::string::npos);
     EXPECT_EQ(wait_for_status(id, "stopped"), "stopped");
     ASSERT_TRUE(delete_container(id).ok());
     EXPECT_EQ(leftovers(id), std::vector<std::string>{});
@@ -298,8 +297,8 @@ TEST_F(MonitorUserVerdict, WithoutSuchARuleNothingIsHeld) {
     use_rules("deny");
     std::string judged = start_detached("sleep 60");
     auto seccomp_filters = [&](const std::string& id) {
-        std::string status = read_file("/proc/" + std::to_string(state(id).value("pid", 0)) +
-                                       "/status");
+        std::string status =
+            read_file("/proc/" + std::to_string(state(id).value("pid", 0)) + "/status");
         auto at = status.find("Seccomp_filters:");
         return at == std::string::npos ? -1 : std::atoi(status.c_str() + at + 16);
     };
@@ -314,12 +313,12 @@ TEST_F(MonitorUserVerdict, DeleteLeavesNothingBehind) {
     std::string id = start_detached("echo up > /tmp/up; sleep 60");
     ASSERT_TRUE(wait_until([&] { return fs::exists(in_rootfs("/tmp/up")); }));
     ASSERT_TRUE(runtime({"exec", id, "/bin/echo", "x"}).ok());
-    std::string cgroup = trim(read_file("/proc/" + std::to_string(state(id).value("pid", 0)) +
-                                        "/cgroup"));
+    std::string cgroup =
+        trim(read_file("/proc/" + std::to_string(state(id).value("pid", 0)) + "/cgroup"));
     auto line = cgroup.rfind("0::");
     ASSERT_NE(line, std::string::npos) << cgroup;
     std::string root = fs::exists("/sys/fs/cgroup/unified/cgroup.procs") ? "/sys/fs/cgroup/unified"
-                                                                        : "/sys/fs/cgroup";
+                                                                         : "/sys/fs/cgroup";
     uint64_t cgroup_id = monitor::cgroup_id_of(root + cgroup.substr(line + 3));
     auto monitor = monitor::Monitor::open(monitor::MonitorConfig{});
     EXPECT_GT(monitor.map_entries_of(cgroup_id), 0u);

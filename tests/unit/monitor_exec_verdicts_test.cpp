@@ -1,8 +1,8 @@
 // Exec verdicts before the fact, the decision half (no root, no kernel): which rules hold execs,
 // what the kernel must compare, the exec event built as the kernel will report it, the judgement
 // and the approval the kernel checks.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/sysmacros.h>
 
 #include <cstring>
@@ -20,11 +20,12 @@ namespace {
 
 ContainerPolicy policy_of(const std::string& condition, const std::string& action) {
     RuleSet set;
-    load_rules("- macro: spawned_process\n  condition: evt.type in (execve, execveat)\n"
-               "- rule: judged\n  condition: " +
-                   condition + "\n  output: forbidden %proc.name under %proc.pname\n" +
-                   "  priority: CRITICAL\n  action: " + action + "\n",
-               "test.yaml", set);
+    load_rules(
+        "- macro: spawned_process\n  condition: evt.type in (execve, execveat)\n"
+        "- rule: judged\n  condition: " +
+            condition + "\n  output: forbidden %proc.name under %proc.pname\n" +
+            "  priority: CRITICAL\n  action: " + action + "\n",
+        "test.yaml", set);
     ContainerIdentity c;
     c.id = "c1";
     c.cgroup2_id = 42;
@@ -77,11 +78,10 @@ TEST(ExecVerdicts, OnlyUserDecidedRefusalsOfExecsAreJudgedBeforeTheyRun) {
 TEST(ExecVerdicts, TheKernelComparesWhatTheRulesLookAt) {
     EXPECT_EQ(policy_of("spawned_process and proc.cmdline contains evil", "deny").exec_checks,
               BRIG_EXEC_CHECK_CALL);
-    EXPECT_EQ(policy_of("spawned_process and proc.tty != 0 and user.name = root", "deny")
-                  .exec_checks,
-              BRIG_EXEC_CHECK_CALL | BRIG_EXEC_CHECK_TTY | BRIG_EXEC_CHECK_UID);
-    EXPECT_EQ(policy_of("spawned_process and proc.exe_new = true and proc.aname[2] = nginx",
-                        "kill")
+    EXPECT_EQ(
+        policy_of("spawned_process and proc.tty != 0 and user.name = root", "deny").exec_checks,
+        BRIG_EXEC_CHECK_CALL | BRIG_EXEC_CHECK_TTY | BRIG_EXEC_CHECK_UID);
+    EXPECT_EQ(policy_of("spawned_process and proc.exe_new = true and proc.aname[2] = nginx", "kill")
                   .exec_checks,
               BRIG_EXEC_CHECK_CALL | BRIG_EXEC_CHECK_EXE_NEW | BRIG_EXEC_CHECK_PARENT);
     // proc.pid is the task's own, not its parent's.
@@ -133,8 +133,8 @@ TEST(ExecVerdicts, AMatchingRuleRefusesTheExecAndSaysSoInItsAlert) {
 
     // Another parent, another program: it runs.
     for (auto [path, parent] : {std::pair{"/bin/cat", "bash"}, std::pair{"/bin/tee", "sh"}}) {
-        auto allowed = judge_exec(pending_exec(path, {"x"}, parent), policy, processes,
-                                  std::nullopt);
+        auto allowed =
+            judge_exec(pending_exec(path, {"x"}, parent), policy, processes, std::nullopt);
         EXPECT_EQ(allowed.action, Action::alert) << path << " " << parent;
         EXPECT_TRUE(allowed.alerts.empty());
     }
@@ -175,8 +175,8 @@ TEST(ExecVerdicts, ARuleOnANewBinaryLetsTheKernelDecideWhichKindRuns) {
     EXPECT_TRUE(approval.checks & BRIG_EXEC_CHECK_EXE_NEW);
     EXPECT_EQ(approval.exe_new, 0u);
 
-    auto only_old = policy_of("spawned_process and proc.exe_new = false and proc.pname = sh",
-                              "deny");
+    auto only_old =
+        policy_of("spawned_process and proc.exe_new = false and proc.pname = sh", "deny");
     judgement = judge_exec(pending, only_old, processes, std::nullopt);
     ASSERT_TRUE(judgement.exe_new.has_value());
     EXPECT_TRUE(*judgement.exe_new);
@@ -200,8 +200,7 @@ TEST(ExecVerdicts, TheReaperIsAcceptedAsParentOnlyIfTheVerdictHoldsForIt) {
     auto judgement = judge_exec(pending, policy, processes, Reaper{1, "nginx"});
     EXPECT_EQ(judgement.action, Action::alert);
     EXPECT_FALSE(judgement.reaper_too);
-    EXPECT_EQ(approval_of(pending, judgement, policy.exec_checks, Reaper{1, "nginx"}).alt_ppid,
-              0u);
+    EXPECT_EQ(approval_of(pending, judgement, policy.exec_checks, Reaper{1, "nginx"}).alt_ppid, 0u);
     judgement = judge_exec(pending, policy, processes, Reaper{1, "tini"});
     EXPECT_TRUE(judgement.reaper_too);
     auto approval = approval_of(pending, judgement, policy.exec_checks, Reaper{1, "tini"});
@@ -216,8 +215,7 @@ TEST(ExecVerdicts, TheApprovalIsTheExecAsTheKernelWillSeeIt) {
     pending.uid = 1000;
     auto judgement = judge_exec(pending, policy, processes, std::nullopt);
     auto approval = approval_of(pending, judgement, policy.exec_checks, std::nullopt);
-    EXPECT_EQ(approval.checks,
-              BRIG_EXEC_CHECK_CALL | BRIG_EXEC_CHECK_PARENT | BRIG_EXEC_CHECK_TTY);
+    EXPECT_EQ(approval.checks, BRIG_EXEC_CHECK_CALL | BRIG_EXEC_CHECK_PARENT | BRIG_EXEC_CHECK_TTY);
     EXPECT_STREQ(approval.filename, "/bin/cat");
     EXPECT_EQ(approval.filename[sizeof(approval.filename) - 1], 0);
     EXPECT_EQ(approval.args_len, 7u);
