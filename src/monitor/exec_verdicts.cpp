@@ -397,10 +397,9 @@ namespace brig::monitor {
 
 namespace {
 
-// A read of the caller's memory gets this long; then the exec is refused.
-constexpr auto kReadLimit = std::chrono::seconds(2);
-// Readers left stuck in a read before every further exec is refused at once.
-constexpr int kStuckReadersLimit = 8;
+// A read of the caller's memory gets this long; then the exec is refused and the container
+// killed.
+constexpr auto kReadLimit = std::chrono::milliseconds(2000);
 
 struct NotifSizes {
     size_t notif = sizeof(seccomp_notif);
@@ -434,82 +433,66 @@ void respond(int listener, uint64_t id, int error) {
 
 }  // namespace
 
-// Reads a pending exec on a thread of its own and waits for it at most kReadLimit: a page of the
-// caller's memory that never comes (a file on a FUSE mount the container serves) holds up that
-// one exec, which is refused, and the thread, which is left to it.
-struct ExecVerdicts::Reader {
-    using Job = std::function<std::optional<brig_event>()>;
-    struct Slot {
-        std::mutex mutex;
-        std::condition_variable changed;
-        Job job;
-        std::optional<brig_event> result;
-        bool has_job = false, done = false, abandoned = false;
-    };
+ReadWatchdog::ReadWatchdog(std::chrono::milliseconds limit)
+    : limit_(limit), thread_(quiet_thread([this] { run(); })) {}
 
-    ~Reader() { abandon(); }
-
-    // The job's result; nullopt (outer) when it did not come in time.
-    std::optional<std::optional<brig_event>> read(Job job) {
-        if (!slot) {
-            if (stuck >= kStuckReadersLimit)
-                return std::nullopt;
-            slot = std::make_shared<Slot>();
-            quiet_thread([s = slot] { work(s); }).detach();
-        }
-        std::unique_lock lock(slot->mutex);
-        slot->job = std::move(job);
-        slot->has_job = true;
-        slot->done = false;
-        slot->changed.notify_all();
-        if (!slot->changed.wait_for(lock, kReadLimit, [&] { return slot->done; })) {
-            lock.unlock();
-            abandon();
-            ++stuck;
-            return std::nullopt;
-        }
-        return std::move(slot->result);
+ReadWatchdog::~ReadWatchdog() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
     }
+    changed_.notify_all();
+    thread_.join();
+}
 
-private:
-    static void work(std::shared_ptr<Slot> s) {
-        std::unique_lock lock(s->mutex);
-        for (;;) {
-            s->changed.wait(lock, [&] { return s->has_job || s->abandoned; });
-            if (s->abandoned)
-                return;
-            Job job = std::move(s->job);
-            s->has_job = false;
-            lock.unlock();
-            std::optional<brig_event> result = job();
-            lock.lock();
-            if (s->abandoned)
-                return;
-            s->result = std::move(result);
-            s->done = true;
-            s->changed.notify_all();
+// Neither begin nor end wakes the watchdog while it is watching: during a burst of execs it
+// wakes once per limit, not per exec.
+void ReadWatchdog::begin(std::function<void()> expire) {
+    std::lock_guard lock(mutex_);
+    since_ = Clock::now();
+    on_expiry_ = std::move(expire);
+    fired_ = false;
+    ++reads_;
+    if (idle_)
+        changed_.notify_all();
+}
+
+bool ReadWatchdog::end() {
+    std::unique_lock lock(mutex_);
+    since_.reset();
+    changed_.wait(lock, [&] { return !expiring_; });
+    return fired_;
+}
+
+void ReadWatchdog::run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        if (!since_) {
+            idle_ = true;
+            changed_.wait(lock);
+            idle_ = false;
+            continue;
         }
+        const uint64_t read = reads_;
+        changed_.wait_until(lock, *since_ + limit_, [&] { return stopping_; });
+        if (stopping_ || !since_ || reads_ != read)
+            continue;  // that read ended in time (another may be under way: watched next)
+        fired_ = true;
+        expiring_ = true;
+        since_.reset();
+        auto expire = std::move(on_expiry_);
+        lock.unlock();
+        expire();
+        lock.lock();
+        expiring_ = false;
+        changed_.notify_all();
     }
-
-    void abandon() {
-        if (!slot)
-            return;
-        {
-            std::lock_guard lock(slot->mutex);
-            slot->abandoned = true;
-        }
-        slot->changed.notify_all();
-        slot.reset();
-    }
-
-    std::shared_ptr<Slot> slot;
-    int stuck = 0;
-};
+}
 
 ExecVerdicts::ExecVerdicts(Context context, UniqueFd socket)
     : context_(std::move(context)),
       socket_(std::move(socket)),
-      reader_(std::make_unique<Reader>()) {}
+      watchdog_(std::make_unique<ReadWatchdog>(kReadLimit)) {}
 
 ExecVerdicts::~ExecVerdicts() = default;
 
@@ -580,25 +563,30 @@ void ExecVerdicts::answer(int listener) {
     if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, notification) != 0)
         return;  // interrupted meanwhile: the task asks again
     const uint64_t id = notification->id;
-    auto own_fd = std::make_shared<UniqueFd>(::fcntl(listener, F_DUPFD_CLOEXEC, 3));
-    auto pending = reader_->read([n = *notification, own_fd, cgid = context_.cgroup_id] {
-        return read_pending_exec(n, own_fd->get(), cgid);
+    const uint32_t tid = notification->pid;
+    watchdog_->begin([this, listener, id, tid] {
+        refuse_unjudged(listener, id, tid, Action::kill, "brig exec verdict timed out",
+                        "Exec refused and container killed: what it would run could not be read");
     });
-    if (!pending) {
-        refuse_unjudged(listener, id, notification->pid, "brig exec verdict timed out",
-                        "Exec refused: reading what it would run took too long");
+    std::optional<brig_event> pending =
+        read_pending_exec(*notification, listener, context_.cgroup_id);
+    if (watchdog_->end())
         return;
-    }
-    if (!*pending) {
+    if (!pending) {
         respond(listener, id, EFAULT);  // gone, or an argument the kernel could not read either
         return;
     }
-    answer_pending(listener, id, **pending);
+    answer_pending(listener, id, *pending);
 }
 
 void ExecVerdicts::answer_pending(int listener, uint64_t id, const brig_event& pending) {
     context_.catch_up();  // the execs of its ancestors, for proc.pname, proc.aname, ...
-    const std::optional<Reaper> reaper = reaper_of(pending);
+    // A parent outside the container (brig, for the init and `brig exec`'s processes) leaves
+    // when brig does, which the container cannot make happen: the task then goes to a reaper
+    // of the host, and the exec is still the one judged. Only a parent inside is compared.
+    const bool parent_compared =
+        (context_.policy.exec_checks & BRIG_EXEC_CHECK_PARENT) && parent_in_container(pending.ppid);
+    const std::optional<Reaper> reaper = parent_compared ? reaper_of(pending) : std::nullopt;
     ExecJudgement judgement = judge_exec(pending, context_.policy, context_.processes, reaper);
     if (judgement.action != Action::alert) {
         // A shell tries each directory of PATH in turn: one alert for the tries of one command.
@@ -614,13 +602,10 @@ void ExecVerdicts::answer_pending(int listener, uint64_t id, const brig_event& p
     }
     brig_exec_approval approval =
         approval_of(pending, judgement, context_.policy.exec_checks, reaper);
-    // A parent outside the container (brig, for the init and `brig exec`'s processes) leaves
-    // when brig does, which the container cannot make happen: the task then goes to a reaper
-    // of the host, and the exec is still the one judged.
-    if (!parent_in_container(pending.ppid))
+    if (!parent_compared)
         approval.checks &= ~BRIG_EXEC_CHECK_PARENT;
     if (!armed_ || !context_.monitor.approve_exec(context_.cgroup_id, pending.tid, approval)) {
-        refuse_unjudged(listener, id, pending.tid, "brig exec verdict not recorded",
+        refuse_unjudged(listener, id, pending.tid, Action::deny, "brig exec verdict not recorded",
                         "Exec refused: its approval could not be recorded in the kernel");
         return;
     }
@@ -645,10 +630,10 @@ std::optional<Reaper> ExecVerdicts::reaper_of(const brig_event& pending) const {
     return Reaper{static_cast<uint32_t>(context_.init_pid), comm};
 }
 
-void ExecVerdicts::refuse_unjudged(int listener, uint64_t id, uint32_t tid, const std::string& rule,
-                                   const std::string& why) {
+void ExecVerdicts::refuse_unjudged(int listener, uint64_t id, uint32_t tid, Action action,
+                                   const std::string& rule, const std::string& why) {
     CompiledRule brig = brig_rule(rule, why + " (container.id=%container.id proc.pid=%proc.pid)");
-    brig.action = Action::deny;
+    brig.action = action;
     EventFields fields;
     fields.values["container.id"] = context_.policy.container_id;
     fields.values["proc.pid"] = std::to_string(tid);

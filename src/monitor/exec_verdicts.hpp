@@ -11,11 +11,15 @@
 #include <poll.h>
 #include <sys/types.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "monitor/alerts.hpp"
@@ -73,6 +77,35 @@ Alert unapproved_exec_alert(const brig_event& exec, const ContainerPolicy& polic
 std::optional<brig_event> read_pending_exec(const seccomp_notif& notification, int listener,
                                             uint64_t cgroup_id);
 
+// Reading the caller's memory can block: a page that never comes (a file of a FUSE mount the
+// container serves). The watchdog bounds each read: past `limit` it runs the read's `expire`
+// (which refuses the exec and kills the container, ending the read) on a thread of its own,
+// asleep the rest of the time. (A thread per read would cost every exec two more wake-ups.)
+class ReadWatchdog {
+public:
+    explicit ReadWatchdog(std::chrono::milliseconds limit);
+    ~ReadWatchdog();
+    ReadWatchdog(const ReadWatchdog&) = delete;
+    ReadWatchdog& operator=(const ReadWatchdog&) = delete;
+
+    void begin(std::function<void()> expire);
+    // The read is over; true when `expire` ran (then it has returned).
+    bool end();
+
+private:
+    using Clock = std::chrono::steady_clock;
+    void run();
+
+    const std::chrono::milliseconds limit_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::optional<Clock::time_point> since_;
+    std::function<void()> on_expiry_;
+    uint64_t reads_ = 0;
+    bool fired_ = false, expiring_ = false, idle_ = false, stopping_ = false;
+    std::thread thread_;
+};
+
 class ExecVerdicts {
 public:
     struct Context {
@@ -102,15 +135,14 @@ private:
     void answer_pending(int listener, uint64_t id, const brig_event& pending);
     std::optional<Reaper> reaper_of(const brig_event& pending) const;
     bool parent_in_container(uint32_t ppid);
-    void refuse_unjudged(int listener, uint64_t id, uint32_t tid, const std::string& rule,
-                         const std::string& why);
+    void refuse_unjudged(int listener, uint64_t id, uint32_t tid, Action action,
+                         const std::string& rule, const std::string& why);
 
-    struct Reader;
     Context context_;
     UniqueFd socket_;
     std::vector<UniqueFd> connections_;
     std::vector<UniqueFd> listeners_;
-    std::unique_ptr<Reader> reader_;
+    std::unique_ptr<ReadWatchdog> watchdog_;
     bool armed_ = false;
     std::string container_cgroup_;  // as /proc/PID/cgroup names it
     std::string last_refusal_;      // task, argv and rule of the last refused exec

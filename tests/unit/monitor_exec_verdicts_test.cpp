@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 #include <sys/sysmacros.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "monitor/alerts.hpp"
 #include "monitor/bpf/monitor_abi.h"
@@ -241,4 +244,22 @@ TEST(ExecVerdicts, AnUnapprovedExecIsAlertedAsKilledInTheKernel) {
     EXPECT_EQ(json["output_fields"]["container.id"], "c1");
     EXPECT_EQ(json["output_fields"]["brig.action"], "kill");
     EXPECT_EQ(json["output_fields"]["brig.enforced"], "kernel");
+}
+
+TEST(ExecVerdicts, AReadThatDoesNotEndInTimeIsAnsweredByTheWatchdog) {
+    ReadWatchdog watchdog(std::chrono::milliseconds(50));
+    std::atomic<int> expired = 0;
+    watchdog.begin([&] { ++expired; });
+    EXPECT_FALSE(watchdog.end());  // in time: nothing happens
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));
+    EXPECT_EQ(expired, 0);
+
+    watchdog.begin([&] { ++expired; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));  // a read stuck past the limit
+    EXPECT_TRUE(watchdog.end());
+    EXPECT_EQ(expired, 1);
+
+    watchdog.begin([&] { ++expired; });  // the next read has its own limit
+    EXPECT_FALSE(watchdog.end());
+    EXPECT_EQ(expired, 1);
 }
