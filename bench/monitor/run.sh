@@ -13,7 +13,8 @@
 # runs with no brig BPF program attached (other builds' pin dirs under /sys/fs/bpf/brig, if any
 # hold a container, keep theirs: the bench says so). Also a host process's open+close loop with
 # no container registered and with one (a `sleep` container): what watching a container costs
-# the rest of the host.
+# the rest of the host. And the exec loop with a kill rule decided in user space, which makes
+# every exec of the container wait for the watcher's verdict ("exec held").
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -79,6 +80,16 @@ cat >"$work/forbidden.yaml" <<'EOF'
   action: kill
 EOF
 echo "{\"monitor\": {\"rules_files\": [\"$work/forbidden.yaml\"]}}" >"$work/kill.json"
+# A kill rule decided in user space (proc.pname): every exec waits for the watcher's verdict.
+cat >"$work/held.yaml" <<'EOF'
+- rule: bench judged exec
+  desc: a rule the kernel maps cannot express, that never matches the bench
+  condition: spawned_process and proc.pname = no-such-parent and proc.name = forbidden
+  output: judged (container.id=%container.id proc.exe=%proc.exe)
+  priority: CRITICAL
+  action: kill
+EOF
+echo "{\"monitor\": {\"rules_files\": [\"$work/held.yaml\"]}}" >"$work/held.json"
 
 n=0
 in_container() {  # in_container on|off ARG... : runs to completion, prints its stdout
@@ -126,6 +137,7 @@ for round in $(seq "$rounds"); do
     results[redis-set-$mode]+=" $(echo "$csv" | awk -F'"' '$2=="SET"{print $4}')"
     results[redis-get-$mode]+=" $(echo "$csv" | awk -F'"' '$2=="GET"{print $4}')"
   done
+  results[exec-held]+=" $(pinned in_container held /bench/workload exec "$execs" | awk '{print $2}')"
   echo "round $round/$rounds done" >&2
 done
 
@@ -142,6 +154,13 @@ for w in openclose exec redis-set redis-get host-openclose; do
   [[ $w == *openclose ]] && awk -v a="$off" -v b="$on" -v w="$w" \
     'BEGIN {printf "  %s: %.0f ns more per open+close pair\n", w, (1e9 / b - 1e9 / a)}'
 done
+
+# The exec loop with a rule judged before exec (every exec held for the watcher's verdict).
+held=$(echo "${results[exec-held]}" | median)
+on=$(echo "${results[exec-on]}" | median)
+awk -v a="$on" -v b="$held" 'BEGIN {
+  printf "%-22s %14s %14s %10.1f%%  (on, and on with a rule judged before exec)\n", "exec held (ops/s)", a, b, (a - b) / a * 100
+  printf "  exec held: %.0f us more per fork+exec+wait\n", 1e6 / b - 1e6 / a }'
 
 # Forbidden exec -> container dead: the workload stamps CLOCK_MONOTONIC right before execve;
 # the host side stamps the moment the container's init (the exec-ing process) is gone.

@@ -407,16 +407,8 @@ void ProcessTable::complete(const brig_event& event, EventFields& fields) {
     if (event.type == BRIG_EV_EXEC) {
         if (processes_.size() >= 4096)  // pids of a long-lived container: forget the old ones
             processes_.clear();
-        // An applet run through /proc/self/exe runs the binary of the process that exec'd it.
-        std::string& exepath = v["proc.exepath"];
-        if (exepath.starts_with("/proc/") && exepath.ends_with("/exe")) {
-            auto before = processes_.find(event.pid);
-            if (before == processes_.end())
-                before = processes_.find(event.ppid);
-            if (before != processes_.end())
-                exepath = before->second.exepath;
-        }
-        processes_[event.pid] = {v["proc.name"], v["proc.exe"], exepath, v["proc.args"],
+        resolve_applet(event, fields);
+        processes_[event.pid] = {v["proc.name"], v["proc.exe"], v["proc.exepath"], v["proc.args"],
                                  event.ppid};
     } else if (auto it = own_process(event, v["proc.name"]); it != processes_.end()) {
         const Process& p = it->second;
@@ -430,6 +422,23 @@ void ProcessTable::complete(const brig_event& event, EventFields& fields) {
         v["proc.cmdline"] = args.empty() ? p.name : p.name + " " + args;
     }
     set_ancestors(event.ppid, fields);
+}
+
+void ProcessTable::describe_exec(const brig_event& event, EventFields& fields) const {
+    resolve_applet(event, fields);
+    set_ancestors(event.ppid, fields);
+}
+
+// An applet run through /proc/self/exe runs the binary of the process that exec'd it.
+void ProcessTable::resolve_applet(const brig_event& event, EventFields& fields) const {
+    std::string& exepath = fields.values["proc.exepath"];
+    if (!exepath.starts_with("/proc/") || !exepath.ends_with("/exe"))
+        return;
+    auto before = processes_.find(event.pid);
+    if (before == processes_.end())
+        before = processes_.find(event.ppid);
+    if (before != processes_.end())
+        exepath = before->second.exepath;
 }
 
 std::map<uint32_t, ProcessTable::Process>::const_iterator ProcessTable::own_process(
@@ -503,6 +512,24 @@ std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& p
     return alerts;
 }
 
+Alert rule_alert(const CompiledRule& rule, const EventFields& fields, uint64_t boot_ns,
+                 const ContainerPolicy& policy) {
+    struct timespec wall = wall_time_of(boot_ns);
+    EventTime time{rfc3339(wall), policy.time_format_iso_8601 ? rfc3339(wall) : clock_time(wall)};
+    return make_alert(rule, fields, time, false, 1);
+}
+
+std::vector<Alert> match_judged_rules(const brig_event& event, const EventFields& fields,
+                                      const ContainerPolicy& policy) {
+    std::vector<Alert> alerts;
+    for (const CompiledRule& rule : policy.rules)
+        if (rule.judged_before_exec && rule.condition && evaluate(*rule.condition, fields)) {
+            alerts.push_back(rule_alert(rule, fields, event.boot_ns, policy));
+            alerts.back().before_exec = true;
+        }
+    return alerts;
+}
+
 namespace {
 
 // An output field as Falco's JSON has it: numbers as numbers, booleans as booleans, null when
@@ -538,6 +565,8 @@ std::string alert_json(const Alert& alert) {
                                                             : "user";
     if (alert.count > 0)
         fields["brig.count"] = alert.count;
+    if (alert.before_exec)
+        fields["brig.before_exec"] = true;
     nlohmann::ordered_json j = {{"time", alert.time},
                                 {"rule", alert.rule},
                                 {"priority", std::string(priority_name(alert.priority))},

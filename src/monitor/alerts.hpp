@@ -30,6 +30,9 @@ struct Alert {
     std::string hostname;
     Action action = Action::alert;
     bool enforced_in_kernel = false;
+    // Judged while the exec waited (exec_verdicts.hpp): the program never ran. Output field
+    // brig.before_exec.
+    bool before_exec = false;
     std::string source = "syscall";  // Falco's: "internal" for brig's own alerts
     // brig.count: the events the alert stands for (itself and the repeats the kernel coalesced
     // since the last alert of the same rule, thread and object); 0 for brig's own alerts.
@@ -64,8 +67,11 @@ public:
     // (or of the parent they forked from without exec). Every event gets its evt.num and its
     // ancestors (proc.aname[N], proc.pcmdline, ...) as far as the container's execs tell.
     void complete(const brig_event& event, EventFields& fields);
+    // The same for an exec that has not run yet (judged before the fact): nothing is recorded.
+    void describe_exec(const brig_event& event, EventFields& fields) const;
 
 private:
+    void resolve_applet(const brig_event& event, EventFields& fields) const;
     struct Process {
         std::string name, exe, exepath, args;
         uint32_t ppid = 0;
@@ -81,6 +87,14 @@ private:
 // `count`: the events it stands for (brig.count).
 std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& policy,
                                ProcessTable& processes, uint64_t count = 1);
+
+// The alert of `rule` on an event's fields, stamped with the event's time (boot_ns).
+Alert rule_alert(const CompiledRule& rule, const EventFields& fields, uint64_t boot_ns,
+                 const ContainerPolicy& policy);
+// The alerts of the rules judged before exec (CompiledRule::judged_before_exec) that match the
+// fields of a pending exec event.
+std::vector<Alert> match_judged_rules(const brig_event& event, const EventFields& fields,
+                                      const ContainerPolicy& policy);
 
 // Writes alerts to the container's log and the configured outputs.
 class AlertSink {

@@ -43,7 +43,8 @@ constexpr const char* kLoadLock = "/run/brig-monitor.lock";
 constexpr const char* kMapNames[] = {"containers",      "exec_rules",    "open_name_rules",
                                      "open_path_rules", "addr_rules",    "drops",
                                      "rings",           "verdict_rings", "ring_owners",
-                                     "any_condemned",   "repeats",       "shed_rules"};
+                                     "any_condemned",   "repeats",       "shed_rules",
+                                     "exec_approvals"};
 enum MapIndex {
     kContainers,
     kExecRules,
@@ -57,6 +58,7 @@ enum MapIndex {
     kAnyCondemned,
     kRepeats,
     kShedRules,
+    kExecApprovals,
     kMapCount
 };
 constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "brig_connect6",
@@ -590,6 +592,8 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
     value.start_time_sec = static_cast<uint64_t>(::time(nullptr)) + 1;
     value.coalesce_ms = impl_->config.coalesce_ms;
     value.exec_any = to_bpf(plan.exec_any);
+    if (policy.exec_checks)
+        value.flags |= BRIG_CF_EXEC_VERDICTS;
     for (int i = 0; i < BRIG_SC_MAX; ++i)
         value.syscalls[i] = to_bpf(plan.syscalls[i]);
     // "Drop and execute" is one verdict for every exec of a new binary; the exec program reads
@@ -625,6 +629,7 @@ void Monitor::unregister_locked(uint64_t cgroup2_id) noexcept {
     delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
     delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
     delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
+    delete_keys_of(maps[kExecApprovals].get(), sizeof(brig_exec_key), 0, cgroup2_id, true);
     bpf_map_delete_elem(maps[kDrops].get(), &cgroup2_id);
     if (slot >= 0) {
         auto key = static_cast<uint32_t>(slot);
@@ -696,8 +701,20 @@ size_t Monitor::map_entries_of(uint64_t cgroup2_id) const {
     n += delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, false);
     n += delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, false);
     n += delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, false);
+    n += delete_keys_of(maps[kExecApprovals].get(), sizeof(brig_exec_key), 0, cgroup2_id, false);
     n += ring_slot_of(maps[kContainers].get(), maps[kRingOwners].get(), cgroup2_id) >= 0;
     return n;
+}
+
+void Monitor::arm_exec_verdicts(uint64_t cgroup2_id) {
+    brig_exec_key key{cgroup2_id, 0, 0};
+    brig_exec_approval none{};
+    update(impl_->maps[kExecApprovals].get(), &key, &none, "exec_approvals");
+}
+
+bool Monitor::approve_exec(uint64_t cgroup2_id, uint32_t tid, const brig_exec_approval& exec) {
+    brig_exec_key key{cgroup2_id, tid, 0};
+    return bpf_map_update_elem(impl_->maps[kExecApprovals].get(), &key, &exec, BPF_ANY) == 0;
 }
 
 namespace {

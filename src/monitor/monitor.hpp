@@ -29,6 +29,7 @@
 
 #include "monitor/bpf/monitor_abi.h"
 #include "monitor/rules.hpp"
+#include "runtime/common/unique_fd.hpp"
 
 namespace brig::monitor {
 
@@ -128,6 +129,9 @@ struct CompiledRule {
     Action action = Action::alert;
     std::shared_ptr<const Expr> condition;  // container fields already decided
     bool decided_in_kernel = false;         // the kernel match is the whole condition: kernel acts
+    // Decided in user space, refuses (deny or kill) and can match an exec: the watcher judges
+    // every exec of the container before the program runs (exec_verdicts.hpp).
+    bool judged_before_exec = false;
 };
 
 struct ContainerPolicy {
@@ -143,6 +147,9 @@ struct ContainerPolicy {
     std::map<std::string, std::string> container_fields;  // container.image.*, k8s.*, ...
     std::map<uint32_t, std::string> user_names;           // host uid -> user.name
     bool time_format_iso_8601 = false;                    // of the output's time prefix
+    // BRIG_EXEC_CHECK_* the kernel compares between a judged exec and the one that runs; 0 when
+    // no rule is judged_before_exec (execs then run unheld).
+    uint32_t exec_checks = 0;
 };
 
 // Loads the rule sets (built-in, config files, annotation file), applies the action annotation
@@ -204,6 +211,12 @@ public:
     // New fds of the container's rings (alerts; carried-out verdicts); the caller owns them.
     int ring_fd(uint64_t cgroup2_id) const;
     int verdict_ring_fd(uint64_t cgroup2_id) const;
+    // The watcher of a container with exec verdicts (ContainerPolicy::exec_checks): arm once a
+    // task of the container holds the notification filter (from then on the kernel kills every
+    // exec of the container that was not approved), then approve each exec it lets run (false
+    // when the map is full).
+    void arm_exec_verdicts(uint64_t cgroup2_id);
+    bool approve_exec(uint64_t cgroup2_id, uint32_t tid, const brig_exec_approval& exec);
 
     struct Impl;
 
@@ -217,8 +230,11 @@ private:
 // Forks the container's watcher: it reads the container's ring, evaluates user-space rules,
 // writes alerts (alerts.jsonl in container_state_dir plus the configured outputs), kills the whole
 // container (cgroup.kill) after a kill rule, and exits when the cgroup is empty. Returns its pid.
+// exec_socket: where the container's processes hand their exec listeners
+// (security::listen_exec_hold), invalid when no rule is judged before exec.
 pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& container,
-                    const ContainerPolicy& policy, const std::string& container_state_dir);
+                    const ContainerPolicy& policy, const std::string& container_state_dir,
+                    UniqueFd exec_socket = {});
 
 // `brig events ID`: the container's alerts, one Falco JSON object per line.
 std::vector<std::string> read_alerts(const std::string& container_state_dir);

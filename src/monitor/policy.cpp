@@ -9,6 +9,7 @@
 #include "monitor/annotation_rules.hpp"
 #include "monitor/bpf/monitor_abi.h"
 #include "monitor/container_users.hpp"
+#include "monitor/exec_verdicts.hpp"
 #include "monitor/monitor.hpp"
 #include "monitor/rules_compiler.hpp"
 #include "runtime/common/error.hpp"
@@ -219,9 +220,14 @@ ContainerPolicy compile_policy(const RuleSet& rules, const ContainerIdentity& co
             policy.warnings.push_back("rule '" + rule.name + "': " + warning);
         apply_keys(keys, static_cast<uint32_t>(policy.rules.size()), policy.rules.back().action,
                    policy);
-        policy.rules.back().decided_in_kernel = keys.exact;
-        if (needs_exec_history(policy.rules.back(), keys.beyond_exec))
+        CompiledRule& added = policy.rules.back();
+        added.decided_in_kernel = keys.exact;
+        if (needs_exec_history(added, keys.beyond_exec))
             merge(policy.kernel.exec_any, {0, BRIG_ACT_REPORT});
+        added.judged_before_exec =
+            !keys.exact && keys.observes_execs && added.action != Action::alert;
+        if (added.judged_before_exec)
+            policy.exec_checks |= exec_checks_of(*added.condition);
     }
     return policy;
 }

@@ -417,6 +417,7 @@ bool compile_conjunction(const Expr& conjunction, RuleKeys& out) {
             out.warnings.push_back("evt.type '" + type + "' is not observed by brig");
     }
     bool exact = !classes.empty();
+    out.observes_execs = out.observes_execs || classes.contains(EventClass::exec);
     for (const auto& [cls, class_types] : classes) {
         out.beyond_exec = out.beyond_exec || cls != EventClass::exec;
         ClassMatch m = compile_class(cls, {class_types, terms});

@@ -62,6 +62,7 @@ struct RuleKeys {
     KernelKeys keys;
     bool exact = false;
     bool beyond_exec = false;  // some conjunction is about other events than execs
+    bool observes_execs = false;  // some conjunction is evaluated on exec events
     std::vector<std::string> warnings;
 };
 RuleKeys compile_condition(const Expr& condition);

@@ -11,6 +11,7 @@
 #include "monitor/metrics.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/unique_fd.hpp"
+#include "runtime/security/exec_hold.hpp"
 #include "runtime/state/state_store.hpp"
 
 namespace brig::monitor {
@@ -55,11 +56,19 @@ public:
         return {policy_.landlock_deny, policy_.seccomp_deny};
     }
 
+    // Rules judged before exec: the socket the container's processes hand their exec
+    // listeners to, made now (before the container's first process) and handed to the watcher.
+    void listen_for_execs() {
+        exec_socket_path_ = state_dir_ + "/" + lifecycle::kExecVerdictSocket;
+        exec_socket_ = security::listen_exec_hold(exec_socket_path_);
+    }
+    std::string exec_verdict_socket() const override { return exec_socket_path_; }
+
     void activate(pid_t init_pid) override {
         identity_.pid = init_pid;
         monitor_->register_container(identity_, policy_);
         registered_ = true;
-        watcher_ = start_watcher(config_, identity_, policy_, state_dir_);
+        watcher_ = start_watcher(config_, identity_, policy_, state_dir_, std::move(exec_socket_));
         // delete finds the watcher through this (pid and start time: pids get reused).
         state::write_file_atomic(
             state_dir_ + "/" + watcher_file,
@@ -83,6 +92,8 @@ private:
     std::string state_dir_;
     bool registered_ = false;
     pid_t watcher_ = -1;
+    UniqueFd exec_socket_;
+    std::string exec_socket_path_;
 };
 
 }  // namespace
@@ -136,8 +147,18 @@ std::unique_ptr<lifecycle::ContainerWatch> RuntimeMonitor::prepare(
     // resolved, and report it: behind a Landlock refusal (Landlock runs first) they never run.
     if (monitor->path() == EnforcementPath::bpf_lsm)
         policy.landlock_deny.clear();
-    return std::make_unique<Watch>(monitor, config_, std::move(identity), std::move(policy),
-                                   c.state_dir);
+    if (policy.exec_checks && c.own_seccomp_listener) {
+        log_.warn(
+            "monitor: linux.seccomp notifies a listener of its own, so execs cannot also wait "
+            "for the monitor: rules decided in user space act on execs after they started");
+        policy.exec_checks = 0;
+    }
+    bool judges_execs = policy.exec_checks != 0;
+    auto watch = std::make_unique<Watch>(monitor, config_, std::move(identity), std::move(policy),
+                                         c.state_dir);
+    if (judges_execs)
+        watch->listen_for_execs();
+    return watch;
 }
 
 void RuntimeMonitor::release(uint64_t cgroup2_id, const std::string& state_dir) {

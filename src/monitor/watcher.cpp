@@ -1,6 +1,8 @@
 // The per-container watcher: a process forked by create that reads the container's ring, writes
 // its alerts and finishes kills; it exits when the container's cgroup is empty. Enforcement does
-// not depend on it: the kernel has already acted when an event reaches it.
+// not depend on it: the kernel has already acted when an event reaches it. The one exception is
+// a container whose rules judge execs in user space: its execs wait for the watcher's verdict
+// (exec_verdicts.hpp), and fail while there is no watcher.
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,12 +16,16 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "monitor/alert_queue.hpp"
 #include "monitor/alerts.hpp"
 #include "monitor/bpf/monitor_abi.h"
+#include "monitor/exec_verdicts.hpp"
 #include "monitor/monitor.hpp"
+#include "monitor/quiet_thread.hpp"
 #include "monitor/rate_limit.hpp"
 #include "monitor/repeats.hpp"
 #include "runtime/common/error.hpp"
@@ -42,7 +48,7 @@ uint64_t boot_now_ns() {
 }
 
 struct WatcherState {
-    WatcherState(const ContainerPolicy& policy, const MonitorConfig& config, AlertSink& sink,
+    WatcherState(const ContainerPolicy& policy, const MonitorConfig& config, AlertQueue& sink,
                  Monitor& monitor, const ContainerIdentity& container, std::string state_dir)
         : policy(&policy),
           outputs(&config.outputs),
@@ -56,7 +62,7 @@ struct WatcherState {
 
     const ContainerPolicy* policy;
     const OutputConfig* outputs;
-    AlertSink* sink;
+    AlertQueue* sink;
     Monitor* monitor;
     ProcessTable processes;
     RepeatTracker repeats;
@@ -92,7 +98,12 @@ void record_kill(WatcherState& state, const Alert& alert) {
 // The alerts of an event standing for `count` events, through the rate limit; `act`: carry
 // out the verdicts (false for the repeats of an event already acted on).
 void alert_event(WatcherState& state, const brig_event& event, uint64_t count, bool act) {
-    for (const Alert& alert : match_event(event, *state.policy, state.processes, count)) {
+    std::vector<Alert> alerts = match_event(event, *state.policy, state.processes, count);
+    // Killed by the kernel: not the exec the watcher approved (the rules that match what it
+    // really was are alerted and carried out as well).
+    if (event.type == BRIG_EV_EXEC && (event.flags & BRIG_EXEC_UNAPPROVED))
+        alerts.push_back(unapproved_exec_alert(event, *state.policy));
+    for (const Alert& alert : alerts) {
         if (state.rate_limit.admit(alert.rule, alert.count, boot_now_ns()))
             state.sink->emit(alert);
         if (!act || alert.action == Action::alert)
@@ -185,6 +196,16 @@ bool cgroup_populated(int events_fd) {
     return std::strstr(buf, "populated 1") != nullptr;
 }
 
+// An exec refused before it ran (exec_verdicts.hpp): kill also kills the container, before the
+// exec is answered.
+void on_refused_exec(WatcherState& state, const Alert& alert) {
+    state.sink->emit(alert);
+    if (alert.action == Action::kill) {
+        record_kill(state, alert);
+        kill_cgroup(state.cgroup_path);
+    }
+}
+
 struct Rings {
     UniqueFd alerts;    // the slot's ring
     UniqueFd verdicts;  // its verdict ring: what the kernel refused or killed
@@ -202,15 +223,24 @@ ring_buffer* open_rings(const Rings& rings, WatcherState& state) {
 
 [[noreturn]] void watch(Monitor& monitor, const MonitorConfig& config,
                         const ContainerIdentity& container, const ContainerPolicy& policy,
-                        const std::string& state_dir, const Rings& rings, UniqueFd events) {
+                        const std::string& state_dir, const Rings& rings, UniqueFd events,
+                        UniqueFd exec_socket) {
     AlertSink sink(config.outputs, state_dir, policy.container_id, policy.time_format_iso_8601);
-    WatcherState state(policy, config, sink, monitor, container, state_dir);
+    AlertQueue alerts(sink);
+    WatcherState state(policy, config, alerts, monitor, container, state_dir);
     ring_buffer* rb = open_rings(rings, state);
     if (!rb)
         _exit(1);
+    std::optional<ExecVerdicts> verdicts;
+    if (exec_socket)
+        verdicts.emplace(
+            ExecVerdicts::Context{monitor, policy, container.cgroup2_id, container.pid,
+                                  state.processes, [rb] { ring_buffer__consume(rb); },
+                                  [&state](const Alert& a) { on_refused_exec(state, a); }},
+            std::move(exec_socket));
     // A ring made ahead of the next create's need, on a thread of its own: each map-in-map
     // update waits for an RCU grace period, while a flood may be filling this container's ring.
-    std::thread top_up([&monitor] {
+    std::thread top_up = quiet_thread([&monitor] {
         try {
             monitor.top_up_rings();
         } catch (const Error&) {
@@ -224,20 +254,31 @@ ring_buffer* open_rings(const Rings& rings, WatcherState& state) {
     release_resident_text();
     bool trimmed = true;
     for (;;) {
-        pollfd fds[2] = {{ring_buffer__epoll_fd(rb), POLLIN, 0}, {events.get(), POLLPRI, 0}};
-        if (::poll(fds, 2, poll_timeout_ms(state, trimmed)) == 0 && !work_left(state)) {
+        std::vector<pollfd> fds = {{ring_buffer__epoll_fd(rb), POLLIN, 0},
+                                   {events.get(), POLLPRI, 0}};
+        if (verdicts)
+            verdicts->add_pollfds(fds);
+        if (::poll(fds.data(), fds.size(), poll_timeout_ms(state, trimmed)) == 0 &&
+            !work_left(state)) {
             release_resident_text();  // a quiet second after events
             trimmed = true;
             continue;
         }
         trimmed = false;
+        if (verdicts)
+            verdicts->serve(fds.data() + 2, fds.size() - 2);
         // A busy container's events are taken in batches: one wake-up per event would cost the
         // container a context switch per exec or open (the kernel has already acted on them).
+        // Execs waiting for a verdict are answered meanwhile.
         if (ring_buffer__consume(rb) > 0) {
-            struct timespec batch {
-                0, kBatchNs
-            };
-            ::nanosleep(&batch, nullptr);  // SIGUSR1 (delete) cuts it short
+            if (verdicts) {
+                verdicts->serve_for(kBatchNs);
+            } else {
+                struct timespec batch {
+                    0, kBatchNs
+                };
+                ::nanosleep(&batch, nullptr);  // SIGUSR1 (delete) cuts it short
+            }
         }
         bool populated = cgroup_populated(events.get());
         if (!populated)
@@ -246,6 +287,7 @@ ring_buffer* open_rings(const Rings& rings, WatcherState& state) {
         emit_internal_alerts(state, !populated);
         if (!populated) {
             ring_buffer__free(rb);
+            alerts.flush();
             top_up.join();
             _exit(0);
         }
@@ -256,8 +298,9 @@ ring_buffer* open_rings(const Rings& rings, WatcherState& state) {
 
 namespace {
 
-// Closes every fd above stderr except `keep`.
+// Closes every fd above stderr except those in `keep` (-1 entries ignored).
 void close_all_but(std::vector<int> keep) {
+    std::erase(keep, -1);
     std::sort(keep.begin(), keep.end());
     unsigned first = 3;
     for (int fd : keep) {
@@ -271,7 +314,8 @@ void close_all_but(std::vector<int> keep) {
 }  // namespace
 
 pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& container,
-                    const ContainerPolicy& policy, const std::string& container_state_dir) {
+                    const ContainerPolicy& policy, const std::string& container_state_dir,
+                    UniqueFd exec_socket) {
     Monitor monitor = Monitor::open(config);
     Rings rings{UniqueFd(monitor.ring_fd(container.cgroup2_id)),
                 UniqueFd(monitor.verdict_ring_fd(container.cgroup2_id))};
@@ -306,7 +350,7 @@ pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& contai
             ::close(null_fd);
         // Nothing of brig's (its caller's pipes, the container's sync socket) stays open in the
         // long-lived watcher, and `run`'s blocked signals are not blocked here.
-        close_all_but({rings.alerts.get(), rings.verdicts.get(), events.get()});
+        close_all_but({rings.alerts.get(), rings.verdicts.get(), events.get(), exec_socket.get()});
         // SIGUSR1 (from delete) only interrupts the poll: drain the ring and notice the end now.
         struct sigaction wake {};
         wake.sa_handler = [](int) {};
@@ -319,12 +363,14 @@ pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& contai
             // brig's own fds, the parent's map fds among them, are closed: open the pinned maps
             // again for the drop counters.
             Monitor own = Monitor::open(config);
-            watch(own, config, container, policy, container_state_dir, rings, std::move(events));
+            watch(own, config, container, policy, container_state_dir, rings, std::move(events),
+                  std::move(exec_socket));
         } catch (...) {
             _exit(1);
         }
     }
     report_write.reset();
+    exec_socket.reset();  // the watcher's now
     pid_t watcher = -1;
     ssize_t n = ::read(report_read.get(), &watcher, sizeof(watcher));
     int status = 0;

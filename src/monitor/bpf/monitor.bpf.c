@@ -4,6 +4,7 @@
  * instruction), cgroup programs attached to each container's cgroup2 dir deny sockets and
  * connects. Every program first looks the current cgroup up in `containers`: host processes and
  * other runtimes' containers leave after one hash lookup. */
+#include "exec_verdicts.h"
 #include "monitor_common.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -52,8 +53,13 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
     if (verdict.action & BRIG_ACT_DENY)
         bpf_send_signal(SIGKILL);
     enforce_kill(c, &verdict);
-    if (!verdict.action)
-        return 0; /* no rule can match this exec (exec_any reports every exec when one can) */
+    bool approved = exec_approved(c, cgid, (__u32)ctx->args[1], bprm, exe_new);
+    if (!approved)
+        bpf_send_signal(SIGKILL);
+    /* No rule can match this exec (exec_any reports every exec when one can); an exec that was
+     * not approved is reported. */
+    if (!verdict.action && approved)
+        return 0;
 
     /* The new program's argv is in place: reserve_event reads it. */
     struct brig_event* e = reserve_event(c, cgid, BRIG_EV_EXEC);
@@ -61,6 +67,7 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
         return 0;
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), filename);
     e->exe_new = exe_new;
+    e->flags = approved ? 0 : BRIG_EXEC_UNAPPROVED;
     e->rule_id = verdict.rule_id;
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
     submit_event(c, e);

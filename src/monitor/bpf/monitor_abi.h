@@ -49,6 +49,10 @@ enum brig_syscall_class {
 #define BRIG_CF_OPEN_NAME_SCAN 2u
 
 #define BRIG_NAME_LENS 8
+/* A rule decided in user space refuses or kills some exec: the container's tasks hand every exec
+ * to its watcher (a seccomp user notification) and the exec program kills what the watcher did
+ * not approve (exec_approvals), once the watcher is armed. */
+#define BRIG_CF_EXEC_VERDICTS 4u
 
 /* Value of the `containers` map, keyed by the container's cgroup2 id. */
 struct brig_container {
@@ -146,6 +150,42 @@ struct brig_addr_key {
     __u8 addr[16];
     __u32 op; /* brig_addr_op */
 };
+
+/* exec_approvals key: the watcher's approval of one task's exec (tid before the exec, as the
+ * seccomp notification named it); tid 0 marks the container armed (a task holds the filter). */
+struct brig_exec_key {
+    __u64 cgroup_id;
+    __u32 tid;
+    __u32 reserved;
+};
+
+/* What the exec program compares, by what the rules judged: always the file name and argv. */
+#define BRIG_EXEC_CHECK_CALL 1u   /* file name and argv (always compared) */
+#define BRIG_EXEC_CHECK_PARENT 2u /* ppid and parent comm (one of the two parents given) */
+#define BRIG_EXEC_CHECK_UID 4u
+#define BRIG_EXEC_CHECK_TTY 8u
+#define BRIG_EXEC_CHECK_EXE_NEW 16u /* the verdict holds for one value of "written after start" */
+
+/* exec_approvals value: the exec the watcher let run, as the exec program will see it. Buffers
+ * are zero past their contents, as the program reads its own. */
+struct brig_exec_approval {
+    __u32 checks; /* BRIG_EXEC_CHECK_* */
+    __u32 uid;
+    __s32 tty;
+    __u32 exe_new;
+    __u32 ppid;
+    __u32 alt_ppid; /* 0 = none: the reaper the task goes to if its parent exits meanwhile */
+    char pcomm[BRIG_COMM_LEN];
+    char alt_pcomm[BRIG_COMM_LEN];
+    __u32 args_len;
+    __u32 reserved;
+    char filename[BRIG_PATH_LEN];
+    char args[BRIG_ARGS_LEN];
+};
+
+/* brig_event.flags of an exec: the task was killed, the exec was not what its watcher approved
+ * (changed after the verdict, or never shown to the watcher). */
+#define BRIG_EXEC_UNAPPROVED 1u
 
 enum brig_event_type {
     BRIG_EV_EXEC = 1,

@@ -27,6 +27,7 @@
 #include "runtime/linux/signal_delivery.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/security/capabilities.hpp"
+#include "runtime/security/exec_hold.hpp"
 #include "runtime/security/lsm.hpp"
 #include "runtime/security/seccomp.hpp"
 #include "runtime/state/container_id.hpp"
@@ -288,13 +289,17 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     if (monitor_)
         plan.watch =
             monitor_->prepare({o.id, plan.bundle, store_.dir(o.id), st.cgroup2_id,
-                               cgroup2_dir(*plan.cgroup), spec.annotations, spec.process->env});
+                               cgroup2_dir(*plan.cgroup), spec.annotations, spec.process->env,
+                               plan.confinement.seccomp && plan.confinement.seccomp->notify});
     st.monitored = plan.watch != nullptr;
     if (plan.watch)
         plan.denies = plan.watch->in_process_denies();
     // Before the init exists: no exec can find the container without it.
     state::write_file_atomic(store_.confinement_path(o.id), plan.denies.to_json_text(), 0600,
                              state::Durability::atomic_only);
+    UniqueFd exec_hold;
+    if (plan.watch && !plan.watch->exec_verdict_socket().empty())
+        exec_hold = security::connect_exec_hold(plan.watch->exec_verdict_socket());
 
     // O_RDWR opens never block; exec.fifo keeps a reader for `start`, started.fifo a writer
     // that only the container's exec (or death) removes.
@@ -306,6 +311,7 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     ctx.start_fifo_fd = start_fifo.get();
     ctx.started_fifo_fd = started_fifo.get();
     ctx.console_fd = console.console.get();
+    ctx.exec_hold = exec_hold.get();
 
     SpawnPlan spawn_plan{static_cast<uint64_t>(plan.ns.clone_flags), std::move(plan.ns.joins),
                          plan.cgroup.get()};
@@ -322,6 +328,7 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     start_fifo.reset();
     started_fifo.reset();
     console.console.reset();
+    exec_hold.reset();
 
     // Armed before activate: a watcher that fails to start must not leave map entries behind.
     rollback.add("cancelling the monitor's watch", [&plan] {

@@ -23,7 +23,14 @@ struct MonitoredContainer {
     std::string cgroup2_path;
     std::map<std::string, std::string> annotations;
     std::vector<std::string> env;
+    // linux.seccomp notifies a listener of its own: a task may have only one, so the monitor
+    // cannot also hold the container's execs.
+    bool own_seccomp_listener = false;
 };
+
+// In the container's state dir while its monitor judges every exec before it runs: each
+// process brig starts in the container hands its exec listener there (security::hold_execs).
+inline constexpr const char* kExecVerdictSocket = "exec-verdicts.sock";
 
 // One container's watch, prepared before its first process exists.
 class ContainerWatch {
@@ -37,6 +44,9 @@ public:
     virtual void activate(pid_t init_pid) = 0;
     // Undoes activate() (a create that fails after it).
     virtual void cancel() = 0;
+    // The socket (<state dir>/kExecVerdictSocket) the container's processes hand their exec
+    // listener to, "" when the monitor's verdicts on execs need no hold.
+    virtual std::string exec_verdict_socket() const = 0;
 };
 
 class ContainerMonitor {

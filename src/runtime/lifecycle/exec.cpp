@@ -17,6 +17,7 @@
 #include "runtime/lifecycle/spawner.hpp"
 #include "runtime/linux/process_setup.hpp"
 #include "runtime/linux/terminal.hpp"
+#include "runtime/security/exec_hold.hpp"
 #include "runtime/state/state_store.hpp"
 
 namespace brig::lifecycle {
@@ -121,6 +122,7 @@ struct ExecBody {
     const security::DenyPolicy& denies;
     int root_fd;     // the container's root, entered when it has no mount namespace
     int console_fd;  // with a terminal
+    int exec_hold;   // the monitor's exec verdict socket, or -1
     int preserve_fds;
     std::string state_json;
 
@@ -138,6 +140,10 @@ struct ExecBody {
         security::apply_exec_labels(confinement.lsm);
         // After the labels' procfs mount, as in the init: a domain of its own (README).
         security::apply_deny_policy(denies);
+        if (exec_hold >= 0) {  // as the init: every exec of this process waits for the monitor
+            security::hold_execs(exec_hold);
+            ::close(exec_hold);
+        }
         // On success the exec closes the sync socket (CLOEXEC): brig reads EOF.
         exec_user_process(process, spec.linux->seccomp, confinement.seccomp_program(),
                           confinement.seccomp_listener.get(), true, preserve_fds, 0, state_json);
@@ -171,16 +177,30 @@ ExecProcess Runtime::spawn_exec(const ExecOptions& o) {
     UniqueFd console;
     if (process.terminal)
         console = linux::connect_console_socket(o.console_socket);
+    // A profile with its own notify listener leaves no room for the hold (as at create).
+    UniqueFd exec_hold;
+    try {
+        if (!confinement.seccomp || !confinement.seccomp->notify)
+            exec_hold = security::connect_exec_hold(store_.dir(o.id) + "/" + kExecVerdictSocket);
+    } catch (const Error& e) {
+        throw ExecFailed(e);
+    }
 
-    const ExecBody body{
-        spec,       process,       confinement,    denies,
-        root.get(), console.get(), o.preserve_fds, i.state.to_oci_json(i.status).dump(),
-    };
+    const ExecBody body{.spec = spec,
+                        .process = process,
+                        .confinement = confinement,
+                        .denies = denies,
+                        .root_fd = root.get(),
+                        .console_fd = console.get(),
+                        .exec_hold = exec_hold.get(),
+                        .preserve_fds = o.preserve_fds,
+                        .state_json = i.state.to_oci_json(i.status).dump()};
     try {
         SpawnPlan plan{0, std::move(joins), cgroup.get()};
         plan.stdio = o.stdio;
         Spawn spawn(std::move(plan), [&body](int, const std::string&) { body(); });
         console.reset();
+        exec_hold.reset();
         spawn.go();
         spawn.wait_exec();
         if (!o.pid_file.empty())

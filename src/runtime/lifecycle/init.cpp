@@ -19,6 +19,7 @@
 #include "runtime/linux/syscalls.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/security/capabilities.hpp"
+#include "runtime/security/exec_hold.hpp"
 #include "runtime/security/seccomp.hpp"
 
 namespace brig::lifecycle {
@@ -162,6 +163,11 @@ void container_init(const InitContext& ctx, const std::string& state_json) {
         // After the console's bind mount: a Landlock-restricted process may not mount.
         if (ctx.denies)
             security::apply_deny_policy(*ctx.denies);
+        // From here on (startContainer hooks, the program) every exec waits for the monitor.
+        if (ctx.exec_hold >= 0) {
+            security::hold_execs(ctx.exec_hold);
+            ::close(ctx.exec_hold);
+        }
         linux::apply_rlimits(process.rlimits);
         if (process.oom_score_adj)
             linux::apply_oom_score_adj(*process.oom_score_adj);

@@ -25,6 +25,7 @@ struct InitContext {
     int started_fifo_fd = -1;   // started.fifo: closed by exec, a byte if we fail before it
     int console_fd = -1;        // --console-socket connection, or -1
     int seccomp_listener = -1;  // connected linux.seccomp.listenerPath, or -1
+    int exec_hold = -1;         // connected exec verdict socket (security::hold_execs), or -1
     int preserve_fds = 0;       // fds 3..3+N-1 stay open
     int listen_fds = 0;         // LISTEN_FDS passed through
     bool no_pivot = false;
