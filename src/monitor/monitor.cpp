@@ -40,11 +40,10 @@ namespace {
 
 constexpr const char* kBpffsRoot = "/sys/fs/bpf";
 constexpr const char* kLoadLock = "/run/brig-monitor.lock";
-constexpr const char* kMapNames[] = {"containers",      "exec_rules",    "open_name_rules",
-                                     "open_path_rules", "addr_rules",    "drops",
-                                     "rings",           "verdict_rings", "ring_owners",
-                                     "any_condemned",   "repeats",       "shed_rules",
-                                     "exec_approvals"};
+constexpr const char* kMapNames[] = {
+    "containers", "exec_rules", "open_name_rules", "open_path_rules", "addr_rules",
+    "drops",      "rings",      "verdict_rings",   "ring_owners",     "any_condemned",
+    "repeats",    "shed_rules", "exec_approvals"};
 enum MapIndex {
     kContainers,
     kExecRules,
