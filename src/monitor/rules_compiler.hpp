@@ -61,7 +61,7 @@ ClassMatch compile_class(EventClass cls, const ClassTerms& in);
 struct RuleKeys {
     KernelKeys keys;
     bool exact = false;
-    bool beyond_exec = false;  // some conjunction is about other events than execs
+    bool beyond_exec = false;     // some conjunction is about other events than execs
     bool observes_execs = false;  // some conjunction is evaluated on exec events
     std::vector<std::string> warnings;
 };
