@@ -31,8 +31,9 @@ int parse_interval_ms(const std::string& text) {
     return static_cast<int>(value * scale);
 }
 
+// Keys in runc's order (type, id, data): scripts match the line.
 void emit(const std::string& type, const std::string& id, const nlohmann::json& data) {
-    nlohmann::json event = {{"type", type}, {"id", id}};
+    nlohmann::ordered_json event = {{"type", type}, {"id", id}};
     if (!data.is_null())
         event["data"] = data;
     std::cout << event.dump() << std::endl;

@@ -106,9 +106,9 @@ void setup_console(int console_socket, const std::optional<config::ConsoleSize>&
     UniqueFd slave(ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!slave)
         throw_errno("terminal: cannot open the pty peer");
-    if (fchown(slave.get(), owner.uid, owner.gid) != 0)
-        throw_errno("terminal: cannot give the pty to " + std::to_string(owner.uid) + ":" +
-                    std::to_string(owner.gid));
+    // The group stays devpts's (tty, gid=5 in the usual mount options), as runc leaves it.
+    if (fchown(slave.get(), owner.uid, static_cast<gid_t>(-1)) != 0)
+        throw_errno("terminal: cannot give the pty to uid " + std::to_string(owner.uid));
     if (size) {
         winsize ws{};
         ws.ws_row = static_cast<unsigned short>(size->height);

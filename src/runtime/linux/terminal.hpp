@@ -15,8 +15,8 @@ UniqueFd connect_console_socket(const std::string& path);
 
 // In the container, after pivot_root: opens /dev/ptmx, sends the master over console_socket,
 // bind-mounts the slave onto /dev/console (a file verified fd-based, never a symlink), makes it
-// the controlling terminal and stdin/stdout/stderr, owned by `owner` (the process's user, as
-// runc: a non-root process can reopen its tty by name and change its mode).
+// the controlling terminal and stdin/stdout/stderr, owned by `owner`'s uid (the process's user,
+// as runc: a non-root process can reopen its tty by name and change its mode).
 void setup_console(int console_socket, const std::optional<config::ConsoleSize>& size,
                    bool mount_dev_console, const config::User& owner);
 
