@@ -8,6 +8,13 @@
 namespace brig::test {
 namespace {
 
+size_t count_occurrences(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
 constexpr uint64_t kCapSysAdminBit = uint64_t{1} << 21;
 
 // The value of "Key:" in a /proc/<pid>/status text.
@@ -191,6 +198,19 @@ TEST_F(ExecTest, TtyIsSentOverTheConsoleSocket) {
     EXPECT_TRUE(result.ok()) << result.describe();
     EXPECT_NE(output.find("/dev/pts/"), std::string::npos) << output;
     EXPECT_NE(output.find("all-ttys"), std::string::npos) << output;
+}
+
+// runc's "exec [tty ptsname]" and "[stdin not a tty]": without a console socket brig makes the
+// pty itself and relays it (stdin not being a terminal), and the exit status comes through.
+TEST_F(ExecTest, TtyWithoutAConsoleSocketIsRelayed) {
+    auto id = start_sleeper();
+    auto result = exec(id, {"--tty"},
+                       {"sh", "-c", "for f in /proc/self/fd/[012]; do readlink $f; done; exit 3"});
+    EXPECT_EQ(result.exit_code, 3) << result.describe();
+    EXPECT_EQ(count_occurrences(result.out, "/dev/pts/"), 3u) << result.describe();
+    auto detached = exec(id, {"--tty", "--detach"}, {"true"});
+    EXPECT_NE(detached.exit_code, 0);
+    EXPECT_NE(detached.err.find("--console-socket"), std::string::npos) << detached.describe();
 }
 
 TEST_F(ExecTest, BadPreserveFdsIsRefusedNamingTheFlag) {

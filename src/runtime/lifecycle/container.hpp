@@ -74,6 +74,7 @@ struct ExecOptions {
 struct ExecProcess {
     pid_t pid = 0;
     UniqueFd pidfd;
+    UniqueFd pty_master;  // a terminal without a console socket: brig relays it (exec waits)
 };
 
 // A container process that brig itself started (and may wait for, as `run` does).

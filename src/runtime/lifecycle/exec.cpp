@@ -3,6 +3,7 @@
 // never less confined by the monitor than the init (what create recorded for it).
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -164,8 +165,10 @@ ExecProcess Runtime::spawn_exec(const ExecOptions& o) {
     const Confinement confinement = prepare_confinement(
         spec, process, "", security::detect_lsm_host(), seccomp_cache_dir(), log_);
     const security::DenyPolicy denies = recorded_denies(store_.confinement_path(o.id));
-    if (process.terminal && o.console_socket.empty())
-        throw ExecFailed("exec: --tty needs --console-socket");
+    // Without a console socket brig keeps the pty master and relays it while it waits, as runc.
+    const bool own_pty = process.terminal && o.console_socket.empty();
+    if (own_pty && o.detach)
+        throw ExecFailed("exec: --tty with --detach needs --console-socket");
     std::vector<linux::NamespaceToJoin> joins = open_namespaces(spec, i.state.pid);
     if (!state::init_alive(i.state))
         throw ExecFailed("cannot exec in container \"" + o.id + "\": it has stopped");
@@ -174,9 +177,16 @@ ExecProcess Runtime::spawn_exec(const ExecOptions& o) {
     if (!root)
         throw_errno("exec: cannot open the container's root");
     auto cgroup = cgroups::open_manager(i.state.cgroups_path, o.id);
-    UniqueFd console;
-    if (process.terminal)
+    UniqueFd console, pty_receiver;
+    if (own_pty) {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+            throw_errno("exec: socketpair for the terminal");
+        pty_receiver.reset(pair[0]);
+        console.reset(pair[1]);
+    } else if (process.terminal) {
         console = linux::connect_console_socket(o.console_socket);
+    }
     // A profile with its own notify listener leaves no room for the hold (as at create).
     UniqueFd exec_hold;
     try {
@@ -206,8 +216,11 @@ ExecProcess Runtime::spawn_exec(const ExecOptions& o) {
         if (!o.pid_file.empty())
             state::write_file_atomic(o.pid_file, std::to_string(spawn.pid()), 0644,
                                      state::Durability::atomic_only);
+        UniqueFd pty_master;
+        if (pty_receiver)
+            pty_master = linux::receive_fd(pty_receiver.get());  // sent before the exec
         Spawn::Process p = spawn.release();
-        return {p.pid, std::move(p.pidfd)};
+        return {p.pid, std::move(p.pidfd), std::move(pty_master)};
     } catch (const ExecFailed&) {
         throw;
     } catch (const Error& e) {
@@ -220,7 +233,7 @@ int Runtime::exec(const ExecOptions& o) {
     ExecProcess p = spawn_exec(o);
     if (o.detach)
         return 0;
-    return forwarder.wait(p.pid, p.pidfd.get());
+    return forwarder.wait(p.pid, p.pidfd.get(), p.pty_master.get());
 }
 
 }  // namespace brig::lifecycle
