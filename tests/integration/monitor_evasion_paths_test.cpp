@@ -1,0 +1,199 @@
+// Issue 17, path forms: /etc/shadow read and /etc written through every way of naming them but
+// their plain path (`//`, `/./`, `..`, symlinks, /proc/self/root, an O_PATH fd reopened through
+// /proc/self/fd/N, and the path operations that make or change entries). The rules must see the
+// file the kernel resolves: with action alert, one alert naming the real path; with kill, the
+// container dies before it read a byte of the file or changed it (checked on the host).
+#include <ostream>
+#include <tuple>
+
+#include "monitor_test_fixture.hpp"
+
+namespace brig::test {
+namespace {
+
+constexpr const char* kShadow = "root:brig-secret-hash:19000:0:99999:7:::\n";
+constexpr const char* kPasswd = "root:x:0:0:root:/root:/bin/sh\n";
+constexpr const char* kReadRule = "Read sensitive file untrusted";
+constexpr const char* kWriteRule = "Write below etc";
+
+struct PathForm {
+    const char* name;                           // of the test
+    const char* script;                         // what the container does
+    std::map<std::string, std::string> fields;  // of the alert, besides the rule's
+};
+
+const PathForm kReads[] = {
+    {"DoubleSlash", "cat /etc//shadow", {{"proc.name", "cat"}, {"evt.type", "openat"}}},
+    {"DotComponent", "cat /etc/./shadow", {{"proc.name", "cat"}, {"evt.type", "openat"}}},
+    {"DotDot", "cat /tmp/../etc/shadow", {{"proc.name", "cat"}, {"evt.type", "openat"}}},
+    {"RelativeDotDot",
+     "cd /tmp && cat ../etc/shadow",
+     {{"proc.name", "cat"}, {"evt.type", "openat"}}},
+    {"SymlinkToTheFile", "cat /tmp/shadow-link", {{"proc.name", "cat"}, {"evt.type", "openat"}}},
+    {"SymlinkedDirectory",
+     "cat /tmp/etc-link/shadow",
+     {{"proc.name", "cat"}, {"evt.type", "openat"}}},
+    {"ProcSelfRoot",
+     "cat /proc/self/root/etc/shadow",
+     {{"proc.name", "cat"}, {"evt.type", "openat"}}},
+    {"OPathFdReopened",
+     "/probe reopen /etc/shadow",
+     {{"proc.name", "probe"}, {"evt.type", "openat"}}},
+};
+
+// `changed`: the host-side path (below the rootfs) that the write creates or changes.
+struct WriteForm {
+    PathForm form;
+    const char* changed;
+};
+
+const WriteForm kWrites[] = {
+    {{"Symlink",
+      "/probe symlink /tmp/x /etc/evil",
+      {{"proc.name", "probe"}, {"evt.type", "symlink"}, {"fd.name", "/etc/evil"}}},
+     "etc/evil"},
+    {{"Mknod",
+      "/probe mknod /etc/evil",
+      {{"proc.name", "probe"}, {"evt.type", "mknod"}, {"fd.name", "/etc/evil"}}},
+     "etc/evil"},
+    {{"Truncate",
+      "/probe truncate /etc/passwd",
+      {{"proc.name", "probe"}, {"evt.type", "truncate"}, {"fd.name", "/etc/passwd"}}},
+     "etc/passwd"},
+    {{"Link",
+      "/probe link /tmp/x /etc/evil",
+      {{"proc.name", "probe"},
+       {"evt.type", "link"},
+       {"evt.arg.oldpath", "/tmp/x"},
+       {"evt.arg.newpath", "/etc/evil"}}},
+     "etc/evil"},
+    {{"OPathFdReopened",
+      "/probe reopen-write /etc/passwd",
+      {{"proc.name", "probe"}, {"evt.type", "openat"}, {"fd.name", "/etc/passwd"}}},
+     "etc/passwd"},
+    {{"DotDot",
+      "echo evil > /tmp/../etc/passwd",
+      {{"proc.name", "sh"}, {"evt.type", "openat"}, {"fd.name", "/etc/passwd"}}},
+     "etc/passwd"},
+};
+
+// gtest names a failing case by its form.
+void PrintTo(const PathForm& form, std::ostream* out) {
+    *out << form.name;
+}
+
+void PrintTo(const WriteForm& write, std::ostream* out) {
+    *out << write.form.name;
+}
+
+class MonitorEvasionPaths : public MonitorRulesTest {
+protected:
+    void SetUp() override {
+        MonitorRulesTest::SetUp();
+        if (IsSkipped())
+            return;
+        write_file(bundle().rootfs() / "etc/shadow", kShadow, 0600);
+        write_file(bundle().rootfs() / "etc/passwd", kPasswd, 0644);
+        write_file(bundle().rootfs() / "tmp/x", "x\n", 0644);
+        fs::create_symlink("/etc/shadow", bundle().rootfs() / "tmp/shadow-link");
+        fs::create_directory_symlink("/etc", bundle().rootfs() / "tmp/etc-link");
+    }
+
+    // Runs `form` with `action` (alert or kill): with kill the container dies by `rule` before
+    // it says "survived"; with alert it lives. Either way one alert of `rule`, field by field.
+    Watched run_form(const PathForm& form, const std::string& action, const std::string& rule,
+                     const std::string& priority, const std::string& tag) {
+        bundle().set_script(std::string(form.script) + "; echo survived");
+        auto w = run_watched(action);
+        if (action == "kill") {
+            expect_killed_by(w, rule);
+            EXPECT_EQ(w.result.out.find("survived"), std::string::npos) << w.result.out;
+        } else {
+            expect_untouched(w);
+        }
+        EXPECT_EQ(count_alerts(w, rule), 1u) << "nothing twice: " << Json(w.alerts).dump();
+        expect_alert(w, rule, priority, tag, form.fields, action);
+        return w;
+    }
+
+    // The file's state on the host: its content, or that it is absent.
+    std::string host_state(const std::string& path) {
+        fs::path file = bundle().rootfs() / path;
+        if (!fs::exists(fs::symlink_status(file)))
+            return "<absent>";
+        if (!fs::is_regular_file(fs::symlink_status(file)))
+            return "<not a regular file>";
+        return read_file(file);
+    }
+};
+
+using ReadCase = std::tuple<PathForm, std::string>;
+
+class MonitorEvasionReads : public MonitorEvasionPaths,
+                            public ::testing::WithParamInterface<ReadCase> {};
+
+TEST_P(MonitorEvasionReads, TheRuleSeesTheRealFile) {
+    const auto& [form, action] = GetParam();
+    auto fields = form.fields;
+    fields["fd.name"] = "/etc/shadow";
+    auto w = run_form({form.name, form.script, fields}, action, kReadRule, "Warning",
+                      "mitre_credential_access");
+    bool read = w.result.out.find("brig-secret-hash") != std::string::npos;
+    // Alert: the form does reach the file (the test would prove nothing otherwise). Kill: the
+    // task died before its first read(2).
+    EXPECT_EQ(read, action == "alert") << w.result.describe();
+}
+
+std::string read_case_name(const ::testing::TestParamInfo<ReadCase>& info) {
+    return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(Forms, MonitorEvasionReads,
+                         ::testing::Combine(::testing::ValuesIn(kReads),
+                                            ::testing::Values("alert", "kill")),
+                         read_case_name);
+
+using WriteCase = std::tuple<WriteForm, std::string>;
+
+class MonitorEvasionWrites : public MonitorEvasionPaths,
+                             public ::testing::WithParamInterface<WriteCase> {};
+
+TEST_P(MonitorEvasionWrites, TheRuleSeesTheRealPath) {
+    const auto& [write, action] = GetParam();
+    std::string before = host_state(write.changed);
+    run_form(write.form, action, kWriteRule, "Error", "filesystem");
+    std::string after = host_state(write.changed);
+    // Kill: nothing of the write lands. Alert: it does (so the form reached /etc).
+    if (action == "kill")
+        EXPECT_EQ(after, before) << write.changed;
+    else
+        EXPECT_NE(after, before) << write.changed;
+}
+
+std::string write_case_name(const ::testing::TestParamInfo<WriteCase>& info) {
+    return std::string(std::get<0>(info.param).form.name) + "_" + std::get<1>(info.param);
+}
+
+INSTANTIATE_TEST_SUITE_P(Forms, MonitorEvasionWrites,
+                         ::testing::Combine(::testing::ValuesIn(kWrites),
+                                            ::testing::Values("alert", "kill")),
+                         write_case_name);
+
+TEST_F(MonitorEvasionPaths, FtruncateIsAlertedOnTheFilesPath) {
+    // The open for writing is alerted, and so is the ftruncate of its fd, on the file's path.
+    bundle().set_script("/probe ftruncate /etc/passwd");
+    auto w = run_watched("alert");
+    expect_untouched(w);
+    EXPECT_EQ(host_state("etc/passwd"), "");
+    std::vector<std::string> types;
+    for (const auto& alert : w.alerts) {
+        if (alert.value("rule", "") != kWriteRule)
+            continue;
+        EXPECT_EQ(field_text(alert["output_fields"], "fd.name"), "/etc/passwd") << alert.dump();
+        types.push_back(field_text(alert["output_fields"], "evt.type"));
+    }
+    EXPECT_EQ(types, (std::vector<std::string>{"openat", "ftruncate"})) << Json(w.alerts).dump();
+}
+
+}  // namespace
+}  // namespace brig::test
