@@ -16,6 +16,17 @@ constexpr const char* kPasswd = "root:x:0:0:root:/root:/bin/sh\n";
 constexpr const char* kReadRule = "Read sensitive file untrusted";
 constexpr const char* kWriteRule = "Write below etc";
 
+constexpr const char* kMoreOutputFields = R"yaml(
+- rule: Read sensitive file untrusted
+  output: " (evt.type=%evt.type)"
+  override:
+    output: append
+- rule: Write below etc
+  output: " (evt.type=%evt.type evt.arg.oldpath=%evt.arg.oldpath evt.arg.newpath=%evt.arg.newpath)"
+  override:
+    output: append
+)yaml";
+
 struct PathForm {
     const char* name;                           // of the test
     const char* script;                         // what the container does
@@ -92,6 +103,10 @@ protected:
         MonitorRulesTest::SetUp();
         if (IsSkipped())
             return;
+        // The default rules with the syscall and a link's paths in their alerts' fields.
+        write_file(tmp_dir() / "fields.yaml", kMoreOutputFields);
+        write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "fields.yaml").string() +
+                     R"("], "outputs": {"file": ")" + output_file_.string() + R"("}}})");
         write_file(bundle().rootfs() / "etc/shadow", kShadow, 0600);
         write_file(bundle().rootfs() / "etc/passwd", kPasswd, 0644);
         write_file(bundle().rootfs() / "tmp/x", "x\n", 0644);

@@ -21,6 +21,7 @@
 #define O_ACCMODE 3
 #define O_CREAT 0100
 #define O_TRUNC 01000
+#define O_PATH 010000000
 
 /* x86-64 syscall numbers. */
 #define NR_open 2
@@ -279,6 +280,10 @@ static __always_inline void read_syscall_args(struct pt_regs* regs, bool ia32,
     args[3] = tail.r10;
     args[4] = tail.r8;
     args[5] = tail.r9;
+}
+
+static __always_inline bool is_open_syscall(long nr) {
+    return nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat;
 }
 
 /* The brig_path_op a syscall's path operation is ruled under, BRIG_PATH_OPS for none. */
