@@ -40,6 +40,8 @@ std::string evt_type_of(const brig_event& e) {
                     return "open";
                 case 85:
                     return "creat";
+                case 304:
+                    return "open_by_handle_at";
                 case 437:
                     return "openat2";
                 default:

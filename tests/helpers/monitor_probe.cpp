@@ -9,6 +9,7 @@
 //                   /proc/self/fd/N: printed, or truncated and written)
 //                 | symlink TARGET LINK | link OLD NEW | mknod PATH (a FIFO) | truncate PATH
 //                 | ftruncate PATH (opened for writing, then ftruncate): each its own syscall
+//                 | handle PATH (opened by its file handle, then printed)
 // Exit 0: the call succeeded; 1: refused (EPERM/EACCES); 2: another error; 3: bad usage.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -108,6 +109,27 @@ int reopen(const char* path, bool write) {
     if (n > 0)
         std::fwrite(buf, 1, static_cast<size_t>(n), stdout);
     return verdict(n, "reopen");
+}
+
+// Opens `path` by its file handle (CAP_DAC_READ_SEARCH): open_by_handle_at names no path.
+int open_by_handle(const char* path) {
+    struct {
+        file_handle handle;
+        unsigned char bytes[MAX_HANDLE_SZ];
+    } buf{};
+    buf.handle.handle_bytes = MAX_HANDLE_SZ;
+    int mount_id = 0;
+    if (::name_to_handle_at(AT_FDCWD, path, &buf.handle, &mount_id, 0) != 0)
+        return verdict(-1, "name_to_handle_at");
+    int mount_fd = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = ::open_by_handle_at(mount_fd, &buf.handle, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return verdict(fd, "open_by_handle_at");
+    char text[4096];
+    ssize_t n = ::read(fd, text, sizeof(text));
+    if (n > 0)
+        std::fwrite(text, 1, static_cast<size_t>(n), stdout);
+    return verdict(n, "open_by_handle_at");
 }
 
 int truncate_open_file(const char* path) {
@@ -229,13 +251,16 @@ int main(int argc, char** argv) {
         return bind_to(argv[2], argv[3]);
     if ((what == "reopen" || what == "reopen-write") && argc == 3)
         return reopen(argv[2], what == "reopen-write");
+    if (what == "handle" && argc == 3)
+        return open_by_handle(argv[2]);
     if (auto code = path_operation(what, argc, argv))
         return *code;
     std::fprintf(
         stderr,
         "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT|bind IP PORT|open N "
         "PATH|openat DIR NAME|open32 PATH|packet32|ia32|traceme|reopen PATH|reopen-write "
-        "PATH|symlink TARGET LINK|link OLD NEW|mknod PATH|truncate PATH|ftruncate PATH\n");
+        "PATH|symlink TARGET LINK|link OLD NEW|mknod PATH|truncate PATH|ftruncate PATH|handle "
+        "PATH\n");
     return 3;
 }
 

@@ -1,8 +1,8 @@
 // Issue 17, path forms: /etc/shadow read and /etc written through every way of naming them but
 // their plain path (`//`, `/./`, `..`, symlinks, /proc/self/root, an O_PATH fd reopened through
-// /proc/self/fd/N, and the path operations that make or change entries). The rules must see the
-// file the kernel resolves: with action alert, one alert naming the real path; with kill, the
-// container dies before it read a byte of the file or changed it (checked on the host).
+// /proc/self/fd/N, a file handle, and the path operations that make or change entries). The rules
+// must see the file the kernel resolves: with action alert, one alert naming the real path; with
+// kill, the container dies before it read a byte of the file or changed it (checked on the host).
 #include <ostream>
 #include <tuple>
 
@@ -31,6 +31,7 @@ struct PathForm {
     const char* name;                           // of the test
     const char* script;                         // what the container does
     std::map<std::string, std::string> fields;  // of the alert, besides the rule's
+    const char* capability = nullptr;           // that the form needs, beyond Docker's
 };
 
 const PathForm kReads[] = {
@@ -50,6 +51,10 @@ const PathForm kReads[] = {
     {"OPathFdReopened",
      "/probe reopen /etc/shadow",
      {{"proc.name", "probe"}, {"evt.type", "openat"}}},
+    {"FileHandle",
+     "/probe handle /etc/shadow",
+     {{"proc.name", "probe"}, {"evt.type", "open_by_handle_at"}},
+     "CAP_DAC_READ_SEARCH"},
 };
 
 // `changed`: the host-side path (below the rootfs) that the write creates or changes.
@@ -118,6 +123,9 @@ protected:
     // it says "survived"; with alert it lives. Either way one alert of `rule`, field by field.
     Watched run_form(const PathForm& form, const std::string& action, const std::string& rule,
                      const std::string& priority, const std::string& tag) {
+        if (form.capability)
+            for (const char* set : {"bounding", "effective", "permitted"})
+                bundle().config()["process"]["capabilities"][set].push_back(form.capability);
         bundle().set_script(std::string(form.script) + "; echo survived");
         auto w = run_watched(action);
         if (action == "kill") {
@@ -151,8 +159,8 @@ TEST_P(MonitorEvasionReads, TheRuleSeesTheRealFile) {
     const auto& [form, action] = GetParam();
     auto fields = form.fields;
     fields["fd.name"] = "/etc/shadow";
-    auto w = run_form({form.name, form.script, fields}, action, kReadRule, "Warning",
-                      "mitre_credential_access");
+    auto w = run_form({form.name, form.script, fields, form.capability}, action, kReadRule,
+                      "Warning", "mitre_credential_access");
     bool read = w.result.out.find("brig-secret-hash") != std::string::npos;
     // Alert: the form does reach the file (the test would prove nothing otherwise). Kill: the
     // task died before its first read(2).

@@ -174,8 +174,8 @@ static __always_inline void path_verdict(const struct brig_container* c,
     merge_op(verdict, path_rules_of(c, key, len), op);
 }
 
-/* Reports a path operation's verdict (its paths in key and, for a second one, f->kept),
- * killing first if it says so. */
+/* Reports a path operation's verdict on `path` (and `new_path`, the other end of a rename or
+ * link; NULL for none), killing first if it says so. */
 static __always_inline int report_path_op(struct brig_container* c, __u64 cgid,
                                           const struct brig_verdict* verdict, __u32 nr,
                                           const char* path, const char* new_path) {
@@ -514,6 +514,7 @@ static __always_inline __u64 exit_open_flags(struct pt_regs* regs, long nr) {
         case NR_creat:
             return O_CREAT | O_TRUNC | 1 /* O_WRONLY */;
         case NR_openat:
+        case NR_open_by_handle_at:
             return args[2];
         default: /* openat2 */
             bpf_probe_read_user(&flags, sizeof(flags), (void*)args[2]);
@@ -557,16 +558,19 @@ static __always_inline int check_opened_file(struct brig_container* c, __u64 cgi
     return report_open(c, cgid, &verdict, key.path, flags, nr);
 }
 
-/* x86-64, x32 and ia32 numbers of open, creat, openat and openat2 (ia32: 5, 8, 295). */
+/* x86-64, x32 and ia32 numbers of open, creat, openat, openat2 and open_by_handle_at (ia32: 5,
+ * 8, 295, 342). */
 static __always_inline bool maybe_open(long nr) {
     switch (nr & ~X32_SYSCALL_BIT) {
         case NR_open:
         case NR_creat:
         case NR_openat:
         case NR_openat2:
+        case NR_open_by_handle_at:
         case 5:
         case 8:
         case 295:
+        case 342:
             return true;
         default:
             return false;
