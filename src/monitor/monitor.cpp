@@ -334,14 +334,28 @@ std::string KernelSupport::describe() const {
     return out;
 }
 
+namespace {
+
+// Whether a BPF-LSM program attached to file_open runs when this process opens a file.
+bool lsm_hooks_run() {
+    brig_lsm_probe* lsm = brig_lsm_probe__open();
+    if (!lsm)
+        return false;
+    ScopeGuard destroy([&] { brig_lsm_probe__destroy(lsm); });
+    lsm->rodata->probe_tgid = static_cast<uint32_t>(::getpid());
+    if (brig_lsm_probe__load(lsm) != 0 || brig_lsm_probe__attach(lsm) != 0)
+        return false;
+    UniqueFd opened(::open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+    return lsm->bss->probe_runs > 0;
+}
+
+}  // namespace
+
 KernelSupport probe_kernel() {
     libbpf_set_print(quiet_libbpf);
     KernelSupport support;
     support.btf = ::access("/sys/kernel/btf/vmlinux", R_OK) == 0;
-    if (brig_lsm_probe* lsm = brig_lsm_probe__open_and_load()) {
-        support.bpf_lsm = true;
-        brig_lsm_probe__destroy(lsm);
-    }
+    support.bpf_lsm = lsm_hooks_run();
     support.tracepoints = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr) == 1;
     long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, 1u /* VERSION */);
     support.landlock = abi > 0;
