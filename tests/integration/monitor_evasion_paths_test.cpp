@@ -99,6 +99,18 @@ const WriteForm kWrites[] = {
       "echo evil > /tmp/../etc/passwd",
       {{"proc.name", "sh"}, {"evt.type", "openat"}, {"fd.name", "/etc/passwd"}}},
      "etc/passwd"},
+    {{"ProcSelfRoot",
+      "echo evil > /proc/self/root/etc/passwd",
+      {{"proc.name", "sh"}, {"evt.type", "openat"}, {"fd.name", "/etc/passwd"}}},
+     "etc/passwd"},
+    {{"ProcSelfCwd",
+      "cd /etc && echo evil > /proc/self/cwd/passwd",
+      {{"proc.name", "sh"}, {"evt.type", "openat"}, {"fd.name", "/etc/passwd"}}},
+     "etc/passwd"},
+    {{"ProcPidTaskRoot",
+      "echo evil > /proc/$$/task/$$/root/etc/passwd",
+      {{"proc.name", "sh"}, {"evt.type", "openat"}, {"fd.name", "/etc/passwd"}}},
+     "etc/passwd"},
 };
 
 // gtest names a failing case by its form.

@@ -1,8 +1,9 @@
 /* The path a tracepoint reads from a syscall's argument, in the form rules match: made absolute
  * (from the working directory or a directory fd), `//`, `/./` and `..` folded, and the task's
- * own /proc magic links (/proc/self/root, /proc/self/cwd, /proc/self/fd/N; thread-self and the
- * task's pid too) replaced by what they lead to. Other symlinks stay as given: only the kernel's
- * walk resolves them (sys_exit matches the opened file itself). */
+ * own /proc magic links (/proc/self/root, /proc/self/cwd, /proc/self/fd/N; thread-self, the
+ * task's pid and /proc/self/task/TID too; any pid's root) replaced by what they lead to. Other
+ * symlinks stay as given: only the kernel's walk resolves them (sys_exit matches the opened file
+ * itself). */
 #ifndef BRIG_PATH_FORMS_H
 #define BRIG_PATH_FORMS_H
 
@@ -31,9 +32,9 @@ struct fold_state {
     bool find_magic; /* false once a magic link was replaced: one replacement per path */
     bool overflow;   /* f->out is full: the path is cut */
     /* Byte d: the brig_magic_stage of the first d committed components, 0 when they start no
-     * magic link (byte 0 is the root, where every match starts); the fourth component is the
-     * last of a link (/proc/self/fd/N). */
-    __u32 stages;
+     * magic link (byte 0 is the root, where every match starts); the sixth component is the
+     * last of a link (/proc/self/task/TID/fd/N). */
+    __u64 stages;
     __u32 magic; /* brig_magic_link found, its fd, and the sequence index after it */
     __u32 magic_fd;
     __u32 rest;
@@ -83,11 +84,14 @@ enum brig_magic_link {
 
 /* How far the leading components match /proc/<pid>/{root,cwd,fd/N}. */
 enum brig_magic_stage {
-    BRIG_STAGE_ROOT = 1, /* "" */
-    BRIG_STAGE_PROC,     /* "/proc" */
-    BRIG_STAGE_PID,      /* "/proc/<another pid>" */
-    BRIG_STAGE_SELF,     /* "/proc/self", "/proc/thread-self", "/proc/<own pid or tid>" */
-    BRIG_STAGE_FD,       /* "/proc/<self>/fd" */
+    BRIG_STAGE_ROOT = 1,  /* "" */
+    BRIG_STAGE_PROC,      /* "/proc" */
+    BRIG_STAGE_PID,       /* "/proc/<another pid>" */
+    BRIG_STAGE_SELF,      /* "/proc/self", "/proc/thread-self", "/proc/<own pid or tid>",
+                             "/proc/<self>/task/<own tid>" */
+    BRIG_STAGE_PID_TASK,  /* "/proc/<another pid>/task" */
+    BRIG_STAGE_SELF_TASK, /* "/proc/<self>/task" */
+    BRIG_STAGE_FD,        /* "/proc/<self>/fd" */
 };
 
 /* The i-th byte of the sequence, 0 past its end. */
@@ -132,6 +136,14 @@ static __always_inline bool is_own_pid(__u32 number) {
     return number == ns_pid(task) || number == ns_pid(BPF_CORE_READ(task, group_leader));
 }
 
+/* A pid or tid component: the task itself, or another one (whose root is the container's too,
+ * its working directory and fds unknown here). */
+static __always_inline __u32 numbered_stage(const struct fold_state* st, __u32 clen) {
+    if (!st->numeric || !clen)
+        return 0;
+    return is_own_pid(st->number) ? BRIG_STAGE_SELF : BRIG_STAGE_PID;
+}
+
 /* The stage that the component just committed (clen bytes) takes the match from stage `at` to,
  * 0 when it ends it; sets st->magic when it completes a magic link. */
 static __always_inline __u32 next_stage(struct fold_state* st, __u32 at, __u32 clen) {
@@ -141,13 +153,16 @@ static __always_inline __u32 next_stage(struct fold_state* st, __u32 at, __u32 c
         case BRIG_STAGE_PROC:
             if (is_self(st, clen))
                 return BRIG_STAGE_SELF;
-            if (!st->numeric || !clen)
-                return 0;
-            return is_own_pid(st->number) ? BRIG_STAGE_SELF : BRIG_STAGE_PID;
+            return numbered_stage(st, clen);
+        case BRIG_STAGE_PID_TASK:
+        case BRIG_STAGE_SELF_TASK:
+            return numbered_stage(st, clen);
         case BRIG_STAGE_PID:
         case BRIG_STAGE_SELF:
             if (clen == 4 && st->tail == BRIG_PACK4('r', 'o', 'o', 't'))
                 st->magic = BRIG_MAGIC_ROOT;
+            else if (clen == 4 && st->tail == BRIG_PACK4('t', 'a', 's', 'k'))
+                return at == BRIG_STAGE_SELF ? BRIG_STAGE_SELF_TASK : BRIG_STAGE_PID_TASK;
             else if (at != BRIG_STAGE_SELF)
                 return 0;
             else if (clen == 3 && st->tail == BRIG_PACK3('c', 'w', 'd'))
@@ -191,13 +206,13 @@ static __always_inline bool end_component(struct path_form* f, __u32 i) {
     __u32 d = st->depth;
     f->starts[d & (BRIG_FORM_DEPTH - 1)] = comp;
     st->depth = d + 1;
-    if (!st->find_magic || d > 3)
+    if (!st->find_magic || d > 5)
         return false;
     __u32 at = (st->stages >> (8 * d)) & 0xff;
-    __u32 stage = at ? next_stage(st, at, clen) : 0;
-    if (d < 3) {
+    __u64 stage = at ? next_stage(st, at, clen) : 0;
+    if (d < 5) {
         __u32 shift = 8 * (d + 1);
-        st->stages = (st->stages & ~(0xffu << shift)) | (stage << shift);
+        st->stages = (st->stages & ~(0xffull << shift)) | (stage << shift);
     }
     /* Replaced only where the link is named in the argument, not in the base it was made
      * absolute from (the kernel's names, which hold no magic link). */
