@@ -451,6 +451,31 @@ uint64_t first_dirs_of(const std::map<std::string, PathVerdicts>& paths) {
     return bits;
 }
 
+// The brig_name_bit of the file name `name`.
+uint32_t name_bit(std::string_view name) {
+    uint64_t head = 0, tail = 0;
+    std::memcpy(&head, name.data(), std::min<size_t>(name.size(), sizeof(head)));
+    size_t tail_size = std::min<size_t>(name.size(), sizeof(tail));
+    std::memcpy(&tail, name.data() + name.size() - tail_size, tail_size);
+    return brig_name_bit(name.size(), head, tail);
+}
+
+// What sys_exit needs to skip building the path of a file opened for reading: the names of the
+// exact files (brig_container.open_file_names) whose entries rule on opens in any mode, and
+// BRIG_CF_OPEN_PREFIXES when a prefix entry does (then no open is skipped).
+void fold_open_files(const std::map<std::string, PathVerdicts>& paths, brig_container& value) {
+    for (const auto& [prefix, verdicts] : paths) {
+        if (!verdicts.ops[BRIG_PATH_OPEN].action)
+            continue;
+        if (prefix.empty() || prefix.back() != '\0') {
+            value.flags |= BRIG_CF_OPEN_PREFIXES;
+            continue;
+        }
+        std::string_view file(prefix.data(), prefix.size() - 1);
+        value.open_file_names |= 1ULL << name_bit(file.substr(file.rfind('/') + 1));
+    }
+}
+
 // Deletes the keys of one container from a map whose keys start with (or, for LPM tries, hold at
 // offset 4) the cgroup id.
 size_t delete_keys_of(int map_fd, size_t key_size, size_t id_offset, uint64_t cgid, bool remove) {
@@ -605,6 +630,7 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
     brig_container value{};
     value.ring_slot = ring_slot;
     value.path_first_dirs = first_dirs_of(folded_paths);
+    fold_open_files(folded_paths, value);
     value.start_time_sec = static_cast<uint64_t>(::time(nullptr)) + 1;
     value.exec_any = {0, BRIG_ACT_REPORT};
     for (int i = 0; i < BRIG_SC_MAX; ++i)

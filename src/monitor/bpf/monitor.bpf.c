@@ -502,24 +502,64 @@ static __always_inline bool fatal_signal_pending(void) {
     return task->pending.signal.sig[0] & (1UL << (SIGKILL - 1));
 }
 
+/* Whether the current task is in an ia32 syscall, read directly (tp_btf: no helper call). */
+static __always_inline bool exit_in_ia32(void) {
+    return bpf_get_current_task_btf()->thread_info.status & TS_COMPAT;
+}
+
 /* The open flags of the open-family syscall `nr` the task leaves, from its registers (openat2:
- * from its open_how). */
-static __always_inline __u64 exit_open_flags(struct pt_regs* regs, long nr) {
-    unsigned long args[6];
-    read_syscall_args(regs, in_ia32_syscall(), args);
+ * from its open_how): the third argument but for open's second, in edx/rdx or ecx/rsi. */
+static __always_inline __u64 exit_open_flags(struct pt_regs* regs, long nr, bool ia32) {
+    __u64 third = ia32 ? (__u32)regs->dx : regs->dx;
     __u64 flags = 0;
     switch (nr) {
         case NR_open:
-            return args[1];
+            return ia32 ? (__u32)regs->cx : regs->si;
         case NR_creat:
             return O_CREAT | O_TRUNC | 1 /* O_WRONLY */;
         case NR_openat:
         case NR_open_by_handle_at:
-            return args[2];
+            return third;
         default: /* openat2 */
-            bpf_probe_read_user(&flags, sizeof(flags), (void*)args[2]);
+            bpf_probe_read_user(&flags, sizeof(flags), (void*)third);
             return flags;
     }
+}
+
+/* Whether the container's name rules can hold the name of `len` bytes (as open_name_verdict
+ * tries only the container's name lengths). */
+static __always_inline bool name_can_match(const struct brig_container* c, __u32 len) {
+    if (c->flags & BRIG_CF_OPEN_NAME_SCAN)
+        return true;
+    for (int i = 0; i < BRIG_NAME_LENS; i++)
+        if (c->open_name_lens[i] == len)
+            return len != 0;
+    return false;
+}
+
+/* The brig_name_bit of a dentry's name. */
+static __always_inline __u32 dentry_name_bit(struct dentry* dentry) {
+    const unsigned char* name = BPF_CORE_READ(dentry, d_name.name);
+    __u32 len = BPF_CORE_READ(dentry, d_name.len);
+    __u64 head = 0, tail = 0;
+    /* A name shorter than 8 bytes lies within the dentry (d_iname): reading 8 is safe. */
+    bpf_probe_read_kernel(&head, sizeof(head), name);
+    if (len < 8) {
+        head &= (1ULL << (8 * len)) - 1;
+        tail = head;
+    } else {
+        bpf_probe_read_kernel(&tail, sizeof(tail), name + (len - 8));
+    }
+    return brig_name_bit(len, head, tail);
+}
+
+/* Whether the rules on paths can hold a verdict on this open: any open for writing; one for
+ * reading only where some prefix rules on opens in any mode, or an exact file's rule has the
+ * name's bit. The others skip building the path, which most of a container's opens are. */
+static __always_inline bool path_can_match(const struct brig_container* c, struct dentry* dentry,
+                                           bool write) {
+    return write || (c->flags & BRIG_CF_OPEN_PREFIXES) ||
+           (c->open_file_names & (1ULL << dentry_name_bit(dentry)));
 }
 
 /* An open that succeeded, at syscall exit: the rules on the file the returned fd holds, on its
@@ -530,7 +570,7 @@ static __always_inline __u64 exit_open_flags(struct pt_regs* regs, long nr) {
  * its first read or write. A sibling thread that uses the fd between its install and this is not
  * stopped (src/monitor/README.md, Known limits). */
 static __always_inline int check_opened_file(struct brig_container* c, __u64 cgid,
-                                             struct pt_regs* regs, long nr, int fd) {
+                                             struct pt_regs* regs, long nr, bool ia32, int fd) {
     if (lsm_enforces || fatal_signal_pending())
         return 0;
     struct file* file = fd_file(fd);
@@ -539,22 +579,29 @@ static __always_inline int check_opened_file(struct brig_container* c, __u64 cgi
     unsigned int mode = BPF_CORE_READ(file, f_mode);
     if (mode & FMODE_PATH)
         return 0;
-    __u64 flags = exit_open_flags(regs, nr);
+    __u64 flags = exit_open_flags(regs, nr, ia32);
+    bool write = (mode & FMODE_WRITE) || opens_for_writing(flags);
     struct dentry* dentry = BPF_CORE_READ(file, f_path.dentry);
+    struct vfsmount* mnt = BPF_CORE_READ(file, f_path.mnt);
     struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
-    long len = build_path(key.path, dentry, BPF_CORE_READ(file, f_path.mnt), 0, 0, false);
+    long len = 0;
     struct brig_verdict verdict = {};
-    struct brig_path_verdicts* by_path = path_rules_of(c, &key, len);
-    merge_op(&verdict, by_path, BRIG_PATH_OPEN);
-    if ((mode & FMODE_WRITE) || opens_for_writing(flags))
-        merge_op(&verdict, by_path, BRIG_PATH_OPEN_WRITE);
-    if (c->open_name_lens[0] || (c->flags & BRIG_CF_OPEN_NAME_SCAN)) {
+    if (path_can_match(c, dentry, write)) {
+        len = build_path(key.path, dentry, mnt, 0, 0, false);
+        struct brig_path_verdicts* by_path = path_rules_of(c, &key, len);
+        merge_op(&verdict, by_path, BRIG_PATH_OPEN);
+        if (write)
+            merge_op(&verdict, by_path, BRIG_PATH_OPEN_WRITE);
+    }
+    if (name_can_match(c, BPF_CORE_READ(dentry, d_name.len))) {
         struct brig_name_key name = {.cgroup_id = cgid};
         bpf_probe_read_kernel_str(name.name, sizeof(name.name), BPF_CORE_READ(dentry, d_name.name));
         merge(&verdict, bpf_map_lookup_elem(&open_name_rules, &name));
     }
     if (!verdict.action)
         return 0;
+    if (!len) /* a name rule's: the report names the file's path too */
+        build_path(key.path, dentry, mnt, 0, 0, false);
     return report_open(c, cgid, &verdict, key.path, flags, nr);
 }
 
@@ -585,14 +632,15 @@ int BPF_PROG(brig_sys_exit, struct pt_regs* regs, long ret) {
     long nr = regs->orig_ax;
     if (ret < 0 || !maybe_open(nr))
         return 0;
-    nr = native_syscall(nr);
+    bool ia32 = exit_in_ia32();
+    nr = ia32 ? ia32_to_x86_64(nr) : nr & X32_SYSCALL_BIT ? x32_to_x86_64(nr) : nr;
     if (!is_open_syscall(nr))
         return 0;
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = bpf_map_lookup_elem(&containers, &cgid);
     if (!c)
         return 0;
-    return check_opened_file(c, cgid, regs, nr, (int)ret);
+    return check_opened_file(c, cgid, regs, nr, ia32, (int)ret);
 }
 
 /* cgroup programs: attached to each container's cgroup2 dir; return 0 refuses with EPERM. */

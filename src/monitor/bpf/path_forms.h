@@ -122,7 +122,7 @@ static __always_inline bool is_self(const struct fold_state* st, __u32 clen) {
            st->tail == BRIG_PACK8('e', 'a', 'd', '-', 's', 'e', 'l', 'f');
 }
 
-/* The number of the current task's thread group or thread in its own pid namespace. */
+/* `task`'s number in its innermost pid namespace (the container's). */
 static __always_inline __u32 ns_pid(struct task_struct* task) {
     struct pid* pid = BPF_CORE_READ(task, thread_pid);
     unsigned int level = BPF_CORE_READ(pid, level);
@@ -353,6 +353,54 @@ static __always_inline long cut_base(char* path, struct path_form* f, long len) 
     return len;
 }
 
+/* The bytes of x equal to b, as 0x80 in each (exact: no carry crosses a byte). */
+static __always_inline __u64 bytes_equal(__u64 x, __u8 b) {
+    const __u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
+    __u64 t = x ^ (0x0101010101010101ULL * b);
+    return ~(((t & low7) + low7) | t | low7);
+}
+
+#define BRIG_CLEAN_LEN 120 /* arguments the quick check looks at, at most (15 words) */
+
+struct clean_scan {
+    struct path_form* f;
+    __u32 len;
+    bool folds; /* a '/' followed by '.' or '/' */
+};
+
+/* The argument's bytes 8k to 8k + 7: whether one is a '/' that a '.' or a '/' follows. */
+static long scan_word(__u32 k, void* data) {
+    struct clean_scan* c = data;
+    __u32 off = k * 8;
+    if (off >= c->len)
+        return 1;
+    __u64 x = 0, next = 0;
+    __builtin_memcpy(&x, &c->f->raw[off & (BRIG_PREFIX_LEN - 1)], sizeof(x));
+    __builtin_memcpy(&next, &c->f->raw[(off + 1) & (BRIG_PREFIX_LEN - 1)], sizeof(next));
+    if (bytes_equal(x, '/') & (bytes_equal(next, '.') | bytes_equal(next, '/'))) {
+        c->folds = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* Whether the argument in f->raw (`len` bytes) is already in its normal form: absolute, no
+ * `//`, no component that starts with '.', no trailing '/', not below /proc. Most are: this
+ * looks at a word at a time, where folding takes a byte at a time. */
+static __always_inline bool already_normal(struct path_form* f, __u32 len) {
+    if (len > BRIG_CLEAN_LEN || f->raw[0] != '/' || (len > 1 && f->raw[(len - 1) & 127] == '/'))
+        return false;
+    __u64 head = 0;
+    __builtin_memcpy(&head, f->raw, sizeof(head));
+    const __u64 proc = BRIG_PACK8(0, 0, 0, 'c', 'o', 'r', 'p', '/'); /* "/proc", little-endian */
+    __u8 after = head >> 40;
+    if ((head & 0xffffffffffULL) == proc && (after == '/' || after == 0))
+        return false;
+    struct clean_scan c = {.f = f, .len = len};
+    bpf_loop(BRIG_CLEAN_LEN / 8, scan_word, &c, 0);
+    return !c.folds;
+}
+
 /* Reads the path argument at `upath` (relative to `dirfd` or the working directory) into
  * `path` (BRIG_PREFIX_LEN bytes) in the form rules match. Returns its length, 0 when the
  * argument is unreadable. */
@@ -364,6 +412,10 @@ static __always_inline long read_path(char* path, int dirfd, const char* upath) 
     if (n <= 0)
         return 0;
     __u32 raw_len = n - 1;
+    if (already_normal(f, raw_len)) {
+        bpf_probe_read_kernel(path, BRIG_PREFIX_LEN, f->raw);
+        return raw_len;
+    }
     bool cut = n == sizeof(f->raw); /* perhaps longer: its last component is not whole */
     long base_len = 0;
     if (f->raw[0] != '/') {
