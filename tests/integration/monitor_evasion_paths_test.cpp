@@ -233,6 +233,46 @@ INSTANTIATE_TEST_SUITE_P(Forms, MonitorEvasionWrites,
                                             ::testing::Values("alert", "kill")),
                          write_case_name);
 
+// Rules on reading below a directory and on a file's name, for reads through symlinks.
+constexpr const char* kVaultRules = R"yaml(
+- rule: Read below vault
+  desc: d
+  condition: evt.type in (open, openat, openat2) and fd.name startswith /vault/
+  output: "vault read (fd.name=%fd.name proc.name=%proc.name evt.type=%evt.type container.id=%container.id user.uid=%user.uid)"
+  priority: ERROR
+  tags: [filesystem]
+  action: kill
+- rule: Key file opened
+  desc: d
+  condition: evt.type in (open, openat, openat2) and fd.filename = secret.key
+  output: "key opened (fd.name=%fd.name proc.name=%proc.name evt.type=%evt.type container.id=%container.id user.uid=%user.uid)"
+  priority: ERROR
+  tags: [filesystem]
+  action: kill
+)yaml";
+
+TEST_F(MonitorEvasionPaths, ReadsBelowADirectoryAndByNameAreMatchedThroughSymlinks) {
+    write_file(tmp_dir() / "vault.yaml", kVaultRules);
+    write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "vault.yaml").string() +
+                 R"("], "outputs": {"file": ")" + output_file_.string() + R"("}}})");
+    fs::create_directories(bundle().rootfs() / "vault");
+    write_file(bundle().rootfs() / "vault/data", "vault-content\n", 0600);
+    fs::create_directories(bundle().rootfs() / "srv");
+    write_file(bundle().rootfs() / "srv/secret.key", "key-content\n", 0600);
+    fs::create_directory_symlink("/vault", bundle().rootfs() / "tmp/v");
+    fs::create_symlink("/srv/secret.key", bundle().rootfs() / "tmp/innocent");
+    for (const auto& [script, rule, file] :
+         {std::tuple{"cat /tmp/v/data", "Read below vault", "/vault/data"},
+          std::tuple{"cat /tmp/innocent", "Key file opened", "/srv/secret.key"}}) {
+        bundle().set_script(std::string(script) + "; echo survived");
+        auto w = run_watched("kill");
+        expect_killed_by(w, rule);
+        EXPECT_EQ(w.result.out.find("content"), std::string::npos) << w.result.out;
+        expect_alert(w, rule, "Error", "filesystem",
+                     {{"fd.name", file}, {"proc.name", "cat"}, {"evt.type", "openat"}}, "kill");
+    }
+}
+
 TEST_F(MonitorEvasionPaths, FtruncateIsAlertedOnTheFilesPath) {
     // The open for writing is alerted, and so is the ftruncate of its fd, on the file's path.
     bundle().set_script("/probe ftruncate /etc/passwd");
