@@ -386,6 +386,55 @@ static __always_inline long read_call(struct pt_regs* regs, long nr, unsigned lo
     return -1;
 }
 
+/* The path operations among the watched syscalls (sys_enter), `args` their arguments. */
+static __always_inline int handle_path_syscall(struct brig_container* c, __u64 cgid, long nr,
+                                               const unsigned long args[6]) {
+#define ARG(n) args[(n)-1]
+#define PATH_ARG(n) ((const char*)args[(n)-1])
+    switch (nr) {
+        case NR_unlink:
+        case NR_rmdir:
+        case NR_chmod:
+        case NR_mkdir:
+            return handle_path_op(c, cgid, path_op_of(nr), nr, AT_FDCWD, PATH_ARG(1), 0, 0);
+        case NR_unlinkat:
+        case NR_fchmodat:
+        case NR_fchmodat2:
+        case NR_mkdirat:
+            return handle_path_op(c, cgid, path_op_of(nr), nr, (int)ARG(1), PATH_ARG(2), 0, 0);
+        case NR_rename:
+            return handle_path_op(c, cgid, BRIG_PATH_RENAME, nr, AT_FDCWD, PATH_ARG(1), AT_FDCWD,
+                                  PATH_ARG(2));
+        case NR_renameat:
+        case NR_renameat2:
+            return handle_path_op(c, cgid, path_op_of(nr), nr, (int)ARG(1), PATH_ARG(2),
+                                  (int)ARG(3), PATH_ARG(4));
+        case NR_link:
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(1),
+                                  AT_FDCWD, PATH_ARG(2));
+        case NR_linkat:
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(1), PATH_ARG(2),
+                                  (int)ARG(3), PATH_ARG(4));
+        case NR_symlink: /* (target, linkpath): the new entry is what is written */
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(2), 0, 0);
+        case NR_symlinkat:
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(2), PATH_ARG(3), 0,
+                                  0);
+        case NR_mknod:
+        case NR_truncate:
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
+        case NR_mknodat:
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(1), PATH_ARG(2), 0,
+                                  0);
+        case NR_ftruncate:
+            return handle_fd_write(c, cgid, nr, (int)ARG(1));
+        default:
+            return 0;
+    }
+#undef ARG
+#undef PATH_ARG
+}
+
 static __always_inline bool someone_condemned(void) {
     __u32 zero = 0;
     __u32* condemned = bpf_map_lookup_elem(&any_condemned, &zero);
@@ -449,44 +498,8 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
                                    nr);
         case NR_bind:
             return handle_sockaddr(c, cgid, (const void*)ARG(2), BRIG_ADDR_BIND, BRIG_EV_BIND, nr);
-        case NR_unlink:
-        case NR_rmdir:
-        case NR_chmod:
-        case NR_mkdir:
-            return handle_path_op(c, cgid, path_op_of(nr), nr, AT_FDCWD, PATH_ARG(1), 0, 0);
-        case NR_unlinkat:
-        case NR_fchmodat:
-        case NR_fchmodat2:
-        case NR_mkdirat:
-            return handle_path_op(c, cgid, path_op_of(nr), nr, (int)ARG(1), PATH_ARG(2), 0, 0);
-        case NR_rename:
-            return handle_path_op(c, cgid, BRIG_PATH_RENAME, nr, AT_FDCWD, PATH_ARG(1), AT_FDCWD,
-                                  PATH_ARG(2));
-        case NR_renameat:
-        case NR_renameat2:
-            return handle_path_op(c, cgid, path_op_of(nr), nr, (int)ARG(1), PATH_ARG(2),
-                                  (int)ARG(3), PATH_ARG(4));
-        case NR_link:
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(1),
-                                  AT_FDCWD, PATH_ARG(2));
-        case NR_linkat:
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(1), PATH_ARG(2),
-                                  (int)ARG(3), PATH_ARG(4));
-        case NR_symlink: /* (target, linkpath): the new entry is what is written */
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(2), 0, 0);
-        case NR_symlinkat:
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(2), PATH_ARG(3), 0,
-                                  0);
-        case NR_mknod:
-        case NR_truncate:
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
-        case NR_mknodat:
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(1), PATH_ARG(2), 0,
-                                  0);
-        case NR_ftruncate:
-            return handle_fd_write(c, cgid, nr, (int)ARG(1));
         default:
-            return 0;
+            return handle_path_syscall(c, cgid, nr, args);
     }
 #undef ARG
 #undef PATH_ARG
