@@ -13,6 +13,7 @@
 #define BRIG_FORM_LEN 512     /* a base path (128), '/', the argument (256), and room to mask */
 #define BRIG_FORM_DEPTH 256   /* components of a folded path: more than 512 bytes can hold */
 #define BRIG_NO_COMPONENT 0xffffffffu
+#define BRIG_MAGIC_HOPS 8 /* magic links replaced in one path, at most */
 
 /* Folding one input, the sequence base + "/" + raw (base may be empty). It lives in the map
  * value, not on the stack: the verifier then knows none of its values, and the states of
@@ -29,7 +30,7 @@ struct fold_state {
     __u64 head;      /* its first 8 bytes, the same way, once it has 8 */
     __u32 number;    /* the open component read as a number */
     bool numeric;
-    bool find_magic; /* false once a magic link was replaced: one replacement per path */
+    bool find_magic; /* false after BRIG_MAGIC_HOPS replacements: the rest stays as named */
     bool overflow;   /* f->out is full: the path is cut */
     /* Byte d: the brig_magic_stage of the first d committed components, 0 when they start no
      * magic link (byte 0 is the root, where every match starts); the sixth component is the
@@ -425,14 +426,22 @@ static __always_inline long read_path(char* path, int dirfd, const char* upath) 
         if (base_len > 1 && f->base[(base_len - 1) & (BRIG_PREFIX_LEN - 1)] == '/')
             return cut_base(path, f, base_len);
     }
-    fold(f, base_len, 0, raw_len, true);
-    if (f->fold.magic) {
-        long target = magic_target(f);
+    /* The window of f->raw still to fold, after the magic links replaced so far. */
+    __u32 start = 0, left = raw_len;
+    fold(f, base_len, start, left, true);
+    for (int hop = 0; hop < BRIG_MAGIC_HOPS && f->fold.magic; hop++) {
         __u32 used = f->fold.rest - f->fold.raw_at;
+        long target = magic_target(f);
+        if (target < 0 || used > left) {
+            fold(f, base_len, start, left, false); /* no target known: the link as named */
+            break;
+        }
         if (target > 1 && f->base[(target - 1) & (BRIG_PREFIX_LEN - 1)] == '/')
             return cut_base(path, f, target);
-        if (target >= 0 && used <= raw_len)
-            fold(f, target, used, raw_len - used, false);
+        start += used;
+        left -= used;
+        base_len = target;
+        fold(f, base_len, start, left, hop + 1 < BRIG_MAGIC_HOPS);
     }
     return form_result(path, f, f->fold.len, cut || f->fold.overflow);
 }
