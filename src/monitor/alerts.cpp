@@ -45,6 +45,8 @@ std::string evt_type_of(const brig_event& e) {
                     return "open";
                 case 85:
                     return "creat";
+                case 304:
+                    return "open_by_handle_at";
                 case 437:
                     return "openat2";
                 default:
@@ -168,7 +170,7 @@ void set_path_args(EventFields& f, const brig_event& e, const std::string& path)
         v["fd.typechar"] = dir ? "d" : "f";
         v["fd.type"] = dir ? "directory" : "file";
         v["evt.args"] = "name=" + path + " flags=" + v["evt.arg.flags"];
-    } else if (type.starts_with("rename")) {
+    } else if (type.starts_with("rename") || type.starts_with("link")) {
         v["evt.arg.oldpath"] = path;
         v["evt.args"] = "oldpath=" + path + " newpath=" + bounded(e.new_path, sizeof(e.new_path));
     } else {

@@ -62,10 +62,17 @@ enum MapIndex {
 };
 constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "brig_connect6",
                                         "brig_bind4", "brig_bind6"};
-// The raw tracepoint programs (pinned under progs/ by name) and where they attach. They and the
-// BPF-LSM programs (progs/lsm_*) are attached only while a container is registered.
-constexpr std::pair<const char*, const char*> kTracepointProgs[] = {
-    {"brig_exec", "sched_process_exec"}, {"brig_sys_enter", "sys_enter"}};
+// The tracepoint programs (pinned under progs/ by name) and the raw tracepoint each attaches to
+// (none for a tp_btf program: its tracepoint is part of it). They and the BPF-LSM programs
+// (progs/lsm_*) are attached only while a container is registered.
+struct TracepointProg {
+    const char* name;
+    const char* raw_tracepoint;
+    bool without_lsm;  // only where the BPF-LSM programs do not load: they do its work there
+};
+constexpr TracepointProg kTracepointProgs[] = {{"brig_exec", "sched_process_exec", false},
+                                               {"brig_sys_exit", nullptr, true},
+                                               {"brig_sys_enter", "sys_enter", false}};
 // Pinned last at load: its presence tells every later brig that loading is complete.
 constexpr const char* kLoadedMarker = "/progs/brig_sys_enter";
 // Pinned last at attach: present while the programs are attached.
@@ -186,19 +193,28 @@ uint32_t claim_ring(int rings_fd, int verdict_rings_fd, int owners_fd, uint64_t 
 // pins their links under links/ (the caller holds the load lock exclusively).
 void attach_programs(const std::string& dir) {
     std::filesystem::create_directories(dir + "/links");
-    std::vector<std::pair<std::string, const char*>> wanted;  // program, raw tracepoint
+    struct Wanted {
+        std::string prog;
+        bool lsm;
+        const char* raw_tracepoint;
+    };
+    std::vector<Wanted> wanted;
+    bool lsm = false;
     for (const auto& entry : std::filesystem::directory_iterator(dir + "/progs"))
-        if (entry.path().filename().string().starts_with("lsm_"))
-            wanted.emplace_back(entry.path().filename().string(), nullptr);
-    for (const auto& [prog, tracepoint] : kTracepointProgs)
-        wanted.emplace_back(prog, tracepoint);  // sys_enter last: kAttachedMarker
-    for (const auto& [name, tracepoint] : wanted) {
+        if (entry.path().filename().string().starts_with("lsm_")) {
+            wanted.push_back({entry.path().filename().string(), true, nullptr});
+            lsm = true;
+        }
+    for (const auto& prog : kTracepointProgs)  // sys_enter last: kAttachedMarker
+        if (!(prog.without_lsm && lsm))
+            wanted.push_back({prog.name, false, prog.raw_tracepoint});
+    for (const auto& [name, is_lsm, tracepoint] : wanted) {
         std::string link_path = dir + "/links/" + name;
         if (::access(link_path.c_str(), F_OK) == 0)
             continue;
         UniqueFd prog = pinned(dir + "/progs/" + name);
-        UniqueFd link(tracepoint ? bpf_raw_tracepoint_open(tracepoint, prog.get())
-                                 : bpf_link_create(prog.get(), 0, BPF_LSM_MAC, nullptr));
+        UniqueFd link(is_lsm ? bpf_link_create(prog.get(), 0, BPF_LSM_MAC, nullptr)
+                             : bpf_raw_tracepoint_open(tracepoint, prog.get()));
         if (!link)
             throw_errno("attach BPF program " + name);
         if (bpf_obj_pin(link.get(), link_path.c_str()) != 0)
@@ -232,11 +248,14 @@ void load_and_pin(const std::string& dir, bool try_lsm) {
     if (brig_monitor__load(skel) != 0)
         throw_errno("load BPF programs (raw tracepoints, cgroup sock)");
     // Attached once to see that the kernel runs them; attach_programs attaches them for real.
-    for (const auto& [name, tracepoint] : kTracepointProgs) {
-        bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
-        bpf_link* link = prog ? bpf_program__attach_raw_tracepoint(prog, tracepoint) : nullptr;
+    for (const auto& tracepoint_prog : kTracepointProgs) {
+        const char* tracepoint = tracepoint_prog.raw_tracepoint;
+        bpf_program* prog = bpf_object__find_program_by_name(skel->obj, tracepoint_prog.name);
+        bpf_link* link = !prog        ? nullptr
+                         : tracepoint ? bpf_program__attach_raw_tracepoint(prog, tracepoint)
+                                      : bpf_program__attach(prog);
         if (!link)
-            throw_errno(std::string("attach raw tracepoint ") + tracepoint);
+            throw_errno(std::string("attach tracepoint program ") + tracepoint_prog.name);
         bpf_link__destroy(link);
     }
     UniqueFd rings = pinned(dir + "/rings");
@@ -250,7 +269,8 @@ void load_and_pin(const std::string& dir, bool try_lsm) {
         if (!prog || bpf_program__pin(prog, path.c_str()) != 0)
             throw_errno("pin BPF program " + path);
     }
-    for (const auto& [name, tracepoint] : kTracepointProgs) {  // sys_enter last: kLoadedMarker
+    for (const auto& tracepoint_prog : kTracepointProgs) {  // sys_enter last: kLoadedMarker
+        const char* name = tracepoint_prog.name;
         bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
         std::string path = dir + "/progs/" + name;
         if (!prog || bpf_program__pin(prog, path.c_str()) != 0)
@@ -330,14 +350,28 @@ std::string KernelSupport::describe() const {
     return out;
 }
 
+namespace {
+
+// Whether a BPF-LSM program attached to file_open runs when this process opens a file.
+bool lsm_hooks_run() {
+    brig_lsm_probe* lsm = brig_lsm_probe__open();
+    if (!lsm)
+        return false;
+    ScopeGuard destroy([&] { brig_lsm_probe__destroy(lsm); });
+    lsm->rodata->probe_tgid = static_cast<uint32_t>(::getpid());
+    if (brig_lsm_probe__load(lsm) != 0 || brig_lsm_probe__attach(lsm) != 0)
+        return false;
+    UniqueFd opened(::open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+    return lsm->bss->probe_runs > 0;
+}
+
+}  // namespace
+
 KernelSupport probe_kernel() {
     libbpf_set_print(quiet_libbpf);
     KernelSupport support;
     support.btf = ::access("/sys/kernel/btf/vmlinux", R_OK) == 0;
-    if (brig_lsm_probe* lsm = brig_lsm_probe__open_and_load()) {
-        support.bpf_lsm = true;
-        brig_lsm_probe__destroy(lsm);
-    }
+    support.bpf_lsm = lsm_hooks_run();
     support.tracepoints = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr) == 1;
     long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0, 1u /* VERSION */);
     support.landlock = abi > 0;
@@ -431,6 +465,31 @@ uint64_t first_dirs_of(const std::map<std::string, PathVerdicts>& paths) {
         bits |= 1ULL << brig_first_dir_bit(prefix.c_str());
     }
     return bits;
+}
+
+// The brig_name_bit of the file name `name`.
+uint32_t name_bit(std::string_view name) {
+    uint64_t head = 0, tail = 0;
+    std::memcpy(&head, name.data(), std::min<size_t>(name.size(), sizeof(head)));
+    size_t tail_size = std::min<size_t>(name.size(), sizeof(tail));
+    std::memcpy(&tail, name.data() + name.size() - tail_size, tail_size);
+    return brig_name_bit(name.size(), head, tail);
+}
+
+// What sys_exit needs to skip building the path of a file opened for reading: the names of the
+// exact files (brig_container.open_file_names) whose entries rule on opens in any mode, and
+// BRIG_CF_OPEN_PREFIXES when a prefix entry does (then no open is skipped).
+void fold_open_files(const std::map<std::string, PathVerdicts>& paths, brig_container& value) {
+    for (const auto& [prefix, verdicts] : paths) {
+        if (!verdicts.ops[BRIG_PATH_OPEN].action)
+            continue;
+        if (prefix.empty() || prefix.back() != '\0') {
+            value.flags |= BRIG_CF_OPEN_PREFIXES;
+            continue;
+        }
+        std::string_view file(prefix.data(), prefix.size() - 1);
+        value.open_file_names |= 1ULL << name_bit(file.substr(file.rfind('/') + 1));
+    }
 }
 
 // Deletes the keys of one container from a map whose keys start with (or, for LPM tries, hold at
@@ -588,6 +647,7 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
     brig_container value{};
     value.ring_slot = ring_slot;
     value.path_first_dirs = first_dirs_of(folded_paths);
+    fold_open_files(folded_paths, value);
     value.start_time_sec = static_cast<uint64_t>(::time(nullptr)) + 1;
     value.coalesce_ms = impl_->config.coalesce_ms;
     value.exec_any = to_bpf(plan.exec_any);

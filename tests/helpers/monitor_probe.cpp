@@ -6,6 +6,11 @@
 //                 | open32 PATH | packet32 (the same through the ia32 syscall ABI: int $0x80)
 //                 | traceme (PTRACE_TRACEME: asks its parent to trace it)
 //                 | ia32 (getpid through int $0x80: dies of SIGSEGV where the kernel has no ia32)
+//                 | reopen PATH | reopen-write PATH (an O_PATH fd of PATH reopened through
+//                   /proc/self/fd/N: printed, or truncated and written)
+//                 | symlink TARGET LINK | link OLD NEW | mknod PATH (a FIFO) | truncate PATH
+//                 | ftruncate PATH (opened for writing, then ftruncate): each its own syscall
+//                 | handle PATH (opened by its file handle, then printed)
 // Exit 0: the call succeeded; 1: refused (EPERM/EACCES); 2: another error; 3: bad usage.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -14,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 namespace brig::test::probe {
@@ -98,6 +105,69 @@ int open_beneath(const char* dir, const char* name) {
     if (dir_fd < 0)
         return verdict(dir_fd, "open dir");
     return verdict(::openat(dir_fd, name, O_RDONLY | O_CLOEXEC), "openat");
+}
+
+// An O_PATH fd names a file without opening it for reading or writing; reopening it through
+// /proc/self/fd/N opens the file itself, whatever path the fd was made from.
+int reopen(const char* path, bool write) {
+    int path_fd = ::open(path, O_PATH | O_CLOEXEC);
+    if (path_fd < 0)
+        return verdict(path_fd, "open O_PATH");
+    std::string self = "/proc/self/fd/" + std::to_string(path_fd);
+    int fd = ::open(self.c_str(), (write ? O_WRONLY | O_TRUNC : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0)
+        return verdict(fd, "reopen");
+    if (write)
+        return verdict(::write(fd, "evil\n", 5), "reopen");
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n > 0)
+        std::fwrite(buf, 1, static_cast<size_t>(n), stdout);
+    return verdict(n, "reopen");
+}
+
+// Opens `path` by its file handle (CAP_DAC_READ_SEARCH): open_by_handle_at names no path.
+int open_by_handle(const char* path) {
+    struct {
+        file_handle handle;
+        unsigned char bytes[MAX_HANDLE_SZ];
+    } buf{};
+    buf.handle.handle_bytes = MAX_HANDLE_SZ;
+    int mount_id = 0;
+    if (::name_to_handle_at(AT_FDCWD, path, &buf.handle, &mount_id, 0) != 0)
+        return verdict(-1, "name_to_handle_at");
+    int mount_fd = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = ::open_by_handle_at(mount_fd, &buf.handle, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return verdict(fd, "open_by_handle_at");
+    char text[4096];
+    ssize_t n = ::read(fd, text, sizeof(text));
+    if (n > 0)
+        std::fwrite(text, 1, static_cast<size_t>(n), stdout);
+    return verdict(n, "open_by_handle_at");
+}
+
+int truncate_open_file(const char* path) {
+    int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return verdict(fd, "open");
+    return verdict(::ftruncate(fd, 0), "ftruncate");
+}
+
+// The path operations through their own syscalls (libc may use the *at ones instead); nothing
+// when `what` is none of them.
+std::optional<int> path_operation(const std::string& what, int argc, char** argv) {
+    if (what == "symlink" && argc == 4)
+        return verdict(::syscall(SYS_symlink, argv[2], argv[3]), "symlink");
+    if (what == "link" && argc == 4)
+        return verdict(::syscall(SYS_link, argv[2], argv[3]), "link");
+    if (what == "mknod" && argc == 3)
+        return verdict(::syscall(SYS_mknod, argv[2], S_IFIFO | 0644, 0), "mknod");
+    if (what == "truncate" && argc == 3)
+        return verdict(::syscall(SYS_truncate, argv[2], 0), "truncate");
+    if (what == "ftruncate" && argc == 3)
+        return truncate_open_file(argv[2]);
+    return std::nullopt;
 }
 
 // An ia32 syscall from this 64-bit program: i386 number in eax, arguments in ebx, ecx, edx.
@@ -196,10 +266,18 @@ int main(int argc, char** argv) {
         return connect_to(argv[2], argv[3]);
     if (what == "bind" && argc == 4)
         return bind_to(argv[2], argv[3]);
+    if ((what == "reopen" || what == "reopen-write") && argc == 3)
+        return reopen(argv[2], what == "reopen-write");
+    if (what == "handle" && argc == 3)
+        return open_by_handle(argv[2]);
+    if (auto code = path_operation(what, argc, argv))
+        return *code;
     std::fprintf(
         stderr,
         "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT|bind IP PORT|open N "
-        "PATH|write N DIR|openat DIR NAME|open32 PATH|packet32|ia32|traceme\n");
+        "PATH|write N DIR|openat DIR NAME|open32 PATH|packet32|ia32|traceme|reopen PATH|reopen-write "
+        "PATH|symlink TARGET LINK|link OLD NEW|mknod PATH|truncate PATH|ftruncate PATH|handle "
+        "PATH\n");
     return 3;
 }
 

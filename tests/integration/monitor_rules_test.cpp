@@ -189,8 +189,9 @@ TEST_F(MonitorRulesTest, APathRelativeToADirectoryFdIsMatchedFromThatDirectory) 
 
 TEST_F(MonitorRulesTest, ASymlinkOrDotDotReachesTheRuleOnTheRealPathUnderBpfLsm) {
     if (!lsm_enforces_)
-        GTEST_SKIP() << "needs BPF-LSM (the tracepoint matches paths as the process gives them; "
-                        "tests/vm/run-vm-tests runs this on a kernel that has it)";
+        GTEST_SKIP() << "needs BPF-LSM (only its hooks refuse an open, the tracepoints kill: "
+                        "MonitorEvasionReads checks those; tests/vm/run-vm-tests runs this on a "
+                        "kernel that has it)";
     // The LSM hooks build the path from the dentries the kernel resolved: a symlink, `..` or a
     // directory fd leads to /etc/shadow, which is what the rule sees and refuses.
     bundle().set_script(

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <regex>
 #include <string>
 #include <vector>
@@ -91,6 +92,11 @@ protected:
             if (alert.value("rule", "") == rule)
                 return &alert;
         return nullptr;
+    }
+
+    static size_t count_alerts(const Watched& w, const std::string& rule) {
+        return std::count_if(w.alerts.begin(), w.alerts.end(),
+                             [&](const Json& alert) { return alert.value("rule", "") == rule; });
     }
 
     // An output field as text: numbers and booleans printed, "<absent>" when missing.

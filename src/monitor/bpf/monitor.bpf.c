@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
-/* brig's in-kernel monitor for kernels without usable BPF-LSM: raw tracepoints decide and kill
+/* brig's in-kernel monitor for kernels without usable BPF-LSM: tracepoints decide and kill
  * (bpf_send_signal(SIGKILL) from sched_process_exec stops a forbidden program before its first
- * instruction), cgroup programs attached to each container's cgroup2 dir deny sockets and
- * connects. Every program first looks the current cgroup up in `containers`: host processes and
- * other runtimes' containers leave after one hash lookup. */
+ * instruction, from sys_exit a task that opened a forbidden file before its first read or
+ * write), cgroup programs attached to each container's cgroup2 dir deny sockets and connects.
+ * Every program first looks the current cgroup up in `containers`: host processes and other
+ * runtimes' containers leave after one hash lookup. */
 #include "exec_verdicts.h"
 #include "monitor_common.h"
+#include "path_forms.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by brig before load when the BPF-LSM object is attached too: verdicts that deny are then
  * carried out (refused with EPERM and reported) by the LSM hooks, and skipped here so that nothing
- * is reported twice. */
+ * is reported twice; opens and path operations are left to the hooks altogether. */
 const volatile bool lsm_enforces = false;
 
 SEC("raw_tracepoint/sched_process_exec")
@@ -104,137 +106,134 @@ static __always_inline struct brig_verdict* open_name_verdict(struct brig_contai
     return 0;
 }
 
-/* The path of the current task's open file `fd` (dentry and mount), false when it has none. */
-static __always_inline bool fd_path(int fd, struct dentry** dentry, struct vfsmount** mnt) {
-    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
-    struct fdtable* fdt = BPF_CORE_READ(task, files, fdt);
-    unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
-    if (fd < 0 || (unsigned int)fd >= max_fds)
-        return false;
-    struct file** fds = BPF_CORE_READ(fdt, fd);
-    struct file* file = 0;
-    bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-    if (!file)
-        return false;
-    *dentry = BPF_CORE_READ(file, f_path.dentry);
-    *mnt = BPF_CORE_READ(file, f_path.mnt);
-    return true;
+/* The open_path_rules entry of the path in key (`len` 0: no path) if the container's rules can
+ * hold one: its first directory's bit is set in path_first_dirs. */
+static __always_inline struct brig_path_verdicts* path_rules_of(const struct brig_container* c,
+                                                                struct brig_prefix_key* key,
+                                                                long len) {
+    if (len <= 0 || !(c->path_first_dirs & (1ULL << brig_first_dir_bit(key->path))))
+        return 0;
+    return bpf_map_lookup_elem(&open_path_rules, key);
 }
 
-/* Makes `path` (a BRIG_PREFIX_LEN buffer holding rel_len characters), relative to the task's
- * working directory or to the directory fd `dirfd`, absolute in the task's root, so that prefix
- * rules match `cd /etc && echo x > passwd`. Returns the new length, 0 when the path stays as it
- * was. */
-static __always_inline long resolve_relative(char* path, long rel_len, int dirfd) {
-    if (rel_len <= 0 || rel_len >= BRIG_PREFIX_LEN)
-        return 0;
-    const char* rel = path;
-    if (rel_len >= 2 && rel[0] == '.' && rel[1] == '/') {
-        rel += 2;
-        rel_len -= 2;
-    }
-    struct dentry* dir = 0;
-    struct vfsmount* mnt = 0;
-    if (dirfd == AT_FDCWD) {
-        struct task_struct* task = (struct task_struct*)bpf_get_current_task();
-        struct fs_struct* fs = BPF_CORE_READ(task, fs);
-        dir = BPF_CORE_READ(fs, pwd.dentry);
-        mnt = BPF_CORE_READ(fs, pwd.mnt);
-    } else if (!fd_path(dirfd, &dir, &mnt)) {
-        return 0;
-    }
-    return build_path(path, dir, mnt, rel, rel_len, true);
+static __always_inline bool opens_for_writing(__u64 flags) {
+    return (flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC));
 }
 
-/* Reads the path at `upath` into `path` (`size` bytes) as bpf_probe_read_user_str does (the
- * length with its NUL, <= 0 when unreadable), made absolute when it is relative. */
-static __always_inline long read_path(char* path, __u32 size, int dirfd, const char* upath) {
-    long n = bpf_probe_read_user_str(path, size, upath);
-    if (n > 1 && path[0] != '/') {
-        long resolved = resolve_relative(path, n - 1, dirfd);
-        if (resolved)
-            n = resolved + 1;
-    }
-    return n;
-}
-
-static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int dirfd,
-                                       const char* upath, __u64 flags, __u32 nr) {
-    struct brig_prefix_key key = {.cgroup_id = cgid};
-    long n = read_path(key.path, sizeof(key.path), dirfd, upath);
-    if (n <= 0)
-        return 0;
-    struct brig_verdict verdict = {};
-    key.prefixlen = 64 + 8 * BRIG_PREFIX_LEN;
-    struct brig_path_verdicts* by_path = 0;
-    if (c->path_first_dirs & (1ULL << brig_first_dir_bit(key.path)))
-        by_path = bpf_map_lookup_elem(&open_path_rules, &key);
-    merge_op(&verdict, by_path, BRIG_PATH_OPEN);
-    if ((flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC)))
-        merge_op(&verdict, by_path, BRIG_PATH_OPEN_WRITE);
-    struct brig_verdict* by_name = open_name_verdict(c, cgid, key.path, n - 1);
-    merge(&verdict, by_name);
-    if (!verdict.action)
-        return 0;
-    /* Under BPF-LSM, lsm/file_open decides (and reports) from the path the kernel resolved. */
-    if (lsm_enforces && (verdict.action & BRIG_ACT_ENFORCE))
-        return 0;
-    if (verdict.action & BRIG_ACT_DENY)
+/* Reports an open's verdict on `path` (BRIG_PREFIX_LEN bytes), killing first if it says so. */
+static __always_inline int report_open(struct brig_container* c, __u64 cgid,
+                                       const struct brig_verdict* verdict, const char* path,
+                                       __u64 flags, __u32 nr) {
+    /* A tracepoint cannot refuse: deny means the task dies before the syscall returns. */
+    if (verdict->action & BRIG_ACT_DENY)
         bpf_send_signal(SIGKILL);
-    enforce_kill(c, &verdict);
+    enforce_kill(c, verdict);
     struct brig_event* e = reserve_event(c, cgid, BRIG_EV_OPEN);
     if (!e)
         return 0;
     e->syscall_nr = nr;
     e->flags = (__u32)flags;
-    e->rule_id = verdict.rule_id;
-    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
-    read_path(e->path, sizeof(e->path), dirfd, upath);
+    e->rule_id = verdict->rule_id;
+    e->action = verdict->action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
+    bpf_probe_read_kernel(e->path, BRIG_PREFIX_LEN, path);
     submit_event(c, e);
     return 0;
+}
+
+/* An open at syscall entry, on the path as given in its normal form (path_forms.h): a deny or
+ * kill verdict is carried out now, before the file is opened, and reported; every other verdict
+ * waits for sys_exit, which matches the file the kernel opened (symlinks resolved) and reports
+ * it there, so that nothing is reported twice. An O_PATH open reads and writes nothing (the
+ * kernel runs no file_open hook for it): its reopening through /proc/self/fd/N is the open. */
+static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int dirfd,
+                                       const char* upath, __u64 flags, __u32 nr) {
+    /* Under BPF-LSM, lsm/file_open decides and reports every verdict on the resolved path. */
+    if (lsm_enforces || (flags & O_PATH))
+        return 0;
+    struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
+    long len = brig_path_form(&key, dirfd, (unsigned long)upath);
+    if (len <= 0)
+        return 0;
+    struct brig_verdict verdict = {};
+    struct brig_path_verdicts* by_path = path_rules_of(c, &key, len);
+    merge_op(&verdict, by_path, BRIG_PATH_OPEN);
+    if (opens_for_writing(flags))
+        merge_op(&verdict, by_path, BRIG_PATH_OPEN_WRITE);
+    merge(&verdict, open_name_verdict(c, cgid, key.path, len));
+    if (!(verdict.action & BRIG_ACT_ENFORCE))
+        return 0;
+    return report_open(c, cgid, &verdict, key.path, flags, nr);
 }
 
 /* The strongest verdict of the rules on `op` for the path at `upath`; the path read into key. */
 static __always_inline void path_verdict(const struct brig_container* c,
                                          struct brig_prefix_key* key, int dirfd, const char* upath,
                                          __u32 op, struct brig_verdict* verdict) {
-    if (read_path(key->path, sizeof(key->path), dirfd, upath) <= 0)
-        return;
-    if (c->path_first_dirs & (1ULL << brig_first_dir_bit(key->path)))
-        merge_op(verdict, bpf_map_lookup_elem(&open_path_rules, key), op);
+    long len = brig_path_form(key, dirfd, (unsigned long)upath);
+    merge_op(verdict, path_rules_of(c, key, len), op);
 }
 
-/* unlink, rmdir, rename (both paths), chmod, mkdir. Landlock refuses the writes among them in
- * advance where a rule denies; here deny and kill stop the task (BPF-LSM refuses all of them).
- * A rule on writing below a directory reaches all but chmod: user space folds it into their
- * verdicts (KernelPlan::folded_paths). */
-static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, __u32 op, __u32 nr,
-                                          int dirfd, const char* upath, int new_dirfd,
-                                          const char* unew_path) {
-    struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
-    struct brig_verdict verdict = {};
-    path_verdict(c, &key, dirfd, upath, op, &verdict);
-    if (unew_path)
-        path_verdict(c, &key, new_dirfd, unew_path, op, &verdict);
-    if (!verdict.action)
-        return 0;
-    /* Under BPF-LSM, the path_* hooks decide (and report) from the paths the kernel resolved. */
-    if (lsm_enforces && (verdict.action & BRIG_ACT_ENFORCE))
-        return 0;
-    if (verdict.action & BRIG_ACT_DENY)
+/* Reports a path operation's verdict on `path` (and `new_path`, the other end of a rename or
+ * link; NULL for none), killing first if it says so. */
+static __always_inline int report_path_op(struct brig_container* c, __u64 cgid,
+                                          const struct brig_verdict* verdict, __u32 nr,
+                                          const char* path, const char* new_path) {
+    if (verdict->action & BRIG_ACT_DENY)
         bpf_send_signal(SIGKILL);
-    enforce_kill(c, &verdict);
+    enforce_kill(c, verdict);
     struct brig_event* e = reserve_event(c, cgid, BRIG_EV_PATH);
     if (!e)
         return 0;
     e->syscall_nr = nr;
-    e->rule_id = verdict.rule_id;
-    e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
-    read_path(e->path, sizeof(e->path), dirfd, upath);
-    if (unew_path)
-        read_path(e->new_path, sizeof(e->new_path), new_dirfd, unew_path);
+    e->rule_id = verdict->rule_id;
+    e->action = verdict->action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
+    bpf_probe_read_kernel(e->path, BRIG_PREFIX_LEN, path);
+    if (new_path)
+        bpf_probe_read_kernel(e->new_path, BRIG_PREFIX_LEN, new_path);
     submit_event(c, e);
     return 0;
+}
+
+/* unlink, rmdir, rename and link (both paths), chmod, mkdir, symlink (the new entry), mknod,
+ * truncate, on the paths in their normal form (a symlinked directory on the way stays
+ * unresolved: path_forms.h). Landlock refuses those among them that write, in advance, where a
+ * rule denies; here deny and kill stop the task (BPF-LSM refuses all of them and reports every
+ * verdict itself). A rule on writing below a directory reaches all but chmod: link, symlink,
+ * mknod and truncate are ruled under it (`op` BRIG_PATH_OPEN_WRITE), and user space folds it
+ * into the verdicts of the others (KernelPlan::folded_paths). */
+static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, __u32 op, __u32 nr,
+                                          int dirfd, const char* upath, int new_dirfd,
+                                          const char* unew_path) {
+    struct path_form* f = path_form_scratch();
+    if (lsm_enforces || !f)
+        return 0;
+    struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
+    struct brig_verdict verdict = {};
+    path_verdict(c, &key, dirfd, upath, op, &verdict);
+    if (unew_path) {
+        bpf_probe_read_kernel(f->kept, sizeof(f->kept), key.path);
+        path_verdict(c, &key, new_dirfd, unew_path, op, &verdict);
+    }
+    if (!verdict.action)
+        return 0;
+    if (unew_path)
+        return report_path_op(c, cgid, &verdict, nr, f->kept, key.path);
+    return report_path_op(c, cgid, &verdict, nr, key.path, 0);
+}
+
+/* ftruncate: the path of the file the fd holds (the kernel's own, as sys_exit takes it). */
+static __always_inline int handle_fd_write(struct brig_container* c, __u64 cgid, __u32 nr, int fd) {
+    struct file* file = fd_file(fd);
+    if (lsm_enforces || !file)
+        return 0;
+    struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
+    long len = build_path(key.path, BPF_CORE_READ(file, f_path.dentry),
+                          BPF_CORE_READ(file, f_path.mnt), 0, 0, false);
+    struct brig_verdict verdict = {};
+    merge_op(&verdict, path_rules_of(c, &key, len), BRIG_PATH_OPEN_WRITE);
+    if (!verdict.action)
+        return 0;
+    return report_path_op(c, cgid, &verdict, nr, key.path, 0);
 }
 
 static __always_inline int report_syscall(struct brig_container* c, __u64 cgid, __u32 cls,
@@ -314,14 +313,6 @@ static __always_inline bool is_watched_x86_64(long nr) {
         case NR_creat:
         case NR_openat:
         case NR_openat2:
-        case NR_ptrace:
-        case NR_memfd_create:
-        case NR_init_module:
-        case NR_finit_module:
-        case NR_bpf:
-        case NR_socket:
-        case NR_connect:
-        case NR_bind:
         case NR_unlink:
         case NR_rmdir:
         case NR_unlinkat:
@@ -333,6 +324,24 @@ static __always_inline bool is_watched_x86_64(long nr) {
         case NR_fchmodat2:
         case NR_mkdir:
         case NR_mkdirat:
+        case NR_link:
+        case NR_linkat:
+        case NR_symlink:
+        case NR_symlinkat:
+        case NR_mknod:
+        case NR_mknodat:
+        case NR_truncate:
+        case NR_ftruncate:
+            /* Under BPF-LSM the file hooks decide and report them all. */
+            return !lsm_enforces;
+        case NR_ptrace:
+        case NR_memfd_create:
+        case NR_init_module:
+        case NR_finit_module:
+        case NR_bpf:
+        case NR_socket:
+        case NR_connect:
+        case NR_bind:
             return true;
         default:
             return false;
@@ -374,6 +383,55 @@ static __always_inline long read_call(struct pt_regs* regs, long nr, unsigned lo
     if (call == SYS_CONNECT)
         return NR_connect;
     return -1;
+}
+
+/* The path operations among the watched syscalls (sys_enter), `args` their arguments. */
+static __always_inline int handle_path_syscall(struct brig_container* c, __u64 cgid, long nr,
+                                               const unsigned long args[6]) {
+#define ARG(n) args[(n)-1]
+#define PATH_ARG(n) ((const char*)args[(n)-1])
+    switch (nr) {
+        case NR_unlink:
+        case NR_rmdir:
+        case NR_chmod:
+        case NR_mkdir:
+            return handle_path_op(c, cgid, path_op_of(nr), nr, AT_FDCWD, PATH_ARG(1), 0, 0);
+        case NR_unlinkat:
+        case NR_fchmodat:
+        case NR_fchmodat2:
+        case NR_mkdirat:
+            return handle_path_op(c, cgid, path_op_of(nr), nr, (int)ARG(1), PATH_ARG(2), 0, 0);
+        case NR_rename:
+            return handle_path_op(c, cgid, BRIG_PATH_RENAME, nr, AT_FDCWD, PATH_ARG(1), AT_FDCWD,
+                                  PATH_ARG(2));
+        case NR_renameat:
+        case NR_renameat2:
+            return handle_path_op(c, cgid, path_op_of(nr), nr, (int)ARG(1), PATH_ARG(2),
+                                  (int)ARG(3), PATH_ARG(4));
+        case NR_link:
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(1),
+                                  AT_FDCWD, PATH_ARG(2));
+        case NR_linkat:
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(1), PATH_ARG(2),
+                                  (int)ARG(3), PATH_ARG(4));
+        case NR_symlink: /* (target, linkpath): the new entry is what is written */
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(2), 0, 0);
+        case NR_symlinkat:
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(2), PATH_ARG(3), 0,
+                                  0);
+        case NR_mknod:
+        case NR_truncate:
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
+        case NR_mknodat:
+            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(1), PATH_ARG(2), 0,
+                                  0);
+        case NR_ftruncate:
+            return handle_fd_write(c, cgid, nr, (int)ARG(1));
+        default:
+            return 0;
+    }
+#undef ARG
+#undef PATH_ARG
 }
 
 static __always_inline bool someone_condemned(void) {
@@ -439,28 +497,162 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
                                    nr);
         case NR_bind:
             return handle_sockaddr(c, cgid, (const void*)ARG(2), BRIG_ADDR_BIND, BRIG_EV_BIND, nr);
-        case NR_unlink:
-        case NR_rmdir:
-        case NR_chmod:
-        case NR_mkdir:
-            return handle_path_op(c, cgid, path_op_of(nr), nr, AT_FDCWD, PATH_ARG(1), 0, 0);
-        case NR_unlinkat:
-        case NR_fchmodat:
-        case NR_fchmodat2:
-        case NR_mkdirat:
-            return handle_path_op(c, cgid, path_op_of(nr), nr, (int)ARG(1), PATH_ARG(2), 0, 0);
-        case NR_rename:
-            return handle_path_op(c, cgid, BRIG_PATH_RENAME, nr, AT_FDCWD, PATH_ARG(1), AT_FDCWD,
-                                  PATH_ARG(2));
-        case NR_renameat:
-        case NR_renameat2:
-            return handle_path_op(c, cgid, path_op_of(nr), nr, (int)ARG(1), PATH_ARG(2),
-                                  (int)ARG(3), PATH_ARG(4));
         default:
-            return 0;
+            return handle_path_syscall(c, cgid, nr, args);
     }
 #undef ARG
 #undef PATH_ARG
+}
+
+#define FMODE_WRITE 0x2
+#define FMODE_PATH 0x4000
+
+/* The task is going to die before it is back in user space: sys_enter killed it (and reported
+ * why), or its container is condemned. */
+static __always_inline bool fatal_signal_pending(void) {
+    struct task_struct* task = bpf_get_current_task_btf();
+    return task->pending.signal.sig[0] & (1UL << (SIGKILL - 1));
+}
+
+/* Whether the current task is in an ia32 syscall, read directly (tp_btf: no helper call). */
+static __always_inline bool exit_in_ia32(void) {
+    return bpf_get_current_task_btf()->thread_info.status & TS_COMPAT;
+}
+
+/* The open flags of the open-family syscall `nr` the task leaves, from its registers (openat2:
+ * from its open_how): the third argument but for open's second, in edx/rdx or ecx/rsi. */
+static __always_inline __u64 exit_open_flags(struct pt_regs* regs, long nr, bool ia32) {
+    __u64 third = ia32 ? (__u32)regs->dx : regs->dx;
+    __u64 flags = 0;
+    switch (nr) {
+        case NR_open:
+            return ia32 ? (__u32)regs->cx : regs->si;
+        case NR_creat:
+            return O_CREAT | O_TRUNC | 1 /* O_WRONLY */;
+        case NR_openat:
+        case NR_open_by_handle_at:
+            return third;
+        default: /* openat2 */
+            bpf_probe_read_user(&flags, sizeof(flags), (void*)third);
+            return flags;
+    }
+}
+
+/* Whether the container's name rules can hold the name of `len` bytes (as open_name_verdict
+ * tries only the container's name lengths). */
+static __always_inline bool name_can_match(const struct brig_container* c, __u32 len) {
+    if (c->flags & BRIG_CF_OPEN_NAME_SCAN)
+        return true;
+    for (int i = 0; i < BRIG_NAME_LENS; i++)
+        if (c->open_name_lens[i] == len)
+            return len != 0;
+    return false;
+}
+
+/* The brig_name_bit of a dentry's name. */
+static __always_inline __u32 dentry_name_bit(struct dentry* dentry) {
+    const unsigned char* name = BPF_CORE_READ(dentry, d_name.name);
+    __u32 len = BPF_CORE_READ(dentry, d_name.len);
+    __u64 head = 0, tail = 0;
+    /* A name shorter than 8 bytes lies within the dentry (d_iname): reading 8 is safe. */
+    bpf_probe_read_kernel(&head, sizeof(head), name);
+    if (len < 8) {
+        head &= (1ULL << (8 * len)) - 1;
+        tail = head;
+    } else {
+        bpf_probe_read_kernel(&tail, sizeof(tail), name + (len - 8));
+    }
+    return brig_name_bit(len, head, tail);
+}
+
+/* Whether the rules on paths can hold a verdict on this open: any open for writing; one for
+ * reading only where some prefix rules on opens in any mode, or an exact file's rule has the
+ * name's bit. The others skip building the path, which most of a container's opens are. */
+static __always_inline bool path_can_match(const struct brig_container* c, struct dentry* dentry,
+                                           bool write) {
+    return write || (c->flags & BRIG_CF_OPEN_PREFIXES) ||
+           (c->open_file_names & (1ULL << dentry_name_bit(dentry)));
+}
+
+/* An open that succeeded, at syscall exit: the rules on the file the returned fd holds, on its
+ * path from the container's mount-namespace root (build_path walks the dentries the kernel
+ * resolved: symlinks, `..`, /proc magic links, bind mounts, as the BPF-LSM hooks see them) and on
+ * its name. Every verdict is reported here but those sys_enter carried out already (the task has
+ * SIGKILL pending then); deny and kill kill the task before it is back in user space, so before
+ * its first read or write. A sibling thread that uses the fd between its install and this is not
+ * stopped (src/monitor/README.md, Known limits). */
+static __always_inline int check_opened_file(struct brig_container* c, __u64 cgid,
+                                             struct pt_regs* regs, long nr, bool ia32, int fd) {
+    if (lsm_enforces || fatal_signal_pending())
+        return 0;
+    struct file* file = fd_file(fd);
+    if (!file)
+        return 0;
+    unsigned int mode = BPF_CORE_READ(file, f_mode);
+    if (mode & FMODE_PATH)
+        return 0;
+    __u64 flags = exit_open_flags(regs, nr, ia32);
+    bool write = (mode & FMODE_WRITE) || opens_for_writing(flags);
+    struct dentry* dentry = BPF_CORE_READ(file, f_path.dentry);
+    struct vfsmount* mnt = BPF_CORE_READ(file, f_path.mnt);
+    struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
+    long len = 0;
+    struct brig_verdict verdict = {};
+    if (path_can_match(c, dentry, write)) {
+        len = build_path(key.path, dentry, mnt, 0, 0, false);
+        struct brig_path_verdicts* by_path = path_rules_of(c, &key, len);
+        merge_op(&verdict, by_path, BRIG_PATH_OPEN);
+        if (write)
+            merge_op(&verdict, by_path, BRIG_PATH_OPEN_WRITE);
+    }
+    if (name_can_match(c, BPF_CORE_READ(dentry, d_name.len))) {
+        struct brig_name_key name = {.cgroup_id = cgid};
+        bpf_probe_read_kernel_str(name.name, sizeof(name.name), BPF_CORE_READ(dentry, d_name.name));
+        merge(&verdict, bpf_map_lookup_elem(&open_name_rules, &name));
+    }
+    if (!verdict.action)
+        return 0;
+    if (!len) /* a name rule's: the report names the file's path too */
+        build_path(key.path, dentry, mnt, 0, 0, false);
+    return report_open(c, cgid, &verdict, key.path, flags, nr);
+}
+
+/* x86-64, x32 and ia32 numbers of open, creat, openat, openat2 and open_by_handle_at (ia32: 5,
+ * 8, 295, 342). */
+static __always_inline bool maybe_open(long nr) {
+    switch (nr & ~X32_SYSCALL_BIT) {
+        case NR_open:
+        case NR_creat:
+        case NR_openat:
+        case NR_openat2:
+        case NR_open_by_handle_at:
+        case 5:
+        case 8:
+        case 295:
+        case 342:
+            return true;
+        default:
+            return false;
+    }
+}
+
+/* Attached on the tracepoint path only (BPF-LSM's file_open sees every open itself). Every
+ * syscall of every process passes here while a container is registered: a failed one, and one
+ * that is no open, leave on the return value and the number. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(brig_sys_exit, struct pt_regs* regs, long ret) {
+    long nr = regs->orig_ax;
+    if (ret < 0 || !maybe_open(nr))
+        return 0;
+    bool ia32 = exit_in_ia32();
+    nr = ia32 ? ia32_to_x86_64(nr) : nr & X32_SYSCALL_BIT ? x32_to_x86_64(nr) : nr;
+    if (!is_open_syscall(nr))
+        return 0;
+    __u64 cgid = bpf_get_current_cgroup_id();
+    struct brig_container* c = bpf_map_lookup_elem(&containers, &cgid);
+    if (!c)
+        return 0;
+    return check_opened_file(c, cgid, regs, nr, ia32, (int)ret);
 }
 
 /* cgroup programs: attached to each container's cgroup2 dir; return 0 refuses with EPERM. */

@@ -53,6 +53,9 @@ enum brig_syscall_class {
  * to its watcher (a seccomp user notification) and the exec program kills what the watcher did
  * not approve (exec_approvals), once the watcher is armed. */
 #define BRIG_CF_EXEC_VERDICTS 4u
+/* Some open_path_rules entry that is a prefix, not an exact file, carries a verdict on opens in
+ * any mode: every open's path is looked up, not only those open_file_names lets through. */
+#define BRIG_CF_OPEN_PREFIXES 8u
 
 /* Value of the `containers` map, keyed by the container's cgroup2 id. */
 struct brig_container {
@@ -76,6 +79,10 @@ struct brig_container {
      * all bits where a rule's path stops short of it ("/", "/e"): a path whose bit is clear
      * matches no rule, and skips the trie lookup. */
     __u64 path_first_dirs;
+    /* A bit per name (brig_name_bit) of the exact files whose open_path_rules entries carry a
+     * verdict on opens in any mode: without BRIG_CF_OPEN_PREFIXES, a file opened for reading
+     * only whose name's bit is clear matches no path rule (sys_exit builds no path for it). */
+    __u64 open_file_names;
 };
 
 /* The bytes of a path's first directory that brig_first_dir_bit hashes, at most. */
@@ -96,6 +103,15 @@ static inline __u32 brig_first_dir_bit(const char* path) {
         hash = hash * 31 + (__u8)ch;
     }
     return hash & 63;
+}
+
+/* The bit of a file name of `len` bytes whose first and last (at most) 8 bytes, read as
+ * little-endian words zero past the name, are `head` and `tail`. The same code runs in the BPF
+ * programs and in brig (which folds the exact files' names into open_file_names). */
+static inline __u32 brig_name_bit(__u64 len, __u64 head, __u64 tail) {
+    __u64 hash =
+        len * 0x9e3779b97f4a7c15ULL ^ head * 0xc2b2ae3d27d4eb4fULL ^ tail * 0x165667b19e3779f9ULL;
+    return hash >> 58;
 }
 
 /* exec_rules key: an absolute path ("/bin/sh") or a basename ("sh"). */

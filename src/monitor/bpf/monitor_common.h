@@ -21,6 +21,7 @@
 #define O_ACCMODE 3
 #define O_CREAT 0100
 #define O_TRUNC 01000
+#define O_PATH 010000000
 
 /* x86-64 syscall numbers. */
 #define NR_open 2
@@ -49,6 +50,7 @@
 #define NR_linkat 265
 #define NR_symlinkat 266
 #define NR_fchmodat 268
+#define NR_open_by_handle_at 304
 #define NR_finit_module 313
 #define NR_renameat2 316
 #define NR_memfd_create 319
@@ -248,6 +250,8 @@ static __always_inline long ia32_to_x86_64(long nr) {
             return NR_symlinkat;
         case 306:
             return NR_fchmodat;
+        case 342:
+            return NR_open_by_handle_at;
         case 350:
             return NR_finit_module;
         case 353:
@@ -324,6 +328,12 @@ static __always_inline void read_syscall_args(struct pt_regs* regs, bool ia32,
     args[3] = tail.r10;
     args[4] = tail.r8;
     args[5] = tail.r9;
+}
+
+/* The syscalls that open a file, open_by_handle_at (CAP_DAC_READ_SEARCH) by no path at all. */
+static __always_inline bool is_open_syscall(long nr) {
+    return nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat ||
+           nr == NR_open_by_handle_at;
 }
 
 /* The brig_path_op a syscall's path operation is ruled under, BRIG_PATH_OPS for none. */

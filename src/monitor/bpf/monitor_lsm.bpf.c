@@ -4,8 +4,9 @@
  * what a verdict denies with -EPERM before the operation happens: a denied exec never starts the
  * program, a denied open never opens. Kill verdicts also SIGKILL the task and condemn the
  * container. A kill verdict is refused too (deny AND kill: nothing of the operation lands). What
- * is refused is reported from here; the tracepoint programs skip it
- * (`lsm_enforces`) and keep reporting everything else, so nothing is reported twice. */
+ * is refused is reported from here, and so is every verdict on a file (opens and path operations,
+ * on the paths the kernel resolved); the tracepoint programs skip those (`lsm_enforces`) and
+ * keep reporting everything else, so nothing is reported twice. */
 #include "monitor_common.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -15,6 +16,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define PTRACE_MODE_ATTACH_BIT 0x02
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
+/* Set on the files a file system opens for itself (overlayfs' file on its upper or lower layer
+ * behind the one the task opened): 6.1's FMODE_NOACCOUNT, 6.5's FMODE_FAKE_PATH, and
+ * FMODE_NOACCOUNT again on backing files from 6.6. */
+#define FMODE_INTERNAL_OPEN 0x20000000
 
 /* What an earlier BPF-LSM program on the hook answered, passed on within the range kernels from
  * 6.12 demand of an LSM program's return (an errno or 0). */
@@ -22,10 +27,10 @@ static __always_inline int earlier(int ret) {
     return ret <= 0 && ret >= -4095 ? ret : -EPERM;
 }
 
-/* Carries out a refusal's kill and starts its report: the event, for the caller to complete and
- * hand to submit_event. */
-static __always_inline struct brig_event* refusal(struct brig_container* c, __u64 cgid,
-                                                  const struct brig_verdict* v, __u32 type) {
+/* Carries out a verdict's kill and starts its report: the event, for the caller to complete and
+ * hand to submit_event (NULL when the ring is full, counted as a drop). */
+static __always_inline struct brig_event* carry_out(struct brig_container* c, __u64 cgid,
+                                                    const struct brig_verdict* v, __u32 type) {
     enforce_kill(c, v);
     struct brig_event* e = reserve_event(c, cgid, type);
     if (!e)
@@ -38,7 +43,7 @@ static __always_inline struct brig_event* refusal(struct brig_container* c, __u6
 /* Refuses, kills if the verdict says so and reports. Returns the hook's answer. */
 static __always_inline int refuse(struct brig_container* c, __u64 cgid,
                                   const struct brig_verdict* v, __u32 type, __u32 flags) {
-    struct brig_event* e = refusal(c, cgid, v, type);
+    struct brig_event* e = carry_out(c, cgid, v, type);
     if (!e)
         return -EPERM;
     e->flags = flags;
@@ -144,7 +149,7 @@ int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0; /* reported (and killed if so) by sched_process_exec */
 
-    struct brig_event* e = refusal(c, cgid, &verdict, BRIG_EV_EXEC);
+    struct brig_event* e = carry_out(c, cgid, &verdict, BRIG_EV_EXEC);
     if (!e)
         return -EPERM;
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), filename);
@@ -152,10 +157,6 @@ int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
     copy_argv(e);
     submit_event(c, e);
     return -EPERM;
-}
-
-static __always_inline bool is_open_syscall(long nr) {
-    return nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat;
 }
 
 /* Where a file operation acts: `entry` in the directory `dir` on `mnt`, or `dir` itself. */
@@ -190,8 +191,10 @@ static __always_inline struct brig_path_verdicts* path_rules(struct brig_prefix_
 }
 
 /* An open: rules on its name and on its path, which the kernel has resolved (symlinks, `..`,
- * relative to any directory). */
-static __always_inline int check_open(const struct place* p, bool write, __u32 flags) {
+ * relative to any directory). Deny and kill refuse it; `report_all`: every verdict is reported
+ * (false where file_open is still to come and reports it). */
+static __always_inline int check_open(const struct place* p, bool write, __u32 flags,
+                                      bool report_all) {
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = watched(cgid);
     if (!c)
@@ -206,17 +209,18 @@ static __always_inline int check_open(const struct place* p, bool write, __u32 f
     merge_op(&verdict, rules, BRIG_PATH_OPEN);
     if (write)
         merge_op(&verdict, rules, BRIG_PATH_OPEN_WRITE);
-    if (!(verdict.action & BRIG_ACT_ENFORCE))
-        return 0; /* reported by sys_enter */
-    struct brig_event* e = refusal(c, cgid, &verdict, BRIG_EV_OPEN);
+    int answer = (verdict.action & BRIG_ACT_ENFORCE) ? -EPERM : 0;
+    if (!verdict.action || (!answer && !report_all))
+        return answer;
+    struct brig_event* e = carry_out(c, cgid, &verdict, BRIG_EV_OPEN);
     if (!e)
-        return -EPERM;
+        return answer;
     long nr = current_syscall();
     e->syscall_nr = is_open_syscall(nr) ? nr : NR_openat;
     e->flags = flags;
     path_of(e->path, p);
     submit_event(c, e);
-    return -EPERM;
+    return answer;
 }
 
 SEC("lsm/file_open")
@@ -224,12 +228,14 @@ int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
     if (ret)
         return earlier(ret);
     unsigned int mode = BPF_CORE_READ(file, f_mode);
-    if (mode & FMODE_EXEC)
-        return 0; /* an exec opening its program: exec rules decide */
+    /* An exec opening its program: exec rules decide. A file system's own open of the file
+     * behind the one the task opened: that one was checked. */
+    if (mode & (FMODE_EXEC | FMODE_INTERNAL_OPEN))
+        return 0;
     unsigned int flags = BPF_CORE_READ(file, f_flags);
     bool write = (mode & FMODE_WRITE) || (flags & (O_CREAT | O_TRUNC));
     struct place p = {BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt), 0};
-    return check_open(&p, write, flags);
+    return check_open(&p, write, flags, true);
 }
 
 /* A change to `a` (and `b`, the other end of a rename or link), on the paths the kernel resolved:
@@ -251,17 +257,18 @@ static __always_inline int check_path_op(const struct place* a, const struct pla
     merge_op(&verdict, path_rules(&key, path_of(key.path, a)), op);
     if (b)
         merge_op(&verdict, path_rules(&key, path_of(key.path, b)), op);
-    if (!(verdict.action & BRIG_ACT_ENFORCE))
-        return 0; /* reported by sys_enter */
-    struct brig_event* e = refusal(c, cgid, &verdict, BRIG_EV_PATH);
+    if (!verdict.action)
+        return 0;
+    int answer = (verdict.action & BRIG_ACT_ENFORCE) ? -EPERM : 0;
+    struct brig_event* e = carry_out(c, cgid, &verdict, BRIG_EV_PATH);
     if (!e)
-        return -EPERM;
+        return answer;
     e->syscall_nr = nr;
     path_of(e->path, a);
     if (b)
         path_of(e->new_path, b);
     submit_event(c, e);
-    return -EPERM;
+    return answer;
 }
 
 /* A new or removed entry `dentry` of `dir` (unless an earlier program refused it already). */
@@ -281,7 +288,7 @@ int BPF_PROG(brig_lsm_mknod, const struct path* dir, struct dentry* dentry, umod
         return earlier(ret);
     struct place p = place_in(dir, dentry);
     if (is_open_syscall(current_syscall()))
-        return check_open(&p, true, O_CREAT);
+        return check_open(&p, true, O_CREAT, false);
     return check_path_op(&p, 0, BRIG_PATH_OPEN_WRITE);
 }
 
@@ -319,7 +326,8 @@ int BPF_PROG(brig_lsm_link, struct dentry* old_dentry, const struct path* new_di
 
 SEC("lsm/path_truncate")
 int BPF_PROG(brig_lsm_truncate, const struct path* path, int ret) {
-    if (ret)
+    /* An open with O_TRUNC: file_open has decided it as an open for writing, before this. */
+    if (ret || is_open_syscall(current_syscall()))
         return earlier(ret);
     struct place p = place_in(path, 0);
     return check_path_op(&p, 0, BRIG_PATH_OPEN_WRITE);
@@ -393,7 +401,7 @@ static __always_inline int check_sockaddr(struct sockaddr* address, __u32 op, __
     addr_verdict(&key, &verdict);
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0;
-    struct brig_event* e = refusal(c, cgid, &verdict, type);
+    struct brig_event* e = carry_out(c, cgid, &verdict, type);
     if (!e)
         return -EPERM;
     e->family = family;
