@@ -40,9 +40,9 @@ namespace {
 
 constexpr const char* kBpffsRoot = "/sys/fs/bpf";
 constexpr const char* kLoadLock = "/run/brig-monitor.lock";
-constexpr const char* kMapNames[] = {"containers",      "exec_rules",  "open_name_rules",
-                                     "open_path_rules", "addr_rules",  "drops",
-                                     "rings",           "ring_owners", "any_condemned"};
+constexpr const char* kMapNames[] = {
+    "containers", "exec_rules", "open_name_rules", "open_path_rules", "addr_rules",
+    "drops",      "rings",      "ring_owners",     "any_condemned",   "written_files"};
 enum MapIndex {
     kContainers,
     kExecRules,
@@ -53,14 +53,18 @@ enum MapIndex {
     kRings,
     kRingOwners,
     kAnyCondemned,
+    kWrittenFiles,
     kMapCount
 };
 constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "brig_connect6",
                                         "brig_bind4", "brig_bind6"};
-// The raw tracepoint programs (pinned under progs/ by name) and where they attach. They and the
-// BPF-LSM programs (progs/lsm_*) are attached only while a container is registered.
+// The tracepoint programs (pinned under progs/ by name) and the raw tracepoint each attaches to;
+// nullptr for a BTF-typed one (tp_btf), whose tracepoint the kernel knows from the program. They
+// and the BPF-LSM programs (progs/lsm_*) are attached only while a container is registered.
 constexpr std::pair<const char*, const char*> kTracepointProgs[] = {
-    {"brig_exec", "sched_process_exec"}, {"brig_sys_enter", "sys_enter"}};
+    {"brig_exec", "sched_process_exec"},
+    {"brig_sys_exit", nullptr},
+    {"brig_sys_enter", "sys_enter"}};
 // Pinned last at load: its presence tells every later brig that loading is complete.
 constexpr const char* kLoadedMarker = "/progs/brig_sys_enter";
 // Pinned last at attach: present while the programs are attached.
@@ -182,8 +186,10 @@ void attach_programs(const std::string& dir) {
         if (::access(link_path.c_str(), F_OK) == 0)
             continue;
         UniqueFd prog = pinned(dir + "/progs/" + name);
-        UniqueFd link(tracepoint ? bpf_raw_tracepoint_open(tracepoint, prog.get())
-                                 : bpf_link_create(prog.get(), 0, BPF_LSM_MAC, nullptr));
+        bool lsm = name.starts_with("lsm_");
+        // A tp_btf program attaches as a raw tracepoint named by its BTF (no name given).
+        UniqueFd link(lsm ? bpf_link_create(prog.get(), 0, BPF_LSM_MAC, nullptr)
+                          : bpf_raw_tracepoint_open(tracepoint, prog.get()));
         if (!link)
             throw_errno("attach BPF program " + name);
         if (bpf_obj_pin(link.get(), link_path.c_str()) != 0)
@@ -219,9 +225,11 @@ void load_and_pin(const std::string& dir, bool try_lsm) {
     // Attached once to see that the kernel runs them; attach_programs attaches them for real.
     for (const auto& [name, tracepoint] : kTracepointProgs) {
         bpf_program* prog = bpf_object__find_program_by_name(skel->obj, name);
-        bpf_link* link = prog ? bpf_program__attach_raw_tracepoint(prog, tracepoint) : nullptr;
+        bpf_link* link = !prog        ? nullptr
+                         : tracepoint ? bpf_program__attach_raw_tracepoint(prog, tracepoint)
+                                      : bpf_program__attach(prog);
         if (!link)
-            throw_errno(std::string("attach raw tracepoint ") + tracepoint);
+            throw_errno(std::string("attach tracepoint program ") + name);
         bpf_link__destroy(link);
     }
     UniqueFd rings = pinned(dir + "/rings");
@@ -456,6 +464,15 @@ void attach_cgroup_programs(const std::array<UniqueFd, std::size(kCgroupProgs)>&
             throw_errno("attach cgroup BPF program to " + cgroup2_path);
 }
 
+// CLOCK_TAI - CLOCK_REALTIME: the BPF programs read TAI and compare it with inode ctimes.
+int64_t tai_offset_ns() {
+    struct timespec tai {
+    }, real{};
+    clock_gettime(CLOCK_TAI, &tai);
+    clock_gettime(CLOCK_REALTIME, &real);
+    return (tai.tv_sec - real.tv_sec) * 1000000000LL + (tai.tv_nsec - real.tv_nsec);
+}
+
 UniqueFd lock_file(const std::string& path, int how) {
     UniqueFd lock(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!lock || ::flock(lock.get(), how) != 0)
@@ -571,8 +588,11 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
     brig_container value{};
     value.ring_slot = ring_slot;
     value.path_first_dirs = first_dirs_of(folded_paths);
-    value.start_time_sec = static_cast<uint64_t>(::time(nullptr)) + 1;
+    value.tai_offset_ns = tai_offset_ns();
     value.exec_any = {0, BRIG_ACT_REPORT};
+    for (const auto& entry : plan.exec_names)
+        if (entry.first.starts_with("/"))
+            value.flags |= BRIG_CF_EXEC_PATHS;
     for (int i = 0; i < BRIG_SC_MAX; ++i)
         value.syscalls[i] = to_bpf(plan.syscalls[i]);
     // "Drop and execute" is one verdict for every exec of a new binary; the exec program reads
@@ -608,6 +628,7 @@ void Monitor::unregister_locked(uint64_t cgroup2_id) noexcept {
     delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
     delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
     delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
+    delete_keys_of(maps[kWrittenFiles].get(), sizeof(brig_inode_key), 0, cgroup2_id, true);
     bpf_map_delete_elem(maps[kDrops].get(), &cgroup2_id);
     if (slot >= 0) {
         auto key = static_cast<uint32_t>(slot);
@@ -659,6 +680,7 @@ size_t Monitor::map_entries_of(uint64_t cgroup2_id) const {
     n += delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, false);
     n += delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, false);
     n += delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, false);
+    n += delete_keys_of(maps[kWrittenFiles].get(), sizeof(brig_inode_key), 0, cgroup2_id, false);
     n += ring_slot_of(maps[kContainers].get(), maps[kRingOwners].get(), cgroup2_id) >= 0;
     return n;
 }

@@ -4,7 +4,7 @@
  * instruction), cgroup programs attached to each container's cgroup2 dir deny sockets and
  * connects. Every program first looks the current cgroup up in `containers`: host processes and
  * other runtimes' containers leave after one hash lookup. */
-#include "monitor_common.h"
+#include "code_exec_tracepoint.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -23,13 +23,14 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
         bpf_send_signal(SIGKILL);
         return 0;
     }
+    if (!c->started)
+        c->started = 1; /* its first program runs: what the container writes now is new */
     struct linux_binprm* bprm = (struct linux_binprm*)ctx->args[2];
     struct brig_verdict verdict = c->exec_any;
     struct brig_name_key key = {.cgroup_id = cgid};
     const char* filename = BPF_CORE_READ(bprm, filename);
 
-    struct inode* inode = BPF_CORE_READ(bprm, file, f_inode);
-    __u32 exe_new = inode && inode_ctime_sec(inode) >= c->start_time_sec;
+    __u32 exe_new = exec_code_verdict(c, cgid, bprm, lsm_enforces, &verdict);
     if (exe_new) {
         /* "Drop and execute": one verdict under the reserved name "\x01new". */
         struct brig_name_key fresh = {.cgroup_id = cgid, .name = {1, 'n', 'e', 'w'}};
@@ -59,15 +60,7 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
     if (!e)
         return 0;
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), filename);
-    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
-    unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
-    unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
-    __u32 len = arg_end > arg_start ? arg_end - arg_start : 0;
-    if (len > BRIG_ARGS_LEN)
-        len = BRIG_ARGS_LEN;
-    if (len && bpf_probe_read_user(e->args, len & (BRIG_ARGS_LEN - 1) ?: BRIG_ARGS_LEN,
-                                   (void*)arg_start) == 0)
-        e->args_len = len;
+    copy_mm_args(e);
     e->exe_new = exe_new;
     e->rule_id = verdict.rule_id;
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
@@ -385,6 +378,8 @@ static __always_inline bool someone_condemned(void) {
 
 SEC("raw_tracepoint/sys_enter")
 int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
+    if (handle_code_map((struct pt_regs*)ctx->args[0], ctx->args[1], lsm_enforces))
+        return 0;
     long nr = ctx->args[1];
     if (nr & X32_SYSCALL_BIT)
         nr = x32_to_x86_64(nr);
@@ -462,6 +457,17 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
     }
 #undef ARG
 #undef PATH_ARG
+}
+
+/* At a syscall's exit: what the container wrote (written_files.h). The syscall number first:
+ * every process on the host passes here while a container is registered. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(brig_sys_exit, struct pt_regs* regs, long ret) {
+    long nr = regs->orig_ax;
+    if (!watched_at_exit_ia32(nr & ~X32_SYSCALL_BIT))
+        return 0;
+    record_written_fd(native_syscall(nr), ret, lsm_enforces);
+    return 0;
 }
 
 /* cgroup programs: attached to each container's cgroup2 dir; return 0 refuses with EPERM. */

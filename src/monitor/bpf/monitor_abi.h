@@ -45,13 +45,16 @@ enum brig_syscall_class {
  * tracepoint scans each opened path for its basename instead. */
 #define BRIG_CF_OPEN_NAME_SCAN 2u
 
+/* Some exec_rules name an absolute path: code mapped executable has its path built and looked
+ * up too (names alone are looked up for every mapping). */
+#define BRIG_CF_EXEC_PATHS 4u
+
 #define BRIG_NAME_LENS 8
 
 /* Value of the `containers` map, keyed by the container's cgroup2 id. */
 struct brig_container {
     __u32 flags;
     __u32 killed_by_rule;         /* rule id that condemned the container */
-    __u64 start_time_sec;         /* wall clock at registration, for "binary written after start" */
     struct brig_verdict exec_any; /* applies to every exec (reporting) */
     struct brig_verdict syscalls[BRIG_SC_MAX];
     /* The distinct lengths of the container's open_name_rules names, zero-terminated: a basename
@@ -62,11 +65,30 @@ struct brig_container {
      * `ring_owners`), so that registering a container changes no map-in-map (whose every update
      * and delete waits for an RCU grace period). */
     __u32 ring_slot;
-    __u32 reserved;
+    /* "New" files: how many the container has in `written_files` (see written_files.h). */
+    __u32 written_files;
     /* A bit per first directory of the container's open_path_rules paths (brig_first_dir_bit),
      * all bits where a rule's path stops short of it ("/", "/e"): a path whose bit is clear
      * matches no rule, and skips the trie lookup. */
     __u64 path_first_dirs;
+    /* Non-zero once the container's first program runs (its first exec): from then on what its
+     * tasks write counts as new; the init's own set-up before it does not. */
+    __u32 started;
+    __u32 padding;
+    /* 0 while `written_files` holds every file the container wrote; once it is full, the wall
+     * clock (ns) from which any file whose ctime is later counts as new. */
+    __u64 new_since_ns;
+    /* CLOCK_TAI - CLOCK_REALTIME at registration: the BPF programs read TAI. */
+    __s64 tai_offset_ns;
+};
+
+/* written_files key: an inode the container's tasks opened for writing, created or made with
+ * memfd_create. generation tells a reused inode number apart. */
+struct brig_inode_key {
+    __u64 cgroup_id;
+    __u64 ino;
+    __u32 dev;
+    __u32 generation;
 };
 
 /* The bytes of a path's first directory that brig_first_dir_bit hashes, at most. */
@@ -154,6 +176,9 @@ enum brig_event_type {
     BRIG_EV_CONDEMNED_KILL, /* a task of a condemned container was killed at syscall entry */
     BRIG_EV_PATH,           /* unlink, rmdir, rename, chmod, mkdir: syscall_nr says which */
     BRIG_EV_BIND,
+    /* A file mapped executable (mmap, mprotect; the ELF interpreter under BPF-LSM): syscall_nr
+     * says how, path is the file's. */
+    BRIG_EV_CODE_MAP,
 };
 
 struct brig_event {
@@ -169,7 +194,8 @@ struct brig_event {
     __u32 action;  /* BRIG_ACT_* carried out in-kernel */
     __s32 tty;     /* controlling tty index, -1 = none */
     __u32 flags;   /* open flags, socket domain, ptrace request */
-    __u32 exe_new; /* executable's inode changed after the container started */
+    __u32
+        exe_new; /* the program (or its script, or ELF interpreter) was written by the container */
     __u16 family;
     __u16 port;
     __u8 addr[16];

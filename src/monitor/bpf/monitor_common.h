@@ -14,6 +14,7 @@
 
 #define SIGKILL 9
 #define EPERM 1
+#define EEXIST 17
 #define AF_INET 2
 #define AF_INET6 10
 #define AF_PACKET 17
@@ -21,9 +22,15 @@
 #define O_ACCMODE 3
 #define O_CREAT 0100
 #define O_TRUNC 01000
+#define FMODE_WRITE 0x2
+#define FMODE_EXEC 0x20
+#define PROT_EXEC 0x4
+#define MAP_ANONYMOUS 0x20
 
 /* x86-64 syscall numbers. */
 #define NR_open 2
+#define NR_mmap 9
+#define NR_mprotect 10
 #define NR_socket 41
 #define NR_connect 42
 #define NR_bind 49
@@ -49,11 +56,14 @@
 #define NR_linkat 265
 #define NR_symlinkat 266
 #define NR_fchmodat 268
+#define NR_open_by_handle_at 304
 #define NR_finit_module 313
 #define NR_renameat2 316
 #define NR_memfd_create 319
 #define NR_bpf 321
 #define NR_execveat 322
+#define NR_pkey_mprotect 329
+#define NR_io_uring_setup 425
 #define NR_openat2 437
 #define NR_fchmodat2 452
 
@@ -181,10 +191,15 @@ static __always_inline long ia32_to_x86_64(long nr) {
             return NR_rmdir;
         case 83:
             return NR_symlink;
+        case 90:  /* old_mmap: its arguments in a struct (ia32_old_mmap_args) */
+        case 192: /* mmap2 */
+            return NR_mmap;
         case 92:
             return NR_truncate;
         case 93:
             return NR_ftruncate;
+        case 125:
+            return NR_mprotect;
         case 128:
             return NR_init_module;
         case 295:
@@ -203,6 +218,8 @@ static __always_inline long ia32_to_x86_64(long nr) {
             return NR_symlinkat;
         case 306:
             return NR_fchmodat;
+        case 342:
+            return NR_open_by_handle_at;
         case 350:
             return NR_finit_module;
         case 353:
@@ -219,7 +236,10 @@ static __always_inline long ia32_to_x86_64(long nr) {
             return NR_bind;
         case 362:
             return NR_connect;
-        case NR_openat2: /* numbers from 424 on are the same on every architecture */
+        case 380:
+            return NR_pkey_mprotect;
+        case NR_io_uring_setup: /* numbers from 424 on are the same on every architecture */
+        case NR_openat2:
         case NR_fchmodat2:
             return nr;
         default:
@@ -309,18 +329,6 @@ static __always_inline __u32 path_op_of(long nr) {
         default:
             return BRIG_PATH_OPS;
     }
-}
-
-/* Kernels before 6.6 kept ctime as a timespec64. */
-struct inode___timespec {
-    struct timespec64 i_ctime;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u64 inode_ctime_sec(struct inode* inode) {
-    if (bpf_core_field_exists(inode->i_ctime_sec))
-        return BPF_CORE_READ(inode, i_ctime_sec);
-    struct inode___timespec* old = (void*)inode;
-    return BPF_CORE_READ(old, i_ctime.tv_sec);
 }
 
 static __always_inline void count_drop(__u64 cgid) {
