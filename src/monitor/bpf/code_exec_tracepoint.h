@@ -41,7 +41,7 @@ static long scan_task_work(__u32 i, void* data) {
     }
     if (BPF_CORE_READ(work, func) == (void*)&____fput) {
         struct file* file = (void*)((char*)work - scan->work_offset);
-        if (BPF_CORE_READ(file, f_mode) & FMODE_EXEC)
+        if (opened_to_execute(file))
             scan->oldest_exec = file;
     }
     scan->next = BPF_CORE_READ(work, next);

@@ -24,6 +24,8 @@
 #define O_TRUNC 01000
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
+#define __FMODE_EXEC 040 /* the open flag of exec's own opens (recent kernels set no FMODE_EXEC) \
+                          */
 #define PROT_EXEC 0x4
 #define MAP_ANONYMOUS 0x20
 
@@ -329,6 +331,12 @@ static __always_inline __u32 path_op_of(long nr) {
         default:
             return BRIG_PATH_OPS;
     }
+}
+
+/* A file the kernel opened for an exec (its program, script or ELF interpreter). */
+static __always_inline bool opened_to_execute(struct file* file) {
+    return (BPF_CORE_READ(file, f_mode) & FMODE_EXEC) ||
+           (BPF_CORE_READ(file, f_flags) & __FMODE_EXEC);
 }
 
 static __always_inline void count_drop(__u64 cgid) {

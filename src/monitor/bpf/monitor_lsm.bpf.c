@@ -228,9 +228,9 @@ SEC("lsm/file_open")
 int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
     if (ret)
         return earlier(ret);
-    unsigned int mode = BPF_CORE_READ(file, f_mode);
-    if (mode & FMODE_EXEC)
+    if (opened_to_execute(file))
         return 0; /* an exec opening its program: exec rules decide */
+    unsigned int mode = BPF_CORE_READ(file, f_mode);
     unsigned int flags = BPF_CORE_READ(file, f_flags);
     bool write = (mode & FMODE_WRITE) || (flags & (O_CREAT | O_TRUNC));
     struct place p = {BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt), 0};
