@@ -281,6 +281,23 @@ TEST_F(MonitorExecEvasionTest, AProgramCopiedByTheFirstCommandNeverRuns) {
     }
 }
 
+TEST_F(MonitorExecEvasionTest, PastItsShareOfTheWrittenFilesMapNewIsToldByCtime) {
+    // More distinct files than a container may record: from then on a file changed later than
+    // that moment is new; the image's files are not.
+    auto w = run_watched(
+        "mkdir /tmp/many && cd /tmp/many && seq 1 17000 | xargs touch && cd / && "
+        "/usr/bin/exec_probe /tmp/ran && mkdir /tmp/late && cp /bin/busybox /tmp/late/echo && "
+        "/tmp/late/echo hi; "
+        "echo rc=$?");
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, stopped(126));
+    EXPECT_EQ(read_file(in_rootfs("/tmp/ran")), "ran\n") << "the image's program did not run";
+    expect_alert(
+        w, kDropRule,
+        {{"proc.name", "echo"}, {"proc.exe", "/tmp/late/echo"}, {"proc.cmdline", "echo hi"}},
+        "deny");
+}
+
 TEST_F(MonitorExecEvasionTest, FilesTheBundleOrTheHostPutThereRunWithoutAnAlert) {
     // Before create: the image's program, script and library. Between create and start: what
     // the engine writes into the rootfs.
