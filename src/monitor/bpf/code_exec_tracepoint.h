@@ -11,15 +11,20 @@
  * task_works, the first ____fput of this execve (nothing is pending at syscall entry). */
 extern const void ____fput __ksym __weak;
 
-/* struct file's callback_head for the deferred fput: f_task_work from 6.8 on, f_u before. */
+/* struct file's callback_head for the deferred fput: f_task_work in recent kernels, f_rcuhead
+ * from 6.0 (rcu_head is a macro for callback_head), f_u.fu_rcuhead before. */
 struct file___task_work {
     struct callback_head f_task_work;
+} __attribute__((preserve_access_index));
+
+struct file___rcuhead {
+    struct callback_head f_rcuhead;
 } __attribute__((preserve_access_index));
 
 struct file___f_u {
     union {
         struct llist_node fu_llist;
-        struct callback_head fu_rcuhead; /* rcu_head is a macro for it */
+        struct callback_head fu_rcuhead;
     } f_u;
 } __attribute__((preserve_access_index));
 
@@ -57,6 +62,8 @@ static __always_inline struct file* script_file(void) {
     struct fput_scan scan = {.next = BPF_CORE_READ(task, task_works)};
     if (bpf_core_field_exists(struct file___task_work, f_task_work))
         scan.work_offset = bpf_core_field_offset(struct file___task_work, f_task_work);
+    else if (bpf_core_field_exists(struct file___rcuhead, f_rcuhead))
+        scan.work_offset = bpf_core_field_offset(struct file___rcuhead, f_rcuhead);
     else
         scan.work_offset = bpf_core_field_offset(struct file___f_u, f_u.fu_rcuhead);
     bpf_loop(BRIG_TASK_WORK_STEPS, scan_task_work, &scan, 0);
