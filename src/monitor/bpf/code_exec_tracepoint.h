@@ -34,16 +34,16 @@ struct fput_scan {
     struct callback_head* next;
     struct file* oldest_exec; /* the earliest file opened to be executed, released since */
     long work_offset;         /* of the callback_head in struct file */
-    bool complete;
 };
 
+/* Stops (returns 1) only at the end of the list: bpf_loop's count tells whether it got there.
+ * (6.1's verifier follows one call of a callback only: a "done" flag set in a later call than
+ * oldest_exec would look never set together with it, and the branch using both be cut.) */
 static long scan_task_work(__u32 i, void* data) {
     struct fput_scan* scan = data;
     struct callback_head* work = scan->next;
-    if (!work) {
-        scan->complete = true;
+    if (!work)
         return 1;
-    }
     if (BPF_CORE_READ(work, func) == (void*)&____fput) {
         struct file* file = (void*)((char*)work - scan->work_offset);
         if (opened_to_execute(file))
@@ -66,8 +66,8 @@ static __always_inline struct file* script_file(void) {
         scan.work_offset = bpf_core_field_offset(struct file___rcuhead, f_rcuhead);
     else
         scan.work_offset = bpf_core_field_offset(struct file___f_u, f_u.fu_rcuhead);
-    bpf_loop(BRIG_TASK_WORK_STEPS, scan_task_work, &scan, 0);
-    return scan.complete ? scan.oldest_exec : 0;
+    long calls = bpf_loop(BRIG_TASK_WORK_STEPS, scan_task_work, &scan, 0);
+    return calls > 0 && calls < BRIG_TASK_WORK_STEPS ? scan.oldest_exec : 0;
 }
 
 /* The code an exec runs besides bprm->file (its own rules are the caller's): the script the
