@@ -230,6 +230,9 @@ void set_process_fields(EventFields& f, const brig_event& e, const std::string& 
         name = basename_of(argv[0]);
     v["proc.name"] = name;
     v["proc.exe"] = names_program ? path : bounded(e.exe, sizeof(e.exe));
+    // A script runs as its interpreter, argv[0] naming it as the #! line does (Falco's).
+    if (e.type == BRIG_EV_EXEC && (e.flags & BRIG_EXEC_SCRIPT) && !argv.empty())
+        v["proc.exe"] = argv[0];
     v["proc.exepath"] = v["proc.exe"];
     std::string args;
     for (size_t i = 1; i < argv.size(); ++i)

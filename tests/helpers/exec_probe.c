@@ -1,6 +1,7 @@
 /* A small dynamically linked program copied into test containers: it is what a forbidden or
  * dropped program would be, run by the kernel, through ld.so, or mapping a file itself.
- *   exec_probe MARKER                writes "ran" to MARKER: the program ran at all
+ *   exec_probe MARKER [ARG...]       writes "ran" to MARKER: the program ran at all (as a #!
+ *                                    interpreter too: `#!/usr/bin/exec_probe MARKER`)
  *   exec_probe mmap FILE MARKER      maps FILE executable, then writes MARKER
  *   exec_probe mprotect FILE MARKER  maps FILE readable, makes it executable, then writes MARKER
  * A MARKER on the host afterwards means the process went on after the code became executable.
@@ -43,12 +44,13 @@ static int map_code(const char* file, int make_executable_later, const char* mar
 }
 
 int main(int argc, char** argv) {
-    if (argc == 2)
-        return write_marker(argv[1]);
     if (argc == 4 && strcmp(argv[1], "mmap") == 0)
         return map_code(argv[2], 0, argv[3]);
     if (argc == 4 && strcmp(argv[1], "mprotect") == 0)
         return map_code(argv[2], 1, argv[3]);
-    fprintf(stderr, "usage: exec_probe MARKER | mmap FILE MARKER | mprotect FILE MARKER\n");
+    if (argc >= 2)
+        return write_marker(argv[1]);
+    fprintf(stderr,
+            "usage: exec_probe MARKER [ARG...] | mmap FILE MARKER | mprotect FILE MARKER\n");
     return 3;
 }

@@ -28,6 +28,15 @@ constexpr const char* kForbiddenRules = R"(
   priority: CRITICAL
   tags: [test]
   action: kill
+- rule: Forbidden interpreter
+  desc: a script run by this interpreter (Falco's proc.exe of a script is its #! path)
+  condition: spawned_process and proc.exe = /usr/bin/interp
+  output: >
+    forbidden interpreter (evt.type=%evt.type proc.name=%proc.name proc.exe=%proc.exe
+    container.id=%container.id)
+  priority: CRITICAL
+  tags: [test]
+  action: kill
 )";
 
 // The files of this process mapped from `name` (ld-linux-x86-64.so.2, libc.so.6): the dynamic
@@ -74,6 +83,7 @@ protected:
         install(libc, "/lib/x86_64-linux-gnu/libc.so.6");
         install(BRIG_EXEC_PROBE, "/usr/bin/exec_probe");
         install(BRIG_EXEC_PROBE, "/usr/bin/forbidden");
+        install(BRIG_EXEC_PROBE, "/usr/bin/interp");
         install(BRIG_PRELOAD_PROBE, "/usr/lib/preload.so");
         write_file(tmp_dir() / "rules.yaml", kForbiddenRules);
         write_file(config_path(), R"({"monitor": {"default_action": "deny", "rules_files": [")" +
@@ -204,10 +214,11 @@ TEST_F(MonitorExecEvasionTest, ADroppedScriptNeverRuns) {
     // BPF-LSM refuses the exec of the script itself: the shell's "Permission denied" (126).
     EXPECT_EQ(w.result.out, stopped(126));
     EXPECT_FALSE(fs::exists(in_rootfs("/tmp/ran"))) << "the dropped script ran";
-    // proc.cmdline is the interpreter's argv once it runs (tracepoint), the exec's before.
+    // Falco's names: killed once the interpreter is loaded (tracepoint), proc.exe and
+    // proc.cmdline are the interpreter's argv; refused before (BPF-LSM), the exec's own.
     expect_alert(w, kDropRule,
                  {{"proc.name", "dropped.sh"},
-                  {"proc.exe", "/tmp/dropped.sh"},
+                  {"proc.exe", lsm_enforces_ ? "/tmp/dropped.sh" : "/bin/sh"},
                   {"proc.cmdline", lsm_enforces_ ? "dropped.sh" : "dropped.sh /tmp/dropped.sh"}},
                  "deny");
 }
@@ -218,10 +229,24 @@ TEST_F(MonitorExecEvasionTest, AForbiddenScriptIsKilledByItsName) {
     auto w = run_watched("/opt/forbidden; echo survived");
     expect_killed_by(w, kForbiddenRule);
     EXPECT_FALSE(fs::exists(in_rootfs("/tmp/ran"))) << "the forbidden script ran";
-    expect_alert(
-        w, kForbiddenRule,
-        {{"evt.type", "execve"}, {"proc.name", "forbidden"}, {"proc.exe", "/opt/forbidden"}},
-        "kill");
+    expect_alert(w, kForbiddenRule,
+                 {{"evt.type", "execve"},
+                  {"proc.name", "forbidden"},
+                  {"proc.exe", lsm_enforces_ ? "/opt/forbidden" : "/bin/sh"}},
+                 "kill");
+}
+
+TEST_F(MonitorExecEvasionTest, AScriptIsKilledByTheInterpreterItsHashBangLineNames) {
+    fs::create_directories(in_rootfs("/opt"));
+    write_file(in_rootfs("/opt/uses-interp"), "#!/usr/bin/interp /tmp/ran\n", 0755);
+    auto w = run_watched("/opt/uses-interp; echo survived");
+    expect_killed_by(w, "Forbidden interpreter");
+    EXPECT_FALSE(fs::exists(in_rootfs("/tmp/ran"))) << "the interpreter ran";
+    expect_alert(w, "Forbidden interpreter",
+                 {{"evt.type", "execve"},
+                  {"proc.name", "uses-interp"},
+                  {"proc.exe", lsm_enforces_ ? "/opt/uses-interp" : "/usr/bin/interp"}},
+                 "kill");
 }
 
 TEST_F(MonitorExecEvasionTest, ADroppedLibraryUnderLdPreloadNeverRuns) {

@@ -79,12 +79,17 @@ static __always_inline bool exec_code_verdict(const struct brig_container* c, __
                                               struct brig_verdict* verdict) {
     struct file* program = BPF_CORE_READ(bprm, file);
     bool fresh = written_by_container(c, cgid, program);
-    if (BPF_CORE_READ(bprm, interp) != BPF_CORE_READ(bprm, filename)) {
+    const char* interp = BPF_CORE_READ(bprm, interp);
+    if (interp != BPF_CORE_READ(bprm, filename)) {
         struct file* script = script_file();
         if (!script)
             fresh = true; /* not found: fail closed */
         else
             fresh |= code_file_verdict(c, cgid, script, verdict);
+        /* The interpreter as the #! line names it: Falco's proc.exe of a script. */
+        struct brig_name_key key = {.cgroup_id = cgid};
+        bpf_probe_read_kernel_str(key.name, sizeof(key.name), interp);
+        merge(verdict, bpf_map_lookup_elem(&exec_rules, &key));
     }
     if (lsm_checked)
         return fresh;
@@ -112,7 +117,7 @@ struct code_map_call {
 /* The prot of mmap, mprotect or pkey_mprotect in any ABI (rdx, edx); -1 for other syscalls.
  * Read before anything else: most mappings of every process are not executable. */
 static __always_inline long code_map_prot(struct pt_regs* regs, long nr) {
-    switch (nr) {
+    switch (nr & ~X32_SYSCALL_BIT) {
         case NR_mmap:
         case NR_mprotect:
         case NR_pkey_mprotect:
@@ -134,7 +139,9 @@ static __always_inline bool read_code_map(struct pt_regs* regs, long raw_nr,
     bool ia32 = in_ia32_syscall();
     unsigned long args[6];
     read_syscall_args(regs, ia32, args);
-    call->nr = ia32 ? ia32_to_x86_64(raw_nr) : raw_nr;
+    call->nr = ia32                       ? ia32_to_x86_64(raw_nr)
+               : raw_nr & X32_SYSCALL_BIT ? x32_to_x86_64(raw_nr)
+                                          : raw_nr;
     if (ia32 && raw_nr == 90) {
         struct ia32_old_mmap_args old = {};
         bpf_probe_read_user(&old, sizeof(old), (const void*)args[0]);

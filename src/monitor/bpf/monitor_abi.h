@@ -181,6 +181,10 @@ enum brig_event_type {
     BRIG_EV_CODE_MAP,
 };
 
+/* An exec event's flags: the program ran is a `#!` script (or binfmt_misc file), its
+ * interpreter running now with argv[0] naming it (Falco's proc.exe). */
+#define BRIG_EXEC_SCRIPT 1u
+
 struct brig_event {
     __u64 cgroup_id;
     __u64 boot_ns;
@@ -193,7 +197,7 @@ struct brig_event {
     __u32 rule_id; /* rule decided in-kernel, 0 = only reported */
     __u32 action;  /* BRIG_ACT_* carried out in-kernel */
     __s32 tty;     /* controlling tty index, -1 = none */
-    __u32 flags;   /* open flags, socket domain, ptrace request */
+    __u32 flags;   /* open flags, socket domain, ptrace request, BRIG_EXEC_* */
     __u32
         exe_new; /* the program (or its script, or ELF interpreter) was written by the container */
     __u16 family;
