@@ -466,9 +466,11 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
 SEC("tp_btf/sys_exit")
 int BPF_PROG(brig_sys_exit, struct pt_regs* regs, long ret) {
     long nr = regs->orig_ax;
-    if (!watched_at_exit_ia32(nr & ~X32_SYSCALL_BIT))
+    if (ret < 0 || !watched_at_exit_ia32(nr & ~X32_SYSCALL_BIT))
         return 0;
-    record_written_fd(native_syscall(nr), ret, lsm_enforces);
+    bool ia32 = in_ia32_syscall();
+    nr = ia32 ? ia32_to_x86_64(nr) : nr & X32_SYSCALL_BIT ? x32_to_x86_64(nr) : nr;
+    record_written_fd(regs, nr, ia32, ret, lsm_enforces);
     return 0;
 }
 

@@ -24,8 +24,9 @@
 #define O_TRUNC 01000
 #define FMODE_WRITE 0x2
 #define FMODE_EXEC 0x20
-#define __FMODE_EXEC 040 /* the open flag of exec's own opens (recent kernels set no FMODE_EXEC) \
-                          */
+#define __FMODE_EXEC                                                            \
+    040 /* the open flag of exec's own opens (recent kernels set no FMODE_EXEC) \
+         */
 #define PROT_EXEC 0x4
 #define MAP_ANONYMOUS 0x20
 

@@ -165,12 +165,27 @@ static __always_inline struct file* fd_file(long fd) {
     return file;
 }
 
+/* Whether the open family call may have opened its file for writing, from its flags in the
+ * registers (the same at exit as at entry): most opens read and leave here. openat2's flags are
+ * in user memory, which the task may have changed since: its file decides. */
+static __always_inline bool may_open_for_writing(struct pt_regs* regs, long nr, bool ia32) {
+    unsigned long flags;
+    if (nr == NR_open)
+        flags = ia32 ? regs->cx : regs->si;
+    else if (nr == NR_openat || nr == NR_open_by_handle_at)
+        flags = regs->dx;
+    else
+        return true; /* creat, openat2, memfd_create, io_uring_setup */
+    return (flags & O_ACCMODE) != 0;
+}
+
 /* At a syscall's exit (`nr` its x86-64 number, ia32 and x32 mapped): records the file of a
  * successful open for writing or memfd_create. Once the container has set up an io_uring, whose
  * opens pass no syscall, ctime decides from then on, unless `lsm_records` (lsm/file_open sees
  * those opens too). */
-static __always_inline void record_written_fd(long nr, long ret, bool lsm_records) {
-    if (ret < 0 || !watched_at_exit(nr))
+static __always_inline void record_written_fd(struct pt_regs* regs, long nr, bool ia32, long ret,
+                                              bool lsm_records) {
+    if (ret < 0 || !watched_at_exit(nr) || !may_open_for_writing(regs, nr, ia32))
         return;
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = bpf_map_lookup_elem(&containers, &cgid);
