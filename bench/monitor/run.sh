@@ -3,7 +3,7 @@
 # rule stops a forbidden exec. Not a test (CI does not run it). Needs root, a brig binary
 # (Release: cmake -DCMAKE_BUILD_TYPE=Release), redis-server + redis-tools (scripts/install-deps).
 #
-#   bench/monitor/run.sh [path/to/brig]      env: ROUNDS=3 OPENS=2000000 EXECS=2000
+#   bench/monitor/run.sh [path/to/brig]      env: ROUNDS=3 OPENS=2000000 EXECS=2000 MMAPS=1000000
 #                                                 REDIS_REQUESTS=100000 KILLS=20
 #                                                 CPU=<last> (the CPU the loops run on)
 #
@@ -22,6 +22,7 @@ brig=${1:-$here/../../build-monbench/brig}
 rounds=${ROUNDS:-3}
 opens=${OPENS:-2000000}
 execs=${EXECS:-2000}
+mmaps=${MMAPS:-1000000}
 redis_requests=${REDIS_REQUESTS:-100000}
 kills=${KILLS:-20}
 cpu=${CPU:-$(($(nproc) - 1))}
@@ -121,6 +122,8 @@ host_loop() {  # host_loop off|on: the workload's open+close loop on the host, p
     "$brig" --root "$root" --config "$work/on.json" create --bundle "$bundle" host-sleep >/dev/null
   fi
   results[host-openclose-$mode]+=" $(taskset -c "$cpu" "$bundle/rootfs/bench/workload" openclose "$opens" | awk '{print $2}')"
+  results[host-mmap-$mode]+=" $(taskset -c "$cpu" "$bundle/rootfs/bench/workload" mmap "$mmaps" | awk '{print $2}')"
+  results[host-mmapexec-$mode]+=" $(taskset -c "$cpu" "$bundle/rootfs/bench/workload" mmapexec "$mmaps" /usr/lib/x86_64-linux-gnu/libc.so.6 | awk '{print $2}')"
   if [ "$mode" = on ]; then "$brig" --root "$root" delete --force host-sleep >/dev/null; fi
 }
 
@@ -133,6 +136,7 @@ for round in $(seq "$rounds"); do
     host_loop $mode
     results[openclose-$mode]+=" $(pinned in_container $mode /bench/workload openclose "$opens" | awk '{print $2}')"
     results[exec-$mode]+=" $(pinned in_container $mode /bench/workload exec "$execs" | awk '{print $2}')"
+    results[mmapexec-$mode]+=" $(pinned in_container $mode /bench/workload mmapexec "$mmaps" /usr/lib/x86_64-linux-gnu/libc.so.6 | awk '{print $2}')"
     csv=$(in_container $mode /bin/sh -c "$redis_script")
     results[redis-set-$mode]+=" $(echo "$csv" | awk -F'"' '$2=="SET"{print $4}')"
     results[redis-get-$mode]+=" $(echo "$csv" | awk -F'"' '$2=="GET"{print $4}')"
@@ -144,15 +148,15 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 echo "brig monitor bench: $(uname -r), $(nproc) cpus, $rounds rounds (median), brig $brig"
 printf '%-22s %14s %14s %10s\n' workload "monitor off" "monitor on" "lost"
-for w in openclose exec redis-set redis-get host-openclose; do
+for w in openclose exec mmapexec redis-set redis-get host-openclose host-mmap host-mmapexec; do
   off=$(echo "${results[$w-off]}" | median)
   on=$(echo "${results[$w-on]}" | median)
   lost=$(awk -v a="$off" -v b="$on" 'BEGIN {printf "%.1f%%", (a - b) / a * 100}')
   unit=ops/s
   [[ $w == redis-* ]] && unit=req/s
   printf '%-22s %14s %14s %10s\n' "$w ($unit)" "$off" "$on" "$lost"
-  [[ $w == *openclose ]] && awk -v a="$off" -v b="$on" -v w="$w" \
-    'BEGIN {printf "  %s: %.0f ns more per open+close pair\n", w, (1e9 / b - 1e9 / a)}'
+  [[ $w == *openclose || $w == *mmap* ]] && awk -v a="$off" -v b="$on" -v w="$w" \
+    'BEGIN {printf "  %s: %.0f ns more per pair of calls\n", w, (1e9 / b - 1e9 / a)}'
 done
 
 # The exec loop with a rule judged before exec (every exec held for the watcher's verdict).

@@ -1,6 +1,10 @@
 // bench/monitor's workload, built static by run.sh and copied into the bench container.
 //   workload openclose N      open+close of one file N times: prints "openclose <ops/s>"
 //   workload exec N           fork+exec+wait of /bin/true N times: prints "exec <ops/s>"
+//   workload mmap N           mmap+munmap of an anonymous page N times (what most mappings of
+//                             every process are): prints "mmap <ops/s>"
+//   workload mmapexec N FILE  mmap+munmap of FILE's first page PROT_READ|PROT_EXEC N times (what
+//                             loading a library does): prints "mmapexec <ops/s>"
 //   workload forbidden PATH   prints CLOCK_MONOTONIC (ns), then execs PATH (which a kill rule
 //                             forbids); PATH writes /forbidden-ran if it runs at all
 //   workload ran              the forbidden program: leaves /forbidden-ran
@@ -8,6 +12,7 @@
 //                             CLOCK_MONOTONIC (ns) at which the pid in PIDFILE is gone
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -62,6 +67,21 @@ int exec_loop(long n) {
     return 0;
 }
 
+// fd < 0: anonymous read-write pages; else the file's first page, executable.
+int map_loop(const char* what, long n, int fd) {
+    int prot = fd < 0 ? PROT_READ | PROT_WRITE : PROT_READ | PROT_EXEC;
+    int flags = fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_PRIVATE;
+    long long start = now_ns();
+    for (long i = 0; i < n; ++i) {
+        void* page = ::mmap(nullptr, 4096, prot, flags, fd, 0);
+        if (page == MAP_FAILED)
+            return 1;
+        ::munmap(page, 4096);
+    }
+    report(what, n, start);
+    return 0;
+}
+
 int forbidden(const char* path) {
     std::printf("%lld\n", now_ns());
     std::fflush(stdout);
@@ -96,6 +116,12 @@ int main(int argc, char** argv) {
         return open_close(std::atol(argv[2]));
     if (mode == "exec" && argc == 3)
         return exec_loop(std::atol(argv[2]));
+    if (mode == "mmap" && argc == 3)
+        return map_loop("mmap", std::atol(argv[2]), -1);
+    if (mode == "mmapexec" && argc == 4) {
+        int fd = ::open(argv[3], O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? 1 : map_loop("mmapexec", std::atol(argv[2]), fd);
+    }
     if (mode == "forbidden" && argc == 3)
         return forbidden(argv[2]);
     if (mode == "ran")

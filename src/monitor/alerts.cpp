@@ -66,6 +66,19 @@ std::string evt_type_of(const brig_event& e) {
             return e.syscall_nr == 175 ? "init_module" : "finit_module";
         case BRIG_EV_BPF:
             return "bpf";
+        case BRIG_EV_CODE_MAP:
+            switch (e.syscall_nr) {
+                case 10:
+                    return "mprotect";
+                case 329:
+                    return "pkey_mprotect";
+                case 59:  // the kernel mapping an exec's ELF interpreter (BPF-LSM)
+                    return "execve";
+                case 322:
+                    return "execveat";
+                default:
+                    return "mmap";
+            }
         case BRIG_EV_PATH:
             switch (e.syscall_nr) {
                 case 76:
@@ -212,27 +225,39 @@ void set_process_fields(EventFields& f, const brig_event& e, const std::string& 
         argv.emplace_back(e.args + start, len);
         start += len + 1;
     }
-    std::string name = e.type == BRIG_EV_EXEC ? basename_of(path) : bounded(e.comm, sizeof(e.comm));
+    // Code mapped executable names the program that runs: the mapped file (ld.so's program, a
+    // library), in a process whose command line is its own.
+    bool code_map = e.type == BRIG_EV_CODE_MAP && !path.empty();
+    bool names_program = e.type == BRIG_EV_EXEC || code_map;
+    std::string comm = bounded(e.comm, sizeof(e.comm));
+    std::string name = names_program ? basename_of(path) : comm;
     // Multi-call binaries (busybox) run their applets through /proc/self/exe: argv[0] names it.
     if (e.type == BRIG_EV_EXEC && path.starts_with("/proc/") && path.ends_with("/exe") &&
         !argv.empty() && !argv[0].empty())
         name = basename_of(argv[0]);
     v["proc.name"] = name;
-    v["proc.exe"] = e.type == BRIG_EV_EXEC ? path : bounded(e.exe, sizeof(e.exe));
+    v["proc.exe"] = names_program ? path : bounded(e.exe, sizeof(e.exe));
+    // A script runs as its interpreter, argv[0] naming it as the #! line does (Falco's).
+    if (e.type == BRIG_EV_EXEC && (e.flags & BRIG_EXEC_SCRIPT) && !argv.empty())
+        v["proc.exe"] = argv[0];
     v["proc.exepath"] = v["proc.exe"];
     std::string args;
     for (size_t i = 1; i < argv.size(); ++i)
         args += (i > 1 ? " " : "") + argv[i];
     v["proc.args"] = args;
-    v["proc.cmdline"] = args.empty() ? name : name + " " + args;
+    std::string command = name;
+    if (e.type == BRIG_EV_CODE_MAP)
+        command = argv.empty() || argv[0].empty() ? comm : basename_of(argv[0]);
+    v["proc.cmdline"] = args.empty() ? command : command + " " + args;
     v["proc.pname"] = v["proc.aname[1]"] = bounded(e.pcomm, sizeof(e.pcomm));
     v["proc.aname[0]"] = name;
     v["proc.pid"] = std::to_string(e.pid);
     v["proc.ppid"] = std::to_string(e.ppid);
     v["proc.tty"] = std::to_string(e.tty < 0 ? 0 : (136 << 8) + e.tty);
     v["user.uid"] = std::to_string(e.uid);
-    if (e.type == BRIG_EV_EXEC) {
+    if (e.type == BRIG_EV_EXEC || e.type == BRIG_EV_CODE_MAP)
         v["proc.exe_new"] = v["proc.is_exe_upper_layer"] = e.exe_new ? "true" : "false";
+    if (e.type == BRIG_EV_EXEC) {
         v["evt.arg.filename"] = path;
         v["evt.args"] = "filename=" + path;
     }
@@ -266,6 +291,10 @@ EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
     }
     if (e.type == BRIG_EV_CONNECT || e.type == BRIG_EV_BIND)
         set_address_fields(f, e);
+    if (e.type == BRIG_EV_CODE_MAP) {
+        set_path_fields(f, path);
+        v["evt.args"] = "prot=PROT_EXEC fd=" + path;
+    }
     for (const auto& [name, value] : policy.container_fields)
         v[name] = value;
     if (auto user = policy.user_names.find(e.uid); user != policy.user_names.end())
@@ -412,7 +441,9 @@ void ProcessTable::complete(const brig_event& event, EventFields& fields) {
         resolve_applet(event, fields);
         processes_[event.pid] = {v["proc.name"], v["proc.exe"], v["proc.exepath"], v["proc.args"],
                                  event.ppid};
-    } else if (auto it = own_process(event, v["proc.name"]); it != processes_.end()) {
+    } else if (auto it = own_process(event, v["proc.name"]);
+               it != processes_.end() && event.type != BRIG_EV_CODE_MAP) {
+        // (Code mapped executable names the mapped program: set_process_fields.)
         const Process& p = it->second;
         v["proc.name"] = v["proc.aname[0]"] = p.name;
         v["proc.exe"] = p.exe;

@@ -43,7 +43,7 @@ constexpr const char* kLoadLock = "/run/brig-monitor.lock";
 constexpr const char* kMapNames[] = {
     "containers", "exec_rules", "open_name_rules", "open_path_rules", "addr_rules",
     "drops",      "rings",      "verdict_rings",   "ring_owners",     "any_condemned",
-    "repeats",    "shed_rules", "exec_approvals"};
+    "repeats",    "shed_rules", "exec_approvals",  "written_files"};
 enum MapIndex {
     kContainers,
     kExecRules,
@@ -58,6 +58,7 @@ enum MapIndex {
     kRepeats,
     kShedRules,
     kExecApprovals,
+    kWrittenFiles,
     kMapCount
 };
 constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "brig_connect6",
@@ -71,7 +72,7 @@ struct TracepointProg {
     bool without_lsm;  // only where the BPF-LSM programs do not load: they do its work there
 };
 constexpr TracepointProg kTracepointProgs[] = {{"brig_exec", "sched_process_exec", false},
-                                               {"brig_sys_exit", nullptr, true},
+                                               {"brig_sys_exit", nullptr, false},
                                                {"brig_sys_enter", "sys_enter", false}};
 // Pinned last at load: its presence tells every later brig that loading is complete.
 constexpr const char* kLoadedMarker = "/progs/brig_sys_enter";
@@ -531,6 +532,15 @@ void attach_cgroup_programs(const std::array<UniqueFd, std::size(kCgroupProgs)>&
             throw_errno("attach cgroup BPF program to " + cgroup2_path);
 }
 
+// CLOCK_TAI - CLOCK_REALTIME: the BPF programs read TAI and compare it with inode ctimes.
+int64_t tai_offset_ns() {
+    struct timespec tai {
+    }, real{};
+    clock_gettime(CLOCK_TAI, &tai);
+    clock_gettime(CLOCK_REALTIME, &real);
+    return (tai.tv_sec - real.tv_sec) * 1000000000LL + (tai.tv_nsec - real.tv_nsec);
+}
+
 UniqueFd lock_file(const std::string& path, int how) {
     UniqueFd lock(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!lock || ::flock(lock.get(), how) != 0)
@@ -648,11 +658,14 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
     value.ring_slot = ring_slot;
     value.path_first_dirs = first_dirs_of(folded_paths);
     fold_open_files(folded_paths, value);
-    value.start_time_sec = static_cast<uint64_t>(::time(nullptr)) + 1;
+    value.tai_offset_ns = tai_offset_ns();
     value.coalesce_ms = impl_->config.coalesce_ms;
     value.exec_any = to_bpf(plan.exec_any);
     if (policy.exec_checks)
         value.flags |= BRIG_CF_EXEC_VERDICTS;
+    for (const auto& entry : plan.exec_names)
+        if (entry.first.starts_with("/"))
+            value.flags |= BRIG_CF_EXEC_PATHS;
     for (int i = 0; i < BRIG_SC_MAX; ++i)
         value.syscalls[i] = to_bpf(plan.syscalls[i]);
     // "Drop and execute" is one verdict for every exec of a new binary; the exec program reads
@@ -689,6 +702,7 @@ void Monitor::unregister_locked(uint64_t cgroup2_id) noexcept {
     delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
     delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
     delete_keys_of(maps[kExecApprovals].get(), sizeof(brig_exec_key), 0, cgroup2_id, true);
+    delete_keys_of(maps[kWrittenFiles].get(), sizeof(brig_inode_key), 0, cgroup2_id, true);
     bpf_map_delete_elem(maps[kDrops].get(), &cgroup2_id);
     if (slot >= 0) {
         auto key = static_cast<uint32_t>(slot);
@@ -761,6 +775,7 @@ size_t Monitor::map_entries_of(uint64_t cgroup2_id) const {
     n += delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, false);
     n += delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, false);
     n += delete_keys_of(maps[kExecApprovals].get(), sizeof(brig_exec_key), 0, cgroup2_id, false);
+    n += delete_keys_of(maps[kWrittenFiles].get(), sizeof(brig_inode_key), 0, cgroup2_id, false);
     n += ring_slot_of(maps[kContainers].get(), maps[kRingOwners].get(), cgroup2_id) >= 0;
     return n;
 }

@@ -131,7 +131,7 @@ protected:
 const char* kForbiddenExecRule =
     "- rule: forbidden binary\n"
     "  condition: evt.type = execve and proc.name = brigforbidden\n"
-    "  output: forbidden binary %proc.exe run in %container.id\n"
+    "  output: forbidden binary %proc.name (%proc.exe) run in %container.id\n"
     "  priority: CRITICAL\n"
     "  action: kill\n";
 

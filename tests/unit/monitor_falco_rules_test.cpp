@@ -405,3 +405,47 @@ TEST(FalcoRules, AReportOnlyKernelMatchIsDecidedByTheWholeCondition) {
     snprintf(open.path, sizeof(open.path), "/dev/mem");
     EXPECT_EQ(match_event(open, policy, processes).size(), 1u);
 }
+
+// Code mapped executable (ld.so's program, a library) names the mapped program; the command line
+// stays the process's own, and a remembered exec of the same pid does not rename it.
+TEST(FalcoRules, ACodeMappingNamesTheMappedProgram) {
+    RuleSet set;
+    load_rules(
+        "- rule: r\n  condition: evt.type = execve and proc.name = prog\n"
+        "  output: o %evt.type %proc.name %proc.exe %proc.cmdline %proc.exe_new %fd.name\n"
+        "  priority: ERROR\n",
+        "r.yaml", set);
+    ContainerIdentity c;
+    c.id = "c1";
+    ContainerPolicy policy = compile_policy(set, c, Action::kill, std::nullopt);
+    ASSERT_TRUE(policy.rules.at(0).decided_in_kernel);
+    ProcessTable processes;
+    match_event(exec_event(7, 1, "/lib64/ld-linux-x86-64.so.2", "sh"), policy, processes);
+    brig_event map{};
+    map.type = BRIG_EV_CODE_MAP;
+    map.syscall_nr = 9;  // mmap
+    map.pid = 7;
+    map.ppid = 1;
+    map.rule_id = 1;
+    map.action = BRIG_ACT_KILL;
+    map.exe_new = 1;
+    snprintf(map.comm, sizeof(map.comm), "ld-linux-x86-6");
+    snprintf(map.path, sizeof(map.path), "/usr/bin/prog");
+    const char argv[] = "/lib64/ld-linux-x86-64.so.2\0/usr/bin/prog\0-x";
+    memcpy(map.args, argv, sizeof(argv));
+    map.args_len = sizeof(argv);
+    auto alerts = match_event(map, policy, processes);
+    ASSERT_EQ(alerts.size(), 1u);
+    auto j = nlohmann::json::parse(alert_json(alerts[0]));
+    const auto& of = j["output_fields"];
+    EXPECT_EQ(of["evt.type"], "mmap");
+    EXPECT_EQ(of["proc.name"], "prog");
+    EXPECT_EQ(of["proc.exe"], "/usr/bin/prog");
+    EXPECT_EQ(of["proc.cmdline"], "ld-linux-x86-64.so.2 /usr/bin/prog -x");
+    EXPECT_EQ(of["proc.exe_new"], true);
+    EXPECT_EQ(of["fd.name"], "/usr/bin/prog");
+    EXPECT_EQ(of["brig.enforced"], "kernel");
+    map.syscall_nr = 10;
+    j = nlohmann::json::parse(alert_json(match_event(map, policy, processes).at(0)));
+    EXPECT_EQ(j["output_fields"]["evt.type"], "mprotect");
+}

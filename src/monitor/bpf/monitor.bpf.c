@@ -8,6 +8,7 @@
 #include "exec_verdicts.h"
 #include "monitor_common.h"
 #include "path_forms.h"
+#include "code_exec_tracepoint.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -26,13 +27,14 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
         bpf_send_signal(SIGKILL);
         return 0;
     }
+    if (!c->started)
+        c->started = 1; /* its first program runs: what the container writes now is new */
     struct linux_binprm* bprm = (struct linux_binprm*)ctx->args[2];
     struct brig_verdict verdict = c->exec_any;
     struct brig_name_key key = {.cgroup_id = cgid};
     const char* filename = BPF_CORE_READ(bprm, filename);
 
-    struct inode* inode = BPF_CORE_READ(bprm, file, f_inode);
-    __u32 exe_new = inode && inode_ctime_sec(inode) >= c->start_time_sec;
+    __u32 exe_new = exec_code_verdict(c, cgid, bprm, lsm_enforces, &verdict);
     if (exe_new) {
         /* "Drop and execute": one verdict under the reserved name "\x01new". */
         struct brig_name_key fresh = {.cgroup_id = cgid, .name = {1, 'n', 'e', 'w'}};
@@ -68,6 +70,9 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
     if (!e)
         return 0;
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), filename);
+    copy_mm_args(e);
+    if (BPF_CORE_READ(bprm, interp) != filename)
+        e->flags = BRIG_EXEC_SCRIPT;
     e->exe_new = exe_new;
     e->flags = approved ? 0 : BRIG_EXEC_UNAPPROVED;
     e->rule_id = verdict.rule_id;
@@ -442,6 +447,8 @@ static __always_inline bool someone_condemned(void) {
 
 SEC("raw_tracepoint/sys_enter")
 int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
+    if (handle_code_map((struct pt_regs*)ctx->args[0], ctx->args[1], lsm_enforces))
+        return 0;
     long nr = ctx->args[1];
     if (nr & X32_SYSCALL_BIT)
         nr = x32_to_x86_64(nr);
@@ -636,16 +643,18 @@ static __always_inline bool maybe_open(long nr) {
     }
 }
 
-/* Attached on the tracepoint path only (BPF-LSM's file_open sees every open itself). Every
- * syscall of every process passes here while a container is registered: a failed one, and one
- * that is no open, leave on the return value and the number. */
+/* Every syscall of every process passes here while a container is registered: a failed one, and
+ * one that is no open nor makes a file, leave on the return value and the number. What the
+ * container wrote is recorded on both paths (written_files.h); the opened file's rules are
+ * matched on the tracepoint path only (BPF-LSM's file_open sees every open itself). */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(brig_sys_exit, struct pt_regs* regs, long ret) {
     long nr = regs->orig_ax;
-    if (ret < 0 || !maybe_open(nr))
+    if (ret < 0 || (!maybe_open(nr) && !watched_at_exit_ia32(nr & ~X32_SYSCALL_BIT)))
         return 0;
     bool ia32 = exit_in_ia32();
     nr = ia32 ? ia32_to_x86_64(nr) : nr & X32_SYSCALL_BIT ? x32_to_x86_64(nr) : nr;
+    record_written_fd(regs, nr, ia32, ret, lsm_enforces);
     if (!is_open_syscall(nr))
         return 0;
     __u64 cgid = bpf_get_current_cgroup_id();

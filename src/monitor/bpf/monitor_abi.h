@@ -48,6 +48,10 @@ enum brig_syscall_class {
  * tracepoint scans each opened path for its basename instead. */
 #define BRIG_CF_OPEN_NAME_SCAN 2u
 
+/* Some exec_rules name an absolute path: code mapped executable has its path built and looked
+ * up too (names alone are looked up for every mapping). */
+#define BRIG_CF_EXEC_PATHS 16u
+
 #define BRIG_NAME_LENS 8
 /* A rule decided in user space refuses or kills some exec: the container's tasks hand every exec
  * to its watcher (a seccomp user notification) and the exec program kills what the watcher did
@@ -61,7 +65,6 @@ enum brig_syscall_class {
 struct brig_container {
     __u32 flags;
     __u32 killed_by_rule;         /* rule id that condemned the container */
-    __u64 start_time_sec;         /* wall clock at registration, for "binary written after start" */
     struct brig_verdict exec_any; /* applies to every exec (reporting) */
     struct brig_verdict syscalls[BRIG_SC_MAX];
     /* The distinct lengths of the container's open_name_rules names, zero-terminated: a basename
@@ -83,6 +86,25 @@ struct brig_container {
      * verdict on opens in any mode: without BRIG_CF_OPEN_PREFIXES, a file opened for reading
      * only whose name's bit is clear matches no path rule (sys_exit builds no path for it). */
     __u64 open_file_names;
+    /* "New" files: how many the container has in `written_files` (see written_files.h). */
+    __u32 written_files;
+    /* Non-zero once the container's first program runs (its first exec): from then on what its
+     * tasks write counts as new; the init's own set-up before it does not. */
+    __u32 started;
+    /* 0 while `written_files` holds every file the container wrote; once it is full, the wall
+     * clock (ns) from which any file whose ctime is later counts as new. */
+    __u64 new_since_ns;
+    /* CLOCK_TAI - CLOCK_REALTIME at registration: the BPF programs read TAI. */
+    __s64 tai_offset_ns;
+};
+
+/* written_files key: an inode the container's tasks opened for writing, created or made with
+ * memfd_create. generation tells a reused inode number apart. */
+struct brig_inode_key {
+    __u64 cgroup_id;
+    __u64 ino;
+    __u32 dev;
+    __u32 generation;
 };
 
 /* The bytes of a path's first directory that brig_first_dir_bit hashes, at most. */
@@ -215,6 +237,9 @@ enum brig_event_type {
     BRIG_EV_CONDEMNED_KILL, /* a task of a condemned container was killed at syscall entry */
     BRIG_EV_PATH,           /* unlink, rmdir, rename, chmod, mkdir: syscall_nr says which */
     BRIG_EV_BIND,
+    /* A file mapped executable (mmap, mprotect; the ELF interpreter under BPF-LSM): syscall_nr
+     * says how, path is the file's. */
+    BRIG_EV_CODE_MAP,
 };
 
 /* `repeats` key: the events coalesced into one. `what` hashes the event's object (type, syscall,
@@ -255,6 +280,9 @@ struct brig_shed {
     __u64 last_ns;
     __u64 shed;
 };
+/* An exec event's flags: the program ran is a `#!` script (or binfmt_misc file), its
+ * interpreter running now with argv[0] naming it (Falco's proc.exe). */
+#define BRIG_EXEC_SCRIPT 2u
 
 struct brig_event {
     __u64 cgroup_id;
@@ -268,8 +296,9 @@ struct brig_event {
     __u32 rule_id; /* rule decided in-kernel, 0 = only reported */
     __u32 action;  /* BRIG_ACT_* carried out in-kernel */
     __s32 tty;     /* controlling tty index, -1 = none */
-    __u32 flags;   /* open flags, socket domain, ptrace request */
-    __u32 exe_new; /* executable's inode changed after the container started */
+    __u32 flags;   /* open flags, socket domain, ptrace request, BRIG_EXEC_* */
+    __u32
+        exe_new; /* the program (or its script, or ELF interpreter) was written by the container */
     __u16 family;
     __u16 port;
     __u8 addr[16];

@@ -14,6 +14,7 @@
 
 #define SIGKILL 9
 #define EPERM 1
+#define EEXIST 17
 #define AF_INET 2
 #define AF_INET6 10
 #define AF_PACKET 17
@@ -22,9 +23,18 @@
 #define O_CREAT 0100
 #define O_TRUNC 01000
 #define O_PATH 010000000
+#define FMODE_WRITE 0x2
+#define FMODE_EXEC 0x20
+#define __FMODE_EXEC                                                            \
+    040 /* the open flag of exec's own opens (recent kernels set no FMODE_EXEC) \
+         */
+#define PROT_EXEC 0x4
+#define MAP_ANONYMOUS 0x20
 
 /* x86-64 syscall numbers. */
 #define NR_open 2
+#define NR_mmap 9
+#define NR_mprotect 10
 #define NR_socket 41
 #define NR_connect 42
 #define NR_bind 49
@@ -56,6 +66,8 @@
 #define NR_memfd_create 319
 #define NR_bpf 321
 #define NR_execveat 322
+#define NR_pkey_mprotect 329
+#define NR_io_uring_setup 425
 #define NR_openat2 437
 #define NR_fchmodat2 452
 
@@ -228,10 +240,15 @@ static __always_inline long ia32_to_x86_64(long nr) {
             return NR_rmdir;
         case 83:
             return NR_symlink;
+        case 90:  /* old_mmap: its arguments in a struct (ia32_old_mmap_args) */
+        case 192: /* mmap2 */
+            return NR_mmap;
         case 92:
             return NR_truncate;
         case 93:
             return NR_ftruncate;
+        case 125:
+            return NR_mprotect;
         case 128:
             return NR_init_module;
         case 295:
@@ -268,7 +285,10 @@ static __always_inline long ia32_to_x86_64(long nr) {
             return NR_bind;
         case 362:
             return NR_connect;
-        case NR_openat2: /* numbers from 424 on are the same on every architecture */
+        case 380:
+            return NR_pkey_mprotect;
+        case NR_io_uring_setup: /* numbers from 424 on are the same on every architecture */
+        case NR_openat2:
         case NR_fchmodat2:
             return nr;
         default:
@@ -366,16 +386,10 @@ static __always_inline __u32 path_op_of(long nr) {
     }
 }
 
-/* Kernels before 6.6 kept ctime as a timespec64. */
-struct inode___timespec {
-    struct timespec64 i_ctime;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u64 inode_ctime_sec(struct inode* inode) {
-    if (bpf_core_field_exists(inode->i_ctime_sec))
-        return BPF_CORE_READ(inode, i_ctime_sec);
-    struct inode___timespec* old = (void*)inode;
-    return BPF_CORE_READ(old, i_ctime.tv_sec);
+/* A file the kernel opened for an exec (its program, script or ELF interpreter). */
+static __always_inline bool opened_to_execute(struct file* file) {
+    return (BPF_CORE_READ(file, f_mode) & FMODE_EXEC) ||
+           (BPF_CORE_READ(file, f_flags) & __FMODE_EXEC);
 }
 
 static __always_inline void count_drop(__u64 cgid, bool shed) {
@@ -803,6 +817,19 @@ static __always_inline long build_path(char* out, struct dentry* dentry, struct 
     s->buf[len] = 0;
     bpf_probe_read_kernel(out, BRIG_PREFIX_LEN, s->buf);
     return len;
+}
+
+/* The current task's file behind `fd`, NULL when there is none. */
+static __always_inline struct file* fd_file(long fd) {
+    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+    struct fdtable* fdt = BPF_CORE_READ(task, files, fdt);
+    unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+    if (fd < 0 || (unsigned long)fd >= max_fds)
+        return 0;
+    struct file** fds = BPF_CORE_READ(fdt, fd);
+    struct file* file = 0;
+    bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+    return file;
 }
 
 #endif

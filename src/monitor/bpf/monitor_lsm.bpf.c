@@ -7,6 +7,7 @@
  * is refused is reported from here, and so is every verdict on a file (opens and path operations,
  * on the paths the kernel resolved); the tracepoint programs skip those (`lsm_enforces`) and
  * keep reporting everything else, so nothing is reported twice. */
+#include "code_exec.h"
 #include "monitor_common.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -14,8 +15,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define READING_MODULE_ID 2 /* enum kernel_read_file_id: READING_MODULE */
 #define LOADING_MODULE_ID 2 /* enum kernel_load_data_id: LOADING_MODULE */
 #define PTRACE_MODE_ATTACH_BIT 0x02
-#define FMODE_WRITE 0x2
-#define FMODE_EXEC 0x20
 /* Set on the files a file system opens for itself (overlayfs' file on its upper or lower layer
  * behind the one the task opened): 6.1's FMODE_NOACCOUNT, 6.5's FMODE_FAKE_PATH, and
  * FMODE_NOACCOUNT again on backing files from 6.6. */
@@ -127,8 +126,8 @@ int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
         return -EPERM;
     }
     struct brig_verdict verdict = {};
-    struct inode* inode = BPF_CORE_READ(bprm, file, f_inode);
-    __u32 exe_new = inode && inode_ctime_sec(inode) >= c->start_time_sec;
+    /* Called for a script, then for its interpreter: the script's own file is judged here. */
+    __u32 exe_new = written_by_container(c, cgid, BPF_CORE_READ(bprm, file));
     if (exe_new) {
         struct brig_name_key fresh = {.cgroup_id = cgid, .name = {1, 'n', 'e', 'w'}};
         merge(&verdict, bpf_map_lookup_elem(&exec_rules, &fresh));
@@ -146,6 +145,13 @@ int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
     __builtin_memset(key.name, 0, sizeof(key.name));
     bpf_probe_read_kernel_str(key.name, sizeof(key.name), real_name);
     merge(&verdict, bpf_map_lookup_elem(&exec_rules, &key));
+    /* A script's interpreter as its #! line names it: Falco's proc.exe of a script. */
+    const char* interp = BPF_CORE_READ(bprm, interp);
+    if (interp != filename) {
+        __builtin_memset(key.name, 0, sizeof(key.name));
+        bpf_probe_read_kernel_str(key.name, sizeof(key.name), interp);
+        merge(&verdict, bpf_map_lookup_elem(&exec_rules, &key));
+    }
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0; /* reported (and killed if so) by sched_process_exec */
 
@@ -227,15 +233,73 @@ SEC("lsm/file_open")
 int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
     if (ret)
         return earlier(ret);
+    if (opened_to_execute(file))
+        return 0; /* an exec opening its program: exec rules decide */
     unsigned int mode = BPF_CORE_READ(file, f_mode);
-    /* An exec opening its program: exec rules decide. A file system's own open of the file
-     * behind the one the task opened: that one was checked. */
-    if (mode & (FMODE_EXEC | FMODE_INTERNAL_OPEN))
-        return 0;
+    if (mode & FMODE_INTERNAL_OPEN)
+        return 0; /* a file system's own open of the file behind the one the task opened */
     unsigned int flags = BPF_CORE_READ(file, f_flags);
     bool write = (mode & FMODE_WRITE) || (flags & (O_CREAT | O_TRUNC));
     struct place p = {BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt), 0};
-    return check_open(&p, write, flags, true);
+    int refused = check_open(&p, write, flags, true);
+    if (refused || !write)
+        return refused;
+    /* Before the fd exists, io_uring's opens too: exact where sys_exit comes after. */
+    __u64 cgid = bpf_get_current_cgroup_id();
+    struct brig_container* c = watched(cgid);
+    if (c)
+        record_written(c, cgid, file, false);
+    return 0;
+}
+
+/* Code mapped executable from `file` (code_exec.h): refused (and killed) as a deny or kill
+ * verdict says, reported whatever the verdict; the tracepoints leave these to the hooks. */
+static __always_inline int check_code_map(struct file* file) {
+    __u64 cgid = bpf_get_current_cgroup_id();
+    struct brig_container* c = watched(cgid);
+    if (!c)
+        return 0;
+    struct brig_verdict verdict = {};
+    bool fresh = code_file_verdict(c, cgid, file, &verdict);
+    if (!verdict.action)
+        return 0;
+    long nr = current_syscall();
+    if (verdict.action & BRIG_ACT_ENFORCE) {
+        struct brig_event* e = carry_out(c, cgid, &verdict, BRIG_EV_CODE_MAP);
+        if (e)
+            submit_code_map(c, e, file, nr, fresh);
+        return -EPERM;
+    }
+    struct brig_event* e = reserve_event(c, cgid, BRIG_EV_CODE_MAP);
+    if (e)
+        submit_code_map(c, e, file, nr, fresh);
+    return 0;
+}
+
+/* mmap, and the kernel mapping an exec's ELF interpreter; the exec's own program (the mm's
+ * exe_file by then) is bprm_check_security's. */
+SEC("lsm/mmap_file")
+int BPF_PROG(brig_lsm_mmap_file, struct file* file, unsigned long reqprot, unsigned long prot,
+             unsigned long flags, int ret) {
+    if (ret)
+        return earlier(ret);
+    if (!file || !(prot & PROT_EXEC))
+        return 0;
+    struct task_struct* task = bpf_get_current_task_btf();
+    if (file == BPF_CORE_READ(task, mm, exe_file))
+        return 0;
+    return check_code_map(file);
+}
+
+/* mprotect adding PROT_EXEC to a file mapping. */
+SEC("lsm/file_mprotect")
+int BPF_PROG(brig_lsm_mprotect, struct vm_area_struct* vma, unsigned long reqprot,
+             unsigned long prot, int ret) {
+    if (ret)
+        return earlier(ret);
+    if (!(prot & PROT_EXEC) || (vma->vm_flags & VM_EXEC) || !vma->vm_file)
+        return 0;
+    return check_code_map(vma->vm_file);
 }
 
 /* A change to `a` (and `b`, the other end of a rename or link), on the paths the kernel resolved:

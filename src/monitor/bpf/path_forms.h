@@ -62,19 +62,6 @@ static __always_inline struct path_form* path_form_scratch(void) {
     return bpf_map_lookup_elem(&path_forms, &zero);
 }
 
-/* The current task's open file `fd`, NULL when there is none. */
-static __always_inline struct file* fd_file(int fd) {
-    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
-    struct fdtable* fdt = BPF_CORE_READ(task, files, fdt);
-    unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
-    if (fd < 0 || (unsigned int)fd >= max_fds)
-        return 0;
-    struct file** fds = BPF_CORE_READ(fdt, fd);
-    struct file* file = 0;
-    bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-    return file;
-}
-
 /* What a leading /proc/<self>/<link> leads to. */
 enum brig_magic_link {
     BRIG_MAGIC_NONE = 0,
