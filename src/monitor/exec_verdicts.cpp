@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -15,10 +16,12 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "monitor/quiet_thread.hpp"
 #include "runtime/common/error.hpp"
+#include "runtime/common/unique_fd.hpp"
 #include "runtime/linux/terminal.hpp"
 
 namespace brig::monitor {
@@ -389,6 +392,60 @@ std::optional<brig_event> read_pending_exec(const seccomp_notif& notification, i
     return e;
 }
 
+namespace {
+
+// A `#!` script's exec runs its interpreter with the argv the kernel makes of the #! line
+// (binfmt_script): the interpreter, its one optional argument, the script's file name, then
+// argv[1..]; that is what the exec program compares. The area for one (`args`: the exec's own
+// argv area, `filename` as bprm->filename), nullopt for no script. The file is read in the
+// container's root (RESOLVE_IN_ROOT); one the task changes meanwhile makes the kernel's argv
+// differ and the exec is killed, never let through.
+std::optional<std::string> script_args_area(uint32_t tid, const std::string& filename,
+                                            const std::string& args) {
+    const std::string proc = "/proc/" + std::to_string(tid);
+    UniqueFd dir(::open((proc + (filename.starts_with("/") ? "/root" : "/cwd")).c_str(),
+                        O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir)
+        return std::nullopt;
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    UniqueFd file(
+        static_cast<int>(::syscall(SYS_openat2, dir.get(), filename.c_str(), &how, sizeof(how))));
+    char head[256];
+    ssize_t n = file ? ::pread(file.get(), head, sizeof(head), 0) : -1;
+    if (n < 2 || head[0] != '#' || head[1] != '!')
+        return std::nullopt;
+    std::string line(head + 2, static_cast<size_t>(n) - 2);
+    line = line.substr(0, line.find('\n'));
+    auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    auto trim = [&](std::string text) {
+        size_t from = 0, to = text.size();
+        while (from < to && blank(text[from]))
+            ++from;
+        while (to > from && blank(text[to - 1]))
+            --to;
+        return text.substr(from, to - from);
+    };
+    line = trim(line);
+    size_t end = 0;
+    while (end < line.size() && !blank(line[end]))
+        ++end;
+    const std::string interpreter = line.substr(0, end), argument = trim(line.substr(end));
+    if (interpreter.empty())
+        return std::nullopt;
+    std::string area = interpreter + '\0';
+    if (!argument.empty())
+        area += argument + '\0';
+    area += filename + '\0';
+    area += args.substr(std::min(args.find('\0'), args.size() - 1) + 1);  // argv[1..]
+    if (area.size() > BRIG_ARGS_LEN)
+        area.resize(BRIG_ARGS_LEN);
+    return area;
+}
+
+}  // namespace
+
 }  // namespace brig::monitor
 
 // ---- the watcher's side -----------------------------------------------------------------------
@@ -602,6 +659,11 @@ void ExecVerdicts::answer_pending(int listener, uint64_t id, const brig_event& p
     }
     brig_exec_approval approval =
         approval_of(pending, judgement, context_.policy.exec_checks, reaper);
+    if (auto kernel_args = script_args_area(pending.tid, approval.filename,
+                                            std::string(approval.args, approval.args_len))) {
+        approval.args_len = static_cast<uint32_t>(kernel_args->size());
+        std::memcpy(approval.args, kernel_args->data(), kernel_args->size());
+    }
     if (!parent_compared)
         approval.checks &= ~BRIG_EXEC_CHECK_PARENT;
     if (!armed_ || !context_.monitor.approve_exec(context_.cgroup_id, pending.tid, approval)) {

@@ -275,7 +275,8 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: monitor_probe packet|ptrace|memfd|module|connect IP PORT|bind IP PORT|open N "
-        "PATH|write N DIR|openat DIR NAME|open32 PATH|packet32|ia32|traceme|reopen PATH|reopen-write "
+        "PATH|write N DIR|openat DIR NAME|open32 PATH|packet32|ia32|traceme|reopen "
+        "PATH|reopen-write "
         "PATH|symlink TARGET LINK|link OLD NEW|mknod PATH|truncate PATH|ftruncate PATH|handle "
         "PATH\n");
     return 3;

@@ -48,19 +48,6 @@ static __always_inline bool code_file_verdict(const struct brig_container* c, __
     return fresh;
 }
 
-/* The current process's argv into the event, from its memory (what the exec set up). */
-static __always_inline void copy_mm_args(struct brig_event* e) {
-    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
-    unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
-    unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
-    __u32 len = arg_end > arg_start ? arg_end - arg_start : 0;
-    if (len > BRIG_ARGS_LEN)
-        len = BRIG_ARGS_LEN;
-    if (len && bpf_probe_read_user(e->args, len & (BRIG_ARGS_LEN - 1) ?: BRIG_ARGS_LEN,
-                                   (void*)arg_start) == 0)
-        e->args_len = len;
-}
-
 /* Completes and submits the report of code mapped from `file` (the rule's verdict already in
  * e): its path in the container, the syscall, the process's command line. */
 static __always_inline void submit_code_map(const struct brig_container* c, struct brig_event* e,
@@ -69,7 +56,6 @@ static __always_inline void submit_code_map(const struct brig_container* c, stru
     e->exe_new = fresh;
     build_path(e->path, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt), 0, 0,
                false);
-    copy_mm_args(e);
     submit_event(c, e);
 }
 

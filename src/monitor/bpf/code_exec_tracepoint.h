@@ -183,7 +183,6 @@ static __always_inline void act_on_code_map(struct brig_container* c, __u64 cgid
     }
     e->syscall_nr = nr;
     e->exe_new = 1;
-    copy_mm_args(e);
     submit_event(c, e);
 }
 

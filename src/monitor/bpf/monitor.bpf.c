@@ -70,11 +70,10 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
     if (!e)
         return 0;
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), filename);
-    copy_mm_args(e);
-    if (BPF_CORE_READ(bprm, interp) != filename)
-        e->flags = BRIG_EXEC_SCRIPT;
     e->exe_new = exe_new;
     e->flags = approved ? 0 : BRIG_EXEC_UNAPPROVED;
+    if (BPF_CORE_READ(bprm, interp) != filename)
+        e->flags |= BRIG_EXEC_SCRIPT;
     e->rule_id = verdict.rule_id;
     e->action = verdict.action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
     submit_event(c, e);
