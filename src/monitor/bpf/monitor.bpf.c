@@ -152,21 +152,22 @@ static __always_inline int report_open(struct brig_container* c, __u64 cgid,
 static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int dirfd,
                                        const char* upath, __u64 flags, __u32 nr) {
     /* Under BPF-LSM, lsm/file_open decides and reports every verdict on the resolved path. */
-    if (lsm_enforces || (flags & O_PATH))
+    struct path_form* f = path_form_scratch();
+    if (lsm_enforces || (flags & O_PATH) || !f)
         return 0;
-    struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
-    long len = brig_path_form(&key, dirfd, (unsigned long)upath);
+    struct brig_prefix_key* key = scratch_key(f, cgid);
+    long len = brig_path_form(key, dirfd, (unsigned long)upath);
     if (len <= 0)
         return 0;
     struct brig_verdict verdict = {};
-    struct brig_path_verdicts* by_path = path_rules_of(c, &key, len);
+    struct brig_path_verdicts* by_path = path_rules_of(c, key, len);
     merge_op(&verdict, by_path, BRIG_PATH_OPEN);
     if (opens_for_writing(flags))
         merge_op(&verdict, by_path, BRIG_PATH_OPEN_WRITE);
-    merge(&verdict, open_name_verdict(c, cgid, key.path, len));
+    merge(&verdict, open_name_verdict(c, cgid, key->path, len));
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0;
-    return report_open(c, cgid, &verdict, key.path, flags, nr);
+    return report_open(c, cgid, &verdict, key->path, flags, nr);
 }
 
 /* The strongest verdict of the rules on `op` for the path at `upath`; the path read into key. */
@@ -211,33 +212,34 @@ static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, 
     struct path_form* f = path_form_scratch();
     if (lsm_enforces || !f)
         return 0;
-    struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
+    struct brig_prefix_key* key = scratch_key(f, cgid);
     struct brig_verdict verdict = {};
-    path_verdict(c, &key, dirfd, upath, op, &verdict);
+    path_verdict(c, key, dirfd, upath, op, &verdict);
     if (unew_path) {
-        bpf_probe_read_kernel(f->kept, sizeof(f->kept), key.path);
-        path_verdict(c, &key, new_dirfd, unew_path, op, &verdict);
+        bpf_probe_read_kernel(f->kept, sizeof(f->kept), key->path);
+        path_verdict(c, key, new_dirfd, unew_path, op, &verdict);
     }
     if (!verdict.action)
         return 0;
     if (unew_path)
-        return report_path_op(c, cgid, &verdict, nr, f->kept, key.path);
-    return report_path_op(c, cgid, &verdict, nr, key.path, 0);
+        return report_path_op(c, cgid, &verdict, nr, f->kept, key->path);
+    return report_path_op(c, cgid, &verdict, nr, key->path, 0);
 }
 
 /* ftruncate: the path of the file the fd holds (the kernel's own, as sys_exit takes it). */
 static __always_inline int handle_fd_write(struct brig_container* c, __u64 cgid, __u32 nr, int fd) {
     struct file* file = fd_file(fd);
-    if (lsm_enforces || !file)
+    struct path_form* f = path_form_scratch();
+    if (lsm_enforces || !file || !f)
         return 0;
-    struct brig_prefix_key key = {.cgroup_id = cgid, .prefixlen = 64 + 8 * BRIG_PREFIX_LEN};
-    long len = build_path(key.path, BPF_CORE_READ(file, f_path.dentry),
+    struct brig_prefix_key* key = scratch_key(f, cgid);
+    long len = build_path(key->path, BPF_CORE_READ(file, f_path.dentry),
                           BPF_CORE_READ(file, f_path.mnt), 0, 0, false);
     struct brig_verdict verdict = {};
-    merge_op(&verdict, path_rules_of(c, &key, len), BRIG_PATH_OPEN_WRITE);
+    merge_op(&verdict, path_rules_of(c, key, len), BRIG_PATH_OPEN_WRITE);
     if (!verdict.action)
         return 0;
-    return report_path_op(c, cgid, &verdict, nr, key.path, 0);
+    return report_path_op(c, cgid, &verdict, nr, key->path, 0);
 }
 
 static __always_inline int report_syscall(struct brig_container* c, __u64 cgid, __u32 cls,

@@ -48,6 +48,9 @@ struct path_form {
     __u16 starts[BRIG_FORM_DEPTH]; /* where each component of out begins (its '/') */
     char kept[BRIG_PREFIX_LEN];    /* the first path of a two-path operation */
     struct fold_state fold;
+    /* sys_enter's lookup key: here, not on its stack, which with the calls below it would
+     * pass the 512 bytes 6.1's verifier allows all frames together. */
+    struct brig_prefix_key key;
 };
 
 struct {
@@ -60,6 +63,13 @@ struct {
 static __always_inline struct path_form* path_form_scratch(void) {
     __u32 zero = 0;
     return bpf_map_lookup_elem(&path_forms, &zero);
+}
+
+/* f->key, set up for the container `cgid`. */
+static __always_inline struct brig_prefix_key* scratch_key(struct path_form* f, __u64 cgid) {
+    f->key.cgroup_id = cgid;
+    f->key.prefixlen = 64 + 8 * BRIG_PREFIX_LEN;
+    return &f->key;
 }
 
 /* What a leading /proc/<self>/<link> leads to. */
@@ -311,6 +321,15 @@ static __always_inline long magic_target(struct path_form* f) {
     return len > 0 ? len : -1;
 }
 
+/* fold as a global function: the verifier checks it once, not again at each magic link
+ * read_path replaces (which exceeds 6.1's limits). */
+__noinline int brig_fold(struct path_form* f, __u32 base_len, __u32 raw_start, __u32 raw_len,
+                         int find_magic) {
+    if (f)
+        fold(f, base_len, raw_start, raw_len, find_magic);
+    return 0;
+}
+
 /* Copies the folded path into `path` (BRIG_PREFIX_LEN bytes): cut as build_path cuts (at most
  * BRIG_PREFIX_LEN - 1 bytes ending in '/') when longer or when its argument was cut. Returns its
  * length. */
@@ -415,12 +434,12 @@ static __always_inline long read_path(char* path, int dirfd, const char* upath) 
     }
     /* The window of f->raw still to fold, after the magic links replaced so far. */
     __u32 start = 0, left = raw_len;
-    fold(f, base_len, start, left, true);
+    brig_fold(f, base_len, start, left, true);
     for (int hop = 0; hop < BRIG_MAGIC_HOPS && f->fold.magic; hop++) {
         __u32 used = f->fold.rest - f->fold.raw_at;
         long target = magic_target(f);
         if (target < 0 || used > left) {
-            fold(f, base_len, start, left, false); /* no target known: the link as named */
+            brig_fold(f, base_len, start, left, false); /* no target known: the link as named */
             break;
         }
         if (target > 1 && f->base[(target - 1) & (BRIG_PREFIX_LEN - 1)] == '/')
@@ -428,7 +447,7 @@ static __always_inline long read_path(char* path, int dirfd, const char* upath) 
         start += used;
         left -= used;
         base_len = target;
-        fold(f, base_len, start, left, hop + 1 < BRIG_MAGIC_HOPS);
+        brig_fold(f, base_len, start, left, hop + 1 < BRIG_MAGIC_HOPS);
     }
     return form_result(path, f, f->fold.len, cut || f->fold.overflow);
 }
