@@ -9,6 +9,7 @@
 
 #include "harness.hpp"
 #include "monitor/monitor.hpp"
+#include "monitor_available.hpp"
 
 namespace brig::test {
 namespace {
@@ -64,17 +65,8 @@ protected:
         RuntimeTest::SetUp();
         if (IsSkipped())
             return;
-        if (runtime_kind() != RuntimeKind::brig)
-            GTEST_SKIP() << "the monitor is brig's own";
-        if (!fs::exists("/sys/fs/cgroup/unified/cgroup.procs") &&
-            !fs::exists("/sys/fs/cgroup/cgroup.procs"))
-            GTEST_SKIP() << "no cgroup2 hierarchy: containers run unwatched";
-        try {
-            lsm_enforces_ = monitor::Monitor::open(monitor::MonitorConfig{}).path() ==
-                            monitor::EnforcementPath::bpf_lsm;
-        } catch (const std::exception& e) {
-            GTEST_SKIP() << "the eBPF monitor cannot load here: " << e.what();
-        }
+        if (std::string why = why_no_monitor(&lsm_enforces_); !why.empty())
+            GTEST_SKIP() << why;
         fs::path loader = mapped_library("ld-linux-x86-64.so.2");
         fs::path libc = mapped_library("libc.so.6");
         if (loader.empty() || libc.empty())

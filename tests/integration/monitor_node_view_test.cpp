@@ -12,6 +12,7 @@
 
 #include "harness.hpp"
 #include "monitor/monitor.hpp"
+#include "monitor_available.hpp"
 
 namespace brig::test {
 namespace {
@@ -22,13 +23,8 @@ protected:
         RuntimeTest::SetUp();
         if (IsSkipped())
             return;
-        if (runtime_kind() != RuntimeKind::brig)
-            GTEST_SKIP() << "the monitor is brig's own";
-        try {
-            monitor::Monitor::open(monitor::MonitorConfig{});
-        } catch (const std::exception& e) {
-            GTEST_SKIP() << "the eBPF monitor cannot load here: " << e.what();
-        }
+        if (std::string why = why_no_monitor(); !why.empty())
+            GTEST_SKIP() << why;
         write_file(bundle().rootfs() / "etc/shadow", "root:*:19000:0:99999:7:::\n", 0600);
         bundle().set_script("cat /etc/shadow >/dev/null");
     }

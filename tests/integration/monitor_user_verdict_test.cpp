@@ -12,6 +12,7 @@
 
 #include "harness.hpp"
 #include "monitor/monitor.hpp"
+#include "monitor_available.hpp"
 
 namespace brig::test {
 namespace {
@@ -51,16 +52,8 @@ protected:
         RuntimeTest::SetUp();
         if (IsSkipped())
             return;
-        if (runtime_kind() != RuntimeKind::brig)
-            GTEST_SKIP() << "the monitor is brig's own";
-        if (!fs::exists("/sys/fs/cgroup/unified/cgroup.procs") &&
-            !fs::exists("/sys/fs/cgroup/cgroup.procs"))
-            GTEST_SKIP() << "no cgroup2 hierarchy: containers run unwatched";
-        try {
-            monitor::Monitor::open(monitor::MonitorConfig{});
-        } catch (const std::exception& e) {
-            GTEST_SKIP() << "the eBPF monitor cannot load here: " << e.what();
-        }
+        if (std::string why = why_no_monitor(); !why.empty())
+            GTEST_SKIP() << why;
         fs::create_directories(bundle().rootfs() / "opt");
         for (const char* name : {"exec_race", "marker-a", "marker-b"})
             fs::copy_file(BRIG_EXEC_RACE, bundle().rootfs() / "opt" / name);

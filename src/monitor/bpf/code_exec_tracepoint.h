@@ -74,7 +74,8 @@ static __always_inline struct file* script_file(void) {
  * interpreter was started for, and the ELF interpreter the first instruction belongs to. Merges
  * their verdicts; true when any of them is new. `lsm_checked`: lsm/mmap_file has judged the
  * interpreter (and bprm_check_security the script) already. */
-static __always_inline bool exec_code_verdict(const struct brig_container* c, __u64 cgid,
+/* Not inlined, as exec_approved: a frame of its own (6.1's 512-byte limit per call chain). */
+static __noinline bool exec_code_verdict(const struct brig_container* c, __u64 cgid,
                                               struct linux_binprm* bprm, bool lsm_checked,
                                               struct brig_verdict* verdict) {
     struct file* program = BPF_CORE_READ(bprm, file);

@@ -37,8 +37,12 @@ int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
     __u32 exe_new = exec_code_verdict(c, cgid, bprm, lsm_enforces, &verdict);
     if (exe_new) {
         /* "Drop and execute": one verdict under the reserved name "\x01new". */
-        struct brig_name_key fresh = {.cgroup_id = cgid, .name = {1, 'n', 'e', 'w'}};
-        merge(&verdict, bpf_map_lookup_elem(&exec_rules, &fresh));
+        __builtin_memset(key.name, 0, sizeof(key.name));
+        key.name[0] = 1;
+        key.name[1] = 'n';
+        key.name[2] = 'e';
+        key.name[3] = 'w';
+        merge(&verdict, bpf_map_lookup_elem(&exec_rules, &key));
     }
     /* The full path as given to execve, its basename, and the real file's name (symlinks,
      * fexecve and memfd execs show their true name there). */
