@@ -76,8 +76,8 @@ static __always_inline struct file* script_file(void) {
  * interpreter (and bprm_check_security the script) already. */
 /* Not inlined, as exec_approved: a frame of its own (6.1's 512-byte limit per call chain). */
 static __noinline bool exec_code_verdict(const struct brig_container* c, __u64 cgid,
-                                              struct linux_binprm* bprm, bool lsm_checked,
-                                              struct brig_verdict* verdict) {
+                                         struct linux_binprm* bprm, bool lsm_checked,
+                                         struct brig_verdict* verdict) {
     struct file* program = BPF_CORE_READ(bprm, file);
     bool fresh = written_by_container(c, cgid, program);
     const char* interp = BPF_CORE_READ(bprm, interp);

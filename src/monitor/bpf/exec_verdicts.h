@@ -102,7 +102,7 @@ static __always_inline bool same_exec(const struct brig_exec_approval* approved,
 /* Not inlined: its locals get a frame of their own, which 6.1's verifier counts apart from the
  * exec program's (512 bytes for the frames of one call chain together). */
 static __noinline bool exec_approved(const struct brig_container* c, __u64 cgid, __u32 old_pid,
-                                          struct linux_binprm* bprm, __u32 exe_new) {
+                                     struct linux_binprm* bprm, __u32 exe_new) {
     if (!(c->flags & BRIG_CF_EXEC_VERDICTS))
         return true;
     struct brig_exec_key key = {.cgroup_id = cgid};
