@@ -69,11 +69,10 @@ constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "br
 struct TracepointProg {
     const char* name;
     const char* raw_tracepoint;
-    bool without_lsm;  // only where the BPF-LSM programs do not load: they do its work there
 };
-constexpr TracepointProg kTracepointProgs[] = {{"brig_exec", "sched_process_exec", false},
-                                               {"brig_sys_exit", nullptr, false},
-                                               {"brig_sys_enter", "sys_enter", false}};
+constexpr TracepointProg kTracepointProgs[] = {{"brig_exec", "sched_process_exec"},
+                                               {"brig_sys_exit", nullptr},
+                                               {"brig_sys_enter", "sys_enter"}};
 // Pinned last at load: its presence tells every later brig that loading is complete.
 constexpr const char* kLoadedMarker = "/progs/brig_sys_enter";
 // Pinned last at attach: present while the programs are attached.
@@ -200,15 +199,11 @@ void attach_programs(const std::string& dir) {
         const char* raw_tracepoint;
     };
     std::vector<Wanted> wanted;
-    bool lsm = false;
     for (const auto& entry : std::filesystem::directory_iterator(dir + "/progs"))
-        if (entry.path().filename().string().starts_with("lsm_")) {
+        if (entry.path().filename().string().starts_with("lsm_"))
             wanted.push_back({entry.path().filename().string(), true, nullptr});
-            lsm = true;
-        }
     for (const auto& prog : kTracepointProgs)  // sys_enter last: kAttachedMarker
-        if (!(prog.without_lsm && lsm))
-            wanted.push_back({prog.name, false, prog.raw_tracepoint});
+        wanted.push_back({prog.name, false, prog.raw_tracepoint});
     for (const auto& [name, is_lsm, tracepoint] : wanted) {
         std::string link_path = dir + "/links/" + name;
         if (::access(link_path.c_str(), F_OK) == 0)
