@@ -312,6 +312,15 @@ std::string find_apparmor_parser() {
 
 // ---- files and processes ----------------------------------------------------------------------
 
+std::string cgroup2_mount_point() {
+    std::ifstream mounts("/proc/self/mounts");
+    std::string device, mount_point, type, rest;
+    while (mounts >> device >> mount_point >> type && std::getline(mounts, rest))
+        if (type == "cgroup2")
+            return mount_point;
+    return "";
+}
+
 std::string read_file(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)

@@ -78,6 +78,10 @@ CommandResult run_command(const std::vector<std::string>& argv, const CommandOpt
 
 // ---- host facts -------------------------------------------------------------------------------
 
+// Where cgroup2 is mounted: /sys/fs/cgroup/unified on a hybrid host, /sys/fs/cgroup on a
+// cgroup2-only one (the VM); "" when it is not.
+std::string cgroup2_mount_point();
+
 // AppArmor is enabled and listed among the active LSMs.
 bool apparmor_enabled();
 // apparmor_parser's path, or "" when it is not installed.

@@ -168,23 +168,10 @@ TEST_F(LifecycleTest, StateFieldOfTheWrongTypeIsNamed) {
     EXPECT_TRUE(left.empty()) << join(left);
 }
 
-namespace {
-
-std::string cgroup2_mount() {
-    std::ifstream mounts("/proc/self/mounts");
-    std::string device, mount_point, type, rest;
-    while (mounts >> device >> mount_point >> type && std::getline(mounts, rest))
-        if (type == "cgroup2")
-            return mount_point;
-    return "";
-}
-
-}  // namespace
-
 // Someone else (an admin, systemd) removed the container's cgroup2 dir after its init died:
 // delete --force still removes the v1 dirs, the state and the monitor's entry.
 TEST_F(LifecycleTest, ForceDeleteAfterTheCgroupWasRemovedBySomeoneElse) {
-    const std::string mount = cgroup2_mount();
+    const std::string mount = cgroup2_mount_point();
     if (mount.empty())
         GTEST_SKIP() << "no cgroup2 mount: nothing to remove behind brig's back";
     bundle().set_script("sleep 1000");

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 
+#include "harness.hpp"
 #include "monitor/monitor.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/unique_fd.hpp"
@@ -24,23 +25,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host, /sys/fs/cgroup on a cgroup2-only
-// one (the VM). "" when there is none.
-std::string cgroup2_root() {
-    std::ifstream mounts("/proc/self/mounts");
-    std::string device, mount_point, type, rest;
-    while (mounts >> device >> mount_point >> type && std::getline(mounts, rest))
-        if (type == "cgroup2")
-            return mount_point;
-    return "";
-}
-
 class MonitorEnforcement : public ::testing::Test {
 protected:
     void SetUp() override {
         if (::geteuid() != 0)
             GTEST_SKIP() << "needs root";
-        const std::string root = cgroup2_root();
+        const std::string root = brig::test::cgroup2_mount_point();
         if (root.empty() || !fs::exists(root + "/cgroup.procs"))
             GTEST_SKIP() << "no cgroup2 hierarchy mounted";
         dir_ = fs::temp_directory_path() / ("brig-monitor-test-" + std::to_string(::getpid()) +

@@ -21,14 +21,9 @@ struct Notified {
     std::string syscall;
 };
 
-// Accepts one connection, takes the state and the notify fd, answers the first notification
-// with success (0) without the kernel running the call.
-Notified serve_one(int listener) {
-    Notified result;
-    int conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (conn < 0)
-        return result;
-    std::string payload;
+// Reads a connection from brig up to EOF (it closes its end after the message): the state into
+// `payload`; returns the notify fd that came with it (-1 for none), and closes the connection.
+int receive_state(int conn, std::string& payload) {
     int notify_fd = -1;
     for (;;) {
         char buf[8192];
@@ -48,6 +43,33 @@ Notified serve_one(int listener) {
         payload.append(buf, static_cast<size_t>(n));
     }
     close(conn);
+    return notify_fd;
+}
+
+// A listening unix socket at `path`; -1 when it cannot be made.
+int listen_at(const std::string& path) {
+    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        listen(listener, 1) != 0) {
+        if (listener >= 0)
+            close(listener);
+        return -1;
+    }
+    return listener;
+}
+
+// Accepts one connection, takes the state and the notify fd, answers the first notification
+// with success (0) without the kernel running the call.
+Notified serve_one(int listener) {
+    Notified result;
+    int conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0)
+        return result;
+    std::string payload;
+    int notify_fd = receive_state(conn, payload);
     result.state = Json::parse(payload, nullptr, false);
     if (notify_fd < 0)
         return result;
@@ -75,13 +97,8 @@ TEST_F(SeccompNotifyTest, ListenerOnTheHostReceivesTheCallAndDecidesIt) {
     char dir[] = "/tmp/brig-listener-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     const std::string path = std::string(dir) + "/listener.sock";
-    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(listener, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    ASSERT_EQ(listen(listener, 1), 0);
+    int listener = listen_at(path);
+    ASSERT_GE(listener, 0) << path;
     auto served = std::async(std::launch::async, [listener] { return serve_one(listener); });
 
     Json& seccomp = bundle().config()["linux"]["seccomp"];
@@ -118,23 +135,8 @@ int continue_all(int listener) {
     int conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
     if (conn < 0)
         return -1;
-    int notify_fd = -1;
-    for (;;) {
-        char buf[8192];
-        iovec iov{buf, sizeof buf};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        if (recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) <= 0)
-            break;
-        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-                std::memcpy(&notify_fd, CMSG_DATA(c), sizeof(int));
-    }
-    close(conn);
+    std::string payload;
+    int notify_fd = receive_state(conn, payload);
     if (notify_fd < 0)
         return -1;
     int continued = 0;
@@ -166,13 +168,8 @@ TEST_F(SeccompNotifyTest, CallsBrigMakesAfterLoadingTheFilterMayBeNotified) {
     char dir[] = "/tmp/brig-listener-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     const std::string path = std::string(dir) + "/listener.sock";
-    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(listener, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    ASSERT_EQ(listen(listener, 1), 0);
+    int listener = listen_at(path);
+    ASSERT_GE(listener, 0) << path;
     auto served = std::async(std::launch::async, [listener] { return continue_all(listener); });
 
     bundle().config()["linux"]["seccomp"] = {
