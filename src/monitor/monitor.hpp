@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ struct OutputConfig {
     // alerts.jsonl and `file` are renamed to <file>.1 (the one before is replaced) before a line
     // takes them past this size (0 = no cap).
     uint64_t file_max_bytes = 4 << 20;
+
+    // Every key of "monitor.outputs" the parser accepts (config.schema.json describes each).
+    static const std::set<std::string>& keys();
 };
 
 // The --config file (config.schema.json, "monitor" section).
@@ -78,6 +82,8 @@ struct MonitorConfig {
     // A missing file at the default path gives the defaults; elsewhere it is an error.
     static MonitorConfig load(const std::string& path, bool path_is_default);
     static MonitorConfig from_json_text(const std::string& text, const std::string& source);
+    // Every key of "monitor" the parser accepts (config.schema.json describes each).
+    static const std::set<std::string>& keys();
 };
 
 // Per-container annotations.

@@ -95,11 +95,8 @@ void read_outputs(const nlohmann::json& o, const FieldReader& read, OutputConfig
     const FieldError& fail = read.fail;
     if (!o.is_object())
         fail("monitor.outputs", "must be an object");
-    static const std::set<std::string> output_keys = {
-        "stdout",  "file", "syslog",    "syslog_socket", "http",
-        "program", "rate", "max_burst", "file_max_bytes"};
     for (const auto& [key, value] : o.items())
-        if (!output_keys.contains(key))
+        if (!OutputConfig::keys().contains(key))
             fail("monitor.outputs." + key, "unknown field");
     read.boolean(o, "stdout", "monitor.outputs.stdout", outputs.to_stdout);
     read.boolean(o, "syslog", "monitor.outputs.syslog", outputs.syslog);
@@ -123,6 +120,21 @@ void read_outputs(const nlohmann::json& o, const FieldReader& read, OutputConfig
 
 }  // namespace
 
+const std::set<std::string>& OutputConfig::keys() {
+    static const std::set<std::string> keys = {
+        "stdout",  "file", "syslog",    "syslog_socket", "http",
+        "program", "rate", "max_burst", "file_max_bytes"};
+    return keys;
+}
+
+const std::set<std::string>& MonitorConfig::keys() {
+    static const std::set<std::string> keys = {
+        "enabled",        "default_rules", "rules_files", "annotation_rules_dirs",
+        "default_action", "outputs",       "bpffs_dir",   "time_format_iso_8601",
+        "coalesce_ms"};
+    return keys;
+}
+
 MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::string& source) {
     MonitorConfig config;
     nlohmann::json doc;
@@ -140,12 +152,8 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
     const auto& m = doc["monitor"];
     if (!m.is_object())
         fail("monitor", "must be an object");
-    static const std::set<std::string> keys = {
-        "enabled",        "default_rules", "rules_files", "annotation_rules_dirs",
-        "default_action", "outputs",       "bpffs_dir",   "time_format_iso_8601",
-        "coalesce_ms"};
     for (const auto& [key, value] : m.items())
-        if (!keys.contains(key))
+        if (!keys().contains(key))
             fail("monitor." + key, "unknown field");
     read.boolean(m, "enabled", "monitor.enabled", config.enabled);
     read.boolean(m, "default_rules", "monitor.default_rules", config.default_rules);

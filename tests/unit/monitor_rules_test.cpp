@@ -6,8 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "monitor/bpf/monitor_abi.h"
+#include "monitor/metrics.hpp"
 #include "monitor/monitor.hpp"
 #include "monitor/rules.hpp"
 #include "runtime/common/error.hpp"
@@ -470,19 +473,69 @@ TEST(MonitorConfig, AnnotationRulesDirsAreAbsoluteDirectories) {
             << bad;
 }
 
-TEST(MonitorConfig, SchemaDescribesEveryField) {
-    // config.schema.json and the parser must not drift apart: every key the parser accepts is
-    // in the schema's "monitor" and "outputs" properties.
+// The keys of a schema object's "properties".
+std::set<std::string> schema_keys(const nlohmann::json& properties) {
+    std::set<std::string> keys;
+    for (const auto& [key, value] : properties.items())
+        keys.insert(key);
+    return keys;
+}
+
+nlohmann::json read_schema() {
     std::ifstream in(std::filesystem::path(__FILE__).parent_path() / "../../config.schema.json");
-    ASSERT_TRUE(in) << "config.schema.json not found";
-    auto schema = nlohmann::json::parse(in);
+    if (!in)
+        throw std::runtime_error("config.schema.json not found");
+    return nlohmann::json::parse(in);
+}
+
+TEST(MonitorConfig, SchemaDescribesEveryField) {
+    // config.schema.json and the parser must not drift apart: the schema's "monitor" and
+    // "outputs" properties are exactly the keys the parser accepts.
+    auto schema = read_schema();
     const auto& monitor = schema["properties"]["monitor"]["properties"];
-    for (const char* key :
-         {"enabled", "default_rules", "rules_files", "annotation_rules_dirs", "default_action",
-          "bpffs_dir", "outputs", "time_format_iso_8601", "coalesce_ms"})
-        EXPECT_TRUE(monitor.contains(key)) << key;
-    for (const char* key : {"stdout", "file", "syslog", "syslog_socket", "http", "program", "rate",
-                            "max_burst", "file_max_bytes"})
-        EXPECT_TRUE(monitor["outputs"]["properties"].contains(key)) << key;
+    EXPECT_EQ(schema_keys(monitor), MonitorConfig::keys());
+    EXPECT_EQ(schema_keys(monitor["outputs"]["properties"]), OutputConfig::keys());
     EXPECT_TRUE(schema["$defs"].contains("rules_file"));
+}
+
+TEST(MonitorConfig, SchemaDescribesEveryMetric) {
+    // Every family `brig metrics` prints is in $defs.metrics with its type and its labels, and
+    // the schema names no family it does not print.
+    const auto schema = read_schema();
+    const auto& described = schema["$defs"]["metrics"]["properties"];
+    NodeMetrics node{"tracepoint",
+                     {{"c1",
+                       {R"({"rule":"r","priority":"Warning","source":"syscall"})",
+                        R"({"rule":"Falco internal: alerts rate limited","priority":"Warning",)"
+                        R"("source":"internal","output_fields":{"n_suppressed":3}})"},
+                       2}}};
+    std::istringstream text(prometheus_text(node));
+    std::set<std::string> printed;
+    for (std::string line; std::getline(text, line);) {
+        if (line.starts_with("# TYPE ")) {
+            std::istringstream words(line.substr(7));
+            std::string name, type;
+            words >> name >> type;
+            printed.insert(name);
+            ASSERT_TRUE(described.contains(name)) << name;
+            EXPECT_EQ(described[name]["x-prometheus-type"], type) << name;
+            continue;
+        }
+        if (line.starts_with("#"))
+            continue;
+        const auto brace = line.find('{');
+        const std::string name = line.substr(0, std::min(brace, line.find(' ')));
+        std::vector<std::string> labels;
+        for (size_t at = brace; at != std::string::npos && at + 1 < line.size();) {
+            const auto eq = line.find("=\"", at + 1);
+            if (eq == std::string::npos || eq > line.find('}'))
+                break;
+            labels.push_back(line.substr(at + 1, eq - at - 1));
+            at = line.find("\",", eq + 2);
+            at = at == std::string::npos ? at : at + 1;
+        }
+        ASSERT_TRUE(described.contains(name)) << name;
+        EXPECT_EQ(described[name]["x-labels"].get<std::vector<std::string>>(), labels) << line;
+    }
+    EXPECT_EQ(schema_keys(described), printed);
 }
