@@ -121,9 +121,9 @@ void read_outputs(const nlohmann::json& o, const FieldReader& read, OutputConfig
 }  // namespace
 
 const std::set<std::string>& OutputConfig::keys() {
-    static const std::set<std::string> keys = {
-        "stdout",  "file", "syslog",    "syslog_socket", "http",
-        "program", "rate", "max_burst", "file_max_bytes"};
+    static const std::set<std::string> keys = {"stdout",        "file",      "syslog",
+                                               "syslog_socket", "http",      "program",
+                                               "rate",          "max_burst", "file_max_bytes"};
     return keys;
 }
 
