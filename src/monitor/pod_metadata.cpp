@@ -31,8 +31,9 @@ std::string annotation(const std::map<std::string, std::string>& annotations,
 std::map<std::string, std::string> pod_fields_of(
     const std::map<std::string, std::string>& annotations) {
     std::map<std::string, std::string> out;
-    std::string image = annotation(annotations, {"io.kubernetes.cri.image-name",
-                                                 "io.kubernetes.cri-o.ImageName", "org.brig.image"});
+    std::string image = annotation(
+        annotations,
+        {"io.kubernetes.cri.image-name", "io.kubernetes.cri-o.ImageName", "org.brig.image"});
     if (!image.empty()) {
         out["container.image"] = image;
         std::string repo = image.substr(0, image.find('@'));
@@ -43,14 +44,18 @@ std::map<std::string, std::string> pod_fields_of(
         }
         out["container.image.repository"] = repo;
     }
-    const std::pair<const char*, std::initializer_list<const char*>> pod_fields[] = {
-        {"k8s.ns.name", {"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"}},
-        {"k8s.pod.name", {"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"}},
-        {"k8s.pod.uid", {"io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"}},
-    };
-    for (const auto& [field, keys] : pod_fields)
-        if (auto value = annotation(annotations, keys); !value.empty())
-            out[field] = value;
+    if (auto ns = annotation(
+            annotations, {"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"});
+        !ns.empty())
+        out["k8s.ns.name"] = ns;
+    if (auto pod =
+            annotation(annotations, {"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"});
+        !pod.empty())
+        out["k8s.pod.name"] = pod;
+    if (auto uid =
+            annotation(annotations, {"io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"});
+        !uid.empty())
+        out["k8s.pod.uid"] = uid;
     return out;
 }
 
