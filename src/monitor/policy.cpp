@@ -11,6 +11,7 @@
 #include "monitor/container_users.hpp"
 #include "monitor/exec_verdicts.hpp"
 #include "monitor/monitor.hpp"
+#include "monitor/pod_metadata.hpp"
 #include "monitor/rules_compiler.hpp"
 #include "runtime/common/error.hpp"
 
@@ -66,41 +67,12 @@ std::string container_name_of(const ContainerIdentity& container) {
     return container.id;
 }
 
-std::string annotation(const ContainerIdentity& container,
-                       std::initializer_list<const char*> keys) {
-    for (const char* key : keys)
-        if (auto it = container.annotations.find(key); it != container.annotations.end())
-            return it->second;
-    return {};
-}
-
-// container.image.*, k8s.* (from the CRI's annotations) and evt.hostname: fixed for the
-// container's life. Unknown ones stay absent, as in Falco.
+// evt.hostname and the CRI's pod metadata: fixed for the container's life.
 std::map<std::string, std::string> container_fields_of(const ContainerIdentity& container) {
-    std::map<std::string, std::string> out;
+    std::map<std::string, std::string> out = pod_fields_of(container.annotations);
     char host[256] = {};
     gethostname(host, sizeof(host) - 1);
     out["evt.hostname"] = host;
-    std::string image = annotation(container, {"io.kubernetes.cri.image-name",
-                                               "io.kubernetes.cri-o.ImageName", "org.brig.image"});
-    if (!image.empty()) {
-        out["container.image"] = image;
-        std::string repo = image.substr(0, image.find('@'));
-        auto colon = repo.rfind(':');
-        if (colon != std::string::npos && repo.find('/', colon) == std::string::npos) {
-            out["container.image.tag"] = repo.substr(colon + 1);
-            repo.resize(colon);
-        }
-        out["container.image.repository"] = repo;
-    }
-    if (auto ns = annotation(
-            container, {"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"});
-        !ns.empty())
-        out["k8s.ns.name"] = ns;
-    if (auto pod =
-            annotation(container, {"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"});
-        !pod.empty())
-        out["k8s.pod.name"] = pod;
     return out;
 }
 

@@ -127,6 +127,7 @@ const std::vector<FieldInfo> kSupplied = {
     {"container.image.tag", S, true, "image tag"},
     {"k8s.ns.name", S, true, "pod namespace (CRI annotation)"},
     {"k8s.pod.name", S, true, "pod name (CRI annotation)"},
+    {"k8s.pod.uid", S, true, "pod uid (CRI annotation)"},
 };
 
 struct Unsupplied {

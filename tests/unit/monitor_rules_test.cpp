@@ -348,6 +348,50 @@ TEST(MonitorCompiler, ContainerFieldsAreDecidedAtRegistration) {
     EXPECT_EQ(prod_policy.kernel.syscalls[BRIG_SC_PTRACE].action, BRIG_ACT_REPORT | BRIG_ACT_KILL);
 }
 
+// A rule for one Kubernetes namespace is compiled into that namespace's containers only, and
+// the CRI's pod metadata become the alert's fields.
+TEST(MonitorCompiler, NamespaceRuleIsDecidedFromCriAnnotations) {
+    RuleSet set;
+    load_rules(
+        "- rule: prod ptrace\n"
+        "  condition: evt.type = ptrace and k8s.ns.name = prod\n"
+        "  output: o %k8s.pod.name %k8s.pod.uid\n  priority: ERROR\n  action: kill\n",
+        "r.yaml", set);
+    auto pod = [](const std::string& ns) {
+        ContainerIdentity c = identity();
+        c.annotations["io.kubernetes.cri.sandbox-namespace"] = ns;
+        c.annotations["io.kubernetes.cri.sandbox-name"] = "web-1";
+        c.annotations["io.kubernetes.cri.sandbox-uid"] = "0c6f-uid";
+        c.annotations["io.kubernetes.cri.image-name"] = "docker.io/library/nginx:1.25";
+        return c;
+    };
+    auto dev = compile_policy(set, pod("dev"), Action::alert, std::nullopt);
+    EXPECT_TRUE(dev.rules.empty());
+    EXPECT_EQ(dev.kernel.syscalls[BRIG_SC_PTRACE].action, 0u);
+    auto prod = compile_policy(set, pod("prod"), Action::alert, std::nullopt);
+    ASSERT_EQ(prod.rules.size(), 1u);
+    EXPECT_EQ(prod.kernel.syscalls[BRIG_SC_PTRACE].action, BRIG_ACT_REPORT | BRIG_ACT_KILL);
+    EXPECT_EQ(prod.container_fields["k8s.pod.uid"], "0c6f-uid");
+    EXPECT_EQ(prod.container_fields["k8s.pod.name"], "web-1");
+    EXPECT_EQ(prod.container_fields["container.image.repository"], "docker.io/library/nginx");
+    EXPECT_EQ(prod.container_fields["container.image.tag"], "1.25");
+}
+
+TEST(MonitorCompiler, PodMetadataAnnotationsAreBoundedTenantInput) {
+    RuleSet set;
+    ContainerIdentity c = identity();
+    c.annotations["io.kubernetes.cri.sandbox-name"] = "web\nFAKE ALERT";
+    try {
+        compile_policy(set, c, Action::alert, std::nullopt);
+        FAIL() << "a control character was accepted";
+    } catch (const brig::Error& e) {
+        EXPECT_STREQ(e.what(),
+                     "annotation io.kubernetes.cri.sandbox-name: contains a control character");
+    }
+    c.annotations["io.kubernetes.cri.sandbox-name"] = std::string(2000, 'a');
+    EXPECT_THROW(compile_policy(set, c, Action::alert, std::nullopt), brig::Error);
+}
+
 TEST(MonitorCompiler, ActionAnnotationOverridesEveryRule) {
     ContainerIdentity c = identity();
     c.annotations[kActionAnnotation] = "kill";
