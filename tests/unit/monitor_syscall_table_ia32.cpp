@@ -2,6 +2,10 @@
 // ia32 form is mmap2).
 #include <asm/unistd_32.h>
 
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452  // Linux 6.6; older uapi headers lack it (the same on every ABI)
+#endif
+
 #include <map>
 #include <string>
 

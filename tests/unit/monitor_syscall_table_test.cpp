@@ -1,6 +1,10 @@
 // The shared syscall table (src/monitor/bpf/syscall_table.h) against the host's own numbers: a
 // wrong entry would make the BPF programs watch, and alerts name, another syscall.
 #include <asm/unistd_64.h>
+
+#ifndef __NR_fchmodat2
+#define __NR_fchmodat2 452  // Linux 6.6; older uapi headers lack it (the same on every ABI)
+#endif
 #include <gtest/gtest.h>
 
 #include <map>
