@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "monitor/bpf/monitor_abi.h"
+#include "monitor/bpf/syscall_table.h"
 #include "runtime/common/unique_fd.hpp"
 
 namespace brig::monitor {
@@ -35,23 +36,22 @@ std::string basename_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The name of the x86-64 syscall `nr` from the shared table, `fallback` for one not in it.
+std::string syscall_name(uint32_t nr, const char* fallback) {
+#define BRIG_SYSCALL_NAME(name, x86_64, ia32) \
+    if (nr == x86_64)                         \
+        return #name;
+    BRIG_SYSCALLS(BRIG_SYSCALL_NAME)
+#undef BRIG_SYSCALL_NAME
+    return fallback;
+}
+
 std::string evt_type_of(const brig_event& e) {
     switch (e.type) {
         case BRIG_EV_EXEC:
             return "execve";
         case BRIG_EV_OPEN:
-            switch (e.syscall_nr) {
-                case 2:
-                    return "open";
-                case 85:
-                    return "creat";
-                case 304:
-                    return "open_by_handle_at";
-                case 437:
-                    return "openat2";
-                default:
-                    return "openat";
-            }
+            return syscall_name(e.syscall_nr, "openat");
         case BRIG_EV_SOCKET:
             return "socket";
         case BRIG_EV_CONNECT:
@@ -63,65 +63,13 @@ std::string evt_type_of(const brig_event& e) {
         case BRIG_EV_MEMFD_CREATE:
             return "memfd_create";
         case BRIG_EV_INIT_MODULE:
-            return e.syscall_nr == 175 ? "init_module" : "finit_module";
+            return syscall_name(e.syscall_nr, "finit_module");
         case BRIG_EV_BPF:
             return "bpf";
-        case BRIG_EV_CODE_MAP:
-            switch (e.syscall_nr) {
-                case 10:
-                    return "mprotect";
-                case 329:
-                    return "pkey_mprotect";
-                case 59:  // the kernel mapping an exec's ELF interpreter (BPF-LSM)
-                    return "execve";
-                case 322:
-                    return "execveat";
-                default:
-                    return "mmap";
-            }
+        case BRIG_EV_CODE_MAP:  // execve(at): the kernel mapping an exec's ELF interpreter
+            return syscall_name(e.syscall_nr, "mmap");
         case BRIG_EV_PATH:
-            switch (e.syscall_nr) {
-                case 76:
-                    return "truncate";
-                case 77:
-                    return "ftruncate";
-                case 82:
-                    return "rename";
-                case 83:
-                    return "mkdir";
-                case 84:
-                    return "rmdir";
-                case 86:
-                    return "link";
-                case 87:
-                    return "unlink";
-                case 88:
-                    return "symlink";
-                case 90:
-                    return "chmod";
-                case 133:
-                    return "mknod";
-                case 258:
-                    return "mkdirat";
-                case 259:
-                    return "mknodat";
-                case 263:
-                    return "unlinkat";
-                case 264:
-                    return "renameat";
-                case 265:
-                    return "linkat";
-                case 266:
-                    return "symlinkat";
-                case 268:
-                    return "fchmodat";
-                case 316:
-                    return "renameat2";
-                case 452:
-                    return "fchmodat2";
-                default:
-                    return "unknown";
-            }
+            return syscall_name(e.syscall_nr, "unknown");
         default:
             return "unknown";
     }

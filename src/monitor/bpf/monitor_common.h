@@ -31,45 +31,7 @@
 #define PROT_EXEC 0x4
 #define MAP_ANONYMOUS 0x20
 
-/* x86-64 syscall numbers. */
-#define NR_open 2
-#define NR_mmap 9
-#define NR_mprotect 10
-#define NR_socket 41
-#define NR_connect 42
-#define NR_bind 49
-#define NR_execve 59
-#define NR_truncate 76
-#define NR_ftruncate 77
-#define NR_rename 82
-#define NR_mkdir 83
-#define NR_rmdir 84
-#define NR_creat 85
-#define NR_link 86
-#define NR_unlink 87
-#define NR_symlink 88
-#define NR_chmod 90
-#define NR_ptrace 101
-#define NR_mknod 133
-#define NR_init_module 175
-#define NR_openat 257
-#define NR_mkdirat 258
-#define NR_mknodat 259
-#define NR_unlinkat 263
-#define NR_renameat 264
-#define NR_linkat 265
-#define NR_symlinkat 266
-#define NR_fchmodat 268
-#define NR_open_by_handle_at 304
-#define NR_finit_module 313
-#define NR_renameat2 316
-#define NR_memfd_create 319
-#define NR_bpf 321
-#define NR_execveat 322
-#define NR_pkey_mprotect 329
-#define NR_io_uring_setup 425
-#define NR_openat2 437
-#define NR_fchmodat2 452
+#include "syscall_table.h" /* NR_<name>: x86-64 syscall numbers */
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
