@@ -1,8 +1,8 @@
 // `exec`: a second process in a running container, with the container's namespaces and cgroup.
-#include <thread>
-#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <fstream>
+#include <thread>
 
 #include <cstdint>
 
