@@ -44,7 +44,7 @@ config::Resources resources_from_file(const std::string& file) {
         if (text.size() > kMaxResourcesSize)
             throw Error("--resources -: more than 1 MiB on stdin");
     } else {
-        text = config::read_capped_file(file, kMaxResourcesSize, "--resources " + file);
+        text = config::read_capped_user_file(file, kMaxResourcesSize, "--resources " + file);
     }
     return config::parse_resources(config::parse_json_text(text, "--resources"), "linux.resources");
 }

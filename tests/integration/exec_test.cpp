@@ -1,5 +1,8 @@
 // `exec`: a second process in a running container, with the container's namespaces and cgroup.
+#include <sys/stat.h>
 #include <unistd.h>
+#include <fstream>
+#include <thread>
 
 #include <cstdint>
 
@@ -89,6 +92,21 @@ TEST_F(ExecTest, ProcessJsonIsUsed) {
     auto result = exec(id, {"--process", file.string()}, {});
     ASSERT_TRUE(result.ok()) << result.describe();
     EXPECT_EQ(result.out, "from-process-json\n/tmp\n");
+}
+
+// `exec -p <(...)` (runc's tty.bats): the process file may be a pipe, read to its end.
+TEST_F(ExecTest, ProcessJsonFromAPipe) {
+    auto id = start_sleeper();
+    auto fifo = tmp_dir() / "process.fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::thread writer([&] {
+        std::ofstream out(fifo);
+        out << R"({"args": ["echo", "from a pipe"], "cwd": "/"})";
+    });
+    auto result = exec(id, {"--process", fifo.string()}, {});
+    writer.join();
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(result.out, "from a pipe\n");
 }
 
 TEST_F(ExecTest, EnvFlagSetsAVariable) {

@@ -108,31 +108,26 @@ nlohmann::json parse_json_text(std::string_view text, const std::string& what,
     }
 }
 
-std::string read_capped_file(const std::string& path, std::size_t limit, const std::string& what) {
-    // O_NONBLOCK: a FIFO planted in place of the file must not hang us; it is refused below.
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-    if (!fd)
-        throw Error(path, errno);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0)
-        throw_errno(path);
-    if (!S_ISREG(st.st_mode))
-        throw Error(path + ": not a regular file");
+namespace {
+
+// `size`: what fstat said (0 for a pipe).
+std::string read_capped_fd(int fd, off_t size, const std::string& path, std::size_t limit,
+                           const std::string& what) {
     auto too_large = [&](uint64_t size) {
         return Error(what + ": too large (" + std::to_string(size) + " bytes, limit " +
                      std::to_string(limit) + " bytes)");
     };
-    if (static_cast<uint64_t>(st.st_size) > limit)
-        throw too_large(static_cast<uint64_t>(st.st_size));
+    if (static_cast<uint64_t>(size) > limit)
+        throw too_large(static_cast<uint64_t>(size));
 
     // Read to the limit whatever fstat said: the file may grow under us. The buffer starts at
     // the file's size and grows: one of the full limit would touch megabytes at every create.
-    std::string text(static_cast<std::size_t>(st.st_size) + 1, '\0');
+    std::string text(static_cast<std::size_t>(size) + 1, '\0');
     std::size_t used = 0;
     while (used <= limit) {
         if (used == text.size())
             text.resize(std::min(text.size() * 2, limit + 1));
-        const ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
+        const ssize_t n = ::read(fd, text.data() + used, text.size() - used);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -146,6 +141,34 @@ std::string read_capped_file(const std::string& path, std::size_t limit, const s
         throw too_large(used);
     text.resize(used);
     return text;
+}
+
+}  // namespace
+
+std::string read_capped_file(const std::string& path, std::size_t limit, const std::string& what) {
+    // O_NONBLOCK: a FIFO planted in place of the file must not hang us; it is refused below.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!fd)
+        throw Error(path, errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0)
+        throw_errno(path);
+    if (!S_ISREG(st.st_mode))
+        throw Error(path + ": not a regular file");
+    return read_capped_fd(fd.get(), st.st_size, path, limit, what);
+}
+
+std::string read_capped_user_file(const std::string& path, std::size_t limit,
+                                  const std::string& what) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd)
+        throw Error(path, errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0)
+        throw_errno(path);
+    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+        throw Error(path + ": not a regular file or a pipe");
+    return read_capped_fd(fd.get(), S_ISFIFO(st.st_mode) ? 0 : st.st_size, path, limit, what);
 }
 
 std::string printable(std::string_view text, std::size_t limit) {

@@ -29,6 +29,11 @@ inline constexpr std::size_t config_json_size_limit = 4 << 20;
 // "<what>: too large (N bytes, limit L bytes)".
 std::string read_capped_file(const std::string& path, std::size_t limit, const std::string& what);
 
+// The same for a file the user names on the command line (`exec --process`, `update
+// --resources`): a pipe or FIFO is read too (`-p <(...)`, as runc allows), blocking on it.
+std::string read_capped_user_file(const std::string& path, std::size_t limit,
+                                  const std::string& what);
+
 // A JSON value together with the path that names it. Does not own the value.
 class JsonNode {
 public:

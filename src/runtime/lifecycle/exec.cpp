@@ -32,7 +32,7 @@ config::Process exec_process(const ExecOptions& o, const config::Spec& spec) {
             throw Error("process.args: a command is required");
     } else if (!o.process_file.empty()) {
         auto doc = config::parse_json_text(
-            config::read_capped_file(o.process_file, 1 << 20, "--process " + o.process_file),
+            config::read_capped_user_file(o.process_file, 1 << 20, "--process " + o.process_file),
             "--process " + o.process_file);
         p = config::parse_process(doc, "process");
     } else {
