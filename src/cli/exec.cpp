@@ -34,6 +34,7 @@ lifecycle::ExecOptions exec_options(const ParsedArgs& a) {
     o.tty = a.has("tty") || a.has("t");
     o.no_new_privs = a.has("no-new-privs");
     o.detach = a.has("detach") || a.has("d");
+    o.ignore_paused = a.has("ignore-paused");
     o.pid_file = a.value_or("pid-file", "");
     o.console_socket = a.value_or("console-socket", "");
     o.preserve_fds = static_cast<int>(
@@ -43,8 +44,7 @@ lifecycle::ExecOptions exec_options(const ParsedArgs& a) {
 
 int run_exec(const Context& ctx, Runtime& rt, const ParsedArgs& a) {
     lifecycle::ExecOptions o = exec_options(a);
-    // runc's sub-cgroup and paused-container options: every exec'd process joins the
-    // container's own cgroup, and a paused container's processes stay frozen until resume.
+    // runc's sub-cgroup option: every exec'd process joins the container's own cgroup.
     if (a.has("cgroup"))
         ctx.log.warn("exec --cgroup " + a.value_or("cgroup", "").substr(0, 256) +
                      ": ignored, the process joins the container's cgroup");

@@ -129,6 +129,32 @@ TEST_F(CgroupVerbsTest, ResumeMakesProgressAgain) {
     }));
 }
 
+// runc refuses an exec into a paused container (its callers match the message) and, with
+// --ignore-paused, runs it once the container is resumed.
+TEST_F(CgroupVerbsTest, ExecIntoAPausedContainerIsRefused) {
+    auto id = start_script("sleep 1000");
+    ASSERT_TRUE(runtime({"pause", id}).ok());
+    auto refused = runtime({"exec", id, "echo", "ran"});
+    EXPECT_NE(refused.exit_code, 0) << refused.describe();
+    EXPECT_NE(refused.err.find("cannot exec in a paused container"), std::string::npos)
+        << refused.describe();
+    EXPECT_EQ(refused.out.find("ran"), std::string::npos) << refused.describe();
+    EXPECT_EQ(status(id), "paused");
+}
+
+TEST_F(CgroupVerbsTest, ExecWithIgnorePausedRunsOnceResumed) {
+    auto id = start_script("sleep 1000");
+    ASSERT_TRUE(runtime({"pause", id}).ok());
+    std::thread resume([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        runtime({"resume", id});
+    });
+    auto executed = runtime({"exec", "--ignore-paused", id, "echo", "ran"});
+    resume.join();
+    ASSERT_TRUE(executed.ok()) << executed.describe();
+    EXPECT_EQ(executed.out, "ran\n");
+}
+
 TEST_F(CgroupVerbsTest, ResumeOfARunningContainerFails) {
     auto id = start_script("sleep 1000");
     auto resumed = runtime({"resume", id});

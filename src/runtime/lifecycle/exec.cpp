@@ -155,7 +155,12 @@ struct ExecBody {
 
 ExecProcess Runtime::spawn_exec(const ExecOptions& o) {
     auto i = info(o.id);
-    if (i.status != state::Status::running && i.status != state::Status::created)
+    // runc's words: callers match them. With --ignore-paused the process joins the frozen
+    // cgroup and runs once the container is resumed.
+    const bool paused = i.status == state::Status::paused;
+    if (paused && !o.ignore_paused)
+        throw ExecFailed("cannot exec in a paused container (use --ignore-paused to override)");
+    if (!paused && i.status != state::Status::running && i.status != state::Status::created)
         throw ExecFailed("cannot exec in container \"" + o.id + "\": it is " +
                          state::status_name(i.status));
     check_stdio(o.stdio, "stdio");
