@@ -1,5 +1,6 @@
 #include "monitor/pod_metadata.hpp"
 
+#include <array>
 #include <initializer_list>
 
 #include "runtime/common/error.hpp"
@@ -44,18 +45,15 @@ std::map<std::string, std::string> pod_fields_of(
         }
         out["container.image.repository"] = repo;
     }
-    if (auto ns = annotation(
-            annotations, {"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"});
-        !ns.empty())
-        out["k8s.ns.name"] = ns;
-    if (auto pod =
-            annotation(annotations, {"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"});
-        !pod.empty())
-        out["k8s.pod.name"] = pod;
-    if (auto uid =
-            annotation(annotations, {"io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"});
-        !uid.empty())
-        out["k8s.pod.uid"] = uid;
+    // Falco's field <- containerd's annotation, or CRI-O's.
+    constexpr std::array<std::array<const char*, 3>, 3> pod_fields = {{
+        {"k8s.ns.name", "io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"},
+        {"k8s.pod.name", "io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"},
+        {"k8s.pod.uid", "io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"},
+    }};
+    for (const auto& [field, containerd, cri_o] : pod_fields)
+        if (auto value = annotation(annotations, {containerd, cri_o}); !value.empty())
+            out[field] = value;
     return out;
 }
 

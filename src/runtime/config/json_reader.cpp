@@ -143,32 +143,32 @@ std::string read_capped_fd(int fd, off_t size, const std::string& path, std::siz
     return text;
 }
 
-}  // namespace
-
-std::string read_capped_file(const std::string& path, std::size_t limit, const std::string& what) {
-    // O_NONBLOCK: a FIFO planted in place of the file must not hang us; it is refused below.
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+// pipes: a FIFO is read too, blocking on it; otherwise O_NONBLOCK, so that a FIFO planted in
+// place of the file cannot hang us, and only a regular file is read.
+std::string read_capped(const std::string& path, std::size_t limit, const std::string& what,
+                        bool pipes) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | (pipes ? 0 : O_NONBLOCK)));
     if (!fd)
         throw Error(path, errno);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0)
         throw_errno(path);
+    if (S_ISFIFO(st.st_mode) && pipes)
+        return read_capped_fd(fd.get(), 0, path, limit, what);
     if (!S_ISREG(st.st_mode))
-        throw Error(path + ": not a regular file");
+        throw Error(path + (pipes ? ": not a regular file or a pipe" : ": not a regular file"));
     return read_capped_fd(fd.get(), st.st_size, path, limit, what);
+}
+
+}  // namespace
+
+std::string read_capped_file(const std::string& path, std::size_t limit, const std::string& what) {
+    return read_capped(path, limit, what, false);
 }
 
 std::string read_capped_user_file(const std::string& path, std::size_t limit,
                                   const std::string& what) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd)
-        throw Error(path, errno);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0)
-        throw_errno(path);
-    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
-        throw Error(path + ": not a regular file or a pipe");
-    return read_capped_fd(fd.get(), S_ISFIFO(st.st_mode) ? 0 : st.st_size, path, limit, what);
+    return read_capped(path, limit, what, true);
 }
 
 std::string printable(std::string_view text, std::size_t limit) {
