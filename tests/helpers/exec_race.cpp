@@ -4,7 +4,9 @@
 //                     monitor read while the exec waited for its verdict is not what the kernel
 //                     then copies. Prints "ran R refused E killed K" (exec failed, or the child
 //                     died of SIGKILL before the program ran).
-//   run as /.../marker-X (any name starting with "marker-"): writes /tmp/marker-X.ran, exits 0.
+//   run from a file named marker-X: writes /tmp/marker-X.ran, exits 0. The name is the file's
+//                     (/proc/self/exe), not argv[0]: the race can pair marker-a's file with
+//                     argv[0] "/opt/marker-b", which is what the monitor approved and harmless.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,9 +68,17 @@ int race(long n, const char* path) {
 
 }  // namespace
 
+std::string own_file_name() {
+    char exe[4096];
+    ssize_t len = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (len <= 0)
+        return {};
+    std::string self(exe, static_cast<size_t>(len));
+    return self.substr(self.rfind('/') + 1);
+}
+
 int main(int argc, char** argv) {
-    std::string self = argv[0];
-    std::string name = self.substr(self.rfind('/') + 1);
+    std::string name = own_file_name();
     if (name.starts_with("marker-"))
         return mark(name);
     if (argc == 4 && std::string(argv[1]) == "race")
