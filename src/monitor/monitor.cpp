@@ -30,6 +30,7 @@
 #include "monitor/alerts.hpp"
 #include "monitor/bpf/monitor_abi.h"
 #include "monitor_lsm.skel.h"
+#include "monitor_objects_id.h"
 #include "runtime/common/error.hpp"
 #include "runtime/common/scope_guard.hpp"
 #include "runtime/common/unique_fd.hpp"
@@ -306,22 +307,9 @@ void remove_unused_pin_dirs(const std::string& base, const std::string& current)
 }  // namespace
 
 std::string pin_dir_name() {
-    // FNV-1a over both embedded objects: any change to the programs or maps gives a new directory.
-    uint64_t hash = 0xcbf29ce484222325ULL;
-    auto mix = [&](const void* data, size_t size) {
-        for (size_t i = 0; i < size; ++i) {
-            hash ^= static_cast<const uint8_t*>(data)[i];
-            hash *= 0x100000001b3ULL;
-        }
-    };
-    size_t size = 0;
-    const void* bytes = brig_monitor__elf_bytes(&size);
-    mix(bytes, size);
-    bytes = brig_monitor_lsm__elf_bytes(&size);
-    mix(bytes, size);
-    char name[17];
-    std::snprintf(name, sizeof(name), "%016llx", static_cast<unsigned long long>(hash));
-    return name;
+    // Both embedded objects' digest, taken at build time (objects_id.cmake): any change to the
+    // programs or maps gives a new directory.
+    return BRIG_MONITOR_OBJECTS_ID;
 }
 
 std::string KernelSupport::describe() const {

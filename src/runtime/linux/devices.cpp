@@ -30,15 +30,12 @@ mode_t node_type(char type) {
 
 // Removes a non-directory entry; a missing one is fine.
 void remove_entry(Syscalls& sys, int dir_fd, const std::string& name) {
-    try {
-        sys.unlinkat(dir_fd, name, 0);
-    } catch (const Error& e) {
-        if (e.errnum() == ENOENT)
-            return;
-        if (e.errnum() == EISDIR)
-            throw Error(name + " is a directory, refusing to replace it");
-        throw;
-    }
+    int error = sys.try_unlinkat(dir_fd, name, 0);
+    if (error == 0 || error == ENOENT)
+        return;
+    if (error == EISDIR)
+        throw Error(name + " is a directory, refusing to replace it");
+    throw Error("unlink " + name, error);
 }
 
 std::string base_name(const std::string& path) {

@@ -27,22 +27,17 @@ std::string join(const std::vector<std::string>& components, size_t count) {
     return path.empty() ? "/" : path;
 }
 
-[[noreturn]] void rethrow_with_path(const Error& e, const std::string& path, Symlinks symlinks) {
-    if (e.errnum() == ELOOP && symlinks == Symlinks::refuse)
-        throw Error(elide(path) + " is or passes through a symlink, refusing", ELOOP);
-    throw Error(elide(path), e.errnum());  // Error adds the errno text
-}
-
 // Opens one prefix of the path from the root; returns an invalid fd when it does not exist.
 UniqueFd try_open(Syscalls& sys, const RootDir& root, const std::string& path, uint64_t flags,
                   Symlinks symlinks) {
-    try {
-        return sys.openat2(root.fd.get(), path, O_PATH | flags, 0, resolve_flags(symlinks));
-    } catch (const Error& e) {
-        if (e.errnum() == ENOENT)
-            return {};
-        rethrow_with_path(e, path, symlinks);
-    }
+    int error = 0;
+    UniqueFd fd =
+        sys.try_openat2(root.fd.get(), path, O_PATH | flags, 0, resolve_flags(symlinks), error);
+    if (fd || error == ENOENT)
+        return fd;
+    if (error == ELOOP && symlinks == Symlinks::refuse)
+        throw Error(elide(path) + " is or passes through a symlink, refusing", ELOOP);
+    throw Error(elide(path), error);  // Error adds the errno text
 }
 
 // The target of the symlink dir_fd/name, or "" when it is not a symlink.
@@ -109,12 +104,19 @@ std::string path_inside_root(const RootDir& root, int fd) {
                 elide(root.host_path) + ", refusing");
 }
 
+UniqueFd open_in_root_if_exists(Syscalls& sys, const RootDir& root, const std::string& path,
+                                Symlinks symlinks) {
+    std::vector<std::string> components = path_components(path);
+    return try_open(sys, root, join(components, components.size()), 0, symlinks);
+}
+
 UniqueFd open_in_root(Syscalls& sys, const RootDir& root, const std::string& path,
                       Symlinks symlinks) {
-    std::string clean = join(path_components(path), path_components(path).size());
-    UniqueFd fd = try_open(sys, root, clean, 0, symlinks);
-    if (!fd)
-        throw Error(elide(clean), ENOENT);
+    UniqueFd fd = open_in_root_if_exists(sys, root, path, symlinks);
+    if (!fd) {
+        std::vector<std::string> components = path_components(path);
+        throw Error(elide(join(components, components.size())), ENOENT);
+    }
     return fd;
 }
 

@@ -33,6 +33,9 @@ std::vector<std::string> path_components(const std::string& path);
 // Opens `path` (taken as absolute inside root) with O_PATH. Throws brig::Error, errno kept.
 UniqueFd open_in_root(Syscalls& sys, const RootDir& root, const std::string& path,
                       Symlinks symlinks);
+// Same, but an invalid fd when the path does not exist.
+UniqueFd open_in_root_if_exists(Syscalls& sys, const RootDir& root, const std::string& path,
+                                Symlinks symlinks);
 
 // Same, creating what is missing: directories (0755) on the way, the last one a directory or
 // an empty regular file (0644). An existing last component must be of the kind asked for.

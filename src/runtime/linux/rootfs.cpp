@@ -405,13 +405,7 @@ void setup_dev(Syscalls& sys, const config::Spec& spec, const RootDir& root, boo
             throw Error("linux.devices (" + device.path + "): " + e.what());
         }
     }
-    bool host_has_kcore = true;
-    try {
-        sys.statfs_type("/proc/kcore");
-    } catch (const Error&) {
-        host_has_kcore = false;
-    }
-    create_dev_links(sys, dev.get(), host_has_kcore);
+    create_dev_links(sys, dev.get(), sys.statfs_type("/proc/kcore") != 0);
     if (terminal)
         create_console_target(sys, dev.get());
 }
@@ -427,13 +421,10 @@ UniqueFd verified_dev_null(Syscalls& sys, const RootDir& root) {
 
 std::optional<UniqueFd> open_if_exists(Syscalls& sys, const RootDir& root,
                                        const std::string& path) {
-    try {
-        return open_in_root(sys, root, path, Symlinks::follow_in_root);
-    } catch (const Error& e) {
-        if (e.errnum() == ENOENT)
-            return std::nullopt;
-        throw;
-    }
+    UniqueFd fd = open_in_root_if_exists(sys, root, path, Symlinks::follow_in_root);
+    if (!fd)
+        return std::nullopt;
+    return fd;
 }
 
 void make_readonly(Syscalls& sys, const RootDir& root, const std::string& path) {

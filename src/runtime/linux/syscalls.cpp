@@ -176,6 +176,44 @@ void RealSyscalls::unlinkat(int dirfd, const std::string& name, int flags) {
     check_syscall("unlink " + name, [&] { return ::unlinkat(dirfd, name.c_str(), flags); });
 }
 
+UniqueFd Syscalls::try_openat2(int dirfd, const std::string& path, uint64_t flags, uint64_t mode,
+                               uint64_t resolve, int& error) {
+    try {
+        error = 0;
+        return openat2(dirfd, path, flags, mode, resolve);
+    } catch (const Error& e) {
+        error = e.errnum();
+        return {};
+    }
+}
+
+int Syscalls::try_unlinkat(int dirfd, const std::string& name, int flags) {
+    try {
+        unlinkat(dirfd, name, flags);
+        return 0;
+    } catch (const Error& e) {
+        return e.errnum();
+    }
+}
+
+int RealSyscalls::try_unlinkat(int dirfd, const std::string& name, int flags) {
+    return ::unlinkat(dirfd, name.c_str(), flags) == 0 ? 0 : errno;
+}
+
+UniqueFd RealSyscalls::try_openat2(int dirfd, const std::string& path, uint64_t flags,
+                                   uint64_t mode, uint64_t resolve, int& error) {
+    struct open_how how {};
+    how.flags = flags | O_CLOEXEC;
+    how.mode = mode;
+    how.resolve = resolve;
+    long fd;
+    do
+        fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
+    while (fd < 0 && errno == EINTR);
+    error = fd < 0 ? errno : 0;
+    return UniqueFd(fd < 0 ? -1 : static_cast<int>(fd));
+}
+
 UniqueFd RealSyscalls::openat2(int dirfd, const std::string& path, uint64_t flags, uint64_t mode,
                                uint64_t resolve) {
     struct open_how how {};
@@ -238,7 +276,14 @@ void RealSyscalls::write_proc_pid_file(pid_t pid, const std::string& name,
 
 long RealSyscalls::statfs_type(const std::string& path) {
     struct statfs fs {};
-    check_syscall("statfs " + path, [&] { return ::statfs(path.c_str(), &fs); });
+    int ret;
+    do
+        ret = ::statfs(path.c_str(), &fs);
+    while (ret != 0 && errno == EINTR);
+    if (ret != 0 && errno == ENOENT)
+        return 0;
+    if (ret != 0)
+        throw_errno("statfs " + path);
     return static_cast<long>(fs.f_type);
 }
 
