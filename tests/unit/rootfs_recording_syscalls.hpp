@@ -80,12 +80,12 @@ public:
 
     std::vector<Call> calls;
     static constexpr long kSomeFilesystem = 0xEF53;  // ext4: what other paths are on
-    std::map<std::string, long> fs_types;      // statfs_type answers by path
-    std::map<std::string, std::string> files;  // read_text_file answers by path
-    std::set<std::string> missing_host_paths;  // statfs_type says 0 for these
-    std::map<std::string, int> mount_errno;    // make mount(2) of a file system type fail
-    int mknod_errno = 0;                       // make mknodat fail (EPERM: user namespace)
-    int pivot_errno = 0;                       // make pivot_root fail
+    std::map<std::string, long> fs_types;            // statfs_type answers by path
+    std::map<std::string, std::string> files;        // read_text_file answers by path
+    std::set<std::string> missing_host_paths;        // statfs_type says 0 for these
+    std::map<std::string, int> mount_errno;          // make mount(2) of a file system type fail
+    int mknod_errno = 0;                             // make mknodat fail (EPERM: user namespace)
+    int pivot_errno = 0;                             // make pivot_root fail
 
     std::vector<Call> of(const std::string& op) const {
         std::vector<Call> out;

@@ -61,8 +61,8 @@ public:
     // the errno instead of throwing: in the static binary a throw costs tens of microseconds,
     // the first one milliseconds (the unwinder sorts the whole frame table). The defaults wrap
     // the throwing calls, for the fakes.
-    virtual UniqueFd try_openat2(int dirfd, const std::string& path, uint64_t flags,
-                                 uint64_t mode, uint64_t resolve, int& error);
+    virtual UniqueFd try_openat2(int dirfd, const std::string& path, uint64_t flags, uint64_t mode,
+                                 uint64_t resolve, int& error);
     virtual int try_unlinkat(int dirfd, const std::string& name, int flags);
     virtual struct stat fstat(int fd) = 0;
     // Whether fd (O_PATH is fine) is the root of a mount (statx STATX_ATTR_MOUNT_ROOT).
