@@ -679,13 +679,22 @@ void Monitor::unregister_locked(uint64_t cgroup2_id) noexcept {
     // The ring goes back to the pool (left in `rings`): its next holder's watcher skips what
     // is left in it of this container.
     int64_t slot = ring_slot_of(maps[kContainers].get(), maps[kRingOwners].get(), cgroup2_id);
-    bpf_map_delete_elem(maps[kContainers].get(), &cgroup2_id);
+    // A full scan walks every bucket of a map: the maps the kernel and the watcher fill are
+    // scanned only when the container's entry says they may hold something of it (without the
+    // entry, a registration cut short, everything is).
+    brig_container entry{};
+    const bool known =
+        bpf_map_lookup_and_delete_elem(maps[kContainers].get(), &cgroup2_id, &entry) == 0;
+    if (!known)
+        bpf_map_delete_elem(maps[kContainers].get(), &cgroup2_id);
     delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
     delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
     delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
     delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
-    delete_keys_of(maps[kExecApprovals].get(), sizeof(brig_exec_key), 0, cgroup2_id, true);
-    delete_keys_of(maps[kWrittenFiles].get(), sizeof(brig_inode_key), 0, cgroup2_id, true);
+    if (!known || (entry.flags & BRIG_CF_EXEC_VERDICTS))
+        delete_keys_of(maps[kExecApprovals].get(), sizeof(brig_exec_key), 0, cgroup2_id, true);
+    if (!known || entry.written_files > 0)
+        delete_keys_of(maps[kWrittenFiles].get(), sizeof(brig_inode_key), 0, cgroup2_id, true);
     bpf_map_delete_elem(maps[kDrops].get(), &cgroup2_id);
     if (slot >= 0) {
         auto key = static_cast<uint32_t>(slot);

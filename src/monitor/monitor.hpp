@@ -8,7 +8,7 @@
 //        auto policy  = build_policy(config, identity);            // rules -> map entries
 //        auto monitor = Monitor::open(config);                     // loads+pins on first use only
 //        monitor.register_container(identity, policy);             // ~N map updates + 2-3 attaches
-//        start_watcher(config, identity, policy, container_state_dir);  // forks the alert writer
+//        start_watcher(monitor, config, identity, policy, state_dir);  // forks the alert writer
 //    and in the container's init and in every exec'd process (from the record create writes in
 //    the state dir), after mounts/pivot_root, BEFORE dropping capabilities and before the
 //    runtime's own seccomp filter:
@@ -238,9 +238,10 @@ private:
 // container (cgroup.kill) after a kill rule, and exits when the cgroup is empty. Returns its pid.
 // exec_socket: where the container's processes hand their exec listeners
 // (security::listen_exec_hold), invalid when no rule is judged before exec.
-pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& container,
-                    const ContainerPolicy& policy, const std::string& container_state_dir,
-                    UniqueFd exec_socket = {});
+// monitor: the one the container was registered with (its rings are looked up there).
+pid_t start_watcher(Monitor& monitor, const MonitorConfig& config,
+                    const ContainerIdentity& container, const ContainerPolicy& policy,
+                    const std::string& container_state_dir, UniqueFd exec_socket = {});
 
 // `brig events ID`: the container's alerts, one Falco JSON object per line.
 std::vector<std::string> read_alerts(const std::string& container_state_dir);

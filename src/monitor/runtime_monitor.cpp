@@ -68,7 +68,8 @@ public:
         identity_.pid = init_pid;
         monitor_->register_container(identity_, policy_);
         registered_ = true;
-        watcher_ = start_watcher(config_, identity_, policy_, state_dir_, std::move(exec_socket_));
+        watcher_ = start_watcher(*monitor_, config_, identity_, policy_, state_dir_,
+                                 std::move(exec_socket_));
         // delete finds the watcher through this (pid and start time: pids get reused).
         state::write_file_atomic(
             state_dir_ + "/" + watcher_file,

@@ -313,10 +313,9 @@ void close_all_but(std::vector<int> keep) {
 
 }  // namespace
 
-pid_t start_watcher(const MonitorConfig& config, const ContainerIdentity& container,
-                    const ContainerPolicy& policy, const std::string& container_state_dir,
-                    UniqueFd exec_socket) {
-    Monitor monitor = Monitor::open(config);
+pid_t start_watcher(Monitor& monitor, const MonitorConfig& config,
+                    const ContainerIdentity& container, const ContainerPolicy& policy,
+                    const std::string& container_state_dir, UniqueFd exec_socket) {
     Rings rings{UniqueFd(monitor.ring_fd(container.cgroup2_id)),
                 UniqueFd(monitor.verdict_ring_fd(container.cgroup2_id))};
     UniqueFd events(

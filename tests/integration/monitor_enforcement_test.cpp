@@ -90,7 +90,7 @@ protected:
             if (policy)
                 monitor_->register_container(container_, *policy);
             if (!state_dir.empty())
-                watcher_ = start_watcher(config_, container_, *policy, state_dir);
+                watcher_ = start_watcher(*monitor_, config_, container_, *policy, state_dir);
         }
         EXPECT_EQ(::write(go[1], "g", 1), 1);
         ::close(go[1]);
