@@ -1,5 +1,7 @@
 #include "monitor/alerts.hpp"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -297,6 +299,19 @@ std::string hostname() {
     return name;
 }
 
+// Which container and pod an alert is about, in every alert whatever the rule's output names
+// (as Falco's append_output with -pk): the fields the container has, after the rule's own.
+void append_identity_fields(Alert& alert, const EventFields& fields) {
+    for (const char* name : {"container.id", "container.name", "container.image.repository",
+                             "container.image.tag", "k8s.ns.name", "k8s.pod.name", "k8s.pod.uid"}) {
+        auto value = fields.get(name);
+        bool named = std::any_of(alert.output_fields.begin(), alert.output_fields.end(),
+                                 [&](const auto& field) { return field.first == name; });
+        if (value && !named)
+            alert.output_fields.emplace_back(name, *value);
+    }
+}
+
 Alert make_alert(const CompiledRule& rule, const EventFields& fields, const EventTime& time,
                  bool in_kernel, uint64_t count) {
     Alert alert;
@@ -313,6 +328,7 @@ Alert make_alert(const CompiledRule& rule, const EventFields& fields, const Even
                    format_output(rule.output, fields);
     for (const auto& name : output_field_names(rule.output))
         alert.output_fields.emplace_back(name, fields.get(name).value_or("<NA>"));
+    append_identity_fields(alert, fields);
     return alert;
 }
 

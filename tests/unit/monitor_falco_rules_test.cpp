@@ -280,6 +280,49 @@ TEST(FalcoRules, AlertsKeepFalcosTypesAndTimePrefix) {
               0u);
 }
 
+// Every alert says which container and pod it is about, whatever its rule's output names; the
+// fields the container lacks stay out, and a field the output names is not repeated.
+TEST(FalcoRules, AlertsCarryTheContainerAndPodFields) {
+    RuleSet set;
+    load_rules(
+        "- rule: r\n  condition: evt.type = execve and proc.name = sh\n"
+        "  output: sh %proc.name %k8s.pod.name\n  priority: NOTICE\n",
+        "r.yaml", set);
+    ContainerIdentity c;
+    c.id = "c1";
+    c.annotations["io.kubernetes.cri.sandbox-namespace"] = "prod";
+    c.annotations["io.kubernetes.cri.sandbox-name"] = "web-1";
+    c.annotations["io.kubernetes.cri.sandbox-uid"] = "0c6f-uid";
+    c.annotations["io.kubernetes.cri.container-name"] = "nginx";
+    c.annotations["io.kubernetes.cri.image-name"] = "docker.io/library/nginx:1.25";
+    ProcessTable processes;
+    brig_event e = exec_event(7, 1, "/bin/sh", "init");
+    ContainerPolicy policy = compile_policy(set, c, Action::alert, std::nullopt);
+    auto alerts = match_event(e, policy, processes);
+    ASSERT_EQ(alerts.size(), 1u);
+    auto j = nlohmann::json::parse(alert_json(alerts[0]));
+    const auto& of = j["output_fields"];
+    EXPECT_EQ(of["container.id"], "c1");
+    EXPECT_EQ(of["container.name"], "nginx");
+    EXPECT_EQ(of["container.image.repository"], "docker.io/library/nginx");
+    EXPECT_EQ(of["container.image.tag"], "1.25");
+    EXPECT_EQ(of["k8s.ns.name"], "prod");
+    EXPECT_EQ(of["k8s.pod.name"], "web-1");
+    EXPECT_EQ(of["k8s.pod.uid"], "0c6f-uid");
+    size_t pod_names = 0;
+    for (const auto& [name, value] : alerts[0].output_fields)
+        pod_names += name == "k8s.pod.name";
+    EXPECT_EQ(pod_names, 1u);
+
+    ContainerIdentity plain;
+    plain.id = "c2";
+    policy = compile_policy(set, plain, Action::alert, std::nullopt);
+    j = nlohmann::json::parse(alert_json(match_event(e, policy, processes).at(0)));
+    EXPECT_EQ(j["output_fields"]["container.id"], "c2");
+    EXPECT_FALSE(j["output_fields"].contains("k8s.ns.name")) << j.dump();
+    EXPECT_FALSE(j["output_fields"].contains("container.image.tag")) << j.dump();
+}
+
 // The stock files of github.com/falcosecurity/rules (fetched by whoever runs this: tests fetch
 // nothing): each loads; the test prints which rules brig runs and which it skips, and why.
 TEST(FalcoRules, FalcoStockFilesLoad) {
