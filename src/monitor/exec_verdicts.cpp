@@ -1,5 +1,7 @@
 #include "monitor/exec_verdicts.hpp"
 
+#include "monitor/bpf/syscall_table.h"
+
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/openat2.h>
@@ -375,7 +377,7 @@ std::optional<brig_event> read_pending_exec(const seccomp_notif& notification, i
     e.cgroup_id = cgroup_id;
     e.boot_ns = boot_now_ns();
     e.type = BRIG_EV_EXEC;
-    e.syscall_nr = call->execveat ? 322 : 59;
+    e.syscall_nr = call->execveat ? NR_execveat : NR_execve;
     e.pid = *tgid;
     e.tid = notification.pid;
     e.ppid = *ppid;

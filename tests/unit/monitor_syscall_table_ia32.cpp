@@ -17,5 +17,7 @@ std::map<std::string, long> host_ia32_syscalls() {
     BRIG_SYSCALLS(BRIG_HOST_IA32)
 #undef BRIG_HOST_IA32
     numbers["mmap"] = __NR_mmap2;
+    numbers["old_mmap"] = __NR_mmap;
+    numbers["socketcall"] = __NR_socketcall;
     return numbers;
 }

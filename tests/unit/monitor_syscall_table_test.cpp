@@ -27,6 +27,8 @@ TEST(MonitorSyscallTable, Ia32NumbersAreTheHosts) {
 #define BRIG_CHECK_IA32(name, x86_64, ia32) EXPECT_EQ(ia32, host.at(#name)) << #name;
     BRIG_SYSCALLS(BRIG_CHECK_IA32)
 #undef BRIG_CHECK_IA32
+    EXPECT_EQ(IA32_NR_old_mmap, host.at("old_mmap"));
+    EXPECT_EQ(IA32_NR_socketcall, host.at("socketcall"));
 }
 
 TEST(MonitorSyscallTable, EnumCarriesTheTable) {

@@ -122,11 +122,11 @@ static __always_inline long code_map_prot(struct pt_regs* regs, long nr) {
         case NR_mmap:
         case NR_mprotect:
         case NR_pkey_mprotect:
-        case 192: /* ia32 mmap2 */
-        case 125: /* ia32 mprotect */
-        case 380: /* ia32 pkey_mprotect */
+        case IA32_NR_mmap: /* mmap2 */
+        case IA32_NR_mprotect:
+        case IA32_NR_pkey_mprotect:
             return BPF_CORE_READ(regs, dx);
-        case 90: /* ia32 old_mmap, or chmod */
+        case IA32_NR_old_mmap: /* or chmod */
             return PROT_EXEC;
         default:
             return -1;
@@ -143,7 +143,7 @@ static __always_inline bool read_code_map(struct pt_regs* regs, long raw_nr,
     call->nr = ia32                       ? ia32_to_x86_64(raw_nr)
                : raw_nr & X32_SYSCALL_BIT ? x32_to_x86_64(raw_nr)
                                           : raw_nr;
-    if (ia32 && raw_nr == 90) {
+    if (ia32 && raw_nr == IA32_NR_old_mmap) {
         struct ia32_old_mmap_args old = {};
         bpf_probe_read_user(&old, sizeof(old), (const void*)args[0]);
         args[0] = old.addr;

@@ -358,10 +358,8 @@ static __always_inline bool is_watched_x86_64(long nr) {
     }
 }
 
-#define IA32_socketcall 102
-
 static __always_inline bool is_watched_ia32(long nr) {
-    return nr == IA32_socketcall || ia32_to_x86_64(nr) >= 0;
+    return nr == IA32_NR_socketcall || ia32_to_x86_64(nr) >= 0;
 }
 
 #define SYS_SOCKET 1 /* socketcall's calls */
@@ -379,7 +377,7 @@ static __always_inline long read_call(struct pt_regs* regs, long nr, unsigned lo
     read_syscall_args(regs, ia32, args);
     if (!ia32)
         return nr;
-    if (nr != IA32_socketcall)
+    if (nr != IA32_NR_socketcall)
         return ia32_to_x86_64(nr);
     __u32 call_args[2] = {};
     bpf_probe_read_user(call_args, sizeof(call_args), (const void*)args[1]);
@@ -629,8 +627,8 @@ static __always_inline int check_opened_file(struct brig_container* c, __u64 cgi
     return report_open(c, cgid, &verdict, key.path, flags, nr);
 }
 
-/* x86-64, x32 and ia32 numbers of open, creat, openat, openat2 and open_by_handle_at (ia32: 5,
- * 8, 295, 342). */
+/* x86-64, x32 and ia32 numbers of open, creat, openat, openat2 and open_by_handle_at (openat2's
+ * number is the same in every ABI). */
 static __always_inline bool maybe_open(long nr) {
     switch (nr & ~X32_SYSCALL_BIT) {
         case NR_open:
@@ -638,10 +636,10 @@ static __always_inline bool maybe_open(long nr) {
         case NR_openat:
         case NR_openat2:
         case NR_open_by_handle_at:
-        case 5:
-        case 8:
-        case 295:
-        case 342:
+        case IA32_NR_open:
+        case IA32_NR_creat:
+        case IA32_NR_openat:
+        case IA32_NR_open_by_handle_at:
             return true;
         default:
             return false;

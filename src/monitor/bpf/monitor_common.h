@@ -175,88 +175,21 @@ static __always_inline bool in_ia32_syscall(void) {
     return BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
 }
 
-/* The x86-64 number of a watched i386 syscall, -1 for the others. */
+/* The x86-64 number of a watched i386 syscall, -1 for the others (a case per row of
+ * syscall_table.h). */
+#define BRIG_IA32_CASE(name, x86_64, ia32) \
+    case ia32:                             \
+        return x86_64;
 static __always_inline long ia32_to_x86_64(long nr) {
     switch (nr) {
-        case 5:
-            return NR_open;
-        case 8:
-            return NR_creat;
-        case 9:
-            return NR_link;
-        case 10:
-            return NR_unlink;
-        case 11:
-            return NR_execve;
-        case 14:
-            return NR_mknod;
-        case 15:
-            return NR_chmod;
-        case 26:
-            return NR_ptrace;
-        case 38:
-            return NR_rename;
-        case 39:
-            return NR_mkdir;
-        case 40:
-            return NR_rmdir;
-        case 83:
-            return NR_symlink;
-        case 90:  /* old_mmap: its arguments in a struct (ia32_old_mmap_args) */
-        case 192: /* mmap2 */
+        BRIG_SYSCALLS(BRIG_IA32_CASE)
+        case IA32_NR_old_mmap: /* its arguments in a struct (ia32_old_mmap_args) */
             return NR_mmap;
-        case 92:
-            return NR_truncate;
-        case 93:
-            return NR_ftruncate;
-        case 125:
-            return NR_mprotect;
-        case 128:
-            return NR_init_module;
-        case 295:
-            return NR_openat;
-        case 296:
-            return NR_mkdirat;
-        case 297:
-            return NR_mknodat;
-        case 301:
-            return NR_unlinkat;
-        case 302:
-            return NR_renameat;
-        case 303:
-            return NR_linkat;
-        case 304:
-            return NR_symlinkat;
-        case 306:
-            return NR_fchmodat;
-        case 342:
-            return NR_open_by_handle_at;
-        case 350:
-            return NR_finit_module;
-        case 353:
-            return NR_renameat2;
-        case 356:
-            return NR_memfd_create;
-        case 357:
-            return NR_bpf;
-        case 358:
-            return NR_execveat;
-        case 359:
-            return NR_socket;
-        case 361:
-            return NR_bind;
-        case 362:
-            return NR_connect;
-        case 380:
-            return NR_pkey_mprotect;
-        case NR_io_uring_setup: /* numbers from 424 on are the same on every architecture */
-        case NR_openat2:
-        case NR_fchmodat2:
-            return nr;
         default:
             return -1;
     }
 }
+#undef BRIG_IA32_CASE
 
 #define X32_SYSCALL_BIT 0x40000000
 

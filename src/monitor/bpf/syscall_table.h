@@ -44,9 +44,13 @@
     X(openat2, 437, 437)           \
     X(fchmodat2, 452, 452)
 
-/* NR_<name>: the x86-64 numbers; IA32_NR_<name>: the ia32 ones. */
+/* NR_<name>: the x86-64 numbers; IA32_NR_<name>: the ia32 ones. Two ia32 calls without an
+ * x86-64 row: old_mmap (mmap's arguments in a struct) and socketcall (socket, bind, connect). */
 #define BRIG_SYSCALL_NR(name, x86_64, ia32) NR_##name = x86_64, IA32_NR_##name = ia32,
-enum brig_syscall_nr { BRIG_SYSCALLS(BRIG_SYSCALL_NR) };
+enum brig_syscall_nr {
+    BRIG_SYSCALLS(BRIG_SYSCALL_NR) IA32_NR_old_mmap = 90,
+    IA32_NR_socketcall = 102,
+};
 #undef BRIG_SYSCALL_NR
 
 #endif

@@ -149,7 +149,8 @@ static __always_inline bool watched_at_exit(long nr) {
 /* The same numbers in the ia32 ABI (open, creat, openat, open_by_handle_at, memfd_create; the
  * newer ones are shared): looked at before the task's ABI, which costs a read. */
 static __always_inline bool watched_at_exit_ia32(long nr) {
-    return nr == 5 || nr == 8 || nr == 295 || nr == 342 || nr == 356 || watched_at_exit(nr);
+    return nr == IA32_NR_open || nr == IA32_NR_creat || nr == IA32_NR_openat ||
+           nr == IA32_NR_open_by_handle_at || nr == IA32_NR_memfd_create || watched_at_exit(nr);
 }
 
 /* Whether the open family call may have opened its file for writing, from its flags in the
