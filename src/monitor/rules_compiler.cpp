@@ -1,5 +1,7 @@
 #include "monitor/rules_compiler.hpp"
 
+#include "monitor/bpf/syscall_table.h"
+
 #include <arpa/inet.h>
 #include <linux/landlock.h>
 #include <sys/socket.h>
@@ -10,31 +12,20 @@
 namespace brig::monitor {
 
 std::optional<EventClass> class_of(const std::string& evt_type) {
-    static const std::map<std::string, EventClass> classes = {{"execve", EventClass::exec},
-                                                              {"execveat", EventClass::exec},
-                                                              {"open", EventClass::open},
-                                                              {"openat", EventClass::open},
-                                                              {"openat2", EventClass::open},
-                                                              {"creat", EventClass::open},
-                                                              {"unlink", EventClass::path},
-                                                              {"unlinkat", EventClass::path},
-                                                              {"rmdir", EventClass::path},
-                                                              {"rename", EventClass::path},
-                                                              {"renameat", EventClass::path},
-                                                              {"renameat2", EventClass::path},
-                                                              {"chmod", EventClass::path},
-                                                              {"fchmodat", EventClass::path},
-                                                              {"fchmodat2", EventClass::path},
-                                                              {"mkdir", EventClass::path},
-                                                              {"mkdirat", EventClass::path},
-                                                              {"socket", EventClass::socket},
-                                                              {"connect", EventClass::connect},
-                                                              {"bind", EventClass::bind},
-                                                              {"ptrace", EventClass::ptrace},
-                                                              {"memfd_create", EventClass::memfd},
-                                                              {"init_module", EventClass::module},
-                                                              {"finit_module", EventClass::module},
-                                                              {"bpf", EventClass::bpf}};
+    static const std::map<std::string, EventClass> classes = [] {
+        std::map<std::string, EventClass> out = {
+            {"execve", EventClass::exec},         {"execveat", EventClass::exec},
+            {"open", EventClass::open},           {"openat", EventClass::open},
+            {"openat2", EventClass::open},        {"creat", EventClass::open},
+            {"socket", EventClass::socket},       {"connect", EventClass::connect},
+            {"bind", EventClass::bind},           {"ptrace", EventClass::ptrace},
+            {"memfd_create", EventClass::memfd},  {"init_module", EventClass::module},
+            {"finit_module", EventClass::module}, {"bpf", EventClass::bpf}};
+#define BRIG_PATH_CLASS(name, slot) out[#name] = EventClass::path;
+        BRIG_PATH_SYSCALLS(BRIG_PATH_CLASS)
+#undef BRIG_PATH_CLASS
+        return out;
+    }();
     auto it = classes.find(evt_type);
     if (it == classes.end())
         return std::nullopt;
@@ -69,13 +60,9 @@ ClassMatch start(const ClassTerms& in) {
 
 // The kernel's verdict slot (brig_path_op) of each path syscall but the opens.
 std::optional<uint32_t> path_op_of(const std::string& evt_type) {
-    static const std::map<std::string, uint32_t> ops = {
-        {"unlink", BRIG_PATH_UNLINK},       {"unlinkat", BRIG_PATH_UNLINKAT},
-        {"rmdir", BRIG_PATH_RMDIR},         {"rename", BRIG_PATH_RENAME},
-        {"renameat", BRIG_PATH_RENAMEAT},   {"renameat2", BRIG_PATH_RENAMEAT2},
-        {"chmod", BRIG_PATH_CHMOD},         {"fchmodat", BRIG_PATH_FCHMODAT},
-        {"fchmodat2", BRIG_PATH_FCHMODAT2}, {"mkdir", BRIG_PATH_MKDIR},
-        {"mkdirat", BRIG_PATH_MKDIRAT}};
+#define BRIG_PATH_OP(name, slot) {#name, slot},
+    static const std::map<std::string, uint32_t> ops = {BRIG_PATH_SYSCALLS(BRIG_PATH_OP)};
+#undef BRIG_PATH_OP
     auto it = ops.find(evt_type);
     if (it == ops.end())
         return std::nullopt;

@@ -252,34 +252,17 @@ static __always_inline bool is_open_syscall(long nr) {
 }
 
 /* The brig_path_op a syscall's path operation is ruled under, BRIG_PATH_OPS for none. */
+#define BRIG_PATH_OP_CASE(name, slot) \
+    case NR_##name:                   \
+        return slot;
 static __always_inline __u32 path_op_of(long nr) {
     switch (nr) {
-        case NR_unlink:
-            return BRIG_PATH_UNLINK;
-        case NR_unlinkat:
-            return BRIG_PATH_UNLINKAT;
-        case NR_rmdir:
-            return BRIG_PATH_RMDIR;
-        case NR_rename:
-            return BRIG_PATH_RENAME;
-        case NR_renameat:
-            return BRIG_PATH_RENAMEAT;
-        case NR_renameat2:
-            return BRIG_PATH_RENAMEAT2;
-        case NR_chmod:
-            return BRIG_PATH_CHMOD;
-        case NR_fchmodat:
-            return BRIG_PATH_FCHMODAT;
-        case NR_fchmodat2:
-            return BRIG_PATH_FCHMODAT2;
-        case NR_mkdir:
-            return BRIG_PATH_MKDIR;
-        case NR_mkdirat:
-            return BRIG_PATH_MKDIRAT;
+        BRIG_PATH_SYSCALLS(BRIG_PATH_OP_CASE)
         default:
             return BRIG_PATH_OPS;
     }
 }
+#undef BRIG_PATH_OP_CASE
 
 /* A file the kernel opened for an exec (its program, script or ELF interpreter). */
 static __always_inline bool opened_to_execute(struct file* file) {

@@ -44,6 +44,22 @@
     X(openat2, 437, 437)           \
     X(fchmodat2, 452, 452)
 
+/* The path syscalls the kernel rules under a verdict slot of their own (enum brig_path_op in
+ * monitor_abi.h): X(name, slot). The BPF C maps numbers to slots with it and the rules compiler
+ * evt.type names; link, symlink, mknod and truncate are ruled as opens for writing. */
+#define BRIG_PATH_SYSCALLS(X)         \
+    X(unlink, BRIG_PATH_UNLINK)       \
+    X(unlinkat, BRIG_PATH_UNLINKAT)   \
+    X(rmdir, BRIG_PATH_RMDIR)         \
+    X(rename, BRIG_PATH_RENAME)       \
+    X(renameat, BRIG_PATH_RENAMEAT)   \
+    X(renameat2, BRIG_PATH_RENAMEAT2) \
+    X(chmod, BRIG_PATH_CHMOD)         \
+    X(fchmodat, BRIG_PATH_FCHMODAT)   \
+    X(fchmodat2, BRIG_PATH_FCHMODAT2) \
+    X(mkdir, BRIG_PATH_MKDIR)         \
+    X(mkdirat, BRIG_PATH_MKDIRAT)
+
 /* NR_<name>: the x86-64 numbers; IA32_NR_<name>: the ia32 ones. Two ia32 calls without an
  * x86-64 row: old_mmap (mmap's arguments in a struct) and socketcall (socket, bind, connect). */
 #define BRIG_SYSCALL_NR(name, x86_64, ia32) NR_##name = x86_64, IA32_NR_##name = ia32,
