@@ -685,7 +685,7 @@ void Monitor::unregister_locked(uint64_t cgroup2_id) noexcept {
     brig_container entry{};
     const bool known =
         bpf_map_lookup_and_delete_elem(maps[kContainers].get(), &cgroup2_id, &entry) == 0;
-    if (!known)
+    if (!known)  // kernels before 5.14 have no lookup_and_delete on hashes
         bpf_map_delete_elem(maps[kContainers].get(), &cgroup2_id);
     delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
     delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, true);

@@ -58,6 +58,11 @@ RootDir open_root_dir(Syscalls& sys, const std::string& path) {
     return root;
 }
 
+std::string clean_path(const std::string& path) {
+    std::vector<std::string> components = path_components(path);
+    return join(components, components.size());
+}
+
 std::vector<std::string> path_components(const std::string& path) {
     std::vector<std::string> components;
     size_t start = 0;
@@ -106,17 +111,15 @@ std::string path_inside_root(const RootDir& root, int fd) {
 
 UniqueFd open_in_root_if_exists(Syscalls& sys, const RootDir& root, const std::string& path,
                                 Symlinks symlinks) {
-    std::vector<std::string> components = path_components(path);
-    return try_open(sys, root, join(components, components.size()), 0, symlinks);
+    return try_open(sys, root, clean_path(path), 0, symlinks);
 }
 
 UniqueFd open_in_root(Syscalls& sys, const RootDir& root, const std::string& path,
                       Symlinks symlinks) {
-    UniqueFd fd = open_in_root_if_exists(sys, root, path, symlinks);
-    if (!fd) {
-        std::vector<std::string> components = path_components(path);
-        throw Error(elide(join(components, components.size())), ENOENT);
-    }
+    const std::string clean = clean_path(path);
+    UniqueFd fd = try_open(sys, root, clean, 0, symlinks);
+    if (!fd)
+        throw Error(elide(clean), ENOENT);
     return fd;
 }
 

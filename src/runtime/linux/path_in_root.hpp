@@ -29,6 +29,8 @@ RootDir open_root_dir(Syscalls& sys, const std::string& path);
 
 // "/a/./b//../c" -> {"a", "c"}: ".." cannot climb above the root.
 std::vector<std::string> path_components(const std::string& path);
+// The same as a path: "/a/./b//../c" -> "/a/c", "" -> "/".
+std::string clean_path(const std::string& path);
 
 // Opens `path` (taken as absolute inside root) with O_PATH. Throws brig::Error, errno kept.
 UniqueFd open_in_root(Syscalls& sys, const RootDir& root, const std::string& path,

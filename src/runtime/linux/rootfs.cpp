@@ -30,13 +30,6 @@ bool has_namespace(const config::Spec& spec, NamespaceType type) {
     return spec.linux && spec.linux->find_namespace(type) != nullptr;
 }
 
-std::string clean_path(const std::string& path) {
-    std::string clean;
-    for (const std::string& c : path_components(path))
-        clean += "/" + c;
-    return clean.empty() ? "/" : clean;
-}
-
 bool is_under(const std::string& clean, std::string_view top) {
     return clean.size() > top.size() && clean.compare(0, top.size(), top) == 0 &&
            clean[top.size()] == '/';
@@ -419,20 +412,12 @@ UniqueFd verified_dev_null(Syscalls& sys, const RootDir& root) {
     return null;
 }
 
-std::optional<UniqueFd> open_if_exists(Syscalls& sys, const RootDir& root,
-                                       const std::string& path) {
-    UniqueFd fd = open_in_root_if_exists(sys, root, path, Symlinks::follow_in_root);
-    if (!fd)
-        return std::nullopt;
-    return fd;
-}
-
 void make_readonly(Syscalls& sys, const RootDir& root, const std::string& path) {
-    auto target = open_if_exists(sys, root, path);
+    UniqueFd target = open_in_root_if_exists(sys, root, path, Symlinks::follow_in_root);
     if (!target)
         return;
-    const std::string inside = path_inside_root(root, target->get());
-    sys.mount(fd_path(target->get()), fd_path(target->get()), "", MS_BIND | MS_REC, "");
+    const std::string inside = path_inside_root(root, target.get());
+    sys.mount(fd_path(target.get()), fd_path(target.get()), "", MS_BIND | MS_REC, "");
     UniqueFd mounted = reopen_mounted(sys, root, inside);
     sys.mount_setattr(mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE,
                       MountAttrChange{MOUNT_ATTR_RDONLY});
@@ -440,17 +425,17 @@ void make_readonly(Syscalls& sys, const RootDir& root, const std::string& path) 
 
 void mask(Syscalls& sys, const RootDir& root, const std::string& path,
           std::optional<UniqueFd>& dev_null) {
-    auto target = open_if_exists(sys, root, path);
+    UniqueFd target = open_in_root_if_exists(sys, root, path, Symlinks::follow_in_root);
     if (!target)
         return;
-    path_inside_root(root, target->get());
-    if (S_ISDIR(sys.fstat(target->get()).st_mode)) {
-        sys.mount("tmpfs", fd_path(target->get()), "tmpfs", MS_RDONLY, "");
+    path_inside_root(root, target.get());
+    if (S_ISDIR(sys.fstat(target.get()).st_mode)) {
+        sys.mount("tmpfs", fd_path(target.get()), "tmpfs", MS_RDONLY, "");
         return;
     }
     if (!dev_null)
         dev_null = verified_dev_null(sys, root);
-    sys.mount(fd_path(dev_null->get()), fd_path(target->get()), "", MS_BIND, "");
+    sys.mount(fd_path(dev_null->get()), fd_path(target.get()), "", MS_BIND, "");
 }
 
 // pivot_root refuses a new root whose parent mount is shared: with a shared rootfsPropagation,

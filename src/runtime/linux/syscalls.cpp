@@ -173,7 +173,8 @@ void RealSyscalls::symlinkat(const std::string& target, int dirfd, const std::st
 }
 
 void RealSyscalls::unlinkat(int dirfd, const std::string& name, int flags) {
-    check_syscall("unlink " + name, [&] { return ::unlinkat(dirfd, name.c_str(), flags); });
+    if (int error = try_unlinkat(dirfd, name, flags))
+        throw Error("unlink " + name, error);
 }
 
 UniqueFd Syscalls::try_openat2(int dirfd, const std::string& path, uint64_t flags, uint64_t mode,
@@ -197,7 +198,11 @@ int Syscalls::try_unlinkat(int dirfd, const std::string& name, int flags) {
 }
 
 int RealSyscalls::try_unlinkat(int dirfd, const std::string& name, int flags) {
-    return ::unlinkat(dirfd, name.c_str(), flags) == 0 ? 0 : errno;
+    int ret;
+    do
+        ret = ::unlinkat(dirfd, name.c_str(), flags);
+    while (ret != 0 && errno == EINTR);
+    return ret == 0 ? 0 : errno;
 }
 
 UniqueFd RealSyscalls::try_openat2(int dirfd, const std::string& path, uint64_t flags,
@@ -216,14 +221,11 @@ UniqueFd RealSyscalls::try_openat2(int dirfd, const std::string& path, uint64_t 
 
 UniqueFd RealSyscalls::openat2(int dirfd, const std::string& path, uint64_t flags, uint64_t mode,
                                uint64_t resolve) {
-    struct open_how how {};
-    how.flags = flags | O_CLOEXEC;
-    how.mode = mode;
-    how.resolve = resolve;
-    long fd = check_syscall("open " + path, [&] {
-        return ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
-    });
-    return UniqueFd(static_cast<int>(fd));
+    int error = 0;
+    UniqueFd fd = try_openat2(dirfd, path, flags, mode, resolve, error);
+    if (!fd)
+        throw Error("open " + path, error);
+    return fd;
 }
 
 struct stat RealSyscalls::fstat(int fd) {
@@ -276,15 +278,11 @@ void RealSyscalls::write_proc_pid_file(pid_t pid, const std::string& name,
 
 long RealSyscalls::statfs_type(const std::string& path) {
     struct statfs fs {};
-    int ret;
-    do
-        ret = ::statfs(path.c_str(), &fs);
-    while (ret != 0 && errno == EINTR);
-    if (ret != 0 && errno == ENOENT)
+    if (::statfs(path.c_str(), &fs) == 0)
+        return static_cast<long>(fs.f_type);
+    if (errno == ENOENT)
         return 0;
-    if (ret != 0)
-        throw_errno("statfs " + path);
-    return static_cast<long>(fs.f_type);
+    throw_errno("statfs " + path);
 }
 
 std::string RealSyscalls::read_text_file(const std::string& path) {
