@@ -496,6 +496,12 @@ size_t delete_keys_of(int map_fd, size_t key_size, size_t id_offset, uint64_t cg
     return doomed.size();
 }
 
+template <typename Key>
+void delete_each(int map_fd, const std::vector<Key>& keys) noexcept {
+    for (const Key& key : keys)
+        bpf_map_delete_elem(map_fd, &key);
+}
+
 // cgroup programs refuse what tracepoints cannot; they live as long as the cgroup. wanted: by
 // kCgroupProgs index.
 void attach_cgroup_programs(const std::array<UniqueFd, std::size(kCgroupProgs)>& progs,
@@ -562,8 +568,8 @@ int64_t ring_slot_of(int containers_fd, int owners_fd, uint64_t cgid) {
 
 }  // namespace
 
-void Monitor::register_container(const ContainerIdentity& container,
-                                 const ContainerPolicy& policy) {
+RegisteredKeys Monitor::register_container(const ContainerIdentity& container,
+                                           const ContainerPolicy& policy) {
     if (container.cgroup2_id == 0)
         throw Error("monitor: container " + container.id + ": cgroup2_id is 0");
     // The first load of another brig build removes the pin dirs that hold no container, this
@@ -572,20 +578,20 @@ void Monitor::register_container(const ContainerIdentity& container,
         if (::access((impl_->dir + kLoadedMarker).c_str(), F_OK) != 0)
             *this = Monitor::open(impl_->config);
         RegistrationLock lock(impl_->dir);
-        if (::access((impl_->dir + kLoadedMarker).c_str(), F_OK) == 0) {
-            register_locked(container, policy);
-            return;
-        }
+        if (::access((impl_->dir + kLoadedMarker).c_str(), F_OK) == 0)
+            return register_locked(container, policy);
         if (attempt == 4)
             throw Error("monitor: the pinned programs in " + impl_->dir +
                         " keep being removed by other brig builds");
     }
 }
 
-void Monitor::register_locked(const ContainerIdentity& container, const ContainerPolicy& policy) {
+RegisteredKeys Monitor::register_locked(const ContainerIdentity& container,
+                                       const ContainerPolicy& policy) {
     const uint64_t cgid = container.cgroup2_id;
     auto& maps = impl_->maps;
-    ScopeGuard undo([&] { unregister_locked(cgid); });
+    RegisteredKeys keys;
+    ScopeGuard undo([&] { unregister_locked(cgid, &keys); });
 
     // A ring of the pool, so that the container's watcher reads only its events.
     const uint32_t ring_slot =
@@ -597,11 +603,13 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
     for (const auto& [name, verdict] : plan.exec_names) {
         auto key = name_key(cgid, name);
         auto value = to_bpf(verdict);
+        keys.exec_names.push_back(key);
         update(maps[kExecRules].get(), &key, &value, "exec_rules");
     }
     for (const auto& [name, verdict] : plan.open_names) {
         auto key = name_key(cgid, name);
         auto value = to_bpf(verdict);
+        keys.open_names.push_back(key);
         update(maps[kOpenNames].get(), &key, &value, "open_name_rules");
     }
     const auto folded_paths = plan.folded_paths();
@@ -610,6 +618,7 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
         brig_path_verdicts value{};
         for (size_t op = 0; op < verdicts.ops.size(); ++op)
             value.ops[op] = to_bpf(verdicts.ops[op]);
+        keys.open_paths.push_back(key);
         update(maps[kOpenPaths].get(), &key, &value, "open_path_rules");
     }
     bool deny_connect = false, deny_bind = false;
@@ -623,6 +632,7 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
             key.op = op;
             std::memcpy(key.addr, address.addr.data(), sizeof(key.addr));
             auto value = to_bpf(verdict);
+            keys.addresses.push_back(key);
             update(maps[kAddrs].get(), &key, &value, "addr_rules");
             bool deny = verdict.action & BRIG_ACT_DENY;
             (op == BRIG_ADDR_BIND ? deny_bind : deny_connect) |= deny;
@@ -656,6 +666,7 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
     if (plan.exec_new_binary.action) {
         auto key = name_key(cgid, "\x01new");
         auto verdict = to_bpf(plan.exec_new_binary);
+        keys.exec_names.push_back(key);
         update(maps[kExecRules].get(), &key, &verdict, "exec_rules");
     }
     std::set<size_t> name_lengths;
@@ -667,14 +678,15 @@ void Monitor::register_locked(const ContainerIdentity& container, const Containe
         std::copy(name_lengths.begin(), name_lengths.end(), value.open_name_lens);
     update(maps[kContainers].get(), &cgid, &value, "containers");
     undo.dismiss();
+    return keys;
 }
 
-void Monitor::unregister_container(uint64_t cgroup2_id) {
+void Monitor::unregister_container(uint64_t cgroup2_id, const RegisteredKeys* keys) {
     RegistrationLock lock(impl_->dir);
-    unregister_locked(cgroup2_id);
+    unregister_locked(cgroup2_id, keys);
 }
 
-void Monitor::unregister_locked(uint64_t cgroup2_id) noexcept {
+void Monitor::unregister_locked(uint64_t cgroup2_id, const RegisteredKeys* keys) noexcept {
     auto& maps = impl_->maps;
     // The ring goes back to the pool (left in `rings`): its next holder's watcher skips what
     // is left in it of this container.
@@ -687,10 +699,17 @@ void Monitor::unregister_locked(uint64_t cgroup2_id) noexcept {
         bpf_map_lookup_and_delete_elem(maps[kContainers].get(), &cgroup2_id, &entry) == 0;
     if (!known)  // kernels before 5.14 have no lookup_and_delete on hashes
         bpf_map_delete_elem(maps[kContainers].get(), &cgroup2_id);
-    delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
-    delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
-    delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
-    delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
+    if (keys) {
+        delete_each(maps[kExecRules].get(), keys->exec_names);
+        delete_each(maps[kOpenNames].get(), keys->open_names);
+        delete_each(maps[kOpenPaths].get(), keys->open_paths);
+        delete_each(maps[kAddrs].get(), keys->addresses);
+    } else {
+        delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
+        delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
+        delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
+        delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
+    }
     if (!known || (entry.flags & BRIG_CF_EXEC_VERDICTS))
         delete_keys_of(maps[kExecApprovals].get(), sizeof(brig_exec_key), 0, cgroup2_id, true);
     if (!known || entry.written_files > 0)

@@ -7,13 +7,13 @@
 //        auto config  = MonitorConfig::load(global --config path);
 //        auto policy  = build_policy(config, identity);            // rules -> map entries
 //        auto monitor = Monitor::open(config);                     // loads+pins on first use only
-//        monitor.register_container(identity, policy);             // ~N map updates + 2-3 attaches
+//        keys = monitor.register_container(identity, policy);      // ~N map updates + 2-3 attaches
 //        start_watcher(monitor, config, identity, policy, state_dir);  // forks the alert writer
 //    and in the container's init and in every exec'd process (from the record create writes in
 //    the state dir), after mounts/pivot_root, BEFORE dropping capabilities and before the
 //    runtime's own seccomp filter:
 //        security::apply_deny_policy({policy.landlock_deny, policy.seccomp_deny});
-//  * `brig delete`: Monitor::open(config).unregister_container(identity.cgroup2_id);
+//  * `brig delete`: Monitor::open(config).unregister_container(identity.cgroup2_id, &keys);
 //  * `brig events ID`: read_alerts(container_state_dir); `brig state ID`: killed_by(...).
 #pragma once
 
@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "monitor/bpf/monitor_abi.h"
+#include "monitor/registered_keys.hpp"
 #include "monitor/rules.hpp"
 #include "runtime/common/unique_fd.hpp"
 
@@ -197,11 +198,14 @@ public:
 
     EnforcementPath path() const;  // bpf_lsm when the LSM hooks are attached
     std::string pin_dir() const;   // <bpffs_dir>/<pin_dir_name()>
-    // Map updates and cgroup attaches; the container is watched when this returns.
-    void register_container(const ContainerIdentity& container, const ContainerPolicy& policy);
+    // Map updates and cgroup attaches; the container is watched when this returns. Returns the
+    // rule-map keys written, for unregister_container.
+    RegisteredKeys register_container(const ContainerIdentity& container,
+                                      const ContainerPolicy& policy);
     // Removes every map entry of the container (its cgroup programs go with the cgroup) and
-    // gives its ring back to the pool; after the last container, detaches the programs.
-    void unregister_container(uint64_t cgroup2_id);
+    // gives its ring back to the pool; after the last container, detaches the programs. Without
+    // the keys its registration returned, every rule map is walked for them.
+    void unregister_container(uint64_t cgroup2_id, const RegisteredKeys* keys = nullptr);
     // Adds a ring to the pool when fewer than two are free (waits for an RCU grace period: the
     // watcher calls it, off the create path).
     void top_up_rings();
@@ -228,8 +232,9 @@ public:
 
 private:
     explicit Monitor(std::unique_ptr<Impl> impl);
-    void register_locked(const ContainerIdentity& container, const ContainerPolicy& policy);
-    void unregister_locked(uint64_t cgroup2_id) noexcept;
+    RegisteredKeys register_locked(const ContainerIdentity& container,
+                                   const ContainerPolicy& policy);
+    void unregister_locked(uint64_t cgroup2_id, const RegisteredKeys* keys) noexcept;
     std::unique_ptr<Impl> impl_;
 };
 

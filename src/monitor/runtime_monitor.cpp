@@ -7,6 +7,7 @@
 
 #include <sys/wait.h>
 #include <cstdio>
+#include <optional>
 
 #include "monitor/metrics.hpp"
 #include "runtime/common/error.hpp"
@@ -66,8 +67,11 @@ public:
 
     void activate(pid_t init_pid) override {
         identity_.pid = init_pid;
-        monitor_->register_container(identity_, policy_);
+        keys_ = monitor_->register_container(identity_, policy_);
         registered_ = true;
+        // delete finds the keys through this (without it, it walks every rule map).
+        state::write_file_atomic(state_dir_ + "/" + kKeysFile, serialize_keys(keys_), 0600,
+                                 state::Durability::atomic_only);
         watcher_ = start_watcher(*monitor_, config_, identity_, policy_, state_dir_,
                                  std::move(exec_socket_));
         // delete finds the watcher through this (pid and start time: pids get reused).
@@ -81,7 +85,7 @@ public:
         if (watcher_ > 0)
             ::kill(watcher_, SIGKILL);
         if (registered_)
-            monitor_->unregister_container(identity_.cgroup2_id);
+            monitor_->unregister_container(identity_.cgroup2_id, &keys_);
         registered_ = false;
     }
 
@@ -92,6 +96,7 @@ private:
     ContainerPolicy policy_;
     std::string state_dir_;
     bool registered_ = false;
+    RegisteredKeys keys_;
     pid_t watcher_ = -1;
     UniqueFd exec_socket_;
     std::string exec_socket_path_;
@@ -164,8 +169,17 @@ std::unique_ptr<lifecycle::ContainerWatch> RuntimeMonitor::prepare(
 
 void RuntimeMonitor::release(uint64_t cgroup2_id, const std::string& state_dir) {
     stop_watcher(state_dir);
-    if (Monitor* monitor = kernel_side())
-        monitor->unregister_container(cgroup2_id);
+    Monitor* monitor = kernel_side();
+    if (!monitor)
+        return;
+    std::optional<RegisteredKeys> keys;
+    try {
+        keys = parse_keys(state::read_file(state_dir + "/" + kKeysFile, kKeysFileLimit),
+                          cgroup2_id);
+    } catch (const Error&) {
+        // Killed before the keys were written (or no state dir): the maps are walked.
+    }
+    monitor->unregister_container(cgroup2_id, keys ? &*keys : nullptr);
 }
 
 std::string RuntimeMonitor::prometheus_metrics(const std::vector<Watched>& containers) {
