@@ -587,7 +587,7 @@ RegisteredKeys Monitor::register_container(const ContainerIdentity& container,
 }
 
 RegisteredKeys Monitor::register_locked(const ContainerIdentity& container,
-                                       const ContainerPolicy& policy) {
+                                        const ContainerPolicy& policy) {
     const uint64_t cgid = container.cgroup2_id;
     auto& maps = impl_->maps;
     RegisteredKeys keys;

@@ -14,8 +14,12 @@ void append(std::string& out, const std::vector<Key>& keys) {
     out.append(reinterpret_cast<const char*>(keys.data()), keys.size() * sizeof(Key));
 }
 
-uint64_t cgroup_of(const brig_name_key& key) { return key.cgroup_id; }
-uint64_t cgroup_of(const brig_addr_key& key) { return key.cgroup_id; }
+uint64_t cgroup_of(const brig_name_key& key) {
+    return key.cgroup_id;
+}
+uint64_t cgroup_of(const brig_addr_key& key) {
+    return key.cgroup_id;
+}
 uint64_t cgroup_of(const brig_prefix_key& key) {
     uint64_t id = 0;  // packed: not aligned
     std::memcpy(&id, reinterpret_cast<const char*>(&key) + offsetof(brig_prefix_key, cgroup_id),
@@ -41,9 +45,10 @@ bool take(std::string_view& bytes, uint32_t count, uint64_t cgroup2_id, std::vec
 
 std::string serialize_keys(const RegisteredKeys& keys) {
     std::string out(kMagic);
-    const std::array<uint32_t, 4> counts{
-        static_cast<uint32_t>(keys.exec_names.size()), static_cast<uint32_t>(keys.open_names.size()),
-        static_cast<uint32_t>(keys.open_paths.size()), static_cast<uint32_t>(keys.addresses.size())};
+    const std::array<uint32_t, 4> counts{static_cast<uint32_t>(keys.exec_names.size()),
+                                         static_cast<uint32_t>(keys.open_names.size()),
+                                         static_cast<uint32_t>(keys.open_paths.size()),
+                                         static_cast<uint32_t>(keys.addresses.size())};
     out.append(reinterpret_cast<const char*>(counts.data()), sizeof(counts));
     append(out, keys.exec_names);
     append(out, keys.open_names);

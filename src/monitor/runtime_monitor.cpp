@@ -174,8 +174,8 @@ void RuntimeMonitor::release(uint64_t cgroup2_id, const std::string& state_dir) 
         return;
     std::optional<RegisteredKeys> keys;
     try {
-        keys = parse_keys(state::read_file(state_dir + "/" + kKeysFile, kKeysFileLimit),
-                          cgroup2_id);
+        keys =
+            parse_keys(state::read_file(state_dir + "/" + kKeysFile, kKeysFileLimit), cgroup2_id);
     } catch (const Error&) {
         // Killed before the keys were written (or no state dir): the maps are walked.
     }

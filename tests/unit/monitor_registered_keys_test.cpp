@@ -53,7 +53,8 @@ TEST(RegisteredKeys, ARecordThatIsNotWholeIsRefused) {
         EXPECT_FALSE(parse_keys(bytes.substr(0, cut), kCgroup)) << "cut at " << cut;
     EXPECT_FALSE(parse_keys(bytes + "x", kCgroup));
     std::string huge_count = bytes;
-    huge_count[8] = '\xff', huge_count[9] = '\xff', huge_count[10] = '\xff', huge_count[11] = '\x7f';
+    huge_count[8] = '\xff', huge_count[9] = '\xff', huge_count[10] = '\xff',
+    huge_count[11] = '\x7f';
     EXPECT_FALSE(parse_keys(huge_count, kCgroup));
 }
 
