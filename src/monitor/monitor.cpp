@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -29,6 +30,7 @@
 #include "monitor.skel.h"
 #include "monitor/alerts.hpp"
 #include "monitor/bpf/monitor_abi.h"
+#include "monitor/cgroup_liveness.hpp"
 #include "monitor_lsm.skel.h"
 #include "monitor_objects_id.h"
 #include "runtime/common/error.hpp"
@@ -275,16 +277,27 @@ void load_and_pin(const std::string& dir, bool try_lsm) {
     }
 }
 
+// The cgroup2 ids a containers map holds.
+std::vector<uint64_t> registered_ids(int containers_fd) {
+    std::vector<uint64_t> ids;
+    uint64_t key = 0;
+    for (void* prev = nullptr; bpf_map_get_next_key(containers_fd, prev, &key) == 0; prev = &key)
+        ids.push_back(key);
+    return ids;
+}
+
 // A pin dir with no links/ has nothing attached; its mtime is that of its last attach or detach.
 constexpr auto kIdlePinDirLifetime = std::chrono::hours(1);
 
 // Pin directories of other brig builds (other object hashes, or the unversioned "v1"): removed
-// when no container is registered in them any more (their links detach with them); kept while one
-// is, so that a container started by the old brig stays enforced by the programs it started with.
-// One with nothing attached (a build that attaches only while it has containers) costs the host
-// nothing and is kept until it has been idle for an hour: two builds in use side by side (a
-// development host) do not remove each other's between containers, each load costing seconds.
+// when no container is registered in them any more, or only ones whose cgroup has gone (their
+// links detach with them); kept while one is, so that a container started by the old brig stays
+// enforced by the programs it started with. One with nothing attached (a build that attaches only
+// while it has containers) costs the host nothing and is kept until it has been idle for an hour:
+// two builds in use side by side (a development host) do not remove each other's between
+// containers, each load costing seconds.
 void remove_unused_pin_dirs(const std::string& base, const std::string& current) {
+    const CgroupLiveness liveness;
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
         if (!entry.is_directory() || entry.path() == current)
@@ -292,8 +305,8 @@ void remove_unused_pin_dirs(const std::string& base, const std::string& current)
         UniqueFd containers(bpf_obj_get((entry.path() / "containers").c_str()));
         if (!containers)
             continue;  // not one of ours
-        uint64_t key = 0;
-        if (bpf_map_get_next_key(containers.get(), nullptr, &key) == 0)
+        auto ids = registered_ids(containers.get());
+        if (std::any_of(ids.begin(), ids.end(), [&](uint64_t id) { return !liveness.gone(id); }))
             continue;  // still in use
         bool attached = std::filesystem::exists(entry.path() / "links", ec);
         auto idle = std::filesystem::file_time_type::clock::now() -
@@ -302,6 +315,33 @@ void remove_unused_pin_dirs(const std::string& base, const std::string& current)
             continue;
         std::filesystem::remove_all(entry.path(), ec);
     }
+}
+
+}  // namespace
+
+namespace {
+
+// The kernel's verifier refusing this build's programs (too complex, an unknown helper) gives
+// the same answer until the next boot: it is remembered in /run (gone at boot), so that every
+// later `brig create` warns at once instead of spending seconds on the same refusal. A refusal
+// that may pass (memory, a busy lock) is not remembered.
+std::string refusal_file() {
+    return std::string("/run/brig-monitor-") + BRIG_MONITOR_OBJECTS_ID + ".refused";
+}
+
+void remember_refusal(const Error& e) {
+    const int err = e.errnum();
+    constexpr int kKernelNotSupp = 524;  // the kernel's ENOTSUPP: a helper this kernel lacks
+    if (err != E2BIG && err != EACCES && err != EINVAL && err != kKernelNotSupp)
+        return;
+    std::ofstream(refusal_file()) << e.what() << "\n";
+}
+
+void throw_if_refused_before() {
+    std::ifstream in(refusal_file());
+    std::string text;
+    if (in && std::getline(in, text) && !text.empty())
+        throw Error::passed_on(text + " (as at this boot's first try)", 0);
 }
 
 }  // namespace
@@ -385,8 +425,16 @@ Monitor Monitor::open(const MonitorConfig& config) {
         if (!lock || ::flock(lock.get(), LOCK_EX) != 0)
             throw_errno(std::string("lock ") + kLoadLock);
         if (::access((dir + kLoadedMarker).c_str(), F_OK) != 0) {
+            throw_if_refused_before();
             std::filesystem::create_directories(dir);
-            load_and_pin(dir, probe_kernel().bpf_lsm);
+            try {
+                load_and_pin(dir, probe_kernel().bpf_lsm);
+            } catch (const Error& e) {
+                std::error_code ec;
+                std::filesystem::remove_all(dir, ec);  // no half-loaded dir for the next brig
+                remember_refusal(e);
+                throw;
+            }
             remove_unused_pin_dirs(config.bpffs_dir, dir);
         }
     }
@@ -687,6 +735,30 @@ void Monitor::unregister_container(uint64_t cgroup2_id, const RegisteredKeys* ke
 }
 
 void Monitor::unregister_locked(uint64_t cgroup2_id, const RegisteredKeys* keys) noexcept {
+    forget_locked(cgroup2_id, keys);
+    auto& maps = impl_->maps;
+    uint64_t any = 0;
+    if (bpf_map_get_next_key(maps[kContainers].get(), nullptr, &any) == 0)
+        forget_gone_cgroups_locked();
+    // The last container gone: nothing of brig stays attached to the host's syscalls, and no
+    // condemned container is left to look every syscall up for.
+    if (bpf_map_get_next_key(maps[kContainers].get(), nullptr, &any) != 0) {
+        detach_programs(impl_->dir);
+        uint32_t zero = 0;
+        bpf_map_update_elem(maps[kAnyCondemned].get(), &zero, &zero, BPF_ANY);
+    }
+}
+
+// Registrations whose cgroup has gone with no delete to release them (a brig killed between the
+// two, a cgroup removed by someone else): their keys are found by walking the maps.
+void Monitor::forget_gone_cgroups_locked() noexcept {
+    const CgroupLiveness liveness;
+    for (uint64_t cgroup2_id : registered_ids(impl_->maps[kContainers].get()))
+        if (liveness.gone(cgroup2_id))
+            forget_locked(cgroup2_id, nullptr);
+}
+
+void Monitor::forget_locked(uint64_t cgroup2_id, const RegisteredKeys* keys) noexcept {
     auto& maps = impl_->maps;
     // The ring goes back to the pool (left in `rings`): its next holder's watcher skips what
     // is left in it of this container.
@@ -707,7 +779,8 @@ void Monitor::unregister_locked(uint64_t cgroup2_id, const RegisteredKeys* keys)
     } else {
         delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
         delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, true);
-        delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, true);
+        delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key),
+                       offsetof(brig_prefix_key, cgroup_id), cgroup2_id, true);
         delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, true);
     }
     if (!known || (entry.flags & BRIG_CF_EXEC_VERDICTS))
@@ -718,14 +791,6 @@ void Monitor::unregister_locked(uint64_t cgroup2_id, const RegisteredKeys* keys)
     if (slot >= 0) {
         auto key = static_cast<uint32_t>(slot);
         bpf_map_delete_elem(maps[kRingOwners].get(), &key);
-    }
-    // The last container gone: nothing of brig stays attached to the host's syscalls, and no
-    // condemned container is left to look every syscall up for.
-    uint64_t any = 0;
-    if (bpf_map_get_next_key(maps[kContainers].get(), nullptr, &any) != 0) {
-        detach_programs(impl_->dir);
-        uint32_t zero = 0;
-        bpf_map_update_elem(maps[kAnyCondemned].get(), &zero, &zero, BPF_ANY);
     }
 }
 
@@ -783,7 +848,8 @@ size_t Monitor::map_entries_of(uint64_t cgroup2_id) const {
     size_t n = bpf_map_lookup_elem(maps[kContainers].get(), &cgroup2_id, &value) == 0;
     n += delete_keys_of(maps[kExecRules].get(), sizeof(brig_name_key), 0, cgroup2_id, false);
     n += delete_keys_of(maps[kOpenNames].get(), sizeof(brig_name_key), 0, cgroup2_id, false);
-    n += delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key), 4, cgroup2_id, false);
+    n += delete_keys_of(maps[kOpenPaths].get(), sizeof(brig_prefix_key),
+                        offsetof(brig_prefix_key, cgroup_id), cgroup2_id, false);
     n += delete_keys_of(maps[kAddrs].get(), sizeof(brig_addr_key), 0, cgroup2_id, false);
     n += delete_keys_of(maps[kExecApprovals].get(), sizeof(brig_exec_key), 0, cgroup2_id, false);
     n += delete_keys_of(maps[kWrittenFiles].get(), sizeof(brig_inode_key), 0, cgroup2_id, false);

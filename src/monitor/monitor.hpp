@@ -235,6 +235,8 @@ private:
     RegisteredKeys register_locked(const ContainerIdentity& container,
                                    const ContainerPolicy& policy);
     void unregister_locked(uint64_t cgroup2_id, const RegisteredKeys* keys) noexcept;
+    void forget_locked(uint64_t cgroup2_id, const RegisteredKeys* keys) noexcept;
+    void forget_gone_cgroups_locked() noexcept;
     std::unique_ptr<Impl> impl_;
 };
 

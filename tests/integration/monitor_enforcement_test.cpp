@@ -218,26 +218,37 @@ TEST(MonitorPinDir, VersionedByObjectHashAndUnusedOldDirsRemoved) {
         std::function<void()> run;
         ~Cleanup() { run(); }
     } guard{cleanup};
-    // Stand-ins for an older brig's pin dirs: an empty and a non-empty `containers` map.
-    auto pin_containers = [&](const std::string& dir, bool with_entry) {
+    // Stand-ins for an older brig's pin dirs: an empty `containers` map, or one holding the
+    // cgroup2 id `key`.
+    auto pin_containers = [&](const std::string& dir, uint64_t key = 0) {
         int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "containers", 8, 8, 4, nullptr);
         ASSERT_GE(fd, 0);
-        uint64_t key = 42, value = 1;
-        if (with_entry) {
+        uint64_t value = 1;
+        if (key) {
             ASSERT_EQ(bpf_map_update_elem(fd, &key, &value, BPF_ANY), 0);
         }
         ASSERT_EQ(bpf_obj_pin(fd, (dir + "/containers").c_str()), 0);
         ::close(fd);
     };
-    pin_containers(config.bpffs_dir + "/unused", false);
+    pin_containers(config.bpffs_dir + "/unused");
     fs::create_directories(config.bpffs_dir + "/unused/links");  // attached: costs the host
     fs::create_directories(config.bpffs_dir + "/idle");          // detached, used a moment ago
-    pin_containers(config.bpffs_dir + "/idle", false);
+    pin_containers(config.bpffs_dir + "/idle");
     fs::create_directories(config.bpffs_dir + "/stale");  // detached, idle for two hours
-    pin_containers(config.bpffs_dir + "/stale", false);
+    pin_containers(config.bpffs_dir + "/stale");
     fs::last_write_time(config.bpffs_dir + "/stale",
                         fs::file_time_type::clock::now() - std::chrono::hours(2));
-    pin_containers(config.bpffs_dir + "/busy", true);
+    const std::string cgroup2 = brig::test::cgroup2_mount_point();
+    if (cgroup2.empty())
+        GTEST_SKIP() << "no cgroup2 hierarchy mounted";
+    pin_containers(config.bpffs_dir + "/busy", cgroup_id_of(cgroup2));  // a cgroup that is there
+    // Attached, holding only a cgroup that has gone (its brig killed before the delete).
+    const std::string gone_cgroup = cgroup2 + "/brig-pin-test-" + std::to_string(::getpid());
+    fs::create_directory(gone_cgroup);
+    const uint64_t gone_id = cgroup_id_of(gone_cgroup);
+    ASSERT_EQ(::rmdir(gone_cgroup.c_str()), 0);
+    fs::create_directories(config.bpffs_dir + "/ghost/links");
+    pin_containers(config.bpffs_dir + "/ghost", gone_id);
     std::optional<Monitor> monitor;
     try {
         monitor.emplace(Monitor::open(config));
@@ -253,6 +264,38 @@ TEST(MonitorPinDir, VersionedByObjectHashAndUnusedOldDirsRemoved) {
         << "a detached pin dir in use a moment ago was removed";
     EXPECT_TRUE(fs::exists(config.bpffs_dir + "/busy/containers"))
         << "a pin dir still holding a container was removed";
+    EXPECT_FALSE(fs::exists(config.bpffs_dir + "/ghost"))
+        << "a pin dir holding only containers whose cgroup has gone was kept";
+}
+
+// A verifier's refusal of this build's programs is remembered until the next boot (/run): the
+// next brig warns at once instead of spending seconds on the same refusal, and leaves no pin dir.
+TEST(MonitorPinDir, AProgramRefusalAtThisBootIsNotTriedAgain) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root";
+    const std::string refusal = "/run/brig-monitor-" + pin_dir_name() + ".refused";
+    if (fs::exists(refusal))
+        GTEST_SKIP() << "this kernel refused this build's programs: " << refusal;
+    MonitorConfig config;
+    config.bpffs_dir = "/sys/fs/bpf/brig-refusal-test-" + std::to_string(::getpid());
+    std::ofstream(refusal) << "load BPF programs: Argument list too long\n";
+    struct Cleanup {
+        std::string file, dir;
+        ~Cleanup() {
+            fs::remove(file);
+            fs::remove_all(dir);
+        }
+    } guard{refusal, config.bpffs_dir};
+    try {
+        Monitor::open(config);
+        ADD_FAILURE() << "the monitor loaded though this boot refused it";
+    } catch (const brig::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("Argument list too long"), std::string::npos)
+            << e.what();
+    }
+    // Loading makes the pin dir first: none means no second try.
+    EXPECT_FALSE(fs::exists(config.bpffs_dir + "/" + pin_dir_name()))
+        << "the refused programs were loaded again";
 }
 
 namespace {
@@ -317,6 +360,41 @@ TEST_F(MonitorEnforcement, ProgramsAreAttachedOnlyWhileAContainerIsRegistered) {
     monitor_->unregister_container(container_.cgroup2_id);
     EXPECT_FALSE(attached(sys_enter));
     EXPECT_FALSE(attached(exec));
+}
+
+// A registration whose cgroup went with no unregistration (a brig killed between the two, a
+// cgroup removed by someone else) watches nothing: the next unregistration drops it, so the
+// programs detach with the last container that is there. One whose cgroup is there stays.
+TEST_F(MonitorEnforcement, ARegistrationWhoseCgroupHasGoneIsDroppedAndDetachesWithTheLast) {
+    const std::string containers = monitor_->pin_dir() + "/containers";
+    if (entries(containers) != 0)
+        GTEST_SKIP() << "other containers are registered with this brig build's monitor";
+    uint32_t sys_enter = pinned_prog_id(monitor_->pin_dir() + "/progs/brig_sys_enter");
+    auto policy = policy_from(kForbiddenExecRule);
+    auto another = [&](const std::string& suffix) {
+        ContainerIdentity container = container_;
+        container.cgroup2_path += suffix;
+        fs::create_directory(container.cgroup2_path);
+        container.cgroup2_id = cgroup_id_of(container.cgroup2_path);
+        monitor_->register_container(container, policy);
+        return container;
+    };
+    ContainerIdentity gone = another("-gone");
+    ContainerIdentity kept = another("-kept");
+    ASSERT_EQ(::rmdir(gone.cgroup2_path.c_str()), 0);
+    monitor_->register_container(container_, policy);
+    monitor_->unregister_container(container_.cgroup2_id);
+    EXPECT_FALSE(monitor_->is_registered(gone.cgroup2_id));
+    EXPECT_EQ(monitor_->map_entries_of(gone.cgroup2_id), 0u);
+    EXPECT_TRUE(monitor_->is_registered(kept.cgroup2_id)) << "a live cgroup's registration dropped";
+    EXPECT_TRUE(attached(sys_enter));
+    ASSERT_EQ(::rmdir(kept.cgroup2_path.c_str()), 0);
+    // A cgroup of its own: the cgroup programs stay attached to container_'s until it goes.
+    ContainerIdentity last = another("-last");
+    monitor_->unregister_container(last.cgroup2_id);
+    ::rmdir(last.cgroup2_path.c_str());
+    EXPECT_EQ(entries(containers), 0u);
+    EXPECT_FALSE(attached(sys_enter)) << "a gone cgroup's registration keeps the programs attached";
 }
 
 // A container takes a ring made ahead of need and gives it back: create and delete change no

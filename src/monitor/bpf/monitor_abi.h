@@ -317,4 +317,39 @@ struct brig_event {
     char args[BRIG_ARGS_LEN];     /* argv, NUL separated, truncated */
 };
 
+/* The layouts both compilers must agree on (clang -target bpf and the host's C++ compiler): a
+ * field added, moved or padded differently fails the build on either side, not at run time. */
+#ifdef __cplusplus
+#define BRIG_ABI_ASSERT(cond, what) static_assert(cond, what)
+#else
+#define BRIG_ABI_ASSERT(cond, what) _Static_assert(cond, what)
+#endif
+#define BRIG_ABI_SIZE(type, bytes) \
+    BRIG_ABI_ASSERT(sizeof(struct type) == (bytes), "the size of struct " #type " changed")
+BRIG_ABI_SIZE(brig_verdict, 8);
+BRIG_ABI_SIZE(brig_container, 112);
+BRIG_ABI_SIZE(brig_inode_key, 24);
+BRIG_ABI_SIZE(brig_name_key, 72);
+BRIG_ABI_SIZE(brig_prefix_key, 140);
+BRIG_ABI_SIZE(brig_path_verdicts, 8 * BRIG_PATH_OPS);
+BRIG_ABI_SIZE(brig_addr_key, 32);
+BRIG_ABI_SIZE(brig_exec_key, 16);
+BRIG_ABI_SIZE(brig_exec_approval, 576);
+BRIG_ABI_SIZE(brig_repeat_key, 24);
+BRIG_ABI_SIZE(brig_repeat, 40);
+BRIG_ABI_SIZE(brig_drops, 16);
+BRIG_ABI_SIZE(brig_shed_key, 16);
+BRIG_ABI_SIZE(brig_shed, 16);
+BRIG_ABI_SIZE(brig_event, 976);
+/* Where user space finds a key's cgroup when it walks a map for one container's entries. */
+BRIG_ABI_ASSERT(__builtin_offsetof(struct brig_prefix_key, cgroup_id) == 4,
+                "brig_prefix_key.cgroup_id moved");
+BRIG_ABI_ASSERT(__builtin_offsetof(struct brig_name_key, cgroup_id) == 0 &&
+                    __builtin_offsetof(struct brig_addr_key, cgroup_id) == 0 &&
+                    __builtin_offsetof(struct brig_exec_key, cgroup_id) == 0 &&
+                    __builtin_offsetof(struct brig_inode_key, cgroup_id) == 0,
+                "a key's cgroup_id moved");
+#undef BRIG_ABI_SIZE
+#undef BRIG_ABI_ASSERT
+
 #endif
