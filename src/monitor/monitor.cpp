@@ -334,14 +334,15 @@ void remember_refusal(const Error& e) {
     constexpr int kKernelNotSupp = 524;  // the kernel's ENOTSUPP: a helper this kernel lacks
     if (err != E2BIG && err != EACCES && err != EINVAL && err != kKernelNotSupp)
         return;
-    std::ofstream(refusal_file()) << e.what() << "\n";
+    std::ofstream(refusal_file()) << err << ' ' << e.what() << "\n";
 }
 
 void throw_if_refused_before() {
     std::ifstream in(refusal_file());
+    int err = 0;
     std::string text;
-    if (in && std::getline(in, text) && !text.empty())
-        throw Error::passed_on(text + " (as at this boot's first try)", 0);
+    if (in >> err && std::getline(in >> std::ws, text) && !text.empty())
+        throw Error::passed_on(text + " (as at this boot's first try)", err);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "harness.hpp"
 #include "monitor/monitor.hpp"
+#include "monitor_available.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/unique_fd.hpp"
 
@@ -49,6 +50,8 @@ protected:
         } catch (const brig::Error& e) {
             if (std::getenv("BRIG_IN_VM"))  // the VM is where it must load: never a silent skip
                 ADD_FAILURE() << "the eBPF monitor does not load in the VM: " << e.what();
+            else
+                brig::test::fail_if_programs_refused(e);
             GTEST_SKIP() << "eBPF monitor cannot load here: " << e.what();
         }
     }
@@ -253,6 +256,7 @@ TEST(MonitorPinDir, VersionedByObjectHashAndUnusedOldDirsRemoved) {
     try {
         monitor.emplace(Monitor::open(config));
     } catch (const brig::Error& e) {
+        brig::test::fail_if_programs_refused(e);
         GTEST_SKIP() << "eBPF monitor cannot load here: " << e.what();
     }
     EXPECT_EQ(monitor->pin_dir(), config.bpffs_dir + "/" + pin_dir_name());
@@ -278,7 +282,7 @@ TEST(MonitorPinDir, AProgramRefusalAtThisBootIsNotTriedAgain) {
         GTEST_SKIP() << "this kernel refused this build's programs: " << refusal;
     MonitorConfig config;
     config.bpffs_dir = "/sys/fs/bpf/brig-refusal-test-" + std::to_string(::getpid());
-    std::ofstream(refusal) << "load BPF programs: Argument list too long\n";
+    std::ofstream(refusal) << E2BIG << " load BPF programs: Argument list too long\n";
     struct Cleanup {
         std::string file, dir;
         ~Cleanup() {
@@ -292,6 +296,7 @@ TEST(MonitorPinDir, AProgramRefusalAtThisBootIsNotTriedAgain) {
     } catch (const brig::Error& e) {
         EXPECT_NE(std::string(e.what()).find("Argument list too long"), std::string::npos)
             << e.what();
+        EXPECT_EQ(e.errnum(), E2BIG);
     }
     // Loading makes the pin dir first: none means no second try.
     EXPECT_FALSE(fs::exists(config.bpffs_dir + "/" + pin_dir_name()))
