@@ -153,11 +153,18 @@ static __always_inline int report_open(struct brig_container* c, __u64 cgid,
  * waits for sys_exit, which matches the file the kernel opened (symlinks resolved) and reports
  * it there, so that nothing is reported twice. An O_PATH open reads and writes nothing (the
  * kernel runs no file_open hook for it): its reopening through /proc/self/fd/N is the open. */
+/* Before the container's first exec only brig's own init runs in it, setting up the rootfs
+ * (hundreds of opens, mkdirs, mknods): the file rules judge the container's programs, from the
+ * first instruction of the first one. */
+static __always_inline bool setting_up(const struct brig_container* c) {
+    return !c->started;
+}
+
 static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int dirfd,
                                        const char* upath, __u64 flags, __u32 nr) {
     /* Under BPF-LSM, lsm/file_open decides and reports every verdict on the resolved path. */
     struct path_form* f = path_form_scratch();
-    if (lsm_enforces || (flags & O_PATH) || !f)
+    if (lsm_enforces || (flags & O_PATH) || !f || setting_up(c))
         return 0;
     struct brig_prefix_key* key = scratch_key(f, cgid);
     long len = brig_path_form(key, dirfd, (unsigned long)upath);
@@ -214,7 +221,7 @@ static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, 
                                           int dirfd, const char* upath, int new_dirfd,
                                           const char* unew_path) {
     struct path_form* f = path_form_scratch();
-    if (lsm_enforces || !f)
+    if (lsm_enforces || !f || setting_up(c))
         return 0;
     struct brig_prefix_key* key = scratch_key(f, cgid);
     struct brig_verdict verdict = {};
@@ -234,7 +241,7 @@ static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, 
 static __always_inline int handle_fd_write(struct brig_container* c, __u64 cgid, __u32 nr, int fd) {
     struct file* file = fd_file(fd);
     struct path_form* f = path_form_scratch();
-    if (lsm_enforces || !file || !f)
+    if (lsm_enforces || !file || !f || setting_up(c))
         return 0;
     struct brig_prefix_key* key = scratch_key(f, cgid);
     long len = build_path(key->path, BPF_CORE_READ(file, f_path.dentry),
@@ -662,7 +669,7 @@ int BPF_PROG(brig_sys_exit, struct pt_regs* regs, long ret) {
         return 0;
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = bpf_map_lookup_elem(&containers, &cgid);
-    if (!c)
+    if (!c || setting_up(c)) /* brig's init, before the first exec (as at sys_enter) */
         return 0;
     return check_opened_file(c, cgid, regs, nr, ia32, (int)ret);
 }

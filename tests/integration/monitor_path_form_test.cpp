@@ -1,0 +1,144 @@
+// The monitor's path walk (bpf/path_forms.h), run in the kernel by BPF_PROG_TEST_RUN in this
+// test's own task: every way of naming a file must come out as the one path the rules match.
+// The same code runs at every open and path syscall of a container on the tracepoint path.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "harness.hpp"
+#include "monitor_available.hpp"
+#include "path_form_probe.skel.h"
+#include "runtime/common/unique_fd.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct PathFormResult {
+    int64_t len;
+    brig_prefix_key key;
+};
+
+class MonitorPathForm : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0)
+            GTEST_SKIP() << "needs root (BPF)";
+        probe_ = brig_path_form_probe__open();
+        ASSERT_NE(probe_, nullptr);
+        bpf_map* map = nullptr;
+        bpf_object__for_each_map(map, probe_->obj) {
+            bpf_map__set_pin_path(map, nullptr);  // nothing of the probe is pinned
+        }
+        if (brig_path_form_probe__load(probe_) != 0) {
+            int err = errno;
+            std::string why = "the path walk probe does not load: " + std::string(strerror(err));
+            if (std::getenv("BRIG_IN_VM") || err == E2BIG || err == EACCES)
+                FAIL() << why;  // a verifier refusal is brig's bug, on any kernel
+            GTEST_SKIP() << why;
+        }
+        dir_ = fs::temp_directory_path() / ("brig-path-form-" + std::to_string(::getpid()));
+        fs::create_directories(dir_ / "sub");
+        fs::create_directory_symlink("/etc", dir_ / "etc-link");
+        ASSERT_EQ(::chdir(dir_.c_str()), 0);
+    }
+
+    void TearDown() override {
+        if (!dir_.empty()) {
+            [[maybe_unused]] int ignored = ::chdir("/");
+            fs::remove_all(dir_);
+        }
+        if (probe_)
+            brig_path_form_probe__destroy(probe_);
+    }
+
+    // The form of `path` (relative to dirfd) the kernel computed; nullopt when it found none.
+    std::optional<std::string> form(const std::string& path, int dirfd = AT_FDCWD) {
+        uint64_t args[2] = {static_cast<uint64_t>(static_cast<int64_t>(dirfd)),
+                            reinterpret_cast<uint64_t>(path.c_str())};
+        LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = sizeof(args));
+        EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(probe_->progs.path_form_probe), &run), 0)
+            << strerror(errno);
+        uint32_t zero = 0;
+        PathFormResult result{};
+        EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(probe_->maps.path_form_results), &zero, &result),
+                  0);
+        if (result.len <= 0)
+            return std::nullopt;
+        return std::string(result.key.path, strnlen(result.key.path, sizeof(result.key.path)));
+    }
+
+    brig_path_form_probe* probe_ = nullptr;
+    fs::path dir_;
+};
+
+TEST_F(MonitorPathForm, SlashesDotsAndDotDotsFoldToOnePath) {
+    EXPECT_EQ(form("/etc/shadow"), "/etc/shadow");
+    EXPECT_EQ(form("/etc//shadow"), "/etc/shadow");
+    EXPECT_EQ(form("//etc///shadow"), "/etc/shadow");
+    EXPECT_EQ(form("/etc/./shadow"), "/etc/shadow");
+    EXPECT_EQ(form("/tmp/../etc/shadow"), "/etc/shadow");
+    EXPECT_EQ(form("/../../etc/shadow"), "/etc/shadow") << "`..` at the root stays there";
+    EXPECT_EQ(form("/etc/shadow/"), "/etc/shadow");
+    EXPECT_EQ(form("/etc/ssh/../shadow"), "/etc/shadow");
+    EXPECT_EQ(form("/etc/.hidden"), "/etc/.hidden") << "a name starting with '.' is a name";
+    EXPECT_EQ(form("/etc/..."), "/etc/...");
+}
+
+TEST_F(MonitorPathForm, RelativePathsStartFromTheWorkingDirectoryOrTheDirectoryFd) {
+    EXPECT_EQ(form("sub/../x"), dir_.string() + "/x");
+    EXPECT_EQ(form("./x"), dir_.string() + "/x");
+    EXPECT_EQ(form("../" + dir_.filename().string() + "/x"), dir_.string() + "/x");
+    brig::UniqueFd etc(::open("/etc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(etc);
+    EXPECT_EQ(form("shadow", etc.get()), "/etc/shadow");
+    EXPECT_EQ(form("./ssh/../shadow", etc.get()), "/etc/shadow");
+    EXPECT_EQ(form("/etc/shadow", etc.get()), "/etc/shadow") << "an absolute path ignores dirfd";
+}
+
+TEST_F(MonitorPathForm, TheTasksOwnProcMagicLinksAreReplacedByWhatTheyLeadTo) {
+    brig::UniqueFd etc(::open("/etc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(etc);
+    const std::string fd = std::to_string(etc.get());
+    const std::string pid = std::to_string(::getpid());
+    EXPECT_EQ(form("/proc/self/root/etc/shadow"), "/etc/shadow");
+    EXPECT_EQ(form("/proc/thread-self/root/etc/shadow"), "/etc/shadow");
+    EXPECT_EQ(form("/proc/" + pid + "/root/etc/shadow"), "/etc/shadow");
+    EXPECT_EQ(form("/proc/1/root/etc/shadow"), "/etc/shadow") << "any pid's root";
+    EXPECT_EQ(form("/proc/self/cwd/x"), dir_.string() + "/x");
+    EXPECT_EQ(form("/proc/self/fd/" + fd + "/shadow"), "/etc/shadow");
+    EXPECT_EQ(form("/proc/self/task/" + std::to_string(::gettid()) + "/fd/" + fd + "/shadow"),
+              "/etc/shadow");
+    EXPECT_EQ(form("/proc/self/root/proc/self/fd/" + fd + "/shadow"), "/etc/shadow")
+        << "a magic link reached through another";
+    EXPECT_EQ(form("/proc/self/status"), "/proc/self/status") << "not a link: stays as named";
+}
+
+TEST_F(MonitorPathForm, OtherSymlinksStayAsNamedForTheKernelsWalkToResolve) {
+    // sys_exit matches the file the kernel opened; the form at entry keeps the link's name.
+    EXPECT_EQ(form(dir_.string() + "/etc-link/shadow"), dir_.string() + "/etc-link/shadow");
+    EXPECT_EQ(form("etc-link/../x"), dir_.string() + "/x") << "`..` folds lexically";
+}
+
+// A path longer than the rules' keys hold is cut to a prefix ending in '/': rules on its leading
+// directories still match it.
+TEST_F(MonitorPathForm, ALongPathIsCutToAPrefixEndingInASlash) {
+    const std::string longest = "/" + std::string(200, 'a') + "/shadow";
+    auto cut = form(longest);
+    ASSERT_TRUE(cut);
+    EXPECT_LT(cut->size(), size_t{BRIG_PREFIX_LEN});
+    EXPECT_EQ(cut->back(), '/') << *cut;
+    EXPECT_EQ(longest.compare(0, cut->size() - 1, *cut, 0, cut->size() - 1), 0) << *cut;
+}
+
+}  // namespace
