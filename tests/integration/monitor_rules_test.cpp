@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <regex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -436,6 +438,38 @@ private:
     std::string request_;
 };
 
+// What Falcosidekick's handler accepts, field by field as its FalcoPayload decodes them: a
+// non-empty output (else 400), a priority by one of Falco's names, an RFC 3339 time (Go's
+// time.Time), output_fields an object of scalars, tags strings, the rest strings.
+static void expect_falcosidekick_payload(const Json& body) {
+    ASSERT_TRUE(body.is_object()) << body;
+    ASSERT_TRUE(body.contains("output") && body["output"].is_string()) << body;
+    EXPECT_FALSE(body["output"].get<std::string>().empty());
+    for (const char* field : {"rule", "source", "hostname"}) {
+        EXPECT_TRUE(body.contains(field) && body[field].is_string()) << field << ": " << body;
+    }
+    EXPECT_EQ(body.value("source", ""), "syscall");
+    static const std::set<std::string> priorities = {
+        "Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"};
+    EXPECT_TRUE(priorities.count(body.value("priority", ""))) << body;
+    static const std::regex rfc3339(
+        R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2}))");
+    EXPECT_TRUE(std::regex_match(body.value("time", ""), rfc3339)) << body;
+    ASSERT_TRUE(body.contains("output_fields") && body["output_fields"].is_object()) << body;
+    for (const auto& [name, value] : body["output_fields"].items()) {
+        EXPECT_TRUE(value.is_primitive()) << name << " is not a scalar: " << value;
+    }
+    if (body.contains("tags")) {
+        ASSERT_TRUE(body["tags"].is_array()) << body;
+        for (const auto& tag : body["tags"]) {
+            EXPECT_TRUE(tag.is_string()) << tag;
+        }
+    }
+    if (body.contains("uuid")) {
+        EXPECT_TRUE(body["uuid"].is_string()) << body;
+    }
+}
+
 TEST_F(MonitorRulesTest, AlertsReachSyslogHttpAndAProgram) {
     fs::path syslog_path = tmp_dir() / "syslog.sock";
     TestFd syslog(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -464,6 +498,9 @@ TEST_F(MonitorRulesTest, AlertsReachSyslogHttpAndAProgram) {
     EXPECT_NE(request.find("Content-Type: application/json\r\n"), std::string::npos);
     auto body = Json::parse(request.substr(request.find("\r\n\r\n") + 4), nullptr, false);
     EXPECT_EQ(body, w.alerts[0]) << request;
+    expect_falcosidekick_payload(body);
+    EXPECT_EQ(body["output_fields"]["fd.name"], "/etc/shadow");
+    EXPECT_TRUE(body["output_fields"]["user.uid"].is_number()) << "numbers stay numbers";
 
     char datagram[8192] = {};
     ssize_t n = ::recv(syslog.get(), datagram, sizeof(datagram) - 1, MSG_DONTWAIT);
