@@ -122,6 +122,10 @@ std::string socket_domain(uint32_t domain) {
     }
 }
 
+bool is_symlink(const std::string& evt_type) {
+    return evt_type == "symlink" || evt_type == "symlinkat";
+}
+
 // The path arguments under Falco's names for each syscall.
 void set_path_args(EventFields& f, const brig_event& e, const std::string& path) {
     auto& v = f.values;
@@ -136,6 +140,14 @@ void set_path_args(EventFields& f, const brig_event& e, const std::string& path)
     } else if (type.starts_with("rename") || type.starts_with("link")) {
         v["evt.arg.oldpath"] = path;
         v["evt.args"] = "oldpath=" + path + " newpath=" + bounded(e.new_path, sizeof(e.new_path));
+    } else if (is_symlink(type)) {  // path is the target, new_path the link made
+        std::string linkpath = bounded(e.new_path, sizeof(e.new_path));
+        v["evt.arg.target"] = path;
+        v["evt.arg.linkpath"] = linkpath;
+        v["evt.args"] = "target=" + path + " linkpath=" + linkpath;
+        set_path_fields(f, linkpath);
+        v["fd.nameraw"] = linkpath;
+        return;
     } else {
         const char* arg = type == "unlinkat"                        ? "evt.arg.name"
                           : type.find("chmod") != std::string::npos ? "evt.arg.filename"
@@ -229,7 +241,7 @@ EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
     }
     if (e.type == BRIG_EV_OPEN || e.type == BRIG_EV_PATH)
         set_path_args(f, e, path);
-    if (e.type == BRIG_EV_PATH && e.new_path[0])
+    if (e.type == BRIG_EV_PATH && e.new_path[0] && !is_symlink(v["evt.type"]))
         v["evt.arg.newpath"] = bounded(e.new_path, sizeof(e.new_path));
     if (e.type == BRIG_EV_SOCKET) {
         v["evt.arg.domain"] = socket_domain(e.flags);
@@ -487,9 +499,10 @@ std::vector<Alert> match_event(const brig_event& event, const ContainerPolicy& p
                                ProcessTable& processes, uint64_t count) {
     EventFields fields = event_fields(event, policy);
     processes.complete(event, fields);
-    // A rename touches two paths: a rule on either one (fd.name) matches.
+    // A rename or link touches two paths: a rule on either one (fd.name) matches. (A symlink's
+    // second string is its target, not a path it touches.)
     std::optional<EventFields> renamed_to;
-    if (event.type == BRIG_EV_PATH && event.new_path[0]) {
+    if (event.type == BRIG_EV_PATH && event.new_path[0] && !is_symlink(fields.values["evt.type"])) {
         renamed_to = fields;
         set_path_fields(*renamed_to, bounded(event.new_path, sizeof(event.new_path)));
     }

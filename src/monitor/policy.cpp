@@ -32,8 +32,10 @@ std::map<std::string, PathVerdicts> KernelPlan::folded_paths() const {
     // Writing below a directory covers changing its entries too (what Landlock's write rights
     // refuse there): every path operation but chmod takes the open-for-writing verdict.
     constexpr brig_path_op kEntryChanges[] = {
-        BRIG_PATH_UNLINK,   BRIG_PATH_UNLINKAT,  BRIG_PATH_RMDIR, BRIG_PATH_RENAME,
-        BRIG_PATH_RENAMEAT, BRIG_PATH_RENAMEAT2, BRIG_PATH_MKDIR, BRIG_PATH_MKDIRAT};
+        BRIG_PATH_UNLINK,   BRIG_PATH_UNLINKAT,  BRIG_PATH_RMDIR,   BRIG_PATH_RENAME,
+        BRIG_PATH_RENAMEAT, BRIG_PATH_RENAMEAT2, BRIG_PATH_MKDIR,   BRIG_PATH_MKDIRAT,
+        BRIG_PATH_LINK,     BRIG_PATH_LINKAT,    BRIG_PATH_SYMLINK, BRIG_PATH_SYMLINKAT,
+        BRIG_PATH_MKNOD,    BRIG_PATH_MKNODAT,   BRIG_PATH_TRUNCATE};
     for (auto& [path, verdicts] : folded) {
         for (size_t op = 0; op < paths.size(); ++op)
             for (const auto& [prefix, verdict] : paths[op])

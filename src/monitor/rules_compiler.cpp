@@ -101,7 +101,16 @@ bool add_prefix(std::set<std::string>& into, const std::string& prefix, bool abs
 
 bool is_path_arg(std::string_view field) {
     return field == "evt.arg.path" || field == "evt.arg.name" || field == "evt.arg.filename" ||
-           field == "evt.arg.oldpath" || field == "evt.arg.newpath";
+           field == "evt.arg.oldpath" || field == "evt.arg.newpath" || field == "evt.arg.linkpath";
+}
+
+// A term on a symlink's target (or an and/or of such): a string the kernel cannot key (nothing
+// is resolved at symlink time), so every symlink of the container goes to user space to decide.
+bool is_target_term(const Expr& t) {
+    if (t.kind == Expr::Kind::compare)
+        return t.field == "evt.arg.target";
+    return !t.children.empty() && std::all_of(t.children.begin(), t.children.end(),
+                                              [](const auto& c) { return is_target_term(*c); });
 }
 
 // A term on the path (fd.name = in startswith pmatch, fd.directory) as prefixes: whether the
@@ -238,10 +247,19 @@ ClassMatch compile_path(const ClassTerms& in) {
                 m.used[i] = *consumed;
                 keyed = true;
             }
+    const bool symlinks_only = std::all_of(in.types.begin(), in.types.end(), [](const auto& t) {
+        return t == "symlink" || t == "symlinkat";
+    });
+    if (!keyed && symlinks_only &&
+        std::any_of(in.terms.begin(), in.terms.end(), [](auto* t) { return is_target_term(*t); })) {
+        for (uint32_t op : ops)
+            m.keys.paths[op].insert("/");
+        return m;  // not exact: user space matches the target
+    }
     if (!keyed)
         m.warnings.push_back(
-            "unlink, rmdir, rename, chmod and mkdir rules need fd.name (=, in, startswith, "
-            "pmatch) or fd.directory to be observed; it never fires");
+            "path operation rules need fd.name (=, in, startswith, pmatch) or fd.directory "
+            "(a symlink's: or evt.arg.target) to be observed; it never fires");
     m.exact = keyed && clean;
     return m;
 }
@@ -455,7 +473,14 @@ uint64_t landlock_rights(size_t op) {
         case BRIG_PATH_MKDIR:
         case BRIG_PATH_MKDIRAT:
             return LANDLOCK_ACCESS_FS_MAKE_DIR;
-        default:
+        case BRIG_PATH_SYMLINK:
+        case BRIG_PATH_SYMLINKAT:
+            return LANDLOCK_ACCESS_FS_MAKE_SYM;
+        case BRIG_PATH_MKNOD:
+        case BRIG_PATH_MKNODAT:
+            return LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+                   LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_SOCK;
+        default:  // links and truncate(2): no right of their own (the tracepoint kills)
             return 0;
     }
 }

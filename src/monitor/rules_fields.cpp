@@ -63,8 +63,8 @@ const std::vector<FieldInfo> kSupplied = {
     {"evt.type", S, false,
      "syscall: execve, open, openat, openat2, creat, unlink, unlinkat, "
      "rmdir, rename, renameat, renameat2, chmod, fchmodat, fchmodat2, "
-     "mkdir, mkdirat, socket, connect, bind, ptrace, memfd_create, "
-     "init_module, finit_module, bpf"},
+     "mkdir, mkdirat, link, linkat, symlink, symlinkat, mknod, mknodat, truncate, "
+     "socket, connect, bind, ptrace, memfd_create, init_module, finit_module, bpf"},
     {"evt.num", N, false, "event number, from 1 in each container's watcher"},
     {"evt.hostname", S, true, "the host's name"},
     {"evt.is_open_write", B, false, "open for writing, creating or truncating"},
@@ -73,11 +73,14 @@ const std::vector<FieldInfo> kSupplied = {
     {"evt.arg.domain", S, false, "socket domain: AF_PACKET, AF_INET, ..."},
     {"evt.arg.request", S, false, "ptrace request by name: PTRACE_POKETEXT, PTRACE_ATTACH, ..."},
     {"evt.arg.name", S, false, "path argument of open, openat, openat2, creat, unlinkat"},
-    {"evt.arg.path", S, false, "path argument of unlink, rmdir, mkdir, mkdirat"},
+    {"evt.arg.path", S, false, "path argument of unlink, rmdir, mkdir, mkdirat, mknod, truncate"},
     {"evt.arg.filename", S, false, "execve's program, the file of chmod and fchmodat"},
-    {"evt.arg.oldpath", S, false, "source of a rename"},
+    {"evt.arg.oldpath", S, false, "source of a rename or hard link"},
     {"evt.arg.newpath", S, false,
-     "destination of a rename (fd.name is its source; a rule on fd.name matches either)"},
+     "destination of a rename or hard link (fd.name is its source; a rule on fd.name matches "
+     "either)"},
+    {"evt.arg.target", S, false, "what a symlink points to, as given (not a path resolved)"},
+    {"evt.arg.linkpath", S, false, "the symlink made (fd.name)"},
     {"evt.args", S, false, "the arguments brig reads, as name=value pairs"},
     {"proc.name", S, false, "process name (basename of the executable)"},
     {"proc.exe", S, false, "executable path as given to execve (argv[0] for applets)"},

@@ -308,6 +308,44 @@ protected:
     }
 };
 
+// Falco's stock "Create Symlink Over Sensitive Files", as its file writes it: a rule on the
+// target string, which the kernel cannot key, so every symlink is reported and user space decides.
+constexpr const char* kSymlinkRules = R"yaml(
+- list: sensitive_file_names
+  items: [/etc/shadow, /etc/sudoers]
+- macro: create_symlink
+  condition: (evt.type in (symlink, symlinkat))
+- rule: Create Symlink Over Sensitive Files
+  desc: d
+  condition: create_symlink and evt.arg.target in (sensitive_file_names)
+  output: "Symlinks created over sensitive files | target=%evt.arg.target linkpath=%evt.arg.linkpath evt_type=%evt.type file=%fd.name user.uid=%user.uid process=%proc.name container.id=%container.id"
+  priority: WARNING
+  tags: [filesystem, mitre_credential_access]
+)yaml";
+
+TEST_F(MonitorRulesTest, ASymlinkToASensitiveFileIsAlertedWithItsTargetAndLinkpath) {
+    write_file(tmp_dir() / "symlinks.yaml", kSymlinkRules);
+    write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "symlinks.yaml").string() +
+                 R"("]}})");
+    bundle().set_script(
+        "cd /tmp && ln -s /etc/shadow s && ln -s /etc/passwd p && ln -s ../etc/hosts h && echo "
+        "made");
+    auto w = run_watched();
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "made\n") << w.result.err;
+    EXPECT_TRUE(fs::is_symlink(bundle().rootfs() / "tmp/s")) << "an alert rule refused it";
+    expect_alert(w, "Create Symlink Over Sensitive Files", "Warning", "filesystem",
+                 {{"evt.arg.target", "/etc/shadow"},
+                  {"evt.arg.linkpath", "/tmp/s"},
+                  {"fd.name", "/tmp/s"},
+                  {"proc.name", "ln"}},
+                 "alert");
+    size_t symlink_alerts = 0;
+    for (const auto& alert : w.alerts)
+        symlink_alerts += alert["rule"] == "Create Symlink Over Sensitive Files";
+    EXPECT_EQ(symlink_alerts, 1u) << "only the link to /etc/shadow: " << Json(w.alerts).dump();
+}
+
 TEST_F(MonitorPathOpsTest, UnlinkKillsTheContainer) {
     bundle().set_script("rm /vault/data; echo survived");
     auto w = run_watched();

@@ -14,6 +14,7 @@
 
 #include "monitor/alerts.hpp"
 #include "monitor/bpf/monitor_abi.h"
+#include "monitor/bpf/syscall_table.h"
 #include "monitor/container_users.hpp"
 #include "monitor/monitor.hpp"
 #include "monitor/rules.hpp"
@@ -384,6 +385,90 @@ TEST(FalcoRules, NestedEventTypesAndPathArgumentsReachTheKernelPlan) {
     EXPECT_FALSE(policy.rules[1].decided_in_kernel);
     EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAME]["/bin/"].action, BRIG_ACT_REPORT);
     EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAMEAT]["/bin/"].rule_id, 2u);
+}
+
+// Falco's "Create Symlink Over Sensitive Files" and "Create Hardlink Over Sensitive Files", as
+// the stock file writes them (lists, macros, an or of `in` on evt.arg.target).
+constexpr const char* kLinkRules = R"yaml(
+- list: sensitive_file_names
+  items: [/etc/shadow, /etc/sudoers]
+- list: sensitive_directory_names
+  items: [/, /etc, /etc/, /root, /root/]
+- macro: create_symlink
+  condition: (evt.type in (symlink, symlinkat))
+- macro: create_hardlink
+  condition: (evt.type in (link, linkat))
+- rule: Create Symlink Over Sensitive Files
+  desc: d
+  condition: >
+    create_symlink
+    and (evt.arg.target in (sensitive_file_names) or evt.arg.target in (sensitive_directory_names))
+  output: Symlinks created over sensitive files | target=%evt.arg.target linkpath=%evt.arg.linkpath evt_type=%evt.type
+  priority: WARNING
+- rule: Create Hardlink Over Sensitive Files
+  desc: d
+  condition: create_hardlink and (evt.arg.oldpath in (sensitive_file_names))
+  output: Hardlinks created over sensitive files | target=%evt.arg.oldpath linkpath=%evt.arg.newpath
+  priority: WARNING
+- rule: Device node below srv
+  desc: d
+  condition: evt.type in (mknod, mknodat) and fd.name startswith /srv/
+  output: mknod %fd.name
+  priority: ERROR
+  action: kill
+)yaml";
+
+TEST(FalcoRules, LinksSymlinksAndMknodAreRuledUnderTheirOwnSlots) {
+    RuleSet set;
+    load_rules(kLinkRules, "links.yaml", set);
+    ContainerIdentity c;
+    c.id = "c1";
+    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    for (const auto& w : policy.warnings)
+        EXPECT_EQ(w.find("never fires"), std::string::npos) << w;
+    for (const auto& rule : set.rules)
+        EXPECT_TRUE(rule.skipped.empty()) << rule.name << ": " << rule.skipped;
+    ASSERT_EQ(policy.rules.size(), 3u);
+    // A target is no path the kernel resolves: every symlink is reported, user space decides.
+    EXPECT_FALSE(policy.rules[0].decided_in_kernel);
+    EXPECT_EQ(policy.kernel.paths[BRIG_PATH_SYMLINK]["/"].action, BRIG_ACT_REPORT);
+    EXPECT_EQ(policy.kernel.paths[BRIG_PATH_SYMLINKAT]["/"].rule_id, 1u);
+    const std::string shadow = std::string("/etc/shadow") + '\0';
+    EXPECT_EQ(policy.kernel.paths[BRIG_PATH_LINK][shadow].rule_id, 2u);
+    EXPECT_EQ(policy.kernel.paths[BRIG_PATH_LINKAT][shadow].action, BRIG_ACT_REPORT);
+    EXPECT_EQ(policy.kernel.paths[BRIG_PATH_MKNODAT]["/srv/"].action,
+              BRIG_ACT_REPORT | BRIG_ACT_KILL);
+    EXPECT_TRUE(policy.rules[2].decided_in_kernel);
+    EXPECT_TRUE(policy.kernel.paths[BRIG_PATH_OPEN_WRITE].empty()) << "not ruled as writes";
+}
+
+TEST(FalcoRules, ASymlinksTargetAndLinkpathAreFalcosFields) {
+    RuleSet set;
+    load_rules(kLinkRules, "links.yaml", set);
+    ContainerIdentity c;
+    c.id = "c1";
+    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    ProcessTable processes;
+    brig_event link{};
+    link.type = BRIG_EV_PATH;
+    link.syscall_nr = NR_symlinkat;
+    link.rule_id = 1;
+    snprintf(link.path, sizeof(link.path), "/etc/shadow");  // the target, as given
+    snprintf(link.new_path, sizeof(link.new_path), "/tmp/s");
+    auto alerts = match_event(link, policy, processes);
+    ASSERT_EQ(alerts.size(), 1u);
+    auto j = nlohmann::json::parse(alert_json(alerts[0]));
+    EXPECT_EQ(j["rule"], "Create Symlink Over Sensitive Files");
+    EXPECT_EQ(j["output_fields"]["evt.arg.target"], "/etc/shadow");
+    EXPECT_EQ(j["output_fields"]["evt.arg.linkpath"], "/tmp/s");
+    EXPECT_EQ(j["output_fields"]["evt.type"], "symlinkat");
+    EXPECT_NE(j["output"].get<std::string>().find("target=/etc/shadow linkpath=/tmp/s"),
+              std::string::npos)
+        << j["output"];
+    snprintf(link.path, sizeof(link.path), "/tmp/other");
+    EXPECT_TRUE(match_event(link, policy, processes).empty()) << "another target";
+    snprintf(link.path, sizeof(link.path), "/etc");
+    EXPECT_EQ(match_event(link, policy, processes).size(), 1u) << "a sensitive directory";
 }
 
 TEST(FalcoRules, DroppedEventsAreAlertedUnderFalcosInternalName) {

@@ -291,7 +291,9 @@ TEST(MonitorCompiler, WritingBelowADirectoryCoversChangingItsEntriesButNotChmod)
     plan.paths[BRIG_PATH_UNLINK]["/srv/"] = {2, BRIG_ACT_REPORT};
     auto paths = plan.folded_paths();
     for (auto op : {BRIG_PATH_UNLINK, BRIG_PATH_UNLINKAT, BRIG_PATH_RMDIR, BRIG_PATH_RENAME,
-                    BRIG_PATH_RENAMEAT, BRIG_PATH_RENAMEAT2, BRIG_PATH_MKDIR, BRIG_PATH_MKDIRAT})
+                    BRIG_PATH_RENAMEAT, BRIG_PATH_RENAMEAT2, BRIG_PATH_MKDIR, BRIG_PATH_MKDIRAT,
+                    BRIG_PATH_LINK, BRIG_PATH_LINKAT, BRIG_PATH_SYMLINK, BRIG_PATH_SYMLINKAT,
+                    BRIG_PATH_MKNOD, BRIG_PATH_MKNODAT, BRIG_PATH_TRUNCATE})
         EXPECT_EQ(paths["/etc/"].ops[op].rule_id, 1u) << op;
     EXPECT_EQ(paths["/etc/"].ops[BRIG_PATH_CHMOD].action, 0u);
     EXPECT_EQ(paths["/etc/"].ops[BRIG_PATH_OPEN].action, 0u);

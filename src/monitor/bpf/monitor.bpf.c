@@ -5,10 +5,10 @@
  * write), cgroup programs attached to each container's cgroup2 dir deny sockets and connects.
  * Every program first looks the current cgroup up in `containers`: host processes and other
  * runtimes' containers leave after one hash lookup. */
+#include "code_exec_tracepoint.h"
 #include "exec_verdicts.h"
 #include "monitor_common.h"
 #include "path_forms.h"
-#include "code_exec_tracepoint.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -210,13 +210,12 @@ static __always_inline int report_path_op(struct brig_container* c, __u64 cgid,
     return 0;
 }
 
-/* unlink, rmdir, rename and link (both paths), chmod, mkdir, symlink (the new entry), mknod,
- * truncate, on the paths in their normal form (a symlinked directory on the way stays
- * unresolved: path_forms.h). Landlock refuses those among them that write, in advance, where a
- * rule denies; here deny and kill stop the task (BPF-LSM refuses all of them and reports every
- * verdict itself). A rule on writing below a directory reaches all but chmod: link, symlink,
- * mknod and truncate are ruled under it (`op` BRIG_PATH_OPEN_WRITE), and user space folds it
- * into the verdicts of the others (KernelPlan::folded_paths). */
+/* unlink, rmdir, rename and link (both paths), chmod, mkdir, mknod, truncate, on the paths in
+ * their normal form (a symlinked directory on the way stays unresolved: path_forms.h). Landlock
+ * refuses those among them that write, in advance, where a rule denies; here deny and kill stop
+ * the task (BPF-LSM refuses all of them and reports every verdict itself). A rule on writing
+ * below a directory reaches all but chmod: user space folds it into the verdicts of the others
+ * (KernelPlan::folded_paths). */
 static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, __u32 op, __u32 nr,
                                           int dirfd, const char* upath, int new_dirfd,
                                           const char* unew_path) {
@@ -235,6 +234,22 @@ static __always_inline int handle_path_op(struct brig_container* c, __u64 cgid, 
     if (unew_path)
         return report_path_op(c, cgid, &verdict, nr, f->kept, key->path);
     return report_path_op(c, cgid, &verdict, nr, key->path, 0);
+}
+
+/* symlink and symlinkat: ruled on the new entry at `ulinkpath`; the target is a string, not a
+ * path the kernel resolves now, and goes to user space as given (evt.arg.target). */
+static __always_inline int handle_symlink(struct brig_container* c, __u64 cgid, __u32 nr,
+                                          const char* utarget, int dirfd, const char* ulinkpath) {
+    struct path_form* f = path_form_scratch();
+    if (lsm_enforces || !f || setting_up(c))
+        return 0;
+    struct brig_prefix_key* key = scratch_key(f, cgid);
+    struct brig_verdict verdict = {};
+    path_verdict(c, key, dirfd, ulinkpath, path_op_of(nr), &verdict);
+    if (!verdict.action)
+        return 0;
+    bpf_probe_read_user_str(f->kept, sizeof(f->kept), utarget);
+    return report_path_op(c, cgid, &verdict, nr, f->kept, key->path);
 }
 
 /* ftruncate: the path of the file the fd holds (the kernel's own, as sys_exit takes it). */
@@ -424,22 +439,20 @@ static __always_inline int handle_path_syscall(struct brig_container* c, __u64 c
             return handle_path_op(c, cgid, path_op_of(nr), nr, (int)ARG(1), PATH_ARG(2),
                                   (int)ARG(3), PATH_ARG(4));
         case NR_link:
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(1),
-                                  AT_FDCWD, PATH_ARG(2));
+            return handle_path_op(c, cgid, BRIG_PATH_LINK, nr, AT_FDCWD, PATH_ARG(1), AT_FDCWD,
+                                  PATH_ARG(2));
         case NR_linkat:
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(1), PATH_ARG(2),
+            return handle_path_op(c, cgid, BRIG_PATH_LINKAT, nr, (int)ARG(1), PATH_ARG(2),
                                   (int)ARG(3), PATH_ARG(4));
-        case NR_symlink: /* (target, linkpath): the new entry is what is written */
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(2), 0, 0);
-        case NR_symlinkat:
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(2), PATH_ARG(3), 0,
-                                  0);
+        case NR_symlink: /* (target, linkpath) */
+            return handle_symlink(c, cgid, nr, PATH_ARG(1), AT_FDCWD, PATH_ARG(2));
+        case NR_symlinkat: /* (target, newdirfd, linkpath) */
+            return handle_symlink(c, cgid, nr, PATH_ARG(1), (int)ARG(2), PATH_ARG(3));
         case NR_mknod:
         case NR_truncate:
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, AT_FDCWD, PATH_ARG(1), 0, 0);
+            return handle_path_op(c, cgid, path_op_of(nr), nr, AT_FDCWD, PATH_ARG(1), 0, 0);
         case NR_mknodat:
-            return handle_path_op(c, cgid, BRIG_PATH_OPEN_WRITE, nr, (int)ARG(1), PATH_ARG(2), 0,
-                                  0);
+            return handle_path_op(c, cgid, BRIG_PATH_MKNODAT, nr, (int)ARG(1), PATH_ARG(2), 0, 0);
         case NR_ftruncate:
             return handle_fd_write(c, cgid, nr, (int)ARG(1));
         default:

@@ -166,6 +166,13 @@ enum brig_path_op {
     BRIG_PATH_FCHMODAT2,
     BRIG_PATH_MKDIR,
     BRIG_PATH_MKDIRAT,
+    BRIG_PATH_LINK, /* hard links: either path */
+    BRIG_PATH_LINKAT,
+    BRIG_PATH_SYMLINK, /* the new entry (its target is reported, not matched) */
+    BRIG_PATH_SYMLINKAT,
+    BRIG_PATH_MKNOD,
+    BRIG_PATH_MKNODAT,
+    BRIG_PATH_TRUNCATE,
     BRIG_PATH_OPS,
 };
 
@@ -313,7 +320,7 @@ struct brig_event {
     char pcomm[BRIG_COMM_LEN];
     char exe[BRIG_NAME_LEN]; /* basename of the running executable */
     char path[BRIG_PATH_LEN];
-    char new_path[BRIG_PATH_LEN]; /* rename: the destination */
+    char new_path[BRIG_PATH_LEN]; /* rename, link: the destination; symlink: the new entry */
     char args[BRIG_ARGS_LEN];     /* argv, NUL separated, truncated */
 };
 

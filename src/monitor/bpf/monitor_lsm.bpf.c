@@ -304,10 +304,11 @@ int BPF_PROG(brig_lsm_mprotect, struct vm_area_struct* vma, unsigned long reqpro
 
 /* A change to `a` (and `b`, the other end of a rename or link), on the paths the kernel resolved:
  * the rules on the syscall's operation, or on `fallback` where the syscall has none of its own
- * (link, symlink, mknod, truncate: BRIG_PATH_OPEN_WRITE, writing below a directory, which user
- * space also folds into every entry-changing operation, as Landlock's write rights refuse them). */
+ * (an open's O_CREAT or O_TRUNC reaching mknod or truncate: BRIG_PATH_OPEN_WRITE, writing below
+ * a directory, which user space also folds into every entry-changing operation, as Landlock's
+ * write rights refuse them). `target`: a symlink's (reported first, its entry `a` second). */
 static __always_inline int check_path_op(const struct place* a, const struct place* b,
-                                         __u32 fallback) {
+                                         const char* target, __u32 fallback) {
     __u64 cgid = bpf_get_current_cgroup_id();
     struct brig_container* c = watched(cgid);
     if (!c)
@@ -328,7 +329,12 @@ static __always_inline int check_path_op(const struct place* a, const struct pla
     if (!e)
         return answer;
     e->syscall_nr = nr;
-    path_of(e->path, a);
+    if (target) {
+        bpf_probe_read_kernel_str(e->path, BRIG_PREFIX_LEN, target);
+        path_of(e->new_path, a);
+    } else {
+        path_of(e->path, a);
+    }
     if (b)
         path_of(e->new_path, b);
     submit_event(c, e);
@@ -341,7 +347,7 @@ static __always_inline int check_entry_change(int ret, const struct path* dir,
     if (ret)
         return earlier(ret);
     struct place p = place_in(dir, dentry);
-    return check_path_op(&p, 0, BRIG_PATH_OPEN_WRITE);
+    return check_path_op(&p, 0, 0, BRIG_PATH_OPEN_WRITE);
 }
 
 /* A new file: an open creating it (refused before it exists), or mknod/mkfifo. */
@@ -353,7 +359,7 @@ int BPF_PROG(brig_lsm_mknod, const struct path* dir, struct dentry* dentry, umod
     struct place p = place_in(dir, dentry);
     if (is_open_syscall(current_syscall()))
         return check_open(&p, true, O_CREAT, false);
-    return check_path_op(&p, 0, BRIG_PATH_OPEN_WRITE);
+    return check_path_op(&p, 0, 0, BRIG_PATH_OPEN_WRITE);
 }
 
 SEC("lsm/path_unlink")
@@ -374,7 +380,10 @@ int BPF_PROG(brig_lsm_mkdir, const struct path* dir, struct dentry* dentry, umod
 SEC("lsm/path_symlink")
 int BPF_PROG(brig_lsm_symlink, const struct path* dir, struct dentry* dentry, const char* old_name,
              int ret) {
-    return check_entry_change(ret, dir, dentry);
+    if (ret)
+        return earlier(ret);
+    struct place p = place_in(dir, dentry);
+    return check_path_op(&p, 0, old_name, BRIG_PATH_OPEN_WRITE);
 }
 
 /* A hard link: a new entry, and a way to write the old file from elsewhere later. */
@@ -385,7 +394,7 @@ int BPF_PROG(brig_lsm_link, struct dentry* old_dentry, const struct path* new_di
         return earlier(ret);
     struct place to = place_in(new_dir, new_dentry);
     struct place from = {old_dentry, to.mnt, 0};
-    return check_path_op(&from, &to, BRIG_PATH_OPEN_WRITE);
+    return check_path_op(&from, &to, 0, BRIG_PATH_OPEN_WRITE);
 }
 
 SEC("lsm/path_truncate")
@@ -394,7 +403,7 @@ int BPF_PROG(brig_lsm_truncate, const struct path* path, int ret) {
     if (ret || is_open_syscall(current_syscall()))
         return earlier(ret);
     struct place p = place_in(path, 0);
-    return check_path_op(&p, 0, BRIG_PATH_OPEN_WRITE);
+    return check_path_op(&p, 0, 0, BRIG_PATH_OPEN_WRITE);
 }
 
 SEC("lsm/path_chmod")
@@ -402,7 +411,7 @@ int BPF_PROG(brig_lsm_chmod, const struct path* path, umode_t mode, int ret) {
     if (ret)
         return earlier(ret);
     struct place p = place_in(path, 0);
-    return check_path_op(&p, 0, BRIG_PATH_OPS);
+    return check_path_op(&p, 0, 0, BRIG_PATH_OPS);
 }
 
 SEC("lsm/path_rename")
@@ -412,7 +421,7 @@ int BPF_PROG(brig_lsm_rename, const struct path* old_dir, struct dentry* old_den
         return earlier(ret);
     struct place from = place_in(old_dir, old_dentry);
     struct place to = place_in(new_dir, new_dentry);
-    return check_path_op(&from, &to, BRIG_PATH_OPEN_WRITE);
+    return check_path_op(&from, &to, 0, BRIG_PATH_OPEN_WRITE);
 }
 
 /* `report`: false where the sys_enter tracepoint reports the syscall itself. */

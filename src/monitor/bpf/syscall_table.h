@@ -46,7 +46,7 @@
 
 /* The path syscalls the kernel rules under a verdict slot of their own (enum brig_path_op in
  * monitor_abi.h): X(name, slot). The BPF C maps numbers to slots with it and the rules compiler
- * evt.type names; link, symlink, mknod and truncate are ruled as opens for writing. */
+ * evt.type names. (ftruncate, by fd, is ruled as an open for writing of the fd's file.) */
 #define BRIG_PATH_SYSCALLS(X)         \
     X(unlink, BRIG_PATH_UNLINK)       \
     X(unlinkat, BRIG_PATH_UNLINKAT)   \
@@ -58,7 +58,14 @@
     X(fchmodat, BRIG_PATH_FCHMODAT)   \
     X(fchmodat2, BRIG_PATH_FCHMODAT2) \
     X(mkdir, BRIG_PATH_MKDIR)         \
-    X(mkdirat, BRIG_PATH_MKDIRAT)
+    X(mkdirat, BRIG_PATH_MKDIRAT)     \
+    X(link, BRIG_PATH_LINK)           \
+    X(linkat, BRIG_PATH_LINKAT)       \
+    X(symlink, BRIG_PATH_SYMLINK)     \
+    X(symlinkat, BRIG_PATH_SYMLINKAT) \
+    X(mknod, BRIG_PATH_MKNOD)         \
+    X(mknodat, BRIG_PATH_MKNODAT)     \
+    X(truncate, BRIG_PATH_TRUNCATE)
 
 /* NR_<name>: the x86-64 numbers; IA32_NR_<name>: the ia32 ones. Two ia32 calls without an
  * x86-64 row: old_mmap (mmap's arguments in a struct) and socketcall (socket, bind, connect). */
