@@ -311,17 +311,29 @@ std::string hostname() {
     return name;
 }
 
+constexpr const char* kIdentityFields[] = {
+    "container.id",        "container.name", "container.image.repository",
+    "container.image.tag", "k8s.ns.name",    "k8s.pod.name",
+    "k8s.pod.uid"};
+
+// Appends each (name, value) the alert does not name yet.
+void append_missing(Alert& alert, const std::vector<std::pair<std::string, std::string>>& fields) {
+    for (const auto& [name, value] : fields) {
+        bool named = std::any_of(alert.output_fields.begin(), alert.output_fields.end(),
+                                 [&](const auto& field) { return field.first == name; });
+        if (!named)
+            alert.output_fields.emplace_back(name, value);
+    }
+}
+
 // Which container and pod an alert is about, in every alert whatever the rule's output names
 // (as Falco's append_output with -pk): the fields the container has, after the rule's own.
 void append_identity_fields(Alert& alert, const EventFields& fields) {
-    for (const char* name : {"container.id", "container.name", "container.image.repository",
-                             "container.image.tag", "k8s.ns.name", "k8s.pod.name", "k8s.pod.uid"}) {
-        auto value = fields.get(name);
-        bool named = std::any_of(alert.output_fields.begin(), alert.output_fields.end(),
-                                 [&](const auto& field) { return field.first == name; });
-        if (value && !named)
-            alert.output_fields.emplace_back(name, *value);
-    }
+    std::vector<std::pair<std::string, std::string>> identity;
+    for (const char* name : kIdentityFields)
+        if (auto value = fields.get(name))
+            identity.emplace_back(name, *value);
+    append_missing(alert, identity);
 }
 
 Alert make_alert(const CompiledRule& rule, const EventFields& fields, const EventTime& time,
@@ -345,6 +357,20 @@ Alert make_alert(const CompiledRule& rule, const EventFields& fields, const Even
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> container_identity(const ContainerPolicy& policy) {
+    std::vector<std::pair<std::string, std::string>> identity;
+    for (const char* name : kIdentityFields) {
+        std::string value = name == std::string_view("container.id")     ? policy.container_id
+                            : name == std::string_view("container.name") ? policy.container_name
+                                                                         : "";
+        if (auto it = policy.container_fields.find(name); it != policy.container_fields.end())
+            value = it->second;
+        if (!value.empty())
+            identity.emplace_back(name, value);
+    }
+    return identity;
+}
 
 Alert internal_alert(const std::string& rule, Priority priority, const std::string& text,
                      bool time_format_iso_8601, const std::string& tag) {
@@ -381,6 +407,7 @@ Alert drop_alert(const ContainerPolicy& policy, const EventDrops& drops,
                            {"n_drops", std::to_string(drops.total())},
                            {"n_drops_buffer", std::to_string(drops.ring_full)},
                            {"n_drops_shed", std::to_string(drops.shed)}};
+    append_missing(alert, container_identity(policy));
     return alert;
 }
 
@@ -404,6 +431,7 @@ Alert rate_limit_alert(const ContainerPolicy& policy, const OutputConfig& output
         policy.time_format_iso_8601, "drops");
     alert.output_fields = {{"container.id", policy.container_id},
                            {"n_suppressed", std::to_string(total.alerts)}};
+    append_missing(alert, container_identity(policy));
     alert.count = total.events;
     return alert;
 }
@@ -589,11 +617,12 @@ std::string alert_json(const Alert& alert) {
 }
 
 AlertSink::AlertSink(const OutputConfig& outputs, const std::string& container_state_dir,
-                     std::string container_id, bool time_format_iso_8601)
+                     const ContainerPolicy& policy)
     : outputs_(outputs),
       log_path_(container_state_dir + "/" + kAlertsFile),
-      container_id_(std::move(container_id)),
-      time_format_iso_8601_(time_format_iso_8601) {}
+      container_id_(policy.container_id),
+      identity_(container_identity(policy)),
+      time_format_iso_8601_(policy.time_format_iso_8601) {}
 
 namespace {
 
@@ -745,6 +774,7 @@ bool AlertSink::append(const std::string& path, const std::string& line) {
         alert.output_fields = {{"container.id", container_id_},
                                {"brig.file", path},
                                {"brig.file_max_bytes", std::to_string(outputs_.file_max_bytes)}};
+        append_missing(alert, identity_);
         return alert_json(alert);
     });
 }
@@ -779,6 +809,7 @@ void AlertSink::failed(const std::string& output, const std::string& why) {
     alert.output_fields = {{"container.id", container_id_},
                            {"brig.output", output},
                            {"brig.failures", std::to_string(count)}};
+    append_missing(alert, identity_);
     std::string line = alert_json(alert);
     if (output != "log")
         append(log_path_, line);

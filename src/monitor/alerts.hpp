@@ -96,11 +96,17 @@ Alert rule_alert(const CompiledRule& rule, const EventFields& fields, uint64_t b
 std::vector<Alert> match_judged_rules(const brig_event& event, const EventFields& fields,
                                       const ContainerPolicy& policy);
 
+// The fields naming the container and its pod (container.id, container.name, image, k8s.*) that
+// every alert of it carries, brig's own included, in this order.
+std::vector<std::pair<std::string, std::string>> container_identity(const ContainerPolicy& policy);
+
 // Writes alerts to the container's log and the configured outputs.
 class AlertSink {
 public:
+    // `policy`: the container's identity (id, name, image, pod) and time format, which brig's
+    // own alerts about its outputs carry as rule alerts do.
     AlertSink(const OutputConfig& outputs, const std::string& container_state_dir,
-              std::string container_id = "", bool time_format_iso_8601 = false);
+              const ContainerPolicy& policy);
     void emit(const Alert& alert);
     // Failed deliveries by output ("log", "stdout", "file", "syslog", "http", "program"); each
     // failing output is itself alerted (1st, 2nd, 4th... failure) in the container's log.
@@ -114,6 +120,7 @@ private:
     OutputConfig outputs_;
     std::string log_path_;
     std::string container_id_;
+    std::vector<std::pair<std::string, std::string>> identity_;  // container_identity()
     bool time_format_iso_8601_;
     std::map<std::string, uint64_t> failures_;
 };

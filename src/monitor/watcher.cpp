@@ -225,7 +225,7 @@ ring_buffer* open_rings(const Rings& rings, WatcherState& state) {
                         const ContainerIdentity& container, const ContainerPolicy& policy,
                         const std::string& state_dir, const Rings& rings, UniqueFd events,
                         UniqueFd exec_socket) {
-    AlertSink sink(config.outputs, state_dir, policy.container_id, policy.time_format_iso_8601);
+    AlertSink sink(config.outputs, state_dir, policy);
     AlertQueue alerts(sink);
     WatcherState state(policy, config, alerts, monitor, container, state_dir);
     ring_buffer* rb = open_rings(rings, state);

@@ -492,6 +492,46 @@ TEST(FalcoRules, DroppedEventsAreAlertedUnderFalcosInternalName) {
         << output;
 }
 
+// brig's own alerts about a container name its pod as rule alerts do: a Kubernetes operator
+// finds a flood's drops and a dead output by namespace and pod.
+TEST(FalcoRules, InternalAlertsCarryTheContainerAndPodFields) {
+    ContainerIdentity c;
+    c.id = "c1";
+    c.annotations = {{"io.kubernetes.cri.container-name", "web"},
+                     {"io.kubernetes.cri.sandbox-namespace", "shop"},
+                     {"io.kubernetes.cri.sandbox-name", "web-7d4"},
+                     {"io.kubernetes.cri.sandbox-uid", "0b1e"},
+                     {"io.kubernetes.cri.image-name", "docker.io/library/nginx:1.27"}};
+    RuleSet set;
+    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    auto fields = [](const Alert& alert) {
+        return nlohmann::json::parse(alert_json(alert))["output_fields"];
+    };
+    for (const auto& of : {fields(drop_alert(policy, EventDrops{1, 0}, {})),
+                           fields(rate_limit_alert(policy, OutputConfig{}, {{"r", {2, 3}}}))}) {
+        EXPECT_EQ(of["container.id"], "c1") << of;
+        EXPECT_EQ(of["container.name"], "web") << of;
+        EXPECT_EQ(of["k8s.ns.name"], "shop") << of;
+        EXPECT_EQ(of["k8s.pod.name"], "web-7d4") << of;
+        EXPECT_EQ(of["k8s.pod.uid"], "0b1e") << of;
+        EXPECT_EQ(of["container.image.repository"], "docker.io/library/nginx") << of;
+        EXPECT_EQ(of["container.image.tag"], "1.27") << of;
+    }
+    // An output that fails: alerted in the container's own log, with the same fields.
+    auto dir = std::filesystem::temp_directory_path() / ("brig-sink-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    OutputConfig outputs;
+    outputs.program = "exit 3";
+    AlertSink sink(outputs, dir.string(), policy);
+    sink.emit(drop_alert(policy, EventDrops{1, 0}, {}));
+    auto lines = read_alerts(dir.string());
+    std::filesystem::remove_all(dir);
+    ASSERT_EQ(lines.size(), 2u);
+    auto failed = nlohmann::json::parse(lines[1]);
+    EXPECT_EQ(failed["rule"], "brig alert output failed");
+    EXPECT_EQ(failed["output_fields"]["k8s.pod.name"], "web-7d4") << lines[1];
+}
+
 TEST(FalcoRules, SuppressedAlertsAreCountedByRule) {
     ContainerPolicy policy;
     policy.container_id = "c1";
