@@ -241,6 +241,13 @@ EventFields event_fields(const brig_event& e, const ContainerPolicy& policy) {
     }
     if (e.type == BRIG_EV_OPEN || e.type == BRIG_EV_PATH)
         set_path_args(f, e, path);
+    if (e.has_res) {  // taken at the syscall's exit: Falco's result fields
+        v["evt.rawres"] = std::to_string(e.res);
+        const char* error = e.res < 0 ? strerrorname_np(static_cast<int>(-e.res)) : nullptr;
+        v["evt.res"] = e.res >= 0 ? "SUCCESS" : error ? error : std::to_string(e.res);
+        if (e.type == BRIG_EV_OPEN && e.res >= 0)
+            v["fd.num"] = std::to_string(e.res);
+    }
     if (e.type == BRIG_EV_PATH && e.new_path[0] && !is_symlink(v["evt.type"]))
         v["evt.arg.newpath"] = bounded(e.new_path, sizeof(e.new_path));
     if (e.type == BRIG_EV_SOCKET) {

@@ -55,7 +55,8 @@ namespace {
 constexpr auto S = FieldType::string;
 constexpr auto N = FieldType::number;
 constexpr auto B = FieldType::boolean;
-constexpr std::string_view kReturn = "the syscall's return value: brig reports at syscall entry";
+constexpr std::string_view kReturn =
+    "the syscall's return value: brig gives it for opens only";
 constexpr std::string_view kNotInEvent = "brig's events do not carry it";
 
 // Fields brig gives its events, with Falco's meaning.
@@ -82,6 +83,9 @@ const std::vector<FieldInfo> kSupplied = {
     {"evt.arg.target", S, false, "what a symlink points to, as given (not a path resolved)"},
     {"evt.arg.linkpath", S, false, "the symlink made (fd.name)"},
     {"evt.args", S, false, "the arguments brig reads, as name=value pairs"},
+    {"evt.res", S, false, "an open's result: SUCCESS (opens that fail are not reported)"},
+    {"evt.rawres", N, false, "an open's return value: the fd"},
+    {"fd.num", N, false, "the fd an open returned"},
     {"proc.name", S, false, "process name (basename of the executable)"},
     {"proc.exe", S, false, "executable path as given to execve (argv[0] for applets)"},
     {"proc.exepath", S, false, "full path of the executable"},
@@ -140,9 +144,6 @@ struct Unsupplied {
 
 // Falco fields brig cannot give: a rule whose condition needs one is skipped with a warning.
 const std::vector<Unsupplied> kUnsupplied = {
-    {"evt.res", kReturn},
-    {"evt.rawres", kReturn},
-    {"fd.num", kReturn},
     {"fd.connected", kReturn},
     {"evt.arg.res_or_fd", kReturn},
     {"evt.arg.fd", kReturn},
@@ -151,8 +152,6 @@ const std::vector<Unsupplied> kUnsupplied = {
     {"evt.arg", kNotInEvent},
     {"evt.arg.uid", kNotInEvent},
     {"evt.arg.mode", kNotInEvent},
-    {"evt.arg.target", kNotInEvent},
-    {"evt.arg.linkpath", kNotInEvent},
     {"evt.arg.cmd", kNotInEvent},
     {"evt.is_open_exec", kNotInEvent},
     {"fd.l4proto", "brig's connect and bind events do not carry the socket's protocol"},

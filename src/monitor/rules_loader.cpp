@@ -1,5 +1,6 @@
 // Rules files: list, macro and rule entries, later files overriding and extending earlier ones.
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -414,6 +415,71 @@ void event_types(const Expr& e, std::set<std::string>& out) {
             event_types(*child, out);
 }
 
+// The fields of the syscall's return value, which brig's events carry for opens only.
+constexpr std::string_view kResultFields[] = {"evt.res", "evt.rawres", "fd.num"};
+
+bool mentions(const Expr& e, std::string_view field) {
+    return (e.kind == Expr::Kind::compare && e.field == field) ||
+           std::any_of(e.children.begin(), e.children.end(),
+                       [&](const auto& child) { return mentions(*child, field); });
+}
+
+// The first result field the condition names, or "".
+std::string_view result_field_of(const Expr& e) {
+    if (e.kind == Expr::Kind::compare)
+        for (std::string_view field : kResultFields)
+            if (e.field == field)
+                return field;
+    for (const auto& child : e.children)
+        if (auto field = result_field_of(*child); !field.empty())
+            return field;
+    return "";
+}
+
+// Whether the condition asks for a failed syscall (fd.num = -1, evt.rawres < 0, evt.res =
+// ENOENT or startswith E) outside a `not`: brig reports the opens that succeed only.
+bool asks_for_failure(const Expr& e) {
+    if (e.kind == Expr::Kind::not_)
+        return false;
+    if (e.kind != Expr::Kind::compare)
+        return std::any_of(e.children.begin(), e.children.end(),
+                           [](const auto& child) { return asks_for_failure(*child); });
+    if (e.values.empty())
+        return false;
+    if (e.field == "evt.res")
+        return e.op == CompareOp::ne ? e.values[0] == "SUCCESS"
+                                     : std::any_of(e.values.begin(), e.values.end(),
+                                                   [](const auto& v) { return v != "SUCCESS"; });
+    if (e.field != "fd.num" && e.field != "evt.rawres")
+        return false;
+    const long value = std::strtol(e.values[0].c_str(), nullptr, 10);
+    return (e.op == CompareOp::eq && value < 0) || (e.op == CompareOp::lt && value <= 0) ||
+           (e.op == CompareOp::le && value < 0);
+}
+
+// Why a rule on the syscall's return value cannot run: one of its evt.types is not an open, or
+// it asks for opens that failed.
+std::string result_skip_reason(const Expr& condition, const std::set<std::string>& types) {
+    std::string_view field = result_field_of(condition);
+    if (field.empty())
+        return "";
+    for (const auto& type : types)
+        if (class_of(type) != EventClass::open)
+            return "needs field '" + std::string(field) + "' of " + type +
+                   " (the syscall's return value: brig gives it for opens only)";
+    if (types.empty())
+        return "needs field '" + std::string(field) +
+               "' of execs (the syscall's return value: brig gives it for opens only)";
+    if (asks_for_failure(condition)) {
+        std::string fields;
+        for (std::string_view name : kResultFields)
+            if (mentions(condition, name))
+                fields += (fields.empty() ? "'" : ", '") + std::string(name) + "'";
+        return "needs field " + fields + " of failed opens (brig reports the opens that succeed)";
+    }
+    return "";
+}
+
 // Why brig cannot run the rule, or "".
 std::string skip_reason(const Rule& rule, const std::set<std::string>& missing) {
     if (!missing.empty()) {
@@ -425,6 +491,8 @@ std::string skip_reason(const Rule& rule, const std::set<std::string>& missing) 
     }
     std::set<std::string> types;
     event_types(*rule.condition, types);
+    if (auto reason = result_skip_reason(*rule.condition, types); !reason.empty())
+        return reason;
     if (types.empty() ||
         std::any_of(types.begin(), types.end(), [](const auto& t) { return class_of(t); }))
         return "";

@@ -346,6 +346,40 @@ TEST_F(MonitorRulesTest, ASymlinkToASensitiveFileIsAlertedWithItsTargetAndLinkpa
     EXPECT_EQ(symlink_alerts, 1u) << "only the link to /etc/shadow: " << Json(w.alerts).dump();
 }
 
+// Falco's open_read as the stock file writes it (fd.num >= 0): the open is reported at its exit
+// with the fd it returned, on the tracepoint path and under BPF-LSM alike.
+constexpr const char* kOpenResultRules = R"yaml(
+- macro: open_read
+  condition: (evt.type in (open,openat,openat2) and evt.is_open_read=true
+    and fd.typechar='f' and fd.num>=0)
+- rule: Read the notes
+  desc: d
+  condition: open_read and fd.name = /srv/notes and evt.res = SUCCESS
+  output: "notes read (fd=%fd.num res=%evt.res raw=%evt.rawres file=%fd.name user.uid=%user.uid container.id=%container.id)"
+  priority: NOTICE
+  tags: [filesystem]
+)yaml";
+
+TEST_F(MonitorRulesTest, AnOpenIsAlertedWithTheFdItReturned) {
+    write_file(tmp_dir() / "result.yaml", kOpenResultRules);
+    write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "result.yaml").string() +
+                 R"("]}})");
+    fs::create_directories(bundle().rootfs() / "srv");
+    write_file(bundle().rootfs() / "srv/notes", "n\n", 0644);
+    bundle().set_script("exec 7</srv/notes; echo opened");
+    auto w = run_watched();
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "opened\n") << w.result.err;
+    expect_alert(w, "Read the notes", "Notice", "filesystem", {{"evt.res", "SUCCESS"}}, "alert");
+    const Json* alert = find_alert(w, "Read the notes");
+    ASSERT_NE(alert, nullptr);
+    // The fd the openat returned (the shell then moves it to 7): past stdio, a number.
+    const Json& fields = (*alert)["output_fields"];
+    ASSERT_TRUE(fields["fd.num"].is_number()) << alert->dump();
+    EXPECT_GE(fields["fd.num"].get<int>(), 3) << alert->dump();
+    EXPECT_EQ(fields["evt.rawres"], fields["fd.num"]) << alert->dump();
+}
+
 TEST_F(MonitorPathOpsTest, UnlinkKillsTheContainer) {
     bundle().set_script("rm /vault/data; echo survived");
     auto w = run_watched();

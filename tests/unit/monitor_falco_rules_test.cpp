@@ -471,6 +471,48 @@ TEST(FalcoRules, ASymlinksTargetAndLinkpathAreFalcosFields) {
     EXPECT_EQ(match_event(link, policy, processes).size(), 1u) << "a sensitive directory";
 }
 
+// Falco's open_read as the stock file writes it: the fd the open returned (fd.num), which brig
+// takes at the open's exit; rules on other syscalls' return values are skipped, saying why.
+TEST(FalcoRules, AnOpensResultIsFdNumEvtResAndEvtRawres) {
+    RuleSet set;
+    load_rules(R"yaml(
+- macro: open_read
+  condition: (evt.type in (open,openat,openat2) and evt.is_open_read=true
+    and fd.typechar='f' and fd.num>=0)
+- rule: read shadow
+  condition: open_read and fd.name = /etc/shadow and evt.res = SUCCESS
+  output: read (fd=%fd.num res=%evt.res raw=%evt.rawres)
+  priority: WARNING
+- rule: connected
+  condition: evt.type = connect and evt.rawres >= 0
+  output: o
+  priority: WARNING
+)yaml",
+               "r.yaml", set);
+    ASSERT_EQ(set.rules.size(), 2u);
+    EXPECT_TRUE(set.rules[0].skipped.empty()) << set.rules[0].skipped;
+    EXPECT_NE(set.rules[1].skipped.find("needs field 'evt.rawres' of connect"), std::string::npos)
+        << set.rules[1].skipped;
+    ContainerIdentity c;
+    c.id = "c1";
+    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    ProcessTable processes;
+    brig_event open{};
+    open.type = BRIG_EV_OPEN;
+    open.syscall_nr = NR_openat;
+    open.rule_id = 1;
+    snprintf(open.path, sizeof(open.path), "/etc/shadow");
+    EXPECT_TRUE(match_event(open, policy, processes).empty()) << "no result: never fd.num >= 0";
+    open.has_res = 1;
+    open.res = 5;
+    auto alerts = match_event(open, policy, processes);
+    ASSERT_EQ(alerts.size(), 1u);
+    auto j = nlohmann::json::parse(alert_json(alerts[0]));
+    EXPECT_EQ(j["output_fields"]["fd.num"], 5);
+    EXPECT_EQ(j["output_fields"]["evt.rawres"], 5);
+    EXPECT_EQ(j["output_fields"]["evt.res"], "SUCCESS");
+}
+
 TEST(FalcoRules, DroppedEventsAreAlertedUnderFalcosInternalName) {
     ContainerPolicy policy;
     policy.container_id = "c1";

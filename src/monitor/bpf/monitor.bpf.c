@@ -128,10 +128,11 @@ static __always_inline bool opens_for_writing(__u64 flags) {
     return (flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC));
 }
 
-/* Reports an open's verdict on `path` (BRIG_PREFIX_LEN bytes), killing first if it says so. */
+/* Reports an open's verdict on `path` (BRIG_PREFIX_LEN bytes), killing first if it says so.
+ * `fd`: the fd the open returned (at sys_exit), -1 before it returns. */
 static __always_inline int report_open(struct brig_container* c, __u64 cgid,
                                        const struct brig_verdict* verdict, const char* path,
-                                       __u64 flags, __u32 nr) {
+                                       __u64 flags, __u32 nr, int fd) {
     /* A tracepoint cannot refuse: deny means the task dies before the syscall returns. */
     if (verdict->action & BRIG_ACT_DENY)
         bpf_send_signal(SIGKILL);
@@ -141,6 +142,8 @@ static __always_inline int report_open(struct brig_container* c, __u64 cgid,
         return 0;
     e->syscall_nr = nr;
     e->flags = (__u32)flags;
+    e->res = fd;
+    e->has_res = fd >= 0;
     e->rule_id = verdict->rule_id;
     e->action = verdict->action & (BRIG_ACT_DENY | BRIG_ACT_KILL);
     bpf_probe_read_kernel(e->path, BRIG_PREFIX_LEN, path);
@@ -178,7 +181,7 @@ static __always_inline int handle_open(struct brig_container* c, __u64 cgid, int
     merge(&verdict, open_name_verdict(c, cgid, key->path, len));
     if (!(verdict.action & BRIG_ACT_ENFORCE))
         return 0;
-    return report_open(c, cgid, &verdict, key->path, flags, nr);
+    return report_open(c, cgid, &verdict, key->path, flags, nr, -1);
 }
 
 /* The strongest verdict of the rules on `op` for the path at `upath`; the path read into key. */
@@ -613,7 +616,9 @@ static __always_inline bool path_can_match(const struct brig_container* c, struc
  * stopped (src/monitor/README.md, Known limits). */
 static __always_inline int check_opened_file(struct brig_container* c, __u64 cgid,
                                              struct pt_regs* regs, long nr, bool ia32, int fd) {
-    if (lsm_enforces || fatal_signal_pending())
+    /* Under BPF-LSM, file_open refused what a deny or kill verdict forbids (no fd comes back)
+     * and left the other verdicts of an open syscall to this, which knows the fd. */
+    if (fatal_signal_pending())
         return 0;
     struct file* file = fd_file(fd);
     if (!file)
@@ -644,7 +649,7 @@ static __always_inline int check_opened_file(struct brig_container* c, __u64 cgi
         return 0;
     if (!len) /* a name rule's: the report names the file's path too */
         build_path(key.path, dentry, mnt, 0, 0, false);
-    return report_open(c, cgid, &verdict, key.path, flags, nr);
+    return report_open(c, cgid, &verdict, key.path, flags, nr, fd);
 }
 
 /* x86-64, x32 and ia32 numbers of open, creat, openat, openat2 and open_by_handle_at (openat2's

@@ -316,6 +316,11 @@ struct brig_event {
     __u64 repeat_what;
     __u64 repeat_since_ns;
     __u64 repeat_total;
+    /* The syscall's return value where the event was taken at its exit (has_res; an open's fd:
+     * Falco's evt.res, evt.rawres, fd.num). */
+    __s64 res;
+    __u32 has_res;
+    __u32 reserved;
     char comm[BRIG_COMM_LEN];
     char pcomm[BRIG_COMM_LEN];
     char exe[BRIG_NAME_LEN]; /* basename of the running executable */
@@ -347,7 +352,7 @@ BRIG_ABI_SIZE(brig_repeat, 40);
 BRIG_ABI_SIZE(brig_drops, 16);
 BRIG_ABI_SIZE(brig_shed_key, 16);
 BRIG_ABI_SIZE(brig_shed, 16);
-BRIG_ABI_SIZE(brig_event, 976);
+BRIG_ABI_SIZE(brig_event, 992);
 /* Where user space finds a key's cgroup when it walks a map for one container's entries. */
 BRIG_ABI_ASSERT(__builtin_offsetof(struct brig_prefix_key, cgroup_id) == 4,
                 "brig_prefix_key.cgroup_id moved");

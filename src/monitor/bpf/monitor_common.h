@@ -312,6 +312,8 @@ static __always_inline struct brig_event* reserve_event(const struct brig_contai
     e->repeat_what = 0;
     e->repeat_since_ns = 0;
     e->repeat_total = 0;
+    e->res = 0;
+    e->has_res = 0;
     e->path[0] = 0;
     e->new_path[0] = 0;
     /* Each event names its own command line: the watcher need not have seen the exec. */

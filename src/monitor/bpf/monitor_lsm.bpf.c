@@ -241,7 +241,9 @@ int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
     unsigned int flags = BPF_CORE_READ(file, f_flags);
     bool write = (mode & FMODE_WRITE) || (flags & (O_CREAT | O_TRUNC));
     struct place p = {BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt), 0};
-    int refused = check_open(&p, write, flags, true);
+    /* An open syscall's other verdicts are reported at its sys_exit, with the fd it returns
+     * (fd.num, evt.res); io_uring's and the kernel's own opens have no exit to wait for. */
+    int refused = check_open(&p, write, flags, !is_open_syscall(current_syscall()));
     if (refused || !write)
         return refused;
     /* Before the fd exists, io_uring's opens too: exact where sys_exit comes after. */
