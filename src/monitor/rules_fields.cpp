@@ -55,8 +55,7 @@ namespace {
 constexpr auto S = FieldType::string;
 constexpr auto N = FieldType::number;
 constexpr auto B = FieldType::boolean;
-constexpr std::string_view kReturn =
-    "the syscall's return value: brig gives it for opens only";
+constexpr std::string_view kReturn = "the syscall's return value: brig gives it for opens only";
 constexpr std::string_view kNotInEvent = "brig's events do not carry it";
 
 // Fields brig gives its events, with Falco's meaning.
