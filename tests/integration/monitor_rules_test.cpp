@@ -109,9 +109,7 @@ constexpr const char* kExecHistoryRules = R"yaml(
 )yaml";
 
 TEST_F(MonitorRulesTest, RulesThatNeedEveryExecSeeEveryExec) {
-    write_file(tmp_dir() / "history.yaml", kExecHistoryRules);
-    write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "history.yaml").string() +
-                 R"("]}})");
+    use_rules_file("history.yaml", kExecHistoryRules);
     write_file(bundle().rootfs() / "tmp/marker", "m\n");
     // An exec matched by no key; an open whose parent (busybox time forks its command) is known
     // only from its exec.
@@ -324,9 +322,7 @@ constexpr const char* kSymlinkRules = R"yaml(
 )yaml";
 
 TEST_F(MonitorRulesTest, ASymlinkToASensitiveFileIsAlertedWithItsTargetAndLinkpath) {
-    write_file(tmp_dir() / "symlinks.yaml", kSymlinkRules);
-    write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "symlinks.yaml").string() +
-                 R"("]}})");
+    use_rules_file("symlinks.yaml", kSymlinkRules);
     bundle().set_script(
         "cd /tmp && ln -s /etc/shadow s && ln -s /etc/passwd p && ln -s ../etc/hosts h && echo "
         "made");
@@ -361,9 +357,7 @@ constexpr const char* kOpenResultRules = R"yaml(
 )yaml";
 
 TEST_F(MonitorRulesTest, AnOpenIsAlertedWithTheFdItReturned) {
-    write_file(tmp_dir() / "result.yaml", kOpenResultRules);
-    write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / "result.yaml").string() +
-                 R"("]}})");
+    use_rules_file("result.yaml", kOpenResultRules);
     fs::create_directories(bundle().rootfs() / "srv");
     write_file(bundle().rootfs() / "srv/notes", "n\n", 0644);
     bundle().set_script("exec 7</srv/notes; echo opened");

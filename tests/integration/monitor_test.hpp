@@ -45,6 +45,11 @@ protected:
     }
 
     void write_config(const std::string& json) { write_file(config_path(), json); }
+    // Configures the monitor with one more rules file: `name` in tmp_dir(), holding `yaml`.
+    void use_rules_file(const std::string& name, std::string_view yaml) {
+        write_file(tmp_dir() / name, yaml);
+        write_config(R"({"monitor": {"rules_files": [")" + (tmp_dir() / name).string() + R"("]}})");
+    }
     fs::path config_path() const { return tmp_dir() / "brig-config.json"; }
 
     // Runs bundle() to completion with --config, waits for the container's watcher to finish,

@@ -59,6 +59,24 @@ std::string load_error(const std::string& text) {
     return "";
 }
 
+// The rules compiled for container "c1".
+ContainerPolicy policy_of(const RuleSet& set, Action action = Action::alert) {
+    ContainerIdentity c;
+    c.id = "c1";
+    return compile_policy(set, c, action, std::nullopt);
+}
+
+// An event of `type` (an open, a path operation) by syscall `nr` on `path`, reported by the
+// kernel for rule 1.
+brig_event file_event(uint32_t type, uint32_t nr, const char* path) {
+    brig_event e{};
+    e.type = type;
+    e.syscall_nr = nr;
+    e.rule_id = 1;
+    snprintf(e.path, sizeof(e.path), "%s", path);
+    return e;
+}
+
 brig_event exec_event(uint32_t pid, uint32_t ppid, const char* path, const char* pcomm) {
     brig_event e{};
     e.type = BRIG_EV_EXEC;
@@ -425,9 +443,7 @@ constexpr const char* kLinkRules = R"yaml(
 TEST(FalcoRules, LinksSymlinksAndMknodAreRuledUnderTheirOwnSlots) {
     RuleSet set;
     load_rules(kLinkRules, "links.yaml", set);
-    ContainerIdentity c;
-    c.id = "c1";
-    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    auto policy = policy_of(set);
     for (const auto& w : policy.warnings)
         EXPECT_EQ(w.find("never fires"), std::string::npos) << w;
     for (const auto& rule : set.rules)
@@ -449,15 +465,9 @@ TEST(FalcoRules, LinksSymlinksAndMknodAreRuledUnderTheirOwnSlots) {
 TEST(FalcoRules, ASymlinksTargetAndLinkpathAreFalcosFields) {
     RuleSet set;
     load_rules(kLinkRules, "links.yaml", set);
-    ContainerIdentity c;
-    c.id = "c1";
-    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    auto policy = policy_of(set);
     ProcessTable processes;
-    brig_event link{};
-    link.type = BRIG_EV_PATH;
-    link.syscall_nr = NR_symlinkat;
-    link.rule_id = 1;
-    snprintf(link.path, sizeof(link.path), "/etc/shadow");  // the target, as given
+    brig_event link = file_event(BRIG_EV_PATH, NR_symlinkat, "/etc/shadow");  // the target
     snprintf(link.new_path, sizeof(link.new_path), "/tmp/s");
     auto alerts = match_event(link, policy, processes);
     ASSERT_EQ(alerts.size(), 1u);
@@ -497,15 +507,9 @@ TEST(FalcoRules, AnOpensResultIsFdNumEvtResAndEvtRawres) {
     EXPECT_TRUE(set.rules[0].skipped.empty()) << set.rules[0].skipped;
     EXPECT_NE(set.rules[1].skipped.find("needs field 'evt.rawres' of connect"), std::string::npos)
         << set.rules[1].skipped;
-    ContainerIdentity c;
-    c.id = "c1";
-    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    auto policy = policy_of(set);
     ProcessTable processes;
-    brig_event open{};
-    open.type = BRIG_EV_OPEN;
-    open.syscall_nr = NR_openat;
-    open.rule_id = 1;
-    snprintf(open.path, sizeof(open.path), "/etc/shadow");
+    brig_event open = file_event(BRIG_EV_OPEN, NR_openat, "/etc/shadow");
     EXPECT_TRUE(match_event(open, policy, processes).empty()) << "no result: never fd.num >= 0";
     open.has_res = 1;
     open.res = 5;
