@@ -231,8 +231,8 @@ std::optional<ExecCall> exec_call_of(const seccomp_data& data) {
     bool i386 = data.arch == AUDIT_ARCH_I386;
     bool narrow = i386 || (data.nr & kX32Bit);
     int nr = i386 ? data.nr : data.nr & ~kX32Bit;
-    bool execve = i386 ? nr == 11 : nr == 59 || nr == 520;
-    bool execveat = i386 ? nr == 358 : nr == 322 || nr == 545;
+    bool execve = i386 ? nr == IA32_NR_execve : nr == NR_execve || nr == X32_NR_execve;
+    bool execveat = i386 ? nr == IA32_NR_execveat : nr == NR_execveat || nr == X32_NR_execveat;
     if (!execve && !execveat)
         return std::nullopt;
     auto arg = [&](int i) { return narrow ? uint64_t{uint32_t(data.args[i])} : data.args[i]; };

@@ -197,16 +197,15 @@ static __always_inline long ia32_to_x86_64(long nr) {
  * the same registers, and numbers of its own from 512 for calls whose arguments differ. */
 static __always_inline long x32_to_x86_64(long nr) {
     nr &= ~X32_SYSCALL_BIT;
+#define BRIG_X32_CASE(name, x32) \
+    case X32_NR_##name:          \
+        return NR_##name;
     switch (nr) {
-        case 520:
-            return NR_execve;
-        case 521:
-            return NR_ptrace;
-        case 545:
-            return NR_execveat;
+        BRIG_X32_SYSCALLS(BRIG_X32_CASE)
         default:
             return nr < 512 ? nr : -1;
     }
+#undef BRIG_X32_CASE
 }
 
 /* The x86-64 number of the syscall `nr` the current task makes, whatever its ABI. */

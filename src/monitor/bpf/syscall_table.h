@@ -67,6 +67,18 @@
     X(mknodat, BRIG_PATH_MKNODAT)     \
     X(truncate, BRIG_PATH_TRUNCATE)
 
+/* The watched syscalls whose x32 number (less __X32_SYSCALL_BIT) is not their x86-64 one: x32's
+ * own entry points, from 512. X(name, x32 number). Every other watched syscall's x32 number is
+ * its x86-64 one with the bit. */
+#define BRIG_X32_SYSCALLS(X) \
+    X(execve, 520)           \
+    X(ptrace, 521)           \
+    X(execveat, 545)
+
+#define BRIG_X32_NR(name, x32) X32_NR_##name = x32,
+enum brig_x32_syscall_nr { BRIG_X32_SYSCALLS(BRIG_X32_NR) };
+#undef BRIG_X32_NR
+
 /* NR_<name>: the x86-64 numbers; IA32_NR_<name>: the ia32 ones. Two ia32 calls without an
  * x86-64 row: old_mmap (mmap's arguments in a struct) and socketcall (socket, bind, connect). */
 #define BRIG_SYSCALL_NR(name, x86_64, ia32) NR_##name = x86_64, IA32_NR_##name = ia32,
