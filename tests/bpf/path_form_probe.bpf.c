@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The monitor's path walk (path_forms.h) on its own, run by BPF_PROG_TEST_RUN from
- * monitor_path_form_test.cpp in the test's own task: the arguments are (dirfd, user address of
- * a path), the result the form the rules would match. Never attached. */
+/* The monitor's path walk (path_forms.h) and its verdict lookup on their own, run by
+ * BPF_PROG_TEST_RUN from monitor_path_form_test.cpp in the test's own task. Never attached. */
 /* The monitor's headers bring helpers this probe does not call. */
 #pragma clang diagnostic ignored "-Wunused-function"
 #include "path_forms.h"
@@ -20,6 +19,7 @@ struct {
     __type(value, struct path_form_result);
 } path_form_results SEC(".maps");
 
+/* (dirfd, user address of a path): the form the rules would match. */
 SEC("raw_tracepoint/sys_enter")
 int path_form_probe(struct bpf_raw_tracepoint_args* ctx) {
     __u32 zero = 0;
@@ -27,5 +27,35 @@ int path_form_probe(struct bpf_raw_tracepoint_args* ctx) {
     if (!result)
         return 0;
     result->len = brig_path_form(&result->key, (int)ctx->args[0], ctx->args[1]);
+    return 0;
+}
+
+struct path_verdict_result {
+    __s64 len;
+    struct brig_verdict verdict;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct path_verdict_result);
+} path_verdict_results SEC(".maps");
+
+/* (dirfd, user address of a path, brig_path_op, cgroup id): the verdict the kernel finds for the
+ * operation on the path in this object's open_path_rules, as the tracepoints look it up. */
+SEC("raw_tracepoint/sys_enter")
+int path_verdict_probe(struct bpf_raw_tracepoint_args* ctx) {
+    __u32 zero = 0;
+    struct path_verdict_result* result = bpf_map_lookup_elem(&path_verdict_results, &zero);
+    struct path_form* f = path_form_scratch();
+    if (!result || !f)
+        return 0;
+    struct brig_prefix_key* key = scratch_key(f, ctx->args[3]);
+    result->len = brig_path_form(key, (int)ctx->args[0], ctx->args[1]);
+    struct brig_verdict verdict = {};
+    if (result->len > 0)
+        merge_op(&verdict, bpf_map_lookup_elem(&open_path_rules, key), (__u32)ctx->args[2]);
+    result->verdict = verdict;
     return 0;
 }

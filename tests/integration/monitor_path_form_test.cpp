@@ -1,6 +1,7 @@
-// The monitor's path walk (bpf/path_forms.h), run in the kernel by BPF_PROG_TEST_RUN in this
-// test's own task: every way of naming a file must come out as the one path the rules match.
-// The same code runs at every open and path syscall of a container on the tracepoint path.
+// The monitor's path walk (bpf/path_forms.h) and verdict lookup, run in the kernel by
+// BPF_PROG_TEST_RUN in this test's own task: every way of naming a file must come out as the one
+// path the rules match, and find the verdict user space folded for it. The same code runs at
+// every open and path syscall of a container on the tracepoint path.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "harness.hpp"
+#include "monitor/monitor.hpp"
 #include "monitor_available.hpp"
 #include "path_form_probe.skel.h"
 #include "runtime/common/unique_fd.hpp"
@@ -76,6 +78,24 @@ protected:
         if (result.len <= 0)
             return std::nullopt;
         return std::string(result.key.path, strnlen(result.key.path, sizeof(result.key.path)));
+    }
+
+    // The verdict on `op` of `path` for cgroup `cgid`, from the probe's open_path_rules.
+    brig_verdict verdict(const std::string& path, uint32_t op, uint64_t cgid) {
+        uint64_t args[4] = {static_cast<uint64_t>(static_cast<int64_t>(AT_FDCWD)),
+                            reinterpret_cast<uint64_t>(path.c_str()), op, cgid};
+        LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = sizeof(args));
+        EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(probe_->progs.path_verdict_probe), &run),
+                  0)
+            << strerror(errno);
+        struct {
+            int64_t len;
+            brig_verdict verdict;
+        } result{};
+        uint32_t zero = 0;
+        EXPECT_EQ(
+            bpf_map_lookup_elem(bpf_map__fd(probe_->maps.path_verdict_results), &zero, &result), 0);
+        return result.verdict;
     }
 
     brig_path_form_probe* probe_ = nullptr;
@@ -142,3 +162,44 @@ TEST_F(MonitorPathForm, ALongPathIsCutToAPrefixEndingInASlash) {
 }
 
 }  // namespace
+
+// User space folds every shorter prefix's verdict into each entry (KernelPlan::folded_paths) and
+// the kernel takes the longest match only: each path and operation must find the strongest
+// verdict of the rules on it, whatever the path's form, and only its own container's.
+TEST_F(MonitorPathForm, TheKernelFindsTheFoldedVerdictOfEachPathAndOperation) {
+    using brig::monitor::KernelPlan;
+    KernelPlan plan;
+    plan.paths[BRIG_PATH_OPEN_WRITE]["/etc/"] = {1, BRIG_ACT_REPORT | BRIG_ACT_DENY};
+    plan.paths[BRIG_PATH_OPEN][std::string("/etc/shadow") + '\0'] = {
+        2, BRIG_ACT_REPORT | BRIG_ACT_KILL};
+    plan.paths[BRIG_PATH_UNLINK]["/srv/"] = {3, BRIG_ACT_REPORT};
+    const uint64_t cgid = 4242;
+    int rules = bpf_map__fd(probe_->maps.open_path_rules);
+    for (const auto& [prefix, verdicts] : plan.folded_paths()) {
+        brig_prefix_key key{};
+        key.cgroup_id = cgid;
+        std::memcpy(key.path, prefix.data(), std::min(prefix.size(), sizeof(key.path)));
+        key.prefixlen = static_cast<uint32_t>(64 + 8 * std::min(prefix.size(), sizeof(key.path)));
+        brig_path_verdicts value{};
+        for (size_t op = 0; op < BRIG_PATH_OPS; ++op)
+            value.ops[op] = {verdicts.ops[op].rule_id, verdicts.ops[op].action};
+        ASSERT_EQ(bpf_map_update_elem(rules, &key, &value, BPF_ANY), 0) << strerror(errno);
+    }
+    auto rule_of = [&](const std::string& path, uint32_t op, uint64_t id = 4242) {
+        return verdict(path, op, id).rule_id;
+    };
+    EXPECT_EQ(rule_of("/etc/passwd", BRIG_PATH_OPEN_WRITE), 1u);
+    EXPECT_EQ(rule_of("/etc//passwd", BRIG_PATH_OPEN_WRITE), 1u);
+    EXPECT_EQ(rule_of("/etc/passwd", BRIG_PATH_OPEN), 0u) << "reading is not writing";
+    EXPECT_EQ(rule_of("/etc/shadow", BRIG_PATH_OPEN), 2u);
+    EXPECT_EQ(rule_of("/tmp/../etc/./shadow", BRIG_PATH_OPEN), 2u);
+    EXPECT_EQ(rule_of("/etc/shadow", BRIG_PATH_OPEN_WRITE), 1u) << "the shorter prefix, folded in";
+    EXPECT_EQ(verdict("/etc/shadow", BRIG_PATH_OPEN, cgid).action, BRIG_ACT_REPORT | BRIG_ACT_KILL);
+    EXPECT_EQ(rule_of("/etc/shadow.bak", BRIG_PATH_OPEN), 0u) << "an exact file is not a prefix";
+    EXPECT_EQ(rule_of("/etc/hosts", BRIG_PATH_UNLINK), 1u) << "writing covers removing";
+    EXPECT_EQ(rule_of("/etc/hosts", BRIG_PATH_SYMLINKAT), 1u) << "and making entries";
+    EXPECT_EQ(rule_of("/etc/hosts", BRIG_PATH_CHMOD), 0u) << "but not chmod";
+    EXPECT_EQ(rule_of("/srv/a/../b", BRIG_PATH_UNLINK), 3u);
+    EXPECT_EQ(rule_of("/srvx/b", BRIG_PATH_UNLINK), 0u) << "a directory prefix ends in '/'";
+    EXPECT_EQ(rule_of("/etc/passwd", BRIG_PATH_OPEN_WRITE, 4243), 0u) << "another container";
+}
