@@ -457,19 +457,52 @@ bool asks_for_failure(const Expr& e) {
            (e.op == CompareOp::le && value < 0);
 }
 
-// Why a rule on the syscall's return value cannot run: one of its evt.types is not an open, or
-// it asks for opens that failed.
+// What a condition asks of events of one evt.type: `never` where its evt.type terms rule the
+// type out, else the first result field a branch open to that type names ("" for none).
+struct AskedOfType {
+    bool never = false;
+    std::string_view result_field;
+};
+
+AskedOfType asked_of(const Expr& e, const std::string& type) {
+    AskedOfType out;
+    if (e.kind == Expr::Kind::compare) {
+        if (e.field == "evt.type" && (e.op == CompareOp::eq || e.op == CompareOp::in))
+            out.never = std::find(e.values.begin(), e.values.end(), type) == e.values.end();
+        else
+            out.result_field = result_field_of(e);
+    } else if (e.kind == Expr::Kind::and_ || e.kind == Expr::Kind::or_) {
+        const bool all = e.kind == Expr::Kind::and_;
+        out.never = !all;
+        for (const auto& child : e.children) {
+            AskedOfType c = asked_of(*child, type);
+            out.never = all ? out.never || c.never : out.never && c.never;
+            if (!c.never && out.result_field.empty())
+                out.result_field = c.result_field;
+        }
+        if (out.never)
+            out.result_field = "";
+    } else if (e.kind == Expr::Kind::not_ && !e.children.empty()) {
+        AskedOfType c = asked_of(*e.children[0], type);  // `not` of a branch ruled out holds
+        out.result_field = c.never ? "" : c.result_field;
+    }
+    return out;
+}
+
+// Why a rule on the syscall's return value cannot run: for an evt.type that is not an open it
+// needs the value (a branch for opens alone may), or it asks for opens that failed.
 std::string result_skip_reason(const Expr& condition, const std::set<std::string>& types) {
-    std::string_view field = result_field_of(condition);
-    if (field.empty())
+    if (result_field_of(condition).empty())
         return "";
-    for (const auto& type : types)
-        if (class_of(type) != EventClass::open)
-            return "needs field '" + std::string(field) + "' of " + type +
+    const std::set<std::string> execs = {"execve"};  // a condition on no evt.type: execs
+    for (const auto& type : types.empty() ? execs : types) {
+        if (class_of(type) == EventClass::open)
+            continue;
+        AskedOfType asked = asked_of(condition, type);
+        if (!asked.never && !asked.result_field.empty())
+            return "needs field '" + std::string(asked.result_field) + "' of " + type +
                    " (the syscall's return value: brig gives it for opens only)";
-    if (types.empty())
-        return "needs field '" + std::string(field) +
-               "' of execs (the syscall's return value: brig gives it for opens only)";
+    }
     if (asks_for_failure(condition)) {
         std::string fields;
         for (std::string_view name : kResultFields)

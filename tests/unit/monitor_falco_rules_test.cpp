@@ -501,12 +501,20 @@ TEST(FalcoRules, AnOpensResultIsFdNumEvtResAndEvtRawres) {
   condition: evt.type = connect and evt.rawres >= 0
   output: o
   priority: WARNING
+- rule: history removed
+  condition: >
+    ((evt.type in (rename, unlink) and evt.arg.oldpath endswith history)
+     or (open_read and fd.name endswith history)) and not proc.name = bash
+  output: o
+  priority: WARNING
 )yaml",
                "r.yaml", set);
-    ASSERT_EQ(set.rules.size(), 2u);
+    ASSERT_EQ(set.rules.size(), 3u);
     EXPECT_TRUE(set.rules[0].skipped.empty()) << set.rules[0].skipped;
     EXPECT_NE(set.rules[1].skipped.find("needs field 'evt.rawres' of connect"), std::string::npos)
         << set.rules[1].skipped;
+    // fd.num only where the branch is the opens': renames and unlinks need no return value.
+    EXPECT_TRUE(set.rules[2].skipped.empty()) << set.rules[2].skipped;
     auto policy = policy_of(set);
     ProcessTable processes;
     brig_event open = file_event(BRIG_EV_OPEN, NR_openat, "/etc/shadow");
