@@ -322,11 +322,18 @@ void remove_unused_pin_dirs(const std::string& base, const std::string& current)
 namespace {
 
 // The kernel's verifier refusing this build's programs (too complex, an unknown helper) gives
-// the same answer until the next boot: it is remembered in /run (gone at boot), so that every
+// the same answer until the next boot: it is remembered in /run with the boot's id, so that every
 // later `brig create` warns at once instead of spending seconds on the same refusal. A refusal
 // that may pass (memory, a busy lock) is not remembered.
 std::string refusal_file() {
     return std::string("/run/brig-monitor-") + BRIG_MONITOR_OBJECTS_ID + ".refused";
+}
+
+// This boot's id: the record names it, as /run is not a tmpfs everywhere (it is on disk here).
+std::string boot_id() {
+    std::string id;
+    std::ifstream("/proc/sys/kernel/random/boot_id") >> id;
+    return id;
 }
 
 void remember_refusal(const Error& e) {
@@ -334,14 +341,15 @@ void remember_refusal(const Error& e) {
     constexpr int kKernelNotSupp = 524;  // the kernel's ENOTSUPP: a helper this kernel lacks
     if (err != E2BIG && err != EACCES && err != EINVAL && err != kKernelNotSupp)
         return;
-    std::ofstream(refusal_file()) << err << ' ' << e.what() << "\n";
+    std::ofstream(refusal_file()) << boot_id() << ' ' << err << ' ' << e.what() << "\n";
 }
 
 void throw_if_refused_before() {
     std::ifstream in(refusal_file());
+    std::string boot, text;
     int err = 0;
-    std::string text;
-    if (in >> err && std::getline(in >> std::ws, text) && !text.empty())
+    if (in >> boot >> err && boot == boot_id() && std::getline(in >> std::ws, text) &&
+        !text.empty())
         throw Error::passed_on(text + " (as at this boot's first try)", err);
 }
 

@@ -426,12 +426,8 @@ bool mentions(const Expr& e, std::string_view field) {
 
 // The first result field the condition names, or "".
 std::string_view result_field_of(const Expr& e) {
-    if (e.kind == Expr::Kind::compare)
-        for (std::string_view field : kResultFields)
-            if (e.field == field)
-                return field;
-    for (const auto& child : e.children)
-        if (auto field = result_field_of(*child); !field.empty())
+    for (std::string_view field : kResultFields)
+        if (mentions(e, field))
             return field;
     return "";
 }

@@ -7,9 +7,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* The form of the path and the verdict found for it, as sys_enter takes them. */
 struct path_form_result {
     __s64 len;
     struct brig_prefix_key key;
+    struct brig_verdict verdict;
 };
 
 struct {
@@ -19,39 +21,18 @@ struct {
     __type(value, struct path_form_result);
 } path_form_results SEC(".maps");
 
-/* (dirfd, user address of a path): the form the rules would match. */
+/* (dirfd, user address of a path, brig_path_op, cgroup id): the form the rules would match and
+ * the verdict on the operation this object's open_path_rules gives it (none for an op past
+ * BRIG_PATH_OPS). */
 SEC("raw_tracepoint/sys_enter")
 int path_form_probe(struct bpf_raw_tracepoint_args* ctx) {
     __u32 zero = 0;
     struct path_form_result* result = bpf_map_lookup_elem(&path_form_results, &zero);
     if (!result)
         return 0;
-    result->len = brig_path_form(&result->key, (int)ctx->args[0], ctx->args[1]);
-    return 0;
-}
-
-struct path_verdict_result {
-    __s64 len;
-    struct brig_verdict verdict;
-};
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct path_verdict_result);
-} path_verdict_results SEC(".maps");
-
-/* (dirfd, user address of a path, brig_path_op, cgroup id): the verdict the kernel finds for the
- * operation on the path in this object's open_path_rules, as the tracepoints look it up. */
-SEC("raw_tracepoint/sys_enter")
-int path_verdict_probe(struct bpf_raw_tracepoint_args* ctx) {
-    __u32 zero = 0;
-    struct path_verdict_result* result = bpf_map_lookup_elem(&path_verdict_results, &zero);
-    struct path_form* f = path_form_scratch();
-    if (!result || !f)
-        return 0;
-    struct brig_prefix_key* key = scratch_key(f, ctx->args[3]);
+    struct brig_prefix_key* key = &result->key;
+    key->cgroup_id = ctx->args[3];
+    key->prefixlen = 64 + 8 * BRIG_PREFIX_LEN;
     result->len = brig_path_form(key, (int)ctx->args[0], ctx->args[1]);
     struct brig_verdict verdict = {};
     if (result->len > 0)

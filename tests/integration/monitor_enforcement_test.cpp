@@ -282,7 +282,10 @@ TEST(MonitorPinDir, AProgramRefusalAtThisBootIsNotTriedAgain) {
         GTEST_SKIP() << "this kernel refused this build's programs: " << refusal;
     MonitorConfig config;
     config.bpffs_dir = "/sys/fs/bpf/brig-refusal-test-" + std::to_string(::getpid());
-    std::ofstream(refusal) << E2BIG << " load BPF programs: Argument list too long\n";
+    std::string boot;
+    std::ifstream("/proc/sys/kernel/random/boot_id") >> boot;
+    std::ofstream(refusal) << boot << ' ' << E2BIG
+                           << " load BPF programs: Argument list too long\n";
     struct Cleanup {
         std::string file, dir;
         ~Cleanup() {

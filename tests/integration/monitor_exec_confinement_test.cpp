@@ -258,5 +258,43 @@ TEST_F(MonitorExecConfinementTest, WhatADomainPerExecHidesAndWhatItDoesNot) {
     }
 }
 
+// A symlink over a sensitive file and an open's result (fd.num), made by `brig exec` in a
+// container without process.capabilities (every capability, as a privileged one): alerted as
+// from the init of a default container.
+constexpr const char* kLinkAndResultRules = R"yaml(
+- rule: Create Symlink Over Sensitive Files
+  desc: d
+  condition: evt.type in (symlink, symlinkat) and evt.arg.target in (/etc/shadow)
+  output: "symlink (target=%evt.arg.target linkpath=%evt.arg.linkpath file=%fd.name)"
+  priority: WARNING
+- rule: Read the notes
+  desc: d
+  condition: >
+    evt.type in (open, openat, openat2) and evt.is_open_read=true and fd.num>=0
+    and fd.name = /srv/notes
+  output: "notes read (fd=%fd.num file=%fd.name)"
+  priority: NOTICE
+)yaml";
+
+TEST_F(MonitorExecConfinementTest, AnExecsSymlinksAndOpenResultsAreAlertedWithEveryCapability) {
+    write_file(tmp_dir() / "links.yaml", kLinkAndResultRules);
+    write_file(config_path(), R"({"monitor": {"rules_files": [")" +
+                                  (tmp_dir() / "links.yaml").string() + R"("]}})");
+    bundle().config()["process"].erase("capabilities");
+    fs::create_directories(bundle().rootfs() / "srv");
+    write_file(bundle().rootfs() / "srv/notes", "n\n", 0644);
+    auto id = start_container("alert");
+    EXPECT_EQ(exec_script(id, ExecForm::args,
+                          "ln -s /etc/shadow /tmp/s && exec 7</srv/notes && echo done"),
+              "done\n");
+    Json link = wait_for_alert(id, "Create Symlink Over Sensitive Files", "/tmp/s");
+    ASSERT_TRUE(link.is_object()) << Json(alerts(id)).dump();
+    EXPECT_EQ(link["output_fields"].value("evt.arg.target", ""), "/etc/shadow");
+    Json read = wait_for_alert(id, "Read the notes", "/srv/notes");
+    ASSERT_TRUE(read.is_object()) << Json(alerts(id)).dump();
+    ASSERT_TRUE(read["output_fields"]["fd.num"].is_number()) << read.dump();
+    EXPECT_GE(read["output_fields"]["fd.num"].get<int>(), 3) << read.dump();
+}
+
 }  // namespace
 }  // namespace brig::test

@@ -29,6 +29,7 @@ namespace {
 struct PathFormResult {
     int64_t len;
     brig_prefix_key key;
+    brig_verdict verdict;
 };
 
 class MonitorPathForm : public ::testing::Test {
@@ -64,17 +65,24 @@ protected:
             brig_path_form_probe__destroy(probe_);
     }
 
-    // The form of `path` (relative to dirfd) the kernel computed; nullopt when it found none.
-    std::optional<std::string> form(const std::string& path, int dirfd = AT_FDCWD) {
-        uint64_t args[2] = {static_cast<uint64_t>(static_cast<int64_t>(dirfd)),
-                            reinterpret_cast<uint64_t>(path.c_str())};
-        LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = sizeof(args));
-        EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(probe_->progs.path_form_probe), &run), 0)
+    // The probe run on `path` (relative to dirfd), `op` and container `cgid`.
+    PathFormResult run(const std::string& path, int dirfd = AT_FDCWD, uint32_t op = BRIG_PATH_OPS,
+                       uint64_t cgid = 0) {
+        uint64_t args[4] = {static_cast<uint64_t>(static_cast<int64_t>(dirfd)),
+                            reinterpret_cast<uint64_t>(path.c_str()), op, cgid};
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+        EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(probe_->progs.path_form_probe), &opts), 0)
             << strerror(errno);
         uint32_t zero = 0;
         PathFormResult result{};
         EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(probe_->maps.path_form_results), &zero, &result),
                   0);
+        return result;
+    }
+
+    // The form of `path` (relative to dirfd) the kernel computed; nullopt when it found none.
+    std::optional<std::string> form(const std::string& path, int dirfd = AT_FDCWD) {
+        PathFormResult result = run(path, dirfd);
         if (result.len <= 0)
             return std::nullopt;
         return std::string(result.key.path, strnlen(result.key.path, sizeof(result.key.path)));
@@ -82,20 +90,7 @@ protected:
 
     // The verdict on `op` of `path` for cgroup `cgid`, from the probe's open_path_rules.
     brig_verdict verdict(const std::string& path, uint32_t op, uint64_t cgid) {
-        uint64_t args[4] = {static_cast<uint64_t>(static_cast<int64_t>(AT_FDCWD)),
-                            reinterpret_cast<uint64_t>(path.c_str()), op, cgid};
-        LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = args, .ctx_size_in = sizeof(args));
-        EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(probe_->progs.path_verdict_probe), &run),
-                  0)
-            << strerror(errno);
-        struct {
-            int64_t len;
-            brig_verdict verdict;
-        } result{};
-        uint32_t zero = 0;
-        EXPECT_EQ(
-            bpf_map_lookup_elem(bpf_map__fd(probe_->maps.path_verdict_results), &zero, &result), 0);
-        return result.verdict;
+        return run(path, AT_FDCWD, op, cgid).verdict;
     }
 
     brig_path_form_probe* probe_ = nullptr;
