@@ -113,14 +113,75 @@ bool is_target_term(const Expr& t) {
                                               [](const auto& c) { return is_target_term(*c); });
 }
 
-// A term on the path (fd.name = in startswith pmatch, fd.directory) as prefixes: whether the
-// kernel's match is the whole term, nothing when the term is not about the path. `clean` turns
-// false when part of the term cannot be matched by the kernel.
-std::optional<bool> add_path_term(const Expr& t, std::set<std::string>& into, ClassMatch& m,
-                                  bool& clean) {
+bool is_basename_term(const Expr& t) {
+    return is_compare(t, "fd.filename", {CompareOp::eq, CompareOp::in}) ||
+           (is_compare(t, "fd.name", {CompareOp::endswith}) && t.values[0].starts_with("/") &&
+            t.values[0].find('/', 1) == std::string::npos);
+}
+
+// Where a rule's path terms go: path prefixes (exact files end in '\0') and, for opens, the
+// file names the kernel keys on their own.
+struct PathKeys {
+    std::set<std::string>& prefixes;
+    std::set<std::string>* names = nullptr;  // null: the kernel keys no names for this class
+    bool names_exact = true;                 // names match any access mode
+};
+
+std::optional<bool> add_path_term(const Expr& t, PathKeys& into, ClassMatch& m, bool& clean);
+
+// An or of path terms keys the union of theirs (exact when each is); an and keys its first
+// path term and leaves the rest to user space. Nothing when some branch of an or has no key.
+std::optional<bool> add_path_terms(const Expr& t, PathKeys& into, ClassMatch& m, bool& clean) {
+    if (t.kind == Expr::Kind::and_) {
+        for (const auto& child : t.children)
+            if (add_path_term(*child, into, m, clean))
+                return false;
+        return std::nullopt;
+    }
+    ClassMatch scratch;
+    std::set<std::string> prefixes, names;
+    PathKeys keys{prefixes, into.names ? &names : nullptr, into.names_exact};
+    bool scratch_clean = true, consumed = true;
+    for (const auto& child : t.children) {
+        auto child_consumed = add_path_term(*child, keys, scratch, scratch_clean);
+        if (!child_consumed)
+            return std::nullopt;
+        consumed = consumed && *child_consumed;
+    }
+    into.prefixes.insert(prefixes.begin(), prefixes.end());
+    if (into.names)
+        into.names->insert(names.begin(), names.end());
+    m.warnings.insert(m.warnings.end(), scratch.warnings.begin(), scratch.warnings.end());
+    clean = clean && scratch_clean;
+    return consumed;
+}
+
+// fd.filename (or fd.name endswith /name) as names the kernel keys.
+bool add_names(const Expr& t, PathKeys& into, ClassMatch& m, bool& clean) {
+    for (const auto& name : t.values) {
+        std::string base = name.starts_with("/") ? name.substr(1) : name;
+        if (!base.empty() && base.size() < BRIG_NAME_LEN)
+            into.names->insert(base);
+        else
+            m.warnings.push_back("file name '" + base + "' is empty or longer than " +
+                                 std::to_string(BRIG_NAME_LEN - 1));
+    }
+    clean = clean && into.names_exact;
+    return true;
+}
+
+// A term on the path (fd.name = in startswith pmatch glob, fd.directory, fd.filename where
+// names are keyed, or an and/or of them) as keys: whether the kernel's match is the whole term,
+// nothing when the term is not about the path. `clean` turns false when part of the term cannot
+// be matched by the kernel.
+std::optional<bool> add_path_term(const Expr& t, PathKeys& into, ClassMatch& m, bool& clean) {
     auto add = [&](const std::string& prefix, bool absolute) {
-        clean = add_prefix(into, prefix, absolute, m) && clean;
+        clean = add_prefix(into.prefixes, prefix, absolute, m) && clean;
     };
+    if (t.kind == Expr::Kind::or_ || t.kind == Expr::Kind::and_)
+        return add_path_terms(t, into, m, clean);
+    if (into.names && is_basename_term(t))
+        return add_names(t, into, m, clean);
     // The syscall's path argument is fd.name (brig gives it absolute); a rename's source or
     // destination alone is matched by a key on either path: the kernel reports, user space
     // decides.
@@ -144,6 +205,17 @@ std::optional<bool> add_path_term(const Expr& t, std::set<std::string>& into, Cl
         add(t.values[0], t.values[0].starts_with("/"));
         return true;
     }
+    if (is_compare(t, "fd.name", {CompareOp::glob})) {
+        // The literal part before the first wildcard is a prefix; user space matches the rest.
+        const std::string& pattern = t.values[0];
+        size_t wildcard = pattern.find_first_of("*?[\\");
+        if (wildcard == std::string::npos) {
+            add(pattern + std::string(1, '\0'), true);
+            return pattern.starts_with("/");
+        }
+        add(pattern.substr(0, wildcard), pattern.starts_with("/"));
+        return false;
+    }
     if (is_compare(t, "fd.name", {CompareOp::pmatch})) {
         for (const auto& dir : t.values) {
             std::string base = dir.ends_with("/") ? dir.substr(0, dir.size() - 1) : dir;
@@ -160,12 +232,6 @@ std::optional<bool> add_path_term(const Expr& t, std::set<std::string>& into, Cl
         return false;
     }
     return std::nullopt;
-}
-
-bool is_basename_term(const Expr& t) {
-    return is_compare(t, "fd.filename", {CompareOp::eq, CompareOp::in}) ||
-           (is_compare(t, "fd.name", {CompareOp::endswith}) && t.values[0].starts_with("/") &&
-            t.values[0].find('/', 1) == std::string::npos);
 }
 
 }  // namespace
@@ -209,24 +275,15 @@ ClassMatch compile_open(const ClassTerms& in) {
             write_only = m.used[i] = true;
     bool all_types =
         in.types.contains("open") && in.types.contains("openat") && in.types.contains("openat2");
-    auto& prefixes = m.keys.paths[write_only ? BRIG_PATH_OPEN_WRITE : BRIG_PATH_OPEN];
+    // Names match any access mode: exact only when the rule is not write-only.
+    PathKeys keys{m.keys.paths[write_only ? BRIG_PATH_OPEN_WRITE : BRIG_PATH_OPEN],
+                  &m.keys.open_names, !write_only};
     bool keyed = false, clean = true;
-    for (size_t i = 0; i < in.terms.size() && !keyed; ++i) {
-        const Expr& t = *in.terms[i];
-        if (auto consumed = add_path_term(t, prefixes, m, clean)) {
+    for (size_t i = 0; i < in.terms.size() && !keyed; ++i)
+        if (auto consumed = add_path_term(*in.terms[i], keys, m, clean)) {
             m.used[i] = *consumed;
             keyed = true;
-        } else if (is_basename_term(t)) {
-            for (const auto& name : t.values) {
-                std::string base = name.starts_with("/") ? name.substr(1) : name;
-                if (!base.empty() && base.size() < BRIG_NAME_LEN)
-                    m.keys.open_names.insert(base);
-            }
-            // Names match any access mode: exact only when the rule is not write-only.
-            m.used[i] = keyed = true;
-            clean = clean && !write_only;
         }
-    }
     if (!keyed)
         m.warnings.push_back(
             "an open rule needs fd.name (=, in, startswith, pmatch), fd.directory or "
@@ -243,7 +300,8 @@ ClassMatch compile_path(const ClassTerms& in) {
     bool keyed = false, clean = true;
     for (size_t i = 0; i < in.terms.size() && !keyed; ++i)
         for (uint32_t op : ops)
-            if (auto consumed = add_path_term(*in.terms[i], m.keys.paths[op], m, clean)) {
+            if (PathKeys keys{m.keys.paths[op]};
+                auto consumed = add_path_term(*in.terms[i], keys, m, clean)) {
                 m.used[i] = *consumed;
                 keyed = true;
             }
@@ -395,15 +453,76 @@ bool event_types_of(const Expr& term, std::set<std::string>& types) {
     return true;
 }
 
-// One conjunction (or a single term): its evt.type terms choose the classes.
-bool compile_conjunction(const Expr& conjunction, RuleKeys& out) {
-    std::vector<const Expr*> terms;
-    if (conjunction.kind == Expr::Kind::and_)
-        for (const auto& child : conjunction.children)
-            terms.push_back(child.get());
-    else
-        terms.push_back(&conjunction);
+// Whether a term names event types where they decide (outside a not).
+bool names_event_types(const Expr& e) {
+    if (e.kind == Expr::Kind::compare)
+        return e.field == "evt.type";
+    if (e.kind != Expr::Kind::and_ && e.kind != Expr::Kind::or_)
+        return false;
+    return std::any_of(e.children.begin(), e.children.end(),
+                       [](const auto& c) { return names_event_types(*c); });
+}
 
+using Conjunction = std::vector<const Expr*>;
+// Past this many conjunctions a condition is split at its top-level or only.
+constexpr size_t kMaxConjunctions = 256;
+
+// Ands `e` onto each of `into`'s conjunctions, flattening nested ands and distributing an or
+// that names event types (`(open_read or open_directory) and ...`, Falco's macros), so each
+// conjunction sees its own evt.type. An or of evt.type terms alone stays one term, as does
+// an or that names none. False past kMaxConjunctions.
+bool and_onto(const Expr& e, std::vector<Conjunction>& into) {
+    std::set<std::string> alternatives;
+    if (e.kind == Expr::Kind::and_) {
+        for (const auto& child : e.children)
+            if (!and_onto(*child, into))
+                return false;
+        return true;
+    }
+    if (e.kind != Expr::Kind::or_ || !names_event_types(e) || event_types_of(e, alternatives)) {
+        for (auto& conjunction : into)
+            conjunction.push_back(&e);
+        return true;
+    }
+    std::vector<Conjunction> branches;
+    for (const auto& child : e.children) {
+        std::vector<Conjunction> branch = into;
+        if (!and_onto(*child, branch) || branches.size() + branch.size() > kMaxConjunctions)
+            return false;
+        branches.insert(branches.end(), branch.begin(), branch.end());
+    }
+    into = std::move(branches);
+    return true;
+}
+
+// The condition as an or of conjunctions (see and_onto); a warning when it is too large.
+std::vector<Conjunction> conjunctions_of(const Expr& condition, RuleKeys& out) {
+    std::vector<Conjunction> split{{}};
+    if (and_onto(condition, split))
+        return split;
+    out.warnings.push_back("the condition has more than " + std::to_string(kMaxConjunctions) +
+                           " alternatives; it is split at its top-level or only");
+    split.clear();
+    auto top = [&](const Expr& e) {
+        if (e.kind == Expr::Kind::and_) {
+            Conjunction terms;
+            for (const auto& child : e.children)
+                terms.push_back(child.get());
+            split.push_back(std::move(terms));
+        } else {
+            split.push_back({&e});
+        }
+    };
+    if (condition.kind == Expr::Kind::or_)
+        for (const auto& child : condition.children)
+            top(*child);
+    else
+        top(condition);
+    return split;
+}
+
+// One conjunction: its evt.type terms choose the classes.
+bool compile_conjunction(const Conjunction& terms, RuleKeys& out) {
     std::set<std::string> types;
     std::vector<bool> used(terms.size(), false);
     for (size_t i = 0; i < terms.size() && types.empty(); ++i)
@@ -489,13 +608,9 @@ uint64_t landlock_rights(size_t op) {
 
 RuleKeys compile_condition(const Expr& condition) {
     RuleKeys out;
-    if (condition.kind == Expr::Kind::or_) {
-        out.exact = true;
-        for (const auto& child : condition.children)
-            out.exact = compile_conjunction(*child, out) && out.exact;
-    } else {
-        out.exact = compile_conjunction(condition, out);
-    }
+    out.exact = true;
+    for (const auto& conjunction : conjunctions_of(condition, out))
+        out.exact = compile_conjunction(conjunction, out) && out.exact;
     return out;
 }
 

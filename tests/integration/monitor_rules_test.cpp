@@ -374,6 +374,65 @@ TEST_F(MonitorRulesTest, AnOpenIsAlertedWithTheFdItReturned) {
     EXPECT_EQ(fields["evt.rawres"], fields["fd.num"]) << alert->dump();
 }
 
+// Falco's stock shapes: the event types inside macros and an or of them ((open_read or
+// open_directory) and ...), paths inside ors with a glob, file names beside directories. Each
+// alternative reaches the kernel's keys, none is left to execs alone.
+constexpr const char* kNestedRules = R"yaml(
+- macro: open_read
+  condition: (evt.type in (open,openat,openat2) and evt.is_open_read=true
+    and fd.typechar='f' and fd.num>=0)
+- macro: open_directory
+  condition: (evt.type in (open,openat,openat2) and evt.is_open_read=true
+    and fd.typechar='d' and fd.num>=0)
+- macro: open_write
+  condition: (evt.type in (open,openat,openat2) and evt.is_open_write=true
+    and fd.typechar='f' and fd.num>=0)
+- macro: user_ssh_directory
+  condition: (fd.name contains '/.ssh/' and fd.name glob '/home/*/.ssh/*')
+- rule: Read ssh information
+  desc: d
+  condition: (open_read or open_directory) and (user_ssh_directory or fd.name startswith /root/.ssh)
+    and not proc.name in (ssh, sshd)
+  output: "ssh read (file=%fd.name type=%fd.typechar)"
+  priority: ERROR
+  tags: [filesystem]
+- rule: Modify Shell Configuration File
+  desc: d
+  condition: open_write and (fd.filename in (.bashrc, .profile) or fd.directory in (/etc/profile.d))
+  output: "shell config written (file=%fd.name)"
+  priority: WARNING
+  tags: [filesystem]
+)yaml";
+
+TEST_F(MonitorRulesTest, FalcosNestedMacrosReachEveryEventTheyName) {
+    use_rules_file("nested.yaml", kNestedRules);
+    for (const char* dir : {"root/.ssh", "home/u/.ssh", "etc/profile.d", "home/u/other"})
+        fs::create_directories(bundle().rootfs() / dir);
+    write_file(bundle().rootfs() / "root/.ssh/id_rsa", "key\n", 0600);
+    write_file(bundle().rootfs() / "home/u/.ssh/known_hosts", "host\n", 0644);
+    write_file(bundle().rootfs() / "home/u/other/notes", "n\n", 0644);
+    bundle().set_script(
+        "cat /home/u/other/notes >/dev/null; cat /root/.ssh/id_rsa >/dev/null; "
+        "ls /root/.ssh >/dev/null; cat /home/u/.ssh/known_hosts >/dev/null; "
+        "echo x >> /home/u/.bashrc; echo y > /etc/profile.d/z.sh; echo done");
+    auto w = run_watched();
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "done\n") << w.result.err;
+    std::multiset<std::string> seen;
+    for (const auto& alert : w.alerts)
+        if (alert["rule"] != "Write below etc")  // the default rules' own
+            seen.insert(alert["rule"].get<std::string>() + " " +
+                        alert["output_fields"].value("fd.name", std::string()));
+    for (const char* expected :
+         {"Read ssh information /root/.ssh/id_rsa", "Read ssh information /root/.ssh",
+          "Read ssh information /home/u/.ssh/known_hosts",
+          "Modify Shell Configuration File /home/u/.bashrc",
+          "Modify Shell Configuration File /etc/profile.d/z.sh"})
+        EXPECT_EQ(seen.count(expected), 1u) << expected << " in " << Json(w.alerts).dump();
+    EXPECT_EQ(seen.size(), 5u) << "nothing else, /home/u/other/notes least: "
+                               << Json(w.alerts).dump();
+}
+
 TEST_F(MonitorPathOpsTest, UnlinkKillsTheContainer) {
     bundle().set_script("rm /vault/data; echo survived");
     auto w = run_watched();

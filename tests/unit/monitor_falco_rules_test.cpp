@@ -365,6 +365,11 @@ TEST(FalcoRules, FalcoStockFilesLoad) {
               << warnings.size() << " skipped with a warning, " << disabled
               << " disabled by the files\n";
     EXPECT_GT(running, 0u);
+    // Falco's stock rules each name their event types, however deeply nested.
+    ContainerIdentity c;
+    c.id = "c1";
+    for (const auto& w : compile_policy(set, c, Action::alert, std::nullopt).warnings)
+        EXPECT_EQ(w.find("does not restrict evt.type"), std::string::npos) << w;
 }
 
 TEST(FalcoRules, UserNamesComeFromTheContainersPasswdResolvedInsideItsRoot) {
@@ -407,6 +412,66 @@ TEST(FalcoRules, NestedEventTypesAndPathArgumentsReachTheKernelPlan) {
     EXPECT_FALSE(policy.rules[1].decided_in_kernel);
     EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAME]["/bin/"].action, BRIG_ACT_REPORT);
     EXPECT_EQ(policy.kernel.paths[BRIG_PATH_RENAMEAT]["/bin/"].rule_id, 2u);
+}
+
+// An or of conjunctions each naming its own event types, below an and: every alternative is
+// keyed in the kernel with its own class, an exact one keeps its kill.
+TEST(FalcoRules, EventTypesInsideAnOrOfConjunctionsReachTheKernelPlan) {
+    RuleSet set;
+    load_rules(
+        "- rule: etc\n"
+        "  condition: ((evt.type in (open, openat, openat2) and evt.is_open_write = true) or\n"
+        "    (evt.type = mkdirat and proc.name = sh)) and\n"
+        "    (fd.name startswith /etc/ or fd.directory in (/srv) or fd.name glob "
+        "'/home/*/.ssh/*')\n"
+        "  output: o\n  priority: ERROR\n  action: kill\n"
+        "- rule: names\n"
+        "  condition: (evt.type in (open, openat, openat2)) and\n"
+        "    (fd.filename = .bashrc or fd.name startswith /root/)\n"
+        "  output: o\n  priority: ERROR\n  action: kill\n"
+        "- rule: exact\n"
+        "  condition: (evt.type in (open, openat, openat2) and evt.is_open_write = true)\n"
+        "    and fd.name startswith /boot/\n"
+        "  output: o\n  priority: ERROR\n  action: kill\n",
+        "r.yaml", set);
+    ContainerIdentity c;
+    c.id = "c1";
+    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    for (const auto& w : policy.warnings)
+        EXPECT_EQ(w.find("does not restrict evt.type"), std::string::npos) << w;
+    ASSERT_EQ(policy.rules.size(), 3u);
+    auto& writes = policy.kernel.paths[BRIG_PATH_OPEN_WRITE];
+    for (const char* key : {"/etc/", "/srv/", "/home/", "/boot/"})
+        EXPECT_TRUE(writes.contains(key)) << key;
+    EXPECT_TRUE(policy.kernel.paths[BRIG_PATH_OPEN].contains("/root/"));
+    EXPECT_TRUE(policy.kernel.open_names.contains(".bashrc"));
+    EXPECT_TRUE(policy.kernel.paths[BRIG_PATH_MKDIRAT].contains("/srv/"));
+    EXPECT_FALSE(policy.kernel.exec_any.action) << "nothing is left to execs";
+    // fd.directory and the glob match more than their keys: user space decides the first rule.
+    EXPECT_FALSE(policy.rules[0].decided_in_kernel);
+    EXPECT_EQ(writes["/etc/"].action, BRIG_ACT_REPORT);
+    EXPECT_TRUE(policy.rules[1].decided_in_kernel) << "names and prefixes both keyed exactly";
+    EXPECT_TRUE(policy.rules[2].decided_in_kernel);
+    EXPECT_EQ(writes["/boot/"].action, BRIG_ACT_REPORT | BRIG_ACT_KILL);
+}
+
+TEST(FalcoRules, AConditionWithTooManyAlternativesIsSplitAtItsTopLevelWithAWarning) {
+    std::string condition = "evt.type = openat and fd.name startswith /etc/";
+    for (int i = 0; i < 9; ++i)  // 2^9 alternatives once distributed
+        condition += " and (evt.type = openat or evt.type = mkdir and proc.name = p" +
+                     std::to_string(i) + ")";
+    RuleSet set;
+    load_rules("- rule: wide\n  condition: " + condition + "\n  output: o\n  priority: ERROR\n",
+               "r.yaml", set);
+    ContainerIdentity c;
+    c.id = "c1";
+    auto policy = compile_policy(set, c, Action::alert, std::nullopt);
+    ASSERT_EQ(policy.rules.size(), 1u);
+    bool warned = std::any_of(policy.warnings.begin(), policy.warnings.end(), [](const auto& w) {
+        return w.find("more than 256 alternatives") != std::string::npos;
+    });
+    EXPECT_TRUE(warned) << ::testing::PrintToString(policy.warnings);
+    EXPECT_TRUE(policy.kernel.paths[BRIG_PATH_OPEN].contains("/etc/"));
 }
 
 // Falco's "Create Symlink Over Sensitive Files" and "Create Hardlink Over Sensitive Files", as
