@@ -145,6 +145,34 @@ TEST_F(MonitorRulesTest, WriteBelowEtcKillsTheContainer) {
                  {{"proc.name", "sh"}, {"fd.name", "/etc/evil"}}, "kill");
 }
 
+// brig's init makes the mount points it needs below /etc (a directory, a file for a bind, one
+// inside a tmpfs it mounted) before the container's first program runs: that is set-up, not
+// the container, on the tracepoint path and under BPF-LSM alike. The first write of the
+// container's own program is judged.
+TEST_F(MonitorRulesTest, BrigsOwnSetUpOfTheRootfsIsNotTheContainers) {
+    fs::path host_file = tmp_dir() / "bound";
+    write_file(host_file, "from the host\n", 0644);
+    Json& mounts = bundle().config()["mounts"];
+    mounts.push_back({{"destination", "/etc/brig-made"}, {"type", "tmpfs"}, {"source", "tmpfs"}});
+    mounts.push_back({{"destination", "/etc/brig-made/deeper/file"},
+                      {"type", "bind"},
+                      {"source", host_file.string()},
+                      {"options", {"bind", "ro"}}});
+    mounts.push_back({{"destination", "/etc/brig-file"},
+                      {"type", "bind"},
+                      {"source", host_file.string()},
+                      {"options", {"bind", "ro"}}});
+    auto w = run_killed(
+        "cat /etc/brig-file /etc/brig-made/deeper/file && echo set-up && "
+        "echo evil > /etc/evil; echo survived",
+        "Write below etc");
+    EXPECT_EQ(w.result.out, "from the host\nfrom the host\nset-up\n") << w.result.err;
+    ASSERT_EQ(count_alerts(w, "Write below etc"), 1u) << Json(w.alerts).dump();
+    expect_alert(w, "Write below etc", "Error", "filesystem",
+                 {{"proc.name", "sh"}, {"fd.name", "/etc/evil"}}, "kill");
+    EXPECT_FALSE(fs::exists(bundle().rootfs() / "etc/evil"));
+}
+
 TEST_F(MonitorRulesTest, WriteBelowEtcCoversItsEntries) {
     // Renaming, linking, creating or removing entries of /etc, and truncating its files, are
     // writes below it: refused (BPF-LSM hooks, or Landlock on the tracepoint path), and the
