@@ -124,9 +124,10 @@ int run_events(const Context&, Runtime& runtime, const ParsedArgs& args) {
     const int interval_ms = parse_interval_ms(args.value_or("interval", "5s"));
     auto info = runtime.info(id);
     AlertTail alerts(runtime.store().dir(id) + "/alerts.jsonl");  // monitor::kAlertsFile
-    alerts.emit_new(id);
-    if (info.status == state::Status::stopped)
+    if (info.status == state::Status::stopped) {
+        alerts.emit_new(id);
         return 0;
+    }
     std::unique_ptr<lifecycle::OomWatch> oom;
     try {
         oom = runtime.watch_oom(id);
@@ -138,14 +139,15 @@ int run_events(const Context&, Runtime& runtime, const ParsedArgs& args) {
     auto next_stats = std::chrono::steady_clock::now();
     for (;;) {
         auto status = runtime.info(id).status;
-        alerts.emit_new(id);
-        if (status == state::Status::stopped)
-            return 0;
         auto now = std::chrono::steady_clock::now();
-        if (now >= next_stats) {
+        // A running container's stream starts with its stats, as runc's (scripts read line 1).
+        if (status != state::Status::stopped && now >= next_stats) {
             emit("stats", id, runtime.stats(id));
             next_stats = now + std::chrono::milliseconds(interval_ms);
         }
+        alerts.emit_new(id);
+        if (status == state::Status::stopped)
+            return 0;
         int wait_ms = static_cast<int>(
             std::chrono::duration_cast<std::chrono::milliseconds>(next_stats - now).count());
         // Wake at least once a second to notice the container stopping (and, without a

@@ -935,6 +935,32 @@ TEST_F(MonitorRulesTest, EventsStreamsAlertsAsTheyCome) {
     EXPECT_EQ(alerts[0]["data"]["output_fields"]["container.id"], id);
 }
 
+// The alerts recorded before `events` started follow the first stats event, which comes first
+// as with runc (runc's events.bats reads line 1).
+TEST_F(MonitorRulesTest, EventsOfARunningContainerStartWithItsStats) {
+    bundle().set_script("cat /etc/shadow >/dev/null; touch /tmp/read; sleep 60");
+    bundle().write_config();
+    auto id = new_id("mon");
+    auto started = runtime({"--config", config_path().string(), "run", "--detach", "--bundle",
+                            bundle().dir().string(), id});
+    ASSERT_TRUE(started.ok()) << started.describe();
+    fs::path log = state_root() / id / monitor::kAlertsFile;
+    ASSERT_TRUE(wait_until([&] { return fs::exists(log) && !read_file(log).empty(); }));
+    auto events = spawn_runtime({"events", "--interval", "200ms", id});
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ASSERT_TRUE(runtime({"kill", id, "KILL"}).ok());
+    auto result = events->wait();
+    ASSERT_TRUE(result.ok()) << result.describe();
+    auto lines = split_lines(result.out);
+    ASSERT_GE(lines.size(), 2u) << result.out;
+    EXPECT_TRUE(lines[0].starts_with(R"({"type":"stats","id":")" + id + R"(","data":)"))
+        << result.out;
+    size_t alerts = 0;
+    for (const auto& line : lines)
+        alerts += Json::parse(line).value("type", "") == "alert";
+    EXPECT_EQ(alerts, 1u) << result.out;
+}
+
 TEST_F(MonitorRulesTest, BrokenConfigIsAClearErrorAndLeavesNothing) {
     write_config("{\"monitor\": {\"default_action\": \"explode\"}}");
     bundle().set_script("true");
