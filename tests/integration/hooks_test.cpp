@@ -143,6 +143,35 @@ TEST_F(HooksTest, FailingPrestartHookFailsRunAndLeavesNothing) {
     EXPECT_TRUE(left.empty()) << join(left);
 }
 
+// A failing hook's error says "error running hook" and names how it ended, in runc's words
+// (callers and runc's seccomp.bats match them); a startContainer hook runs under the container's
+// seccomp filter.
+TEST_F(HooksTest, AFailingHookIsAnErrorRunningHookInRuncsWords) {
+    bundle().config()["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_KILL"}}}}};
+    bundle().config()["hooks"]["startContainer"] = {script_hook("mkdir /tmp/by-hook")};
+    bundle().set_script("echo should-not-run > /ran");
+    auto id = new_id();
+    auto result = run(id);
+    EXPECT_NE(result.exit_code, 0) << result.describe();
+    EXPECT_NE(result.err.find("hooks.startContainer[0] /bin/busybox: error running hook: killed "
+                              "by signal 31 (bad system call)"),
+              std::string::npos)
+        << result.err;
+    EXPECT_FALSE(fs::exists(bundle().rootfs() / "ran"));
+    EXPECT_FALSE(fs::exists(bundle().rootfs() / "tmp/by-hook"));
+
+    bundle().config()["linux"].erase("seccomp");
+    bundle().config()["hooks"] = Json::object();
+    bundle().config()["hooks"]["prestart"] = {script_hook("exit 3")};
+    bundle().write_config();
+    auto exited = run(new_id());
+    EXPECT_NE(exited.err.find("hooks.prestart[0] /bin/busybox: error running hook: exit status 3"),
+              std::string::npos)
+        << exited.err;
+}
+
 TEST_F(HooksTest, FailingPoststopHookOnlyWarns) {
     bundle().config()["hooks"]["poststop"] = {script_hook("exit 1")};
     bundle().set_script("true");

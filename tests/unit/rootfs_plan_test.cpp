@@ -290,7 +290,8 @@ TEST_F(RootfsPlanTest, SymlinkedProcIsRefused) {  // escape class 3
     host.symlink("/etc", "rootfs/proc");
     spec.mounts = {make_mount("/proc", "proc", "proc", {})};
     std::string error = prepare_error();
-    EXPECT_NE(error.find("mounts[0] (/proc): /proc is or passes through a symlink, refusing"),
+    EXPECT_NE(error.find("mounts[0] (/proc): proc must be mounted on ordinary directory: /proc is "
+                         "or passes through a symlink, refusing"),
               std::string::npos)
         << error;
     EXPECT_TRUE(mounts_onto("/proc").empty());

@@ -8,6 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstring>
+
 #include "runtime/common/c_strings.hpp"
 #include "runtime/common/error.hpp"
 #include "runtime/common/unique_fd.hpp"
@@ -75,7 +78,7 @@ void run_hook(const config::Hook& hook, const std::string& state_json, const std
         if (n == 0) {
             kill(pid, SIGKILL);
             waitpid(pid, nullptr, 0);
-            throw Error(what + " " + hook.path + ": timed out after " +
+            throw Error(what + " " + hook.path + ": error running hook: timed out after " +
                         std::to_string(*hook.timeout) + "s");
         }
     }
@@ -86,10 +89,16 @@ void run_hook(const config::Hook& hook, const std::string& state_json, const std
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return;
-    if (WIFSIGNALED(status))
-        throw Error(what + " " + hook.path + ": killed by signal " +
-                    std::to_string(WTERMSIG(status)));
-    throw Error(what + " " + hook.path + ": exit status " + std::to_string(WEXITSTATUS(status)));
+    // runc's words, which callers match: "error running hook", the signal by name.
+    if (WIFSIGNALED(status)) {
+        const char* name = sigdescr_np(WTERMSIG(status));
+        std::string description = name ? name : "unknown signal";
+        description[0] = static_cast<char>(std::tolower(description[0]));
+        throw Error(what + " " + hook.path + ": error running hook: killed by signal " +
+                    std::to_string(WTERMSIG(status)) + " (" + description + ")");
+    }
+    throw Error(what + " " + hook.path + ": error running hook: exit status " +
+                std::to_string(WEXITSTATUS(status)));
 }
 
 void run_hooks(const std::vector<config::Hook>& hooks, const std::string& state_json,

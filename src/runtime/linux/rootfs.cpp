@@ -292,7 +292,17 @@ void mount_filesystem(MountContext& ctx, const config::Mount& mount, const Mount
     }
     if (type.empty())
         throw Error("type is required for a mount that is not a bind mount");
-    UniqueFd target = create_in_root(ctx.sys, ctx.root, dest, Leaf::directory, symlinks);
+    UniqueFd target = [&] {
+        try {
+            return create_in_root(ctx.sys, ctx.root, dest, Leaf::directory, symlinks);
+        } catch (const Error& e) {
+            if (e.errnum() != ELOOP || (type != "proc" && type != "sysfs"))
+                throw;
+            // runc's words (its mask.bats matches them).
+            throw Error::passed_on(type + " must be mounted on ordinary directory: " + e.what(),
+                                   ELOOP);
+        }
+    }();
     const std::string inside = path_inside_root(ctx.root, target.get());
     const std::string source = mount.source.empty() ? type : mount.source;
     try {
