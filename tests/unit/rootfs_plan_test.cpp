@@ -518,13 +518,41 @@ TEST_F(RootfsPlanTest, TooLongDestinationFailsOnAShortLine) {
 }
 
 TEST_F(RootfsPlanTest, NoPivotMovesAndChroots) {
+    sys.files["/proc/self/mountinfo"] = "1 0 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n";
     RootfsOptions opts = options();
     opts.no_pivot = true;
     enter_rootfs(sys, opts);
-    ASSERT_EQ(sys.calls.size(), 4u);
-    EXPECT_EQ(sys.calls[1].op, "mount");
-    EXPECT_EQ(sys.calls[1].flags, static_cast<unsigned long>(MS_MOVE));
-    EXPECT_EQ(sys.calls[2].op, "chroot");
+    auto mounts = sys.of("mount");
+    ASSERT_EQ(mounts.size(), 1u);
+    EXPECT_EQ(mounts[0].flags, static_cast<unsigned long>(MS_MOVE));
+    EXPECT_EQ(sys.of("chroot").size(), 1u);
+    EXPECT_TRUE(sys.of("umount2").empty());
+}
+
+// The host's full proc and sysfs mounts would let a user namespace inside mount an unmasked
+// proc: detached first (the container's own, partial ones and other types stay).
+TEST_F(RootfsPlanTest, NoPivotDetachesTheHostsProcAndSysfs) {
+    sys.files["/proc/self/mountinfo"] =
+        "1 0 8:1 / / rw shared:1 - ext4 /dev/sda1 rw\n"
+        "2 1 0:5 / /proc rw shared:2 - proc proc rw\n"
+        "3 1 0:6 / /sys rw shared:3 - sysfs sysfs rw\n"
+        "4 3 0:7 / /sys/fs/cgroup rw shared:4 - cgroup2 cgroup2 rw\n"
+        "5 1 0:5 /sys /srv/procsys ro shared:5 - proc proc rw\n"
+        "6 1 0:8 / " +
+        rootfs + "/proc rw - proc proc rw\n";
+    RootfsOptions opts = options();
+    opts.no_pivot = true;
+    enter_rootfs(sys, opts);
+    std::vector<std::string> detached;
+    for (const auto& call : sys.of("umount2")) {
+        detached.push_back(call.target);
+        EXPECT_EQ(call.flags, static_cast<unsigned long>(MNT_DETACH));
+    }
+    EXPECT_EQ(detached, (std::vector<std::string>{"host:/proc", "host:/sys"}));
+    auto mounts = sys.of("mount");
+    ASSERT_EQ(mounts.size(), 3u);
+    EXPECT_EQ(mounts[0].flags, static_cast<unsigned long>(MS_SLAVE | MS_REC));
+    EXPECT_EQ(mounts[2].flags, static_cast<unsigned long>(MS_MOVE));
 }
 
 class FinalizeTest : public RootfsPlanTest {

@@ -463,6 +463,34 @@ void make_parent_mount_private(Syscalls& sys, const std::string& rootfs) {
     sys.mount("", parent, "", MS_PRIVATE, "");
 }
 
+// Without pivot_root the host's mounts stay reachable in the container's mount namespace, and
+// the kernel lets a new user namespace mount proc or sysfs when a full one is visible there
+// (`unshare -mrpf` then gets an unmasked /proc): each full host proc and sysfs mount outside the
+// rootfs is detached (or covered with a tmpfs where it cannot be), as runc does.
+void hide_host_pseudo_filesystems(Syscalls& sys, const std::string& rootfs) {
+    UniqueFd fd = sys.openat2(AT_FDCWD, rootfs, O_PATH | O_DIRECTORY, 0, 0);
+    const std::string real = fd_target(fd.get());
+    for (const MountInfo& m : parse_mountinfo(sys.read_text_file("/proc/self/mountinfo"))) {
+        if (m.root != "/" || (m.fstype != "proc" && m.fstype != "sysfs") || m.mount_point == real ||
+            is_under(m.mount_point, real))
+            continue;
+        try {
+            sys.mount("", m.mount_point, "", MS_SLAVE | MS_REC, "");  // nothing reaches the host
+        } catch (const Error& e) {
+            if (e.errnum() == ENOENT)
+                continue;  // below a mount detached already
+            throw;
+        }
+        try {
+            sys.umount2(m.mount_point, MNT_DETACH);
+        } catch (const Error& e) {
+            if (e.errnum() != EINVAL && e.errnum() != EPERM)
+                throw;
+            sys.mount("tmpfs", m.mount_point, "tmpfs", 0, "");
+        }
+    }
+}
+
 }  // namespace
 
 std::string checked_sysctl_path(const config::Spec& spec, const std::string& key) {
@@ -526,6 +554,7 @@ void prepare_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions
 
 void enter_rootfs(Syscalls& sys, const RootfsOptions& options) {
     if (options.no_pivot) {
+        hide_host_pseudo_filesystems(sys, options.rootfs);
         sys.chdir(options.rootfs);
         sys.mount(options.rootfs, "/", "", MS_MOVE, "");
         sys.chroot(".");

@@ -228,6 +228,18 @@ TEST_F(EscapeTest, ProcOrSysSymlinkedToAHostDirIsRefused) {
     }
 }
 
+// Without pivot_root the host's /proc stays in the container's mount namespace, and the kernel
+// lets a new user namespace mount a fresh, unmasked proc while a full one is visible there.
+TEST_F(EscapeTest, NoPivotLeavesNoFullProcToMountFromANestedUserNamespace) {
+    bundle().set_script(
+        "unshare -mrpf sh -c 'echo nested; mount -t proc none /proc && echo mounted && echo h > "
+        "/proc/sysrq-trigger'");
+    auto result = run(new_id(), {"--no-pivot"});
+    EXPECT_NE(result.exit_code, 0) << result.describe();
+    EXPECT_EQ(result.out, "nested\n") << "the user namespace was made" << result.describe();
+    EXPECT_NE(result.err.find("mount: permission denied"), std::string::npos) << result.err;
+}
+
 // ---- 4. mount destinations through symlinks (CVE-2021-30465, CVE-2024-45310) -------------------
 
 TEST_F(EscapeTest, MountDestinationThroughStaticSymlinkStaysInside) {
