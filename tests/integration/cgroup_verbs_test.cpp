@@ -97,6 +97,27 @@ TEST_F(CgroupVerbsTest, PreexistingFrozenCgroupIsRefused) {
     ::rmdir(freezer.c_str());
 }
 
+// runc's "cgroup v1 + unified resources should fail": a cgroup2 key whose controller is on v1
+// here is an invalid configuration, named, and nothing is left.
+TEST_F(CgroupVerbsTest, UnifiedResourcesOfAControllerOnV1AreAnInvalidConfiguration) {
+    const std::string path = "/brig-itest-unified-" + std::to_string(::getpid());
+    bundle().config()["linux"]["cgroupsPath"] = path;
+    bundle().config()["linux"]["resources"]["unified"] = {{"memory.min", "131072"}};
+    bundle().set_script("true");
+    auto id = new_id();
+    auto created = create(id);
+    EXPECT_FALSE(created.ok());
+    EXPECT_TRUE(is_one_line_error(created));
+    EXPECT_NE(created.err.find(
+                  R"(linux.resources.unified["memory.min"]: invalid configuration: the host has )"
+                  "no cgroup2 memory controller"),
+              std::string::npos)
+        << created.describe();
+    EXPECT_FALSE(fs::exists("/sys/fs/cgroup/memory" + path));
+    EXPECT_FALSE(fs::exists("/sys/fs/cgroup/unified" + path));
+    EXPECT_TRUE(leftovers(id).empty()) << join(leftovers(id));
+}
+
 TEST_F(CgroupVerbsTest, PauseShowsPausedAndStopsProgress) {
     auto id = start_script(kCounter);
     auto pid = init_pid(id);

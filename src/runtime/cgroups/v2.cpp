@@ -100,7 +100,8 @@ void CgroupV2::require_controller(const std::string& controller, const std::stri
     if (read_word_set(dir_ + "/cgroup.controllers").count(controller))
         return;
     if (!host_has_controller(controller))
-        throw Error(field + ": the host has no cgroup2 " + controller + " controller");
+        throw Error(field + ": invalid configuration: the host has no cgroup2 " + controller +
+                    " controller");
     throw Error(field + ": the " + controller + " controller is not enabled for " + dir_ +
                 " (a parent cgroup holds processes?)");
 }
