@@ -514,9 +514,11 @@ UniqueFd connect_seccomp_listener(const std::string& listener_path) {
     UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!sock)
         throw_errno("linux.seccomp.listenerPath: socket");
-    check_syscall("linux.seccomp.listenerPath: cannot connect to " + listener_path, [&] {
-        return ::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
-    });
+    check_syscall(
+        "linux.seccomp.listenerPath: failed to connect with seccomp agent at " + listener_path,
+        [&] {
+            return ::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+        });
     return sock;
 }
 
