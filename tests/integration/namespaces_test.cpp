@@ -193,6 +193,42 @@ void add_cgroup_namespace(Json& config) {
         namespaces.push_back({{"type", "cgroup"}});
 }
 
+// runc's "userns with 2 inaccessible mounts" (user-namespaced pods bind host directories only
+// root may enter): the sources are reached with the host's credentials, as runc's mount fds,
+// and keep their flags; an exec sees them too.
+TEST_F(NamespacesTest, BindSourcesTheMappedRootCannotReachAreMounted) {
+    auto& linux_config = bundle().config()["linux"];
+    linux_config["namespaces"].push_back({{"type", "user"}});
+    linux_config["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    linux_config["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    fs::permissions(bundle().dir(), static_cast<fs::perms>(0755));
+    for (const char* name : {"private-1", "private-2"}) {
+        fs::create_directories(bundle().dir() / name / "dir");
+        write_file(bundle().dir() / name / "dir/foo.txt", std::string(name) + "\n", 0644);
+        fs::permissions(bundle().dir() / name / "dir", fs::perms::all);
+        fs::permissions(bundle().dir() / name, static_cast<fs::perms>(0700));
+    }
+    auto& mounts = bundle().config()["mounts"];
+    mounts.push_back(
+        {{"source", "private-1/dir"}, {"destination", "/tmp/mount-1"}, {"options", {"bind"}}});
+    mounts.push_back({{"source", (bundle().dir() / "private-2/dir").string()},
+                      {"destination", "/tmp/mount-2"},
+                      {"options", {"rbind", "ro"}}});
+    bundle().set_script("sleep 1000");
+    auto id = new_id();
+    ASSERT_TRUE(create(id).ok()) << "the mapped root cannot enter 0700 dirs of the host's root";
+    ASSERT_TRUE(start(id).ok());
+    auto exec = runtime({"exec", id, "cat", "/tmp/mount-1/foo.txt", "/tmp/mount-2/foo.txt"});
+    EXPECT_TRUE(exec.ok()) << exec.describe();
+    EXPECT_EQ(exec.out, "private-1\nprivate-2\n");
+    EXPECT_TRUE(runtime({"exec", id, "touch", "/tmp/mount-1/written"}).ok());
+    EXPECT_TRUE(fs::exists(bundle().dir() / "private-1/dir/written"));
+    auto read_only = runtime({"exec", id, "touch", "/tmp/mount-2/x"});
+    EXPECT_NE(read_only.err.find("Read-only file system"), std::string::npos)
+        << read_only.describe();
+    EXPECT_TRUE(delete_container(id, true).ok());
+}
+
 TEST_F(NamespacesTest, CgroupNamespaceIsRootedAtTheContainersCgroup) {
     if (namespace_link("self", "cgroup").empty())
         GTEST_SKIP() << "no cgroup namespaces here";

@@ -135,7 +135,7 @@ TEST_F(RootfsLiveTest, FullRootfsWorksAndNothingLeaks) {
 
     std::string failures = in_child(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET, [&] {
         RealSyscalls sys;
-        RootfsOptions options{rootfs, false, true, {}};
+        RootfsOptions options{rootfs, false, true, {}, {}};
         prepare_rootfs(sys, spec, options);
         enter_rootfs(sys, options);
         finalize_rootfs(sys, spec, options);
@@ -197,7 +197,7 @@ TEST_F(RootfsLiveTest, SymlinkedProcPointingAtHostIsRefused) {  // escape class 
     std::string failures = in_child(CLONE_NEWNS, [&] {
         RealSyscalls sys;
         try {
-            prepare_rootfs(sys, spec, RootfsOptions{rootfs, false, false, {}});
+            prepare_rootfs(sys, spec, RootfsOptions{rootfs, false, false, {}, {}});
         } catch (const Error& e) {
             return std::string(e.what()).find("symlink, refusing") == std::string::npos
                        ? std::string("wrong error: ") + e.what()
@@ -218,7 +218,7 @@ TEST_F(RootfsLiveTest, MountDestinationsThroughSymlinksStayInside) {  // escape 
                    make_mount("/rel/y", "bind", host / "shared", {"bind"})};
     std::string failures = in_child(CLONE_NEWNS, [&] {
         RealSyscalls sys;
-        prepare_rootfs(sys, spec, RootfsOptions{rootfs, false, false, {}});
+        prepare_rootfs(sys, spec, RootfsOptions{rootfs, false, false, {}, {}});
         std::string f;
         if (!std::filesystem::exists(rootfs + host.path() + "/victim/x"))
             f += "tmpfs target not created inside\n";
@@ -256,7 +256,7 @@ TEST_F(RootfsLiveTest, MountPathSwappedWithASymlinkNeverLeavesTheRoot) {  // esc
         failures += in_child(CLONE_NEWNS, [&] {
             RealSyscalls sys;
             try {
-                prepare_rootfs(sys, spec, RootfsOptions{rootfs, false, false, {}});
+                prepare_rootfs(sys, spec, RootfsOptions{rootfs, false, false, {}, {}});
             } catch (const Error&) {
                 // Refusing is fine; landing outside is not.
             }
@@ -279,7 +279,7 @@ TEST_F(RootfsLiveTest, DevNullSymlinkToCorePatternIsNotUsedForMasking) {  // esc
     spec.linux->masked_paths = {"/proc/timer_list"};
     std::string failures = in_child(CLONE_NEWNS, [&] {
         RealSyscalls sys;
-        RootfsOptions options{rootfs, false, false, {}};
+        RootfsOptions options{rootfs, false, false, {}, {}};
         prepare_rootfs(sys, spec, options);
         // What a hostile image or a racing process would leave: /dev/null -> core_pattern.
         ::unlink((rootfs + "/dev/null").c_str());
@@ -311,7 +311,7 @@ TEST_F(RootfsLiveTest, IdmappedBindMountShowsMappedOwners) {
     std::string failures = in_child(CLONE_NEWNS, [&] {
         RealSyscalls sys;
         try {
-            prepare_rootfs(sys, spec, RootfsOptions{rootfs, false, false, {}});
+            prepare_rootfs(sys, spec, RootfsOptions{rootfs, false, false, {}, {}});
         } catch (const Error& e) {
             if (e.errnum() == EINVAL ||
                 std::string(e.what()).find("Invalid argument") != std::string::npos)
@@ -337,7 +337,7 @@ TEST_F(RootfsLiveTest, NoPivotChrootsIntoTheRootfs) {
     spec.mounts = {make_mount("/proc", "proc", "proc", {})};
     std::string failures = in_child(CLONE_NEWNS, [&] {
         RealSyscalls sys;
-        RootfsOptions options{rootfs, true, false, {}};
+        RootfsOptions options{rootfs, true, false, {}, {}};
         prepare_rootfs(sys, spec, options);
         enter_rootfs(sys, options);
         std::string f;

@@ -42,7 +42,7 @@ protected:
         sys.fs_types["/sys/fs/cgroup"] = CGROUP2_SUPER_MAGIC;
     }
     void add_namespace(config::NamespaceType t) { spec.linux->namespaces.push_back({t, ""}); }
-    RootfsOptions options() const { return RootfsOptions{rootfs, false, false, {}}; }
+    RootfsOptions options() const { return RootfsOptions{rootfs, false, false, {}, {}}; }
     std::string prepare_error() {
         try {
             prepare_rootfs(sys, spec, options());

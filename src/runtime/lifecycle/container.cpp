@@ -24,6 +24,7 @@
 #include "runtime/lifecycle/signal_forwarder.hpp"
 #include "runtime/lifecycle/spawner.hpp"
 #include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/rootfs.hpp"
 #include "runtime/linux/signal_delivery.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/security/capabilities.hpp"
@@ -265,16 +266,12 @@ void Runtime::check_preexisting_cgroup(const cgroups::CgroupManager& cgroup) con
                   " (its processes are killed with the container's on delete)");
 }
 
-StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
-                                      Rollback& rollback) {
-    const config::Spec& spec = plan.spec;
-    store_.create_dir(o.id);
-    rollback.add("removing the state directory", [this, id = o.id] { store_.remove(id); });
-    state::ContainerState st = initial_state(o, spec, plan.bundle, plan.rootfs, systemd_cgroup_);
-    plan.cgroup = cgroups::open_manager(spec.linux->cgroups_path, o.id);
+void Runtime::set_up_cgroup(const std::string& id, CreatePlan& plan, state::ContainerState& st,
+                            Rollback& rollback) {
+    plan.cgroup = cgroups::open_manager(plan.spec.linux->cgroups_path, id);
     st.cgroups_path = plan.cgroup->path();
     store_.write_breadcrumb(st);  // "creating": delete --force finds the cgroup to remove
-    store_.write_config(o.id, plan.config_text);
+    store_.write_config(id, plan.config_text);
     const bool preexisting = plan.cgroup->exists();
     plan.cgroup->create();
     if (preexisting) {
@@ -284,8 +281,17 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     } else {
         rollback.add("removing the cgroup", [&plan] { plan.cgroup->destroy(); });
     }
-    plan.cgroup->apply(cgroup_resources(*spec.linux));
+    plan.cgroup->apply(cgroup_resources(*plan.spec.linux));
     st.cgroup2_id = plan.cgroup->cgroup2_id();
+}
+
+StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
+                                      Rollback& rollback) {
+    const config::Spec& spec = plan.spec;
+    store_.create_dir(o.id);
+    rollback.add("removing the state directory", [this, id = o.id] { store_.remove(id); });
+    state::ContainerState st = initial_state(o, spec, plan.bundle, plan.rootfs, systemd_cgroup_);
+    set_up_cgroup(o.id, plan, st, rollback);
     if (monitor_)
         plan.watch =
             monitor_->prepare({o.id, plan.bundle, store_.dir(o.id), st.cgroup2_id,
@@ -307,7 +313,14 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     UniqueFd started_fifo = make_fifo(store_.started_fifo_path(o.id));
     ConsoleEnds console = open_console(o, *spec.process, plan.own_pty);
 
+    // Copied with the host's credentials: the init, in the user namespace, may not reach them.
+    linux::RealSyscalls host_sys;
+    std::map<size_t, UniqueFd> source_trees =
+        linux::source_trees_for_user_namespace(host_sys, spec, plan.bundle);
+
     InitContext ctx = plan.init_context(o);
+    for (const auto& [index, tree] : source_trees)
+        ctx.source_trees[index] = tree.get();
     ctx.start_fifo_fd = start_fifo.get();
     ctx.started_fifo_fd = started_fifo.get();
     ctx.console_fd = console.console.get();
@@ -329,6 +342,7 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     started_fifo.reset();
     console.console.reset();
     exec_hold.reset();
+    source_trees.clear();
 
     // Armed before activate: a watcher that fails to start must not leave map entries behind.
     rollback.add("cancelling the monitor's watch", [&plan] {

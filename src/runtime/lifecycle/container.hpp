@@ -149,6 +149,10 @@ private:
     void remove(const std::string& id, bool force, const config::Hooks* hooks);
     state::Status live_status(const state::ContainerState& s) const;
     void check_preexisting_cgroup(const cgroups::CgroupManager& cgroup) const;
+    // The container's cgroup made (or a preexisting one checked), its resources applied, and
+    // its removal armed in `rollback`.
+    void set_up_cgroup(const std::string& id, CreatePlan& plan, state::ContainerState& st,
+                       Rollback& rollback);
     // What delete --force knows of a container whose state.json is corrupt: its id, and its
     // cgroup from the config.json create saved (if that is readable), as "creating" (no pid).
     ContainerInfo recover_corrupt(const std::string& id, const state::CorruptState& e) const;

@@ -128,7 +128,7 @@ void container_init(const InitContext& ctx, const std::string& state_json) {
             throw_errno("cannot enter the bundle " + ctx.bundle);
         linux::RealSyscalls sys;
         linux::RootfsOptions rootfs_options{ctx.rootfs, ctx.no_pivot, process.terminal,
-                                            ctx.mount_label_option};
+                                            ctx.mount_label_option, ctx.source_trees};
         bool own_mounts = has_namespace(spec, config::NamespaceType::mount);
         if (own_mounts)
             linux::prepare_rootfs(sys, spec, rootfs_options);

@@ -2,6 +2,7 @@
 // config but the user program, reports to brig, waits for `start`, then execs.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "runtime/config/spec.hpp"
@@ -32,6 +33,7 @@ struct InitContext {
     bool no_new_keyring = false;
     bool new_user_namespace = false;
     bool new_time_namespace = false;
+    std::map<size_t, int> source_trees;  // RootfsOptions::source_trees
 };
 
 // The body of the container's spawn (in its cgroup and namespaces; state_json is the OCI

@@ -128,7 +128,7 @@ struct MountContext {
     Syscalls& sys;
     const config::Spec& spec;
     const RootDir& root;
-    const std::string& mount_label_option;
+    const RootfsOptions& options;
 };
 
 // Host ids of a mount's idmapping seen from the container's user namespace (init runs in it).
@@ -166,19 +166,32 @@ UniqueFd idmap_user_namespace(MountContext& ctx, const config::Mount& mount) {
     throw Error("idmap needs uidMappings and gidMappings on the mount, or a user namespace");
 }
 
-// A bind mount: the source pinned by fd, the target created like it (directory or file).
+// The source tree brig copied for mounts[index] outside the user namespace, or -1.
+int source_tree_of(const MountContext& ctx, size_t index) {
+    auto it = ctx.options.source_trees.find(index);
+    return it == ctx.options.source_trees.end() ? -1 : it->second;
+}
+
+// A bind mount: the source pinned by fd, the target created like it (directory or file). A
+// source the container's root may not reach is mounted from the copy brig made of it outside
+// the user namespace (`source_tree`), as runc does with its mount fds.
 void bind_mount(MountContext& ctx, const config::Mount& mount, const MountOptions& options,
-                const std::string& dest, Symlinks symlinks) {
+                const std::string& dest, Symlinks symlinks, int source_tree) {
     UniqueFd source;
     try {
         source = ctx.sys.openat2(AT_FDCWD, mount.source, O_PATH, 0, 0);
     } catch (const Error& e) {
-        throw Error("bind source " + mount.source, e.errnum());
+        const bool denied = e.errnum() == EACCES || e.errnum() == EPERM;
+        if (!denied || source_tree < 0 || options.idmap)
+            throw Error("bind source " + mount.source, e.errnum());
     }
-    const Leaf leaf = S_ISDIR(ctx.sys.fstat(source.get()).st_mode) ? Leaf::directory : Leaf::file;
+    const int pinned = source ? source.get() : source_tree;
+    const Leaf leaf = S_ISDIR(ctx.sys.fstat(pinned).st_mode) ? Leaf::directory : Leaf::file;
     UniqueFd target = create_in_root(ctx.sys, ctx.root, dest, leaf, symlinks);
     const std::string inside = path_inside_root(ctx.root, target.get());
-    if (options.idmap) {
+    if (!source) {
+        ctx.sys.move_mount(source_tree, target.get());
+    } else if (options.idmap) {
         // A detached copy of the source gets the idmapping, then goes onto the pinned target.
         UniqueFd userns = idmap_user_namespace(ctx, mount);
         UniqueFd tree = ctx.sys.open_tree(
@@ -324,14 +337,14 @@ void mount_filesystem(MountContext& ctx, const config::Mount& mount, const Mount
     apply_after_mount(ctx.sys, mounted.get(), options);
 }
 
-void do_mount(MountContext& ctx, const config::Mount& mount) {
+void do_mount(MountContext& ctx, const config::Mount& mount, size_t index) {
     MountOptions options = parse_mount_options(mount.options);
     if (mount.type == "bind")
         options.flags |= MS_BIND;
     // linux.mountLabel labels the file systems the container writes to, as runc does.
-    if (!ctx.mount_label_option.empty() &&
+    if (!ctx.options.mount_label_option.empty() &&
         (mount.type == "tmpfs" || mount.type == "devpts" || mount.type == "mqueue"))
-        options.data += (options.data.empty() ? "" : ",") + ctx.mount_label_option;
+        options.data += (options.data.empty() ? "" : ",") + ctx.options.mount_label_option;
     if (options.idmap && !options.bind())
         throw Error("idmap is supported on bind mounts only");
     const std::string dest = clean_path(mount.destination);
@@ -358,7 +371,7 @@ void do_mount(MountContext& ctx, const config::Mount& mount) {
         return;
     }
     if (options.bind())
-        bind_mount(ctx, mount, options, dest, symlinks);
+        bind_mount(ctx, mount, options, dest, symlinks, source_tree_of(ctx, index));
     else
         mount_filesystem(ctx, mount, options, dest, symlinks);
 }
@@ -537,11 +550,11 @@ void prepare_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions
     sys.mount(options.rootfs, options.rootfs, "", MS_BIND | MS_REC, "");
     RootDir root = open_root_dir(sys, options.rootfs);
 
-    MountContext ctx{sys, spec, root, options.mount_label_option};
+    MountContext ctx{sys, spec, root, options};
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         const config::Mount& mount = spec.mounts[i];
         try {
-            do_mount(ctx, mount);
+            do_mount(ctx, mount, i);
         } catch (const Error& e) {
             throw Error::passed_on(
                 "mounts[" + std::to_string(i) + "] (" + elide(mount.destination) + "): " + e.what(),
@@ -550,6 +563,28 @@ void prepare_rootfs(Syscalls& sys, const config::Spec& spec, const RootfsOptions
     }
     if (needs_dev_setup(spec))
         setup_dev(sys, spec, root, options.terminal);
+}
+
+std::map<size_t, UniqueFd> source_trees_for_user_namespace(Syscalls& sys, const config::Spec& spec,
+                                                           const std::string& bundle) {
+    std::map<size_t, UniqueFd> trees;
+    if (!has_namespace(spec, NamespaceType::user) || !has_namespace(spec, NamespaceType::mount))
+        return trees;
+    for (size_t i = 0; i < spec.mounts.size(); ++i) {
+        const config::Mount& mount = spec.mounts[i];
+        MountOptions options = parse_mount_options(mount.options);
+        if ((!options.bind() && mount.type != "bind") || options.idmap || mount.source.empty())
+            continue;
+        const std::string source =
+            mount.source.starts_with("/") ? mount.source : bundle + "/" + mount.source;
+        try {
+            trees[i] = sys.open_tree(AT_FDCWD, source,
+                                     OPEN_TREE_CLONE | (options.flags & MS_REC ? AT_RECURSIVE : 0));
+        } catch (const Error&) {
+            // Missing or not ours to copy: the init meets the same error and names the field.
+        }
+    }
+    return trees;
 }
 
 void enter_rootfs(Syscalls& sys, const RootfsOptions& options) {

@@ -11,6 +11,7 @@
 // verified procfs (class 7).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "runtime/config/spec.hpp"
@@ -24,7 +25,18 @@ struct RootfsOptions {
     bool terminal = false;
     // "context=\"LABEL\"" for linux.mountLabel when SELinux is active, else empty.
     std::string mount_label_option;
+    // mounts[i] -> a detached copy of its bind source made by brig outside the container's user
+    // namespace (source_trees_for_user_namespace): used where the container's root may not
+    // reach the source (a 0700 host directory), as runc's mount fds.
+    std::map<size_t, int> source_trees;
 };
+
+// For a container in a user namespace: a detached copy (open_tree OPEN_TREE_CLONE) of each bind
+// source but idmapped ones, made by the caller with the host's credentials before the spawn,
+// for prepare_rootfs (RootfsOptions::source_trees). Sources it cannot open are left out (the
+// init reports them). Relative sources are relative to `bundle`.
+std::map<size_t, UniqueFd> source_trees_for_user_namespace(Syscalls& sys, const config::Spec& spec,
+                                                           const std::string& bundle);
 
 // Before pivot_root, in the container's new mount namespace: rootfsPropagation on "/", the
 // rootfs bound onto itself, spec.mounts in order, /dev (default devices, linux.devices, links,
