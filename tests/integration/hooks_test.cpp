@@ -161,6 +161,17 @@ TEST_F(HooksTest, AFailingHookIsAnErrorRunningHookInRuncsWords) {
         << result.err;
     EXPECT_FALSE(fs::exists(bundle().rootfs() / "ran"));
     EXPECT_FALSE(fs::exists(bundle().rootfs() / "tmp/by-hook"));
+    EXPECT_TRUE(is_one_line_error(result)) << "said once, by brig";
+    // `start` after `create` names it the same way.
+    auto created_id = new_id();
+    ASSERT_TRUE(create(created_id).ok());
+    auto started = start(created_id);
+    EXPECT_FALSE(started.ok());
+    EXPECT_NE(started.err.find("cannot start container \"" + created_id +
+                               "\": hooks.startContainer[0] /bin/busybox: error running hook"),
+              std::string::npos)
+        << started.describe();
+    EXPECT_TRUE(delete_container(created_id, true).ok());
 
     bundle().config()["linux"].erase("seccomp");
     bundle().config()["hooks"] = Json::object();

@@ -466,16 +466,18 @@ void Runtime::start(const ContainerInfo& i, const config::Hooks* hooks) {
         throw_errno(what);
     fd.reset();
     // Wait until the process has run the startContainer hooks and exec'd its program (EOF),
-    // so that poststart hooks really come after it; a byte means it failed before exec.
+    // so that poststart hooks really come after it; "E<error>" means it failed before exec.
     fcntl(started.get(), F_SETFL, 0);
-    char failed = 0;
+    char failed[kStartErrorMax];
     ssize_t n;
     do {
-        n = ::read(started.get(), &failed, 1);
+        n = ::read(started.get(), failed, sizeof failed);
     } while (n < 0 && errno == EINTR);
     unlink(store_.started_fifo_path(id).c_str());
+    if (n > 1)
+        throw Error(what + ": " + std::string(failed + 1, static_cast<size_t>(n - 1)));
     if (n > 0)
-        throw Error(what + ": the container's process failed before exec (see its stderr)");
+        throw Error(what + ": the container's process failed before exec");
 
     std::optional<config::Spec> spec;
     if (!hooks) {

@@ -46,11 +46,6 @@ void wait_for_start(int fifo_fd) {
         throw_errno("waiting for start");
 }
 
-void write_stderr(const std::string& s) {
-    ssize_t ignored = ::write(STDERR_FILENO, s.data(), s.size());
-    (void)ignored;
-}
-
 void load_filter(const security::SeccompProgram& program, const config::Seccomp& config,
                  int listener, const std::string& state_json) {
     std::string payload;
@@ -192,8 +187,10 @@ void container_init(const InitContext& ctx, const std::string& state_json) {
         if (!ready_sent) {
             sync_send_error(ctx.sync_fd, e);
         } else {
-            write_stderr(std::string("brig: ") + e.what() + "\n");
-            ssize_t ignored = ::write(ctx.started_fifo_fd, "E", 1);
+            // `start` reports it (one write below PIPE_BUF arrives whole).
+            std::string message = std::string("E") + e.what();
+            message.resize(std::min<size_t>(message.size(), kStartErrorMax));
+            ssize_t ignored = ::write(ctx.started_fifo_fd, message.data(), message.size());
             (void)ignored;
         }
     }

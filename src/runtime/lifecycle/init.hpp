@@ -13,6 +13,9 @@
 
 namespace brig::lifecycle {
 
+// The most of a start error the init hands `start` through started.fifo ("E" + the error).
+constexpr size_t kStartErrorMax = 2048;
+
 struct InitContext {
     const config::Spec* spec = nullptr;
     const security::SeccompProgram* seccomp = nullptr;  // compiled by brig, loaded last
@@ -23,7 +26,7 @@ struct InitContext {
     std::string rootfs;                                 // absolute host path
     int sync_fd = -1;
     int start_fifo_fd = -1;     // read end of exec.fifo: a byte arrives on `start`
-    int started_fifo_fd = -1;   // started.fifo: closed by exec, a byte if we fail before it
+    int started_fifo_fd = -1;   // started.fifo: closed by exec, the error if we fail before it
     int console_fd = -1;        // --console-socket connection, or -1
     int seccomp_listener = -1;  // connected linux.seccomp.listenerPath, or -1
     int exec_hold = -1;         // connected exec verdict socket (security::hold_execs), or -1
