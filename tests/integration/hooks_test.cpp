@@ -84,6 +84,16 @@ TEST_F(HooksTest, RunInTheRuntimeOrTheContainerNamespaceAsTheSpecSays) {
     EXPECT_EQ(seen["startContainer"], container_mnt);
 }
 
+// runc runs createContainer hooks from the rootfs (runc's hooks.bats binds a library with
+// `mount --bind SRC ./lib/X`): relative paths name the container's files.
+TEST_F(HooksTest, CreateContainerHooksRunFromTheRootfs) {
+    bundle().config()["hooks"]["createContainer"] = {script_hook("pwd > ./hook-cwd")};
+    bundle().set_script("true");
+    auto result = run(new_id());
+    ASSERT_TRUE(result.ok()) << result.describe();
+    EXPECT_EQ(trim(read_file(bundle().rootfs() / "hook-cwd")), bundle().rootfs().string());
+}
+
 TEST_F(HooksTest, ReceiveTheContainerStateOnStdin) {
     BRIG_SKIP_KNOWN_DEVIATION(RuntimeKind::runc,
                               "runc 1.1 gives container-namespace hooks pid 1, not the host pid");

@@ -132,6 +132,9 @@ void container_init(const InitContext& ctx, const std::string& state_json) {
             sync_send(ctx.sync_fd, SyncType::run_hooks);
             sync_expect(ctx.sync_fd, SyncType::hooks_done);
         }
+        // In the rootfs, as runc runs them (their relative paths name the container's files).
+        if (chdir(ctx.rootfs.c_str()) != 0)
+            throw_errno("cannot enter the rootfs " + ctx.rootfs);
         run_hooks(spec.hooks.create_container, state_json, "createContainer");
 
         if (own_mounts) {
