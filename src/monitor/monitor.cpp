@@ -46,7 +46,7 @@ constexpr const char* kLoadLock = "/run/brig-monitor.lock";
 constexpr const char* kMapNames[] = {
     "containers", "exec_rules", "open_name_rules", "open_path_rules", "addr_rules",
     "drops",      "rings",      "verdict_rings",   "ring_owners",     "any_condemned",
-    "repeats",    "shed_rules", "exec_approvals",  "written_files"};
+    "repeats",    "shed_rules", "exec_approvals",  "written_files",   "container_levels"};
 enum MapIndex {
     kContainers,
     kExecRules,
@@ -62,6 +62,7 @@ enum MapIndex {
     kShedRules,
     kExecApprovals,
     kWrittenFiles,
+    kContainerLevels,
     kMapCount
 };
 constexpr const char* kCgroupProgs[] = {"brig_sock_create", "brig_connect4", "brig_connect6",
@@ -608,6 +609,34 @@ struct RegistrationLock {
     UniqueFd load, own;
 };
 
+// The depth of a cgroup2 directory below the hierarchy's root (which alone has no cgroup.type).
+uint32_t cgroup_level(const std::string& cgroup2_path) {
+    uint32_t level = 0;
+    for (std::filesystem::path dir = cgroup2_path;
+         dir.has_relative_path() && ::access((dir / "cgroup.type").c_str(), F_OK) == 0;
+         dir = dir.parent_path())
+        ++level;
+    return level;
+}
+
+// Adds the level of a container's cgroup to those the programs look a task's ancestors up at
+// (a container may move its tasks into cgroups below its own). Past BRIG_CONTAINER_LEVELS
+// distinct levels, tasks below the containers of further levels are not followed.
+void note_container_level(int levels_fd, const std::string& cgroup2_path) {
+    const uint32_t level = cgroup_level(cgroup2_path);
+    uint32_t zero = 0;
+    brig_container_levels levels{};
+    if (level == 0 || bpf_map_lookup_elem(levels_fd, &zero, &levels) != 0)
+        return;
+    if (levels.count >= BRIG_CONTAINER_LEVELS)
+        return;
+    for (uint32_t i = 0; i < levels.count; ++i)
+        if (levels.level[i] == level)
+            return;
+    levels.level[levels.count++] = level;
+    bpf_map_update_elem(levels_fd, &zero, &levels, BPF_ANY);
+}
+
 // The slot of the ring cgid holds, -1 for none: from its containers entry, or (a registration
 // that did not complete) by a scan of the owners.
 int64_t ring_slot_of(int containers_fd, int owners_fd, uint64_t cgid) {
@@ -733,6 +762,7 @@ RegisteredKeys Monitor::register_locked(const ContainerIdentity& container,
         value.flags |= BRIG_CF_OPEN_NAME_SCAN;
     else
         std::copy(name_lengths.begin(), name_lengths.end(), value.open_name_lens);
+    note_container_level(maps[kContainerLevels].get(), container.cgroup2_path);
     update(maps[kContainers].get(), &cgid, &value, "containers");
     undo.dismiss();
     return keys;
@@ -755,6 +785,8 @@ void Monitor::unregister_locked(uint64_t cgroup2_id, const RegisteredKeys* keys)
         detach_programs(impl_->dir);
         uint32_t zero = 0;
         bpf_map_update_elem(maps[kAnyCondemned].get(), &zero, &zero, BPF_ANY);
+        brig_container_levels none{};
+        bpf_map_update_elem(maps[kContainerLevels].get(), &zero, &none, BPF_ANY);
     }
 }
 

@@ -277,6 +277,45 @@ TEST_F(MonitorEvasionPaths, ReadsBelowADirectoryAndByNameAreMatchedThroughSymlin
     }
 }
 
+// A container with a writable cgroupfs (CAP_SYS_ADMIN in its cgroup namespace: privileged,
+// systemd inside) makes a cgroup below its own and moves into it: still the same container,
+// watched as before (the init, then an exec), on the tracepoint path and BPF-LSM. Action alert:
+// a kill rule's Landlock domain forbids the mount.
+TEST_F(MonitorEvasionPaths, ATaskMovedIntoACgroupBelowTheContainersIsStillWatched) {
+    auto& config = bundle().config();
+    config["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+    for (const char* set : {"bounding", "effective", "permitted"})
+        config["process"]["capabilities"][set].push_back("CAP_SYS_ADMIN");
+    write_file(bundle().rootfs() / "move",
+               "mkdir -p /tmp/cg && { grep -q \" /tmp/cg \" /proc/mounts || mount -t cgroup2 none "
+               "/tmp/cg; } "
+               "&& mkdir -p /tmp/cg/$1 && echo $$ > /tmp/cg/$1/cgroup.procs && "
+               "grep -q \"^0::/$1$\" /proc/self/cgroup && echo moved-$1\n",
+               0755);
+    bundle().set_script(". /move x; cat /etc/shadow > /dev/null; echo done");
+    auto w = run_watched("alert");
+    expect_untouched(w);
+    EXPECT_EQ(w.result.out, "moved-x\ndone\n") << w.result.describe();
+    EXPECT_EQ(count_alerts(w, kReadRule), 1u) << Json(w.alerts).dump();
+    expect_alert(w, kReadRule, "Warning", "filesystem",
+                 {{"fd.name", "/etc/shadow"}, {"proc.name", "cat"}}, "alert");
+
+    bundle().set_script(". /move y > /dev/null && echo ready > /tmp/ready && sleep 100");
+    auto id = new_id("mon");
+    auto started = runtime({"--config", config_path().string(), "run", "--detach", "--bundle",
+                            bundle().dir().string(), id});
+    ASSERT_TRUE(started.ok()) << started.describe();
+    ASSERT_TRUE(wait_until([&] { return fs::exists(bundle().rootfs() / "tmp/ready"); }))
+        << started.describe() << status(id);
+    auto exec = runtime({"exec", id, "sh", "-c", ". /move z && cat /etc/shadow > /dev/null"});
+    EXPECT_EQ(exec.out, "moved-z\n") << exec.describe();
+    fs::path log = state_root() / id / monitor::kAlertsFile;
+    EXPECT_TRUE(wait_until([&] {
+        return fs::exists(log) && read_file(log).find("/etc/shadow") != std::string::npos;
+    })) << "no alert for the exec's read below its own cgroup";
+    runtime({"delete", "--force", id});
+}
+
 TEST_F(MonitorEvasionPaths, FtruncateIsAlertedOnTheFilesPath) {
     // The open for writing is alerted, and so is the ftruncate of its fd, on the file's path.
     bundle().set_script("/probe ftruncate /etc/passwd");

@@ -233,8 +233,8 @@ static __always_inline bool handle_code_map(struct pt_regs* regs, long raw_nr, b
     long prot = code_map_prot(regs, raw_nr);
     if (prot < 0 || !(prot & PROT_EXEC) || lsm_checks)
         return false;
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = bpf_map_lookup_elem(&containers, &cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c)
         return true; /* the host maps libraries all the time: leave before the arguments */
     struct code_map_call call = {};

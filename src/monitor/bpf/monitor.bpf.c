@@ -19,8 +19,8 @@ const volatile bool lsm_enforces = false;
 
 SEC("raw_tracepoint/sched_process_exec")
 int brig_exec(struct bpf_raw_tracepoint_args* ctx) {
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = bpf_map_lookup_elem(&containers, &cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c)
         return 0;
     if (c->flags & BRIG_CF_CONDEMNED) {
@@ -484,8 +484,8 @@ int brig_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
     bool watched = is_watched_x86_64(nr) || (is_watched_ia32(nr) && in_ia32_syscall());
     if (!watched && !someone_condemned())
         return 0;
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = bpf_map_lookup_elem(&containers, &cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c)
         return 0;
     if (c->flags & BRIG_CF_CONDEMNED) {
@@ -685,8 +685,8 @@ int BPF_PROG(brig_sys_exit, struct pt_regs* regs, long ret) {
     record_written_fd(regs, nr, ia32, ret, lsm_enforces);
     if (!is_open_syscall(nr))
         return 0;
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = bpf_map_lookup_elem(&containers, &cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c || setting_up(c)) /* brig's init, before the first exec (as at sys_enter) */
         return 0;
     return check_opened_file(c, cgid, regs, nr, ia32, (int)ret);
@@ -695,8 +695,8 @@ int BPF_PROG(brig_sys_exit, struct pt_regs* regs, long ret) {
 /* cgroup programs: attached to each container's cgroup2 dir; return 0 refuses with EPERM. */
 SEC("cgroup/sock_create")
 int brig_sock_create(struct bpf_sock* sk) {
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = bpf_map_lookup_elem(&containers, &cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c)
         return 1;
     if (sk->family == AF_PACKET && (c->syscalls[BRIG_SC_PACKET_SOCKET].action & BRIG_ACT_DENY))
@@ -705,7 +705,7 @@ int brig_sock_create(struct bpf_sock* sk) {
 }
 
 static __always_inline int addr_allowed(struct brig_addr_key* key) {
-    if (!bpf_map_lookup_elem(&containers, &key->cgroup_id))
+    if (!current_container(&key->cgroup_id))
         return 1;
     struct brig_verdict verdict = {};
     addr_verdict(key, &verdict);
@@ -717,7 +717,6 @@ static __always_inline int addr_allowed(struct brig_addr_key* key) {
 static __always_inline int sock_addr4_allowed(struct bpf_sock_addr* ctx, __u32 op) {
     struct brig_addr_key key;
     __builtin_memset(&key, 0, sizeof(key));
-    key.cgroup_id = bpf_get_current_cgroup_id();
     key.op = op;
     key.family = AF_INET;
     key.port = __builtin_bswap16((__u16)ctx->user_port);
@@ -729,7 +728,6 @@ static __always_inline int sock_addr4_allowed(struct bpf_sock_addr* ctx, __u32 o
 static __always_inline int sock_addr6_allowed(struct bpf_sock_addr* ctx, __u32 op) {
     struct brig_addr_key key;
     __builtin_memset(&key, 0, sizeof(key));
-    key.cgroup_id = bpf_get_current_cgroup_id();
     key.op = op;
     key.family = AF_INET6;
     key.port = __builtin_bswap16((__u16)ctx->user_port);

@@ -61,6 +61,16 @@ enum brig_syscall_class {
  * any mode: every open's path is looked up, not only those open_file_names lets through. */
 #define BRIG_CF_OPEN_PREFIXES 8u
 
+/* The cgroup levels (depth below the cgroup2 root) at which containers are registered, the one
+ * entry of `container_levels`: a task whose own cgroup is no container's is looked up at its
+ * ancestors of these levels (a container may make cgroups below its own and move into them).
+ * User space adds a container's level when it registers one; cleared with the last container. */
+#define BRIG_CONTAINER_LEVELS 4u
+struct brig_container_levels {
+    __u32 count;
+    __u32 level[BRIG_CONTAINER_LEVELS];
+};
+
 /* Value of the `containers` map, keyed by the container's cgroup2 id. */
 struct brig_container {
     __u32 flags;
@@ -340,6 +350,7 @@ struct brig_event {
     BRIG_ABI_ASSERT(sizeof(struct type) == (bytes), "the size of struct " #type " changed")
 BRIG_ABI_SIZE(brig_verdict, 8);
 BRIG_ABI_SIZE(brig_container, 112);
+BRIG_ABI_SIZE(brig_container_levels, 4 + 4 * BRIG_CONTAINER_LEVELS);
 BRIG_ABI_SIZE(brig_inode_key, 24);
 BRIG_ABI_SIZE(brig_name_key, 72);
 BRIG_ABI_SIZE(brig_prefix_key, 140);

@@ -166,6 +166,41 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } any_condemned SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct brig_container_levels);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} container_levels SEC(".maps");
+
+/* The container of the current task, and in *cgid the cgroup id its entries are keyed on: that
+ * of the task's own cgroup, or of the registered container cgroup above it. A container with a
+ * writable cgroupfs (privileged, systemd inside it) can make cgroups below its own and move
+ * into them; it stays the same container. */
+static __always_inline struct brig_container* current_container(__u64* cgid) {
+    const __u64 own = bpf_get_current_cgroup_id();
+    *cgid = own;
+    struct brig_container* c = bpf_map_lookup_elem(&containers, cgid);
+    if (c)
+        return c;
+    __u32 zero = 0;
+    struct brig_container_levels* levels = bpf_map_lookup_elem(&container_levels, &zero);
+    if (!levels)
+        return NULL;
+    for (__u32 i = 0; i < BRIG_CONTAINER_LEVELS && i < levels->count; i++) {
+        __u64 id = bpf_get_current_ancestor_cgroup_id((int)levels->level[i]);
+        if (!id || id == own)
+            continue; /* the task is not below that level */
+        *cgid = id;
+        c = bpf_map_lookup_elem(&containers, cgid);
+        if (c)
+            return c;
+    }
+    *cgid = own;
+    return NULL;
+}
+
 #define TS_COMPAT 0x0002 /* x86 thread_info.status: the task is in an ia32 syscall */
 
 /* A 32-bit program, or int $0x80 from a 64-bit one, makes ia32 syscalls: i386 numbers,

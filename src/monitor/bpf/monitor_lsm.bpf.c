@@ -50,11 +50,6 @@ static __always_inline int refuse(struct brig_container* c, __u64 cgid,
     return -EPERM;
 }
 
-/* The container of the current task, NULL for the host and other runtimes. */
-static __always_inline struct brig_container* watched(__u64 cgid) {
-    return bpf_map_lookup_elem(&containers, &cgid);
-}
-
 /* The syscall the current task is in, as its x86-64 number (ia32 and x32 ones mapped): the LSM
  * hooks see an operation, rules name syscalls. */
 static __always_inline long current_syscall(void) {
@@ -117,8 +112,8 @@ SEC("lsm/bprm_check_security")
 int BPF_PROG(brig_lsm_exec, struct linux_binprm* bprm, int ret) {
     if (ret)
         return earlier(ret);
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = watched(cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c)
         return 0;
     if (c->flags & BRIG_CF_CONDEMNED) {
@@ -201,8 +196,8 @@ static __always_inline struct brig_path_verdicts* path_rules(struct brig_prefix_
  * (false where file_open is still to come and reports it). */
 static __always_inline int check_open(const struct place* p, bool write, __u32 flags,
                                       bool report_all) {
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = watched(cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c)
         return 0;
     struct brig_verdict verdict = {};
@@ -247,8 +242,8 @@ int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
     if (refused || !write)
         return refused;
     /* Before the fd exists, io_uring's opens too: exact where sys_exit comes after. */
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = watched(cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (c)
         record_written(c, cgid, file, false);
     return 0;
@@ -257,8 +252,8 @@ int BPF_PROG(brig_lsm_file_open, struct file* file, int ret) {
 /* Code mapped executable from `file` (code_exec.h): refused (and killed) as a deny or kill
  * verdict says, reported whatever the verdict; the tracepoints leave these to the hooks. */
 static __always_inline int check_code_map(struct file* file) {
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = watched(cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c)
         return 0;
     struct brig_verdict verdict = {};
@@ -311,8 +306,8 @@ int BPF_PROG(brig_lsm_mprotect, struct vm_area_struct* vma, unsigned long reqpro
  * write rights refuse them). `target`: a symlink's (reported first, its entry `a` second). */
 static __always_inline int check_path_op(const struct place* a, const struct place* b,
                                          const char* target, __u32 fallback) {
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = watched(cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c)
         return 0;
     long nr = current_syscall();
@@ -428,8 +423,8 @@ int BPF_PROG(brig_lsm_rename, const struct path* old_dir, struct dentry* old_den
 
 /* `report`: false where the sys_enter tracepoint reports the syscall itself. */
 static __always_inline int check_class(__u32 cls, __u32 type, __u32 flags, bool report) {
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = watched(cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c || cls >= BRIG_SC_MAX)
         return 0;
     struct brig_verdict verdict = c->syscalls[cls];
@@ -450,8 +445,8 @@ int BPF_PROG(brig_lsm_socket_create, int family, int type, int protocol, int ker
 }
 
 static __always_inline int check_sockaddr(struct sockaddr* address, __u32 op, __u32 type) {
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = watched(cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c)
         return 0;
     struct brig_addr_key key;

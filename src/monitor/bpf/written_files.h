@@ -175,8 +175,8 @@ static __always_inline void record_written_fd(struct pt_regs* regs, long nr, boo
                                               bool lsm_records) {
     if (ret < 0 || !watched_at_exit(nr) || !may_open_for_writing(regs, nr, ia32))
         return;
-    __u64 cgid = bpf_get_current_cgroup_id();
-    struct brig_container* c = bpf_map_lookup_elem(&containers, &cgid);
+    __u64 cgid;
+    struct brig_container* c = current_container(&cgid);
     if (!c)
         return;
     if (nr == NR_io_uring_setup) {
