@@ -37,6 +37,7 @@ lifecycle::ExecOptions exec_options(const ParsedArgs& a) {
     o.ignore_paused = a.has("ignore-paused");
     o.pid_file = a.value_or("pid-file", "");
     o.console_socket = a.value_or("console-socket", "");
+    o.sub_cgroups = a.values("cgroup");
     o.preserve_fds = static_cast<int>(
         parse_integer(a.value_or("preserve-fds", "0"), 0, kMaxPreservedFds, "--preserve-fds"));
     return o;
@@ -44,10 +45,6 @@ lifecycle::ExecOptions exec_options(const ParsedArgs& a) {
 
 int run_exec(const Context& ctx, Runtime& rt, const ParsedArgs& a) {
     lifecycle::ExecOptions o = exec_options(a);
-    // runc's sub-cgroup option: every exec'd process joins the container's own cgroup.
-    if (a.has("cgroup"))
-        ctx.log.warn("exec --cgroup " + a.value_or("cgroup", "").substr(0, 256) +
-                     ": ignored, the process joins the container's cgroup");
     try {
         o.pid_file = checked_pid_file(o.pid_file);
         return rt.exec(o);

@@ -118,6 +118,45 @@ TEST_F(CgroupVerbsTest, UnifiedResourcesOfAControllerOnV1AreAnInvalidConfigurati
     EXPECT_TRUE(leftovers(id).empty()) << join(leftovers(id));
 }
 
+// runc's `exec --cgroup`: a process joins a cgroup below the container's, per controller or
+// for all; a path out of it, a missing one and an unknown controller are refused, named.
+TEST_F(CgroupVerbsTest, ExecJoinsASubCgroupBelowTheContainers) {
+    const std::string path = "/brig-itest-sub-" + std::to_string(::getpid());
+    bundle().config()["linux"]["cgroupsPath"] = path;
+    auto id = start_script("sleep 1000");
+    auto cat_cgroup = [&](std::vector<std::string> flags) {
+        std::vector<std::string> args{"exec"};
+        args.insert(args.end(), flags.begin(), flags.end());
+        args.insert(args.end(), {id, "cat", "/proc/self/cgroup"});
+        return runtime(args);
+    };
+    auto up = cat_cgroup({"--cgroup", ".."});
+    EXPECT_NE(up.exit_code, 0);
+    EXPECT_NE(up.err.find("exec --cgroup: .. is not a sub cgroup path"), std::string::npos)
+        << up.describe();
+    auto missing = cat_cgroup({"--cgroup", "nonexistent"});
+    EXPECT_NE(missing.exit_code, 0);
+    EXPECT_NE(missing.err.find("/nonexistent/cgroup.procs: no such file or directory"),
+              std::string::npos)
+        << missing.describe();
+    auto unknown = cat_cgroup({"--cgroup", "whaaat:/"});
+    EXPECT_NE(unknown.err.find("exec --cgroup: unknown controller whaaat"), std::string::npos)
+        << unknown.describe();
+
+    fs::create_directories("/sys/fs/cgroup/memory" + path + "/submem");
+    fs::create_directories("/sys/fs/cgroup/pids" + path + "/subpids");
+    auto joined = cat_cgroup({"--cgroup", "memory:submem", "--cgroup", "pids:subpids"});
+    ASSERT_TRUE(joined.ok()) << joined.describe();
+    EXPECT_NE(joined.out.find(":memory:" + path + "/submem\n"), std::string::npos) << joined.out;
+    EXPECT_NE(joined.out.find(":pids:" + path + "/subpids\n"), std::string::npos) << joined.out;
+    EXPECT_NE(joined.out.find(":cpu:" + path + "\n"), std::string::npos) << joined.out;
+    auto own = cat_cgroup({"--cgroup", "/"});
+    ASSERT_TRUE(own.ok()) << own.describe();
+    EXPECT_NE(own.out.find(":memory:" + path + "\n"), std::string::npos) << own.out;
+    ASSERT_TRUE(delete_container(id, true).ok());
+    EXPECT_FALSE(fs::exists("/sys/fs/cgroup/memory" + path));
+}
+
 TEST_F(CgroupVerbsTest, PauseShowsPausedAndStopsProgress) {
     auto id = start_script(kCounter);
     auto pid = init_pid(id);

@@ -650,3 +650,46 @@ TEST(CgroupsUpdateFlags, OnlyGivenFieldsAreSet) {
               }).find("--bogus"),
               std::string::npos);
 }
+
+namespace brig::cgroups {
+namespace {
+
+TEST(SubCgroups, FlagsParseAsRuncReadsThem) {
+    EXPECT_EQ(parse_sub_cgroups({"sub"}), (SubCgroups{{"", "sub"}}));
+    EXPECT_EQ(parse_sub_cgroups({"memory:a", "cpu,cpuacct:b/c"}),
+              (SubCgroups{{"memory", "a"}, {"cpu", "b/c"}, {"cpuacct", "b/c"}}));
+    EXPECT_TRUE(parse_sub_cgroups({}).empty());
+    for (const auto& bad : std::vector<std::vector<std::string>>{
+             {"a", "memory:b"}, {":x"}, {"memory:a:b"}, {"memory,:a"}}) {
+        try {
+            parse_sub_cgroups(bad);
+            ADD_FAILURE() << bad.front() << " accepted";
+        } catch (const Error& e) {
+            EXPECT_TRUE(std::string(e.what()).starts_with("exec --cgroup: invalid argument"))
+                << e.what();
+        }
+    }
+}
+
+TEST(SubCgroups, APathOutOfTheContainersCgroupIsRefusedBeforeAnythingIsOpened) {
+    for (const char* sub : {"..", "a/../..", "../x"}) {
+        try {
+            open_sub_cgroup("/nonexistent/brig/c", sub);
+            ADD_FAILURE() << sub << " accepted";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("is not a sub cgroup path"), std::string::npos)
+                << e.what();
+        }
+    }
+    try {
+        open_sub_cgroup("/nonexistent/brig/c", "a/../b/./");
+        ADD_FAILURE() << "opened";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/brig/c/b/cgroup.procs: no such file"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace brig::cgroups

@@ -9,6 +9,14 @@
 
 namespace brig::cgroups {
 
+std::vector<UniqueFd> HybridManager::sub_cgroup_fds(const SubCgroups& subs) const {
+    std::vector<UniqueFd> fds = v1_.sub_cgroup_fds(subs);
+    if (auto all = subs.find(""); all != subs.end() && v2_.exists())
+        for (auto& fd : v2_.sub_cgroup_fds({{"", all->second}}))
+            fds.push_back(std::move(fd));
+    return fds;
+}
+
 namespace {
 
 // Puts part's cpuset fields (cpuset_part) or its other cpu fields into `into`.

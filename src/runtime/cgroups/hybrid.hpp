@@ -28,6 +28,8 @@ public:
     // clone3 places the child into the cgroup2 half; it joins the v1 controllers itself.
     int clone_into_fd() override { return v2_.clone_into_fd(); }
     std::vector<UniqueFd> self_join_fds() const override { return v1_.self_join_fds(); }
+    // The v1 controllers; a path for every controller also moves the cgroup2 half.
+    std::vector<UniqueFd> sub_cgroup_fds(const SubCgroups& subs) const override;
     uint64_t cgroup2_id() const override { return v2_.cgroup2_id(); }
     std::vector<pid_t> pids() const override;
     void freeze() override;

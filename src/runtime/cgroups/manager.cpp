@@ -1,9 +1,12 @@
 #include "runtime/cgroups/manager.hpp"
 
+#include <fcntl.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -14,6 +17,58 @@
 #include "runtime/common/error.hpp"
 
 namespace brig::cgroups {
+
+SubCgroups parse_sub_cgroups(const std::vector<std::string>& flags) {
+    SubCgroups subs;
+    for (const auto& flag : flags) {
+        const std::string shown = flag.substr(0, 256);
+        const size_t colon = flag.find(':');
+        if (colon == std::string::npos) {
+            if (flags.size() != 1)
+                throw Error("exec --cgroup: invalid argument " + shown +
+                            " (missing CONTROLLER: prefix)");
+            subs[""] = flag;
+            continue;
+        }
+        const std::string names = flag.substr(0, colon);
+        if (flag.find(':', colon + 1) != std::string::npos || names.empty() ||
+            names.front() == ',' || names.back() == ',' || names.find(",,") != std::string::npos)
+            throw Error("exec --cgroup: invalid argument " + shown);
+        std::istringstream controllers(names);
+        for (std::string controller; std::getline(controllers, controller, ',');)
+            subs[controller] = flag.substr(colon + 1);
+    }
+    return subs;
+}
+
+UniqueFd open_sub_cgroup(const std::string& dir, const std::string& sub) {
+    // Lexically below the container's cgroup: no component may climb out of it.
+    std::vector<std::string> parts;
+    std::istringstream in(sub);
+    for (std::string part; std::getline(in, part, '/');) {
+        if (part.empty() || part == ".")
+            continue;
+        if (part == "..") {
+            if (parts.empty())
+                throw Error("exec --cgroup: " + sub.substr(0, 256) + " is not a sub cgroup path");
+            parts.pop_back();
+        } else {
+            parts.push_back(part);
+        }
+    }
+    std::string path = dir;
+    for (const auto& part : parts)
+        path += "/" + part;
+    path += "/cgroup.procs";
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) {
+        // Go's wording, which runc's callers match ("no such file or directory").
+        std::string reason = std::strerror(errno);
+        reason[0] = static_cast<char>(std::tolower(reason[0]));
+        throw Error("exec --cgroup: adding pid to " + path + ": " + reason, errno);
+    }
+    return fd;
+}
 
 using namespace detail;
 

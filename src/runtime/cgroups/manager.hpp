@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,16 @@ private:
 
 enum class HierarchyKind { unified, legacy, hybrid };
 
+// exec --cgroup's sub-cgroups: controller ("" for all) -> path relative to the container's.
+using SubCgroups = std::map<std::string, std::string>;
+
+// exec --cgroup's values as runc reads them: "PATH" alone (for every controller) or each
+// "CONTROLLER[,CONTROLLER]:PATH". Throws naming the flag for a malformed one.
+SubCgroups parse_sub_cgroups(const std::vector<std::string>& flags);
+
+// The cgroup.procs file of `sub` below `dir`, opened for writing (see sub_cgroup_fds).
+UniqueFd open_sub_cgroup(const std::string& dir, const std::string& sub);
+
 class CgroupManager {
 public:
     virtual ~CgroupManager() = default;
@@ -64,6 +75,12 @@ public:
     // skips the kernel's global threadgroup lock (and the RCU grace period its write side waits
     // for), which writing another process's pid into cgroup.procs takes. Empty on cgroup2.
     virtual std::vector<UniqueFd> self_join_fds() const { return {}; }
+    // runc's `exec --cgroup [CONTROLLER[,CONTROLLER]:]PATH`: the cgroup.procs files of
+    // sub-cgroups of the container's (controller -> path below it, "" for every controller),
+    // opened for writing; the exec'd process writes "0" into each once in the container's
+    // cgroup. Throws naming the flag for a path outside the container's cgroup, an unknown
+    // controller or a sub-cgroup that is not there.
+    virtual std::vector<UniqueFd> sub_cgroup_fds(const SubCgroups& subs) const = 0;
     // The cgroup id (inode of the cgroup2 directory) that bpf_get_current_cgroup_id() returns for
     // the container's processes; 0 when the host has no cgroup2 mount.
     virtual uint64_t cgroup2_id() const = 0;

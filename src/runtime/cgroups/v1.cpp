@@ -353,6 +353,22 @@ void CgroupV1::add_process(pid_t pid) {
     }
 }
 
+std::vector<UniqueFd> CgroupV1::sub_cgroup_fds(const SubCgroups& subs) const {
+    std::vector<UniqueFd> fds;
+    for (const auto& [controller, sub] : subs) {
+        if (controller.empty()) {
+            for (const auto& [name, dir] : dirs_)
+                fds.push_back(open_sub_cgroup(dir, sub));
+            continue;
+        }
+        auto it = dirs_.find(controller);
+        if (it == dirs_.end())
+            throw Error("exec --cgroup: unknown controller " + controller.substr(0, 64));
+        fds.push_back(open_sub_cgroup(it->second, sub));
+    }
+    return fds;
+}
+
 std::vector<UniqueFd> CgroupV1::self_join_fds() const {
     // Co-mounted controllers (cpu,cpuacct) share a directory: a second write costs nothing.
     std::vector<UniqueFd> fds;

@@ -22,6 +22,7 @@ public:
     void add_process(pid_t pid) override;
     int clone_into_fd() override { return -1; }
     std::vector<UniqueFd> self_join_fds() const override;
+    std::vector<UniqueFd> sub_cgroup_fds(const SubCgroups& subs) const override;
     uint64_t cgroup2_id() const override { return 0; }
     std::vector<pid_t> pids() const override;
     void freeze() override;

@@ -96,6 +96,17 @@ void CgroupV2::create() {
         write_file(dir_ + "/memory.oom.group", "1", "memory.oom.group");
 }
 
+std::vector<UniqueFd> CgroupV2::sub_cgroup_fds(const SubCgroups& subs) const {
+    std::vector<UniqueFd> fds;
+    for (const auto& [controller, sub] : subs) {
+        // One hierarchy: a controller prefix names the same cgroup, as runc takes it.
+        if (!controller.empty() && !host_has_controller(controller))
+            throw Error("exec --cgroup: unknown controller " + controller.substr(0, 64));
+        fds.push_back(open_sub_cgroup(dir_, sub));
+    }
+    return fds;
+}
+
 void CgroupV2::require_controller(const std::string& controller, const std::string& field) const {
     if (read_word_set(dir_ + "/cgroup.controllers").count(controller))
         return;

@@ -22,6 +22,7 @@ public:
     void apply(const config::Resources& resources) override;
     void add_process(pid_t pid) override;
     int clone_into_fd() override;
+    std::vector<UniqueFd> sub_cgroup_fds(const SubCgroups& subs) const override;
     uint64_t cgroup2_id() const override;
     std::vector<pid_t> pids() const override;
     void freeze() override;

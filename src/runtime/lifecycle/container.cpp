@@ -326,8 +326,9 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     ctx.console_fd = console.console.get();
     ctx.exec_hold = exec_hold.get();
 
-    SpawnPlan spawn_plan{static_cast<uint64_t>(plan.ns.clone_flags), std::move(plan.ns.joins),
-                         plan.cgroup.get()};
+    SpawnPlan spawn_plan{.clone_flags = static_cast<uint64_t>(plan.ns.clone_flags),
+                         .joins = std::move(plan.ns.joins),
+                         .cgroup = plan.cgroup.get()};
     if (plan.ns.new_user) {
         spawn_plan.uid_mappings = &spec.linux->uid_mappings;
         spawn_plan.gid_mappings = &spec.linux->gid_mappings;

@@ -69,6 +69,8 @@ struct ExecOptions {
     std::string console_socket;
     int preserve_fds = 0;
     std::array<int, 3> stdio{0, 1, 2};  // as CreateOptions::stdio
+    // runc's --cgroup: [CONTROLLER[,CONTROLLER]:]PATH, a cgroup below the container's to join.
+    std::vector<std::string> sub_cgroups;
 };
 
 // A process spawn_exec started in a container: a child of the caller, not waited for.

@@ -211,8 +211,8 @@ ExecProcess Runtime::spawn_exec(const ExecOptions& o) {
                         .preserve_fds = o.preserve_fds,
                         .state_json = i.state.to_oci_json(i.status).dump()};
     try {
-        SpawnPlan plan{0, std::move(joins), cgroup.get()};
-        plan.stdio = o.stdio;
+        SpawnPlan plan{.joins = std::move(joins), .cgroup = cgroup.get(), .stdio = o.stdio};
+        plan.sub_cgroups = cgroup->sub_cgroup_fds(cgroups::parse_sub_cgroups(o.sub_cgroups));
         Spawn spawn(std::move(plan), [&body](int, const std::string&) { body(); });
         console.reset();
         exec_hold.reset();

@@ -76,6 +76,9 @@ void join_namespaces(const std::vector<linux::NamespaceToJoin>& joins) {
 // The process that runs the body, in its cgroup and namespaces.
 [[noreturn]] void run_process(const SpawnPlan& plan, int sync_fd, const SpawnBody& body) {
     const std::string go = sync_expect(sync_fd, SyncType::go).text;
+    for (const auto& procs : plan.sub_cgroups)
+        if (::write(procs.get(), "0", 1) != 1)
+            throw_errno("exec --cgroup: joining the sub-cgroup");
     // Only now, in its cgroup: the namespace is rooted there (/proc/self/cgroup reads "0::/").
     if ((plan.clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) != 0)
         throw_errno("cannot create the cgroup namespace");

@@ -57,6 +57,9 @@ struct SpawnPlan {
     const std::vector<config::IdMapping>* uid_mappings = nullptr;
     const std::vector<config::IdMapping>* gid_mappings = nullptr;
     Stdio stdio = caller_stdio;
+    // cgroup.procs files of sub-cgroups (exec --cgroup) the process writes "0" into once it is
+    // in its cgroup, before its body runs.
+    std::vector<UniqueFd> sub_cgroups = {};
 };
 
 // Runs in the spawned process once it is in its cgroup and namespaces (and mapped), with its
