@@ -172,7 +172,7 @@ TEST(CgroupsFeatures, CgroupObject) {
     auto features = cgroup_features();
     EXPECT_EQ(features["v1"], true);
     EXPECT_EQ(features["v2"], true);
-    EXPECT_EQ(features["systemd"], false);
+    EXPECT_EQ(features["systemd"], true);
 }
 
 TEST(CgroupsV2Fake, MemoryFiles) {

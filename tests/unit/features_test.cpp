@@ -72,7 +72,7 @@ TEST(Features, Linux) {
     EXPECT_EQ(caps.size(), security::kernel_capability_names().size());
     EXPECT_EQ(linux["cgroup"]["v1"], true);
     EXPECT_EQ(linux["cgroup"]["v2"], true);
-    EXPECT_EQ(linux["cgroup"]["systemd"], false);
+    EXPECT_EQ(linux["cgroup"]["systemd"], true);
     EXPECT_EQ(linux["cgroup"]["rdma"], true);
     const auto& seccomp = linux["seccomp"];
     EXPECT_EQ(seccomp["enabled"], true);

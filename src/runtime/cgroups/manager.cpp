@@ -12,6 +12,7 @@
 
 #include "runtime/cgroups/fs_util.hpp"
 #include "runtime/cgroups/hybrid.hpp"
+#include "runtime/cgroups/systemd/systemd_manager.hpp"
 #include "runtime/cgroups/v1.hpp"
 #include "runtime/cgroups/v2.hpp"
 #include "runtime/common/error.hpp"
@@ -106,7 +107,7 @@ void OomWatch::drain() {
 }
 
 nlohmann::json cgroup_features() {
-    return {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}};
+    return {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", false}, {"rdma", true}};
 }
 
 const char* hierarchy_name(HierarchyKind kind) {
@@ -233,10 +234,10 @@ int64_t memory_swap_to_v2(int64_t swap, std::optional<int64_t> limit) {
     return swap - memory;
 }
 
-std::unique_ptr<CgroupManager> open_manager(const std::string& cgroups_path,
-                                            const std::string& container_id,
-                                            const ManagerOptions& options) {
-    std::string path = resolve_cgroups_path(cgroups_path, container_id);
+namespace {
+
+std::unique_ptr<CgroupManager> open_files_manager(const std::string& path,
+                                                  const ManagerOptions& options) {
     switch (detect_hierarchy_at(options.root)) {
         case HierarchyKind::unified:
             return std::make_unique<CgroupV2>(options.root, path, options.warn, options.oom_group);
@@ -247,6 +248,21 @@ std::unique_ptr<CgroupManager> open_manager(const std::string& cgroups_path,
             break;
     }
     return std::make_unique<CgroupV1>(options.root, path, options.warn);
+}
+
+}  // namespace
+
+std::unique_ptr<CgroupManager> open_manager(const std::string& cgroups_path,
+                                            const std::string& container_id,
+                                            const ManagerOptions& options) {
+    if (options.systemd == ManagerOptions::Systemd::off)
+        return open_files_manager(resolve_cgroups_path(cgroups_path, container_id), options);
+    SystemdUnit unit = options.systemd == ManagerOptions::Systemd::new_scope
+                           ? systemd_unit_for(cgroups_path, container_id)
+                           : systemd_unit_at(cgroups_path);
+    auto files = open_files_manager(unit.path, options);
+    return std::make_unique<SystemdManager>(std::move(unit), std::move(files), connect_systemd,
+                                            options.warn);
 }
 
 std::unique_ptr<CgroupManager> open_manager(const std::string& cgroups_path,

@@ -66,6 +66,9 @@ public:
     virtual void apply(const config::Resources& resources) = 0;
     // Moves pid into the cgroup(s).
     virtual void add_process(pid_t pid) = 0;
+    // The container's first process is in the cgroup(s): what create() put there to hold them
+    // (the systemd driver's placeholder) can go.
+    virtual void first_process_joined() noexcept {}
     // An O_DIRECTORY fd of the cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 when the
     // host has no cgroup2 part for the container. On hybrid hosts the v1 controllers still need
     // self_join_fds().
@@ -117,6 +120,9 @@ struct ManagerOptions {
     // cgroup2 only: write memory.oom.group=1 so an OOM kills the whole container rather than
     // one process of it (what Kubernetes asks for on cgroup2).
     bool oom_group = false;
+    // The systemd driver: a new transient scope from a "slice:prefix:name" cgroupsPath, or the
+    // scope at a container's recorded cgroup path.
+    enum class Systemd { off, new_scope, recorded_scope } systemd = Systemd::off;
 };
 
 // Picks the implementation from what /sys/fs/cgroup mounts. cgroups_path is linux.cgroupsPath

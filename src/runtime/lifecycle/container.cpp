@@ -268,7 +268,11 @@ void Runtime::check_preexisting_cgroup(const cgroups::CgroupManager& cgroup) con
 
 void Runtime::set_up_cgroup(const std::string& id, CreatePlan& plan, state::ContainerState& st,
                             Rollback& rollback) {
-    plan.cgroup = cgroups::open_manager(plan.spec.linux->cgroups_path, id);
+    cgroups::ManagerOptions options;
+    options.warn = [this](const std::string& message) { log_.warn(message); };
+    if (systemd_cgroup_)
+        options.systemd = cgroups::ManagerOptions::Systemd::new_scope;
+    plan.cgroup = cgroups::open_manager(plan.spec.linux->cgroups_path, id, options);
     st.cgroups_path = plan.cgroup->path();
     store_.write_breadcrumb(st);  // "creating": delete --force finds the cgroup to remove
     store_.write_config(id, plan.config_text);
@@ -363,10 +367,12 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     st.recorded_status = Status::created;
     state::StagedFile staged_state = store_.stage(st);
     spawn.wait_ready([&] {
+        plan.cgroup->first_process_joined();  // the init has joined its cgroups by now
         run_hooks(spec.hooks.prestart, hook_state, "prestart");
         run_hooks(spec.hooks.create_runtime, hook_state, "createRuntime");
     });
 
+    plan.cgroup->first_process_joined();
     StartedInit init;
     if (console.pty_receiver)
         init.pty_master = linux::receive_fd(console.pty_receiver.get());  // sent before `ready`
@@ -381,6 +387,15 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     init.state = std::move(st);
     init.hooks = spec.hooks;
     return init;
+}
+
+// The container's cgroup as it was made: through systemd for a --systemd-cgroup container.
+std::unique_ptr<cgroups::CgroupManager> Runtime::open_cgroup(const state::ContainerState& s) const {
+    cgroups::ManagerOptions options;
+    options.warn = [this](const std::string& message) { log_.warn(message); };
+    if (s.use_systemd_cgroup)
+        options.systemd = cgroups::ManagerOptions::Systemd::recorded_scope;
+    return cgroups::open_manager(s.cgroups_path, s.id, options);
 }
 
 state::Status Runtime::live_status(const state::ContainerState& s) const {
@@ -510,7 +525,7 @@ void Runtime::update(const std::string& id, const config::Resources& resources) 
     if (i.status == Status::stopped || i.status == Status::creating)
         throw Error("cannot update container \"" + id + "\": it is " +
                     state::status_name(i.status));
-    cgroups::open_manager(i.state.cgroups_path, id)->apply(resources);
+    open_cgroup(i.state)->apply(resources);
 }
 
 nlohmann::json Runtime::stats(const std::string& id) const {
@@ -570,7 +585,7 @@ void Runtime::remove(const std::string& id, bool force, const config::Hooks* hoo
     if ((i.status == Status::running || i.status == Status::paused) && !force)
         throw Error("cannot delete container \"" + id +
                     "\" that is not stopped: " + state::status_name(i.status) + " (use --force)");
-    auto cgroup = cgroups::open_manager(i.state.cgroups_path, id);
+    auto cgroup = open_cgroup(i.state);
     const uint64_t cgroup2_id = i.state.cgroup2_id ? i.state.cgroup2_id : cgroup2_id_of(*cgroup);
     if (i.status != Status::stopped) {
         if (UniqueFd pidfd = open_pidfd(i.state)) {

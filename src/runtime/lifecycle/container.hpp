@@ -150,6 +150,7 @@ private:
     void start(const ContainerInfo& info, const config::Hooks* hooks);
     void remove(const std::string& id, bool force, const config::Hooks* hooks);
     state::Status live_status(const state::ContainerState& s) const;
+    std::unique_ptr<cgroups::CgroupManager> open_cgroup(const state::ContainerState& s) const;
     void check_preexisting_cgroup(const cgroups::CgroupManager& cgroup) const;
     // The container's cgroup made (or a preexisting one checked), its resources applied, and
     // its removal armed in `rollback`.
