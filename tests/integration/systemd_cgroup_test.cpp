@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -82,7 +83,8 @@ TEST_F(VmSystemd, AContainerIsATransientScopeWithItsLimitsAsProperties) {
     const std::string id = new_id();
     const std::string unit = "brig-" + id + ".scope";
     const fs::path dir = cgroup_root / "system.slice" / unit;
-    ASSERT_TRUE(systemd_create(id).ok());
+    auto created = systemd_create(id);
+    ASSERT_TRUE(created.ok()) << created.describe();
     EXPECT_EQ(unit_property(unit, "ActiveState"), "active");
     EXPECT_EQ(unit_property(unit, "Delegate"), "yes");
     EXPECT_EQ(unit_property(unit, "MemoryMax"), "67108864");
@@ -97,7 +99,8 @@ TEST_F(VmSystemd, AContainerIsATransientScopeWithItsLimitsAsProperties) {
     EXPECT_EQ(trim(read_file(dir / "memory.max")), "67108864");
     EXPECT_EQ(trim(read_file(dir / "pids.max")), "30");
 
-    ASSERT_TRUE(runtime({"update", "--memory", "32M", id}).ok());
+    auto updated = runtime({"update", "--memory", "32M", id});
+    ASSERT_TRUE(updated.ok()) << updated.describe();
     EXPECT_EQ(unit_property(unit, "MemoryMax"), "33554432");
     EXPECT_EQ(trim(read_file(dir / "memory.max")), "33554432");
 
@@ -110,10 +113,14 @@ TEST_F(VmSystemd, AContainerIsATransientScopeWithItsLimitsAsProperties) {
 TEST_F(VmSystemd, AKubeletSliceNestsTheScopeAsSystemdDoes) {
     BRIG_REQUIRE_SYSTEMD();
     const std::string id = new_id();
-    const std::string pod_slice = "kubepods-besteffort-pod" + id + ".slice";
+    // The kubelet writes the pod's UID with '_' for '-', which would nest another slice.
+    std::string uid = id;
+    std::replace(uid.begin(), uid.end(), '-', '_');
+    const std::string pod_slice = "kubepods-besteffort-pod" + uid + ".slice";
     bundle().config()["linux"]["cgroupsPath"] = pod_slice + ":cri-containerd:" + id;
     bundle().set_script("sleep 1000");
-    ASSERT_TRUE(systemd_create(id).ok());
+    auto created = systemd_create(id);
+    ASSERT_TRUE(created.ok()) << created.describe();
     const std::string expected =
         "/kubepods.slice/kubepods-besteffort.slice/" + pod_slice + "/cri-containerd-" + id + ".scope";
     EXPECT_EQ(cgroup_of(init_pid(id)), "0::" + expected);
@@ -146,7 +153,8 @@ TEST_F(VmSystemd, ABrigKilledDuringCreateLeavesWhatDeleteForceRemoves) {
     const std::string id = new_id();
     auto creating = spawn_runtime({"--systemd-cgroup", "create", "--bundle", bundle().dir().string(), id});
     const std::string unit = "brig-" + id + ".scope";
-    ASSERT_TRUE(wait_until([&] { return unit_property(unit, "ActiveState") == "active"; }));
+    ASSERT_TRUE(wait_until([&] { return unit_property(unit, "ActiveState") == "active"; }))
+        << creating->wait().describe();
     ::kill(creating->pid(), SIGKILL);  // brig alone: the init stays in the scope
     creating->wait();
     ASSERT_TRUE(delete_container(id, true).ok());

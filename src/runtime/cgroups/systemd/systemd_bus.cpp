@@ -98,14 +98,16 @@ private:
     };
 
     void authenticate() {
-        // The EXTERNAL mechanism: the peer checks our uid from the socket's credentials.
+        // The EXTERNAL mechanism (the peer checks our uid from the socket's credentials), with
+        // BEGIN sent at once as sd-bus does: systemd's server can miss a message that follows
+        // a separate BEGIN too closely (seen: the first call of a connection never answered).
         std::string uid = std::to_string(::getuid()), hex;
         for (char c : uid) {
             char digits[3];
             std::snprintf(digits, sizeof digits, "%02x", static_cast<unsigned char>(c));
             hex += digits;
         }
-        send(std::string(1, '\0') + "AUTH EXTERNAL " + hex + "\r\n");
+        send(std::string(1, '\0') + "AUTH EXTERNAL " + hex + "\r\nBEGIN\r\n");
         std::string line;
         while (!line.ends_with("\r\n")) {
             line += read_exact(1);
@@ -114,7 +116,6 @@ private:
         }
         if (!line.starts_with("OK "))
             throw Error("systemd: D-Bus authentication refused: " + line.substr(0, line.size() - 2));
-        send("BEGIN\r\n");
     }
 
     dbus::Message manager(const std::string& member, std::vector<dbus::Argument> args) {
@@ -125,6 +126,7 @@ private:
                        const std::string& interface, const std::string& member,
                        std::vector<dbus::Argument> args) {
         const uint32_t serial = next_serial_++;
+        waiting_for_ = member;
         send(dbus::marshal_call({destination, path, interface, member, std::move(args)}, serial));
         for (;;) {
             dbus::Message m = receive();
@@ -141,6 +143,7 @@ private:
         if (reply.strings.empty())
             throw Error("systemd: " + what + ": no job in the reply");
         const std::string& job = reply.strings[0];
+        waiting_for_ = "the job " + job;
         while (!finished_jobs_.count(job))
             receive();
         const std::string result = finished_jobs_[job];
@@ -185,7 +188,8 @@ private:
             if (ready < 0)
                 throw_errno("systemd: poll");
             if (ready == 0)
-                throw Error("systemd: no answer within " + std::to_string(kTimeout.count()) + " s");
+                throw Error("systemd: no answer to " + waiting_for_ + " within " +
+                            std::to_string(kTimeout.count()) + " s");
             ssize_t n = ::read(fd_.get(), out.data() + done, length - done);
             if (n < 0 && errno == EINTR)
                 continue;
@@ -198,6 +202,7 @@ private:
 
     UniqueFd fd_;
     uint32_t next_serial_ = 1;
+    std::string waiting_for_ = "the authentication";  // for the timeout's message
     std::map<std::string, std::string> finished_jobs_;  // job path -> result
     Clock::time_point deadline_ = Clock::now() + kTimeout;
 };

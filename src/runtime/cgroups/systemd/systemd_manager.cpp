@@ -193,6 +193,10 @@ SystemdBus& SystemdManager::bus() {
     return *bus_;
 }
 
+void SystemdManager::disconnect() noexcept {
+    bus_.reset();
+}
+
 void SystemdManager::create() {
     if (!started_ && placeholder_ < 0) {
         SystemdBus& systemd = bus();  // before the fork: no placeholder without systemd
@@ -202,13 +206,16 @@ void SystemdManager::create() {
         if (!started_)
             end_placeholder(placeholder_);  // the unit was there: its processes hold it
     }
+    disconnect();
     files_->create();
 }
 
 void SystemdManager::apply(const config::Resources& resources) {
     dbus::Properties properties = resource_properties(resources, kind() != HierarchyKind::legacy);
-    if (!properties.empty())
+    if (!properties.empty()) {
         bus().set_unit_properties(unit_.name, properties);
+        disconnect();
+    }
     files_->apply(resources);
 }
 
@@ -229,6 +236,7 @@ void SystemdManager::destroy() {
 void SystemdManager::stop_unit_noexcept() noexcept {
     try {
         bus().stop_unit(unit_.name);
+        disconnect();
     } catch (const std::exception& e) {
         if (warn_)
             warn_(e.what());

@@ -75,6 +75,9 @@ public:
 
 private:
     SystemdBus& bus();
+    // A connection lives for one request: processes forked later (the monitor's watcher, the
+    // init before its exec) must not hold it, and systemd would queue signals for it.
+    void disconnect() noexcept;
     void stop_unit_noexcept() noexcept;
 
     SystemdUnit unit_;
