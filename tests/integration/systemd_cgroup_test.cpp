@@ -18,13 +18,13 @@ bool systemd_is_running() {
 }
 
 // What this host lacks is a skip; inside the systemd VM it is a failure.
-#define BRIG_REQUIRE_SYSTEMD()                                                        \
-    do {                                                                              \
-        if (!systemd_is_running()) {                                                  \
-            if (getenv("BRIG_VM_SYSTEMD"))                                            \
-                FAIL() << "in the systemd VM: PID 1 is not systemd";                  \
+#define BRIG_REQUIRE_SYSTEMD()                                                       \
+    do {                                                                             \
+        if (!systemd_is_running()) {                                                 \
+            if (getenv("BRIG_VM_SYSTEMD"))                                           \
+                FAIL() << "in the systemd VM: PID 1 is not systemd";                 \
             GTEST_SKIP() << "needs systemd as PID 1 (the VM's --init systemd boot)"; \
-        }                                                                             \
+        }                                                                            \
     } while (0)
 
 const fs::path cgroup_root = "/sys/fs/cgroup";
@@ -121,8 +121,8 @@ TEST_F(VmSystemd, AKubeletSliceNestsTheScopeAsSystemdDoes) {
     bundle().set_script("sleep 1000");
     auto created = systemd_create(id);
     ASSERT_TRUE(created.ok()) << created.describe();
-    const std::string expected =
-        "/kubepods.slice/kubepods-besteffort.slice/" + pod_slice + "/cri-containerd-" + id + ".scope";
+    const std::string expected = "/kubepods.slice/kubepods-besteffort.slice/" + pod_slice +
+                                 "/cri-containerd-" + id + ".scope";
     EXPECT_EQ(cgroup_of(init_pid(id)), "0::" + expected);
     EXPECT_EQ(unit_property("cri-containerd-" + id + ".scope", "Slice"), pod_slice);
     ASSERT_TRUE(delete_container(id, true).ok());
@@ -148,10 +148,12 @@ TEST_F(VmSystemd, AFailedCreateStopsTheScopeItStarted) {
 TEST_F(VmSystemd, ABrigKilledDuringCreateLeavesWhatDeleteForceRemoves) {
     BRIG_REQUIRE_SYSTEMD();
     // The prestart hook stops create with the scope made and the init in it.
-    bundle().config()["hooks"]["prestart"] = Json::array({{{"path", "/bin/sleep"}, {"args", {"sleep", "30"}}}});
+    bundle().config()["hooks"]["prestart"] =
+        Json::array({{{"path", "/bin/sleep"}, {"args", {"sleep", "30"}}}});
     bundle().set_script("true");
     const std::string id = new_id();
-    auto creating = spawn_runtime({"--systemd-cgroup", "create", "--bundle", bundle().dir().string(), id});
+    auto creating =
+        spawn_runtime({"--systemd-cgroup", "create", "--bundle", bundle().dir().string(), id});
     const std::string unit = "brig-" + id + ".scope";
     ASSERT_TRUE(wait_until([&] { return unit_property(unit, "ActiveState") == "active"; }))
         << creating->wait().describe();

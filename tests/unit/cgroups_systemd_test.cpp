@@ -98,14 +98,16 @@ TEST(DbusMessage, AMethodCallIsLaidOutAsTheSpecificationSays) {
     // Header fields aligned to 8, their array length without the final padding, body at 8.
     const std::string bytes = dbus::marshal_call({"", "/", "a", "b", {}}, 1);
     const std::string expected(
-        "l\x01\x00\x01"          // little-endian, METHOD_CALL, no flags, version 1
-        "\x00\x00\x00\x00"       // body length
-        "\x01\x00\x00\x00"       // serial
-        "\x2a\x00\x00\x00"       // header fields: 42 bytes
-        "\x01\x01o\x00\x01\x00\x00\x00/\x00\x00\x00\x00\x00\x00\x00"   // PATH "/" + padding
-        "\x02\x01s\x00\x01\x00\x00\x00" "a\x00\x00\x00\x00\x00\x00\x00"  // INTERFACE "a"
-        "\x03\x01s\x00\x01\x00\x00\x00" "b\x00"                          // MEMBER "b"
-        "\x00\x00\x00\x00\x00\x00",                                      // to the body's 8
+        "l\x01\x00\x01"     // little-endian, METHOD_CALL, no flags, version 1
+        "\x00\x00\x00\x00"  // body length
+        "\x01\x00\x00\x00"  // serial
+        "\x2a\x00\x00\x00"  // header fields: 42 bytes
+        "\x01\x01o\x00\x01\x00\x00\x00/\x00\x00\x00\x00\x00\x00\x00"  // PATH "/" + padding
+        "\x02\x01s\x00\x01\x00\x00\x00"
+        "a\x00\x00\x00\x00\x00\x00\x00"  // INTERFACE "a"
+        "\x03\x01s\x00\x01\x00\x00\x00"
+        "b\x00"                      // MEMBER "b"
+        "\x00\x00\x00\x00\x00\x00",  // to the body's 8
         64);
     EXPECT_EQ(bytes, expected);
 }
@@ -117,8 +119,10 @@ TEST(DbusMessage, StartTransientUnitRoundTrips) {
                                    {"AllowedCPUs", std::vector<uint8_t>{0x05}},
                                    {"Slice", std::string("system.slice")}};
     const std::string bytes = dbus::marshal_call(
-        {"org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-         "org.freedesktop.systemd1.Manager", "StartTransientUnit",
+        {"org.freedesktop.systemd1",
+         "/org/freedesktop/systemd1",
+         "org.freedesktop.systemd1.Manager",
+         "StartTransientUnit",
          {std::string("brig-c1.scope"), std::string("fail"), properties, dbus::EmptyAuxUnits{}}},
         7);
     ASSERT_EQ(dbus::message_length(bytes.substr(0, 16)), bytes.size());
@@ -130,8 +134,13 @@ TEST(DbusMessage, StartTransientUnitRoundTrips) {
     EXPECT_EQ(m.signature, "ssa(sv)a(sa(sv))");
     EXPECT_EQ(m.strings, (std::vector<std::string>{"brig-c1.scope", "fail"}));
     // Arrays of bytes and of uint32: their length in bytes, then the elements.
-    EXPECT_NE(bytes.find(std::string("\x02" "ay\x00\x01\x00\x00\x00\x05", 8)), std::string::npos);
-    EXPECT_NE(bytes.find(std::string("\x02" "au\x00\x00\x00\x00\x04\x00\x00\x00\x2a\x00\x00\x00", 15)),
+    EXPECT_NE(bytes.find(std::string("\x02"
+                                     "ay\x00\x01\x00\x00\x00\x05",
+                                     8)),
+              std::string::npos);
+    EXPECT_NE(bytes.find(std::string("\x02"
+                                     "au\x00\x00\x00\x00\x04\x00\x00\x00\x2a\x00\x00\x00",
+                                     15)),
               std::string::npos);
 }
 
@@ -165,7 +174,8 @@ TEST(SystemdUnit, FromRuncsSliceSyntax) {
 }
 
 TEST(SystemdUnit, FromTheRecordedPath) {
-    SystemdUnit unit = systemd_unit_at("/kubepods.slice/kubepods-pod1.slice/cri-containerd-a.scope");
+    SystemdUnit unit =
+        systemd_unit_at("/kubepods.slice/kubepods-pod1.slice/cri-containerd-a.scope");
     EXPECT_EQ(unit.name, "cri-containerd-a.scope");
     EXPECT_EQ(unit.slice, "kubepods-pod1.slice");
     EXPECT_EQ(systemd_unit_at("/x.scope").slice, "-.slice");
@@ -218,7 +228,8 @@ TEST(SystemdProperties, BadCpuListsNameTheField) {
             cpu_list_mask(bad, "linux.resources.cpu.cpus");
             ADD_FAILURE() << bad << " was taken";
         } catch (const Error& e) {
-            EXPECT_TRUE(std::string(e.what()).starts_with("linux.resources.cpu.cpus: ")) << e.what();
+            EXPECT_TRUE(std::string(e.what()).starts_with("linux.resources.cpu.cpus: "))
+                << e.what();
         }
     }
 }

@@ -127,7 +127,8 @@ void write_field(Writer& w, uint8_t code, const char* type, const std::string& v
 
 class Reader {
 public:
-    Reader(const std::string& bytes, size_t pos, size_t end) : bytes_(bytes), pos_(pos), end_(end) {}
+    Reader(const std::string& bytes, size_t pos, size_t end)
+        : bytes_(bytes), pos_(pos), end_(end) {}
 
     size_t pos() const { return pos_; }
     bool at_end() const { return pos_ >= end_; }

@@ -59,8 +59,8 @@ public:
                               const dbus::Properties& properties) override {
         dbus::Message reply;
         try {
-            reply = manager("StartTransientUnit", {name, std::string("fail"), properties,
-                                                   dbus::EmptyAuxUnits{}});
+            reply = manager("StartTransientUnit",
+                            {name, std::string("fail"), properties, dbus::EmptyAuxUnits{}});
         } catch (const BusError& e) {
             if (e.name == "org.freedesktop.systemd1.UnitExists")
                 return false;
@@ -70,8 +70,7 @@ public:
         return true;
     }
 
-    void set_unit_properties(const std::string& name,
-                             const dbus::Properties& properties) override {
+    void set_unit_properties(const std::string& name, const dbus::Properties& properties) override {
         try {
             manager("SetUnitProperties", {name, true, properties});
         } catch (const BusError& e) {
@@ -115,7 +114,8 @@ private:
                 throw Error("systemd: a D-Bus greeting over 512 bytes");
         }
         if (!line.starts_with("OK "))
-            throw Error("systemd: D-Bus authentication refused: " + line.substr(0, line.size() - 2));
+            throw Error("systemd: D-Bus authentication refused: " +
+                        line.substr(0, line.size() - 2));
     }
 
     dbus::Message manager(const std::string& member, std::vector<dbus::Argument> args) {
@@ -179,8 +179,8 @@ private:
         std::string out(length, '\0');
         size_t done = 0;
         while (done < length) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ -
-                                                                                    Clock::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
             pollfd p{fd_.get(), POLLIN, 0};
             const int ready = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
             if (ready < 0 && errno == EINTR)
@@ -202,7 +202,7 @@ private:
 
     UniqueFd fd_;
     uint32_t next_serial_ = 1;
-    std::string waiting_for_ = "the authentication";  // for the timeout's message
+    std::string waiting_for_ = "the authentication";    // for the timeout's message
     std::map<std::string, std::string> finished_jobs_;  // job path -> result
     Clock::time_point deadline_ = Clock::now() + kTimeout;
 };

@@ -44,8 +44,7 @@ void add_cpu_properties(dbus::Properties& out, const config::CpuResources& cpu, 
     if (unified && !cpu.cpus.empty())
         out.emplace_back("AllowedCPUs", cpu_list_mask(cpu.cpus, "linux.resources.cpu.cpus"));
     if (unified && !cpu.mems.empty())
-        out.emplace_back("AllowedMemoryNodes",
-                         cpu_list_mask(cpu.mems, "linux.resources.cpu.mems"));
+        out.emplace_back("AllowedMemoryNodes", cpu_list_mask(cpu.mems, "linux.resources.cpu.mems"));
 }
 
 void add_memory_properties(dbus::Properties& out, const config::MemoryResources& memory,
@@ -119,7 +118,8 @@ std::vector<uint8_t> cpu_list_mask(const std::string& list, const std::string& f
 SystemdUnit systemd_unit_for(const std::string& cgroups_path, const std::string& container_id) {
     std::string form = cgroups_path.empty() ? "system.slice:brig:" + container_id : cgroups_path;
     if (form.front() == '/' || std::count(form.begin(), form.end(), ':') != 2)
-        throw Error(std::string(kField) + ": expected \"slice:prefix:name\" for systemd cgroups, got \"" +
+        throw Error(std::string(kField) +
+                    ": expected \"slice:prefix:name\" for systemd cgroups, got \"" +
                     cgroups_path.substr(0, 256) + "\"");
     SystemdUnit unit;
     unit.path = resolve_cgroups_path(form, container_id);

@@ -42,8 +42,8 @@ using SystemdConnector = std::function<std::unique_ptr<SystemdBus>()>;
 
 class SystemdManager : public CgroupManager {
 public:
-    SystemdManager(SystemdUnit unit, std::unique_ptr<CgroupManager> files,
-                   SystemdConnector connect, WarningSink warn);
+    SystemdManager(SystemdUnit unit, std::unique_ptr<CgroupManager> files, SystemdConnector connect,
+                   WarningSink warn);
     ~SystemdManager() override;
 
     HierarchyKind kind() const override { return files_->kind(); }
