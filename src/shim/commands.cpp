@@ -14,6 +14,8 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <utility>
 
 #include "monitor/runtime_monitor.hpp"
@@ -237,7 +239,18 @@ int serve(const ShimFlags& flags) {
     // Containers started through the shim are watched exactly like `brig create`'s: the BPF side
     // is loaded (or the pinned one reused) at the first Create.
     monitor::RuntimeMonitor monitor("", log);
-    TaskService service(loop, publisher, log, {state_root_for(flags.ns), flags.ns, &monitor});
+    // One monitor per runtime handler config (CRI's ConfigPath), loaded at its first container.
+    std::map<std::string, std::unique_ptr<monitor::RuntimeMonitor>> handler_monitors;
+    auto monitor_for = [&](const std::string& path) -> lifecycle::ContainerMonitor* {
+        if (path.empty())
+            return &monitor;
+        auto& loaded = handler_monitors[path];
+        if (!loaded)
+            loaded = std::make_unique<monitor::RuntimeMonitor>(path, log);
+        return loaded.get();
+    };
+    TaskService service(loop, publisher, log,
+                        {state_root_for(flags.ns), flags.ns, &monitor, monitor_for});
     bool served_call = false;
     ttrpc::Server server(loop, [&](const ttrpc::Call& call) {
         served_call = true;

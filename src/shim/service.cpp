@@ -25,6 +25,7 @@
 #include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/state/state_store.hpp"
+#include "shim/handler_options.hpp"
 #include "shim/metrics.hpp"
 #include "task.pb.h"
 #include "wire.pb.h"
@@ -127,6 +128,11 @@ TaskService::TaskService(EventLoop& loop, EventSink& events, const Logger& log,
       options_(std::move(options)),
       runtime_(options_.state_root, log, false, options_.monitor) {
     std::filesystem::create_directories(options_.state_root);
+}
+
+lifecycle::Runtime TaskService::runtime_for(const Task& t) const {
+    return lifecycle::Runtime(options_.state_root, log_, false,
+                              t.monitor ? t.monitor : options_.monitor);
 }
 
 TaskService::~TaskService() {
@@ -254,7 +260,14 @@ std::string TaskService::create(const std::string& payload) {
     options.stdio = {init.io->child_fd(0), init.io->child_fd(1), init.io->child_fd(2)};
     lifecycle::StartedInit started;
     try {
-        started = runtime_.create(options);
+        const HandlerOptions handler =
+            parse_handler_options(req.options().type_url(), req.options().value());
+        options.no_pivot = handler.no_pivot_root;
+        options.no_new_keyring = handler.no_new_keyring;
+        t->monitor =
+            options_.monitor_for ? options_.monitor_for(handler.config_path) : options_.monitor;
+        lifecycle::Runtime runtime(options_.state_root, log_, handler.systemd_cgroup, t->monitor);
+        started = runtime.create(options);
     } catch (const RpcError&) {
         throw;
     } catch (const Error& e) {
@@ -365,7 +378,7 @@ std::string TaskService::start(const std::string& payload) {
         publish("/tasks/exec-started", "containerd.events.TaskExecStarted", e.SerializeAsString());
     } else {
         try {
-            runtime_.start(t.id);
+            runtime_for(t).start(t.id);
         } catch (const Error& e) {
             throw RpcError(Code::failed_precondition, std::string("start: ") + e.what());
         }
@@ -394,7 +407,7 @@ void TaskService::start_exec(Task& t, Process& p) {
     }
     lifecycle::ExecProcess started;
     try {
-        started = runtime_.spawn_exec(options);
+        started = runtime_for(t).spawn_exec(options);
     } catch (const Error& e) {
         p.io.reset();
         throw RpcError(Code::unknown, std::string("exec: ") + e.what());
@@ -511,7 +524,7 @@ std::string TaskService::remove(const std::string& payload) {
         throw RpcError(Code::failed_precondition,
                        "cannot delete task " + t.id + ": it is running (kill it first)");
     try {
-        runtime_.remove(t.id, true);
+        runtime_for(t).remove(t.id, true);
     } catch (const Error& e) {
         log_.warn(std::string("delete: ") + e.what());
     }

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -27,6 +28,8 @@ struct ServiceOptions {
     std::string state_root;  // brig's state directory for this namespace
     std::string ns;
     lifecycle::ContainerMonitor* monitor = nullptr;  // brig's monitor, or null (unwatched)
+    // The monitor of a runtime handler's config (its ConfigPath); null: `monitor` for all.
+    std::function<lifecycle::ContainerMonitor*(const std::string& config_path)> monitor_for;
 };
 
 class TaskService {
@@ -65,6 +68,8 @@ private:
         std::string id;
         std::string bundle;
         std::string rootfs_mount;  // <bundle>/rootfs when the shim mounted it
+        // The monitor of the task's handler: it registered the container, it releases it.
+        lifecycle::ContainerMonitor* monitor = nullptr;
         Process init;
         std::map<std::string, std::unique_ptr<Process>> execs;
         bool paused = false;
@@ -79,6 +84,8 @@ private:
     };
 
     std::string create(const std::string& payload);
+    // The runtime as the task's handler configured it (its monitor).
+    lifecycle::Runtime runtime_for(const Task& t) const;
     std::string start(const std::string& payload);
     std::string remove(const std::string& payload);
     std::string state(const std::string& payload);

@@ -283,6 +283,39 @@ TEST_F(ShimContainerd, RuntimeGivenAsAbsoluteShimPath) {
     EXPECT_EQ(r.status, 7) << r.output;
 }
 
+// Two runtime handlers, one act: each handler's config (CRI's ConfigPath for the handler, what
+// ctr's --runtime-config-path sends) decides the verdict of its own containers.
+TEST_F(ShimContainerd, EachHandlersConfigGivesItsVerdictForTheSameAct) {
+    sh("printf 'root:*:19000:0:99999:7:::\\n' > " + dir_ + "/rootfs/etc/shadow");
+    const std::string alerting = dir_ + "/alerting.json", killing = dir_ + "/killing.json";
+    sh("echo '{\"monitor\": {\"default_action\": \"alert\"}}' > " + alerting);
+    // contrib's sample rules for the brig-strict handler, verbatim: reading a secret kills.
+    const std::string strict_rules =
+        std::string(BRIG_SOURCE_DIR) + "/contrib/containerd/strict-rules.yaml";
+    std::ofstream(killing) << "{\"monitor\": {\"rules_files\": [\"" << strict_rules << "\"]}}";
+    const std::string act = "/bin/sh -c 'cat /etc/shadow > /dev/null; echo survived'";
+    auto r = run("--rm --runtime-config-path " + alerting, "alerting", act);
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("survived"), std::string::npos) << r.output;
+    r = run("--rm --runtime-config-path " + killing, "killing", act);
+    EXPECT_EQ(r.status, 137) << r.output;
+    EXPECT_EQ(r.output.find("survived"), std::string::npos) << r.output;
+    // The shim's own config (none here) still alerts only.
+    r = run("--rm", "default", act);
+    EXPECT_NE(r.output.find("survived"), std::string::npos) << r.output;
+}
+
+TEST_F(ShimContainerd, AHandlersBadConfigFailsTheCreateNamingTheField) {
+    const std::string bad = dir_ + "/bad.json";
+    sh("echo '{\"monitor\": {\"bogus\": 1}}' > " + bad);
+    auto r = run("--rm --runtime-config-path " + bad, "badcfg", "/bin/true");
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("monitor.bogus"), std::string::npos) << r.output;
+    r = run("--rm --runtime-config-path relative.json", "relcfg", "/bin/true");
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("ConfigPath must be an absolute path"), std::string::npos) << r.output;
+}
+
 TEST_F(ShimContainerd, StdinIsPipedAndClosed) {
     auto r = sh("echo piped-through | timeout 60 ctr -a " + socket() +
                 " run --rm --runtime io.containerd.brig.v2 --rootfs " + dir_ +

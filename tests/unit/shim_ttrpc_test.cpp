@@ -38,8 +38,8 @@ protected:
         char tmpl[] = "/tmp/brig-shim-test-XXXXXX";
         ASSERT_NE(mkdtemp(tmpl), nullptr);
         dir_ = tmpl;
-        service_ = std::make_unique<TaskService>(loop_, sink_, log_,
-                                                 ServiceOptions{dir_ + "/state", "test"});
+        service_ = std::make_unique<TaskService>(
+            loop_, sink_, log_, ServiceOptions{dir_ + "/state", "test", nullptr, nullptr});
         server_ = std::make_unique<ttrpc::Server>(
             loop_, [this](const ttrpc::Call& c) { return service_->handle(c); });
         service_->set_replier(server_.get());

@@ -64,10 +64,13 @@ TEST_P(ContribContainerdSample, LoadsWithTheCriPluginAndDefinesItsHandler) {
 
 INSTANTIATE_TEST_SUITE_P(Samples, ContribContainerdSample,
                          ::testing::Values(Sample{"config-brig-shim.toml", "brig"},
+                                           Sample{"config-brig-shim.toml", "brig-strict"},
                                            Sample{"config-runc-shim.toml", "brig-runc"}),
                          [](const auto& info) {
-                             return std::string(info.param.handler) == "brig" ? "BrigShim"
-                                                                              : "RuncShim";
+                             const std::string handler = info.param.handler;
+                             return handler == "brig"          ? "BrigShim"
+                                    : handler == "brig-strict" ? "BrigShimStrictHandler"
+                                                               : "RuncShim";
                          });
 
 }  // namespace
