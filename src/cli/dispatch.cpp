@@ -52,7 +52,8 @@ int dispatch(const Context& ctx, const std::vector<std::string>& args, size_t ve
         std::unique_ptr<monitor::RuntimeMonitor> monitor;
         if (verb->needs_monitor)
             monitor = std::make_unique<monitor::RuntimeMonitor>(ctx.monitor_config, ctx.log);
-        Runtime runtime(ctx.root, ctx.log, ctx.systemd_cgroup, monitor.get());
+        const bool systemd = ctx.systemd_cgroup || (monitor && monitor->systemd_cgroup());
+        Runtime runtime(ctx.root, ctx.log, systemd, monitor.get());
         return verb->run(ctx, runtime, parsed);
     } catch (const std::exception& e) {
         ctx.log.error(e.what());

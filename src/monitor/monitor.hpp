@@ -79,6 +79,9 @@ struct MonitorConfig {
     std::string bpffs_dir = "/sys/fs/bpf/brig";  // pins go to <bpffs_dir>/<pin_dir_name()>
     // Where the files named by the org.brig.monitor.rules annotation (tenant input) may lie.
     std::vector<std::string> annotation_rules_dirs = {"/etc/brig/rules.d"};
+    // Not the monitor's: the file's one runtime setting at its root, "systemd_cgroup" (what
+    // --systemd-cgroup does), for a shim handler's ConfigPath where no flag can be given.
+    bool systemd_cgroup = false;
 
     // A missing file at the default path gives the defaults; elsewhere it is an error.
     static MonitorConfig load(const std::string& path, bool path_is_default);

@@ -147,6 +147,10 @@ MonitorConfig MonitorConfig::from_json_text(const std::string& text, const std::
     const FieldError& fail = read.fail;
     if (!doc.is_object())
         fail("(root)", "must be an object");
+    for (const auto& [key, value] : doc.items())
+        if (key != "monitor" && key != "systemd_cgroup")
+            fail(key, "unknown field");
+    read.boolean(doc, "systemd_cgroup", "systemd_cgroup", config.systemd_cgroup);
     if (!doc.contains("monitor"))
         return config;
     const auto& m = doc["monitor"];

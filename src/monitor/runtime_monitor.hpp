@@ -23,6 +23,8 @@ public:
         const lifecycle::MonitoredContainer& container) override;
     void release(uint64_t cgroup2_id, const std::string& state_dir) override;
     std::optional<std::string> killed_by(const std::string& state_dir) override;
+    // The config's "systemd_cgroup".
+    bool systemd_cgroup() const { return config_.systemd_cgroup; }
 
     struct Watched {
         std::string id;

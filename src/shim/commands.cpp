@@ -241,16 +241,18 @@ int serve(const ShimFlags& flags) {
     monitor::RuntimeMonitor monitor("", log);
     // One monitor per runtime handler config (CRI's ConfigPath), loaded at its first container.
     std::map<std::string, std::unique_ptr<monitor::RuntimeMonitor>> handler_monitors;
-    auto monitor_for = [&](const std::string& path) -> lifecycle::ContainerMonitor* {
-        if (path.empty())
-            return &monitor;
-        auto& loaded = handler_monitors[path];
-        if (!loaded)
-            loaded = std::make_unique<monitor::RuntimeMonitor>(path, log);
-        return loaded.get();
+    auto handler_for = [&](const std::string& path) {
+        monitor::RuntimeMonitor* chosen = &monitor;
+        if (!path.empty()) {
+            auto& loaded = handler_monitors[path];
+            if (!loaded)
+                loaded = std::make_unique<monitor::RuntimeMonitor>(path, log);
+            chosen = loaded.get();
+        }
+        return ServiceOptions::Handler{chosen, chosen->systemd_cgroup()};
     };
     TaskService service(loop, publisher, log,
-                        {state_root_for(flags.ns), flags.ns, &monitor, monitor_for});
+                        {state_root_for(flags.ns), flags.ns, &monitor, handler_for});
     bool served_call = false;
     ttrpc::Server server(loop, [&](const ttrpc::Call& call) {
         served_call = true;

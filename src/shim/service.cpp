@@ -264,9 +264,12 @@ std::string TaskService::create(const std::string& payload) {
             parse_handler_options(req.options().type_url(), req.options().value());
         options.no_pivot = handler.no_pivot_root;
         options.no_new_keyring = handler.no_new_keyring;
-        t->monitor =
-            options_.monitor_for ? options_.monitor_for(handler.config_path) : options_.monitor;
-        lifecycle::Runtime runtime(options_.state_root, log_, handler.systemd_cgroup, t->monitor);
+        ServiceOptions::Handler configured{options_.monitor, false};
+        if (options_.handler_for)
+            configured = options_.handler_for(handler.config_path);
+        t->monitor = configured.monitor;
+        lifecycle::Runtime runtime(options_.state_root, log_,
+                                   handler.systemd_cgroup || configured.systemd_cgroup, t->monitor);
         started = runtime.create(options);
     } catch (const RpcError&) {
         throw;

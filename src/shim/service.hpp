@@ -28,8 +28,13 @@ struct ServiceOptions {
     std::string state_root;  // brig's state directory for this namespace
     std::string ns;
     lifecycle::ContainerMonitor* monitor = nullptr;  // brig's monitor, or null (unwatched)
-    // The monitor of a runtime handler's config (its ConfigPath); null: `monitor` for all.
-    std::function<lifecycle::ContainerMonitor*(const std::string& config_path)> monitor_for;
+    // What a runtime handler's config (its ConfigPath) gives its containers; null: `monitor`
+    // for all, no systemd cgroups.
+    struct Handler {
+        lifecycle::ContainerMonitor* monitor = nullptr;
+        bool systemd_cgroup = false;  // the config's "systemd_cgroup"
+    };
+    std::function<Handler(const std::string& config_path)> handler_for;
 };
 
 class TaskService {

@@ -316,6 +316,19 @@ TEST_F(ShimContainerd, AHandlersBadConfigFailsTheCreateNamingTheField) {
     EXPECT_NE(r.output.find("ConfigPath must be an absolute path"), std::string::npos) << r.output;
 }
 
+// The handler config's systemd_cgroup reaches the runtime: ctr's cgroupfs path is then refused,
+// as runc refuses it with --systemd-cgroup.
+TEST_F(ShimContainerd, AHandlersSystemdCgroupReachesTheRuntime) {
+    const std::string config = dir_ + "/systemd.json";
+    std::ofstream(config) << R"({"systemd_cgroup": true})";
+    auto r = run("--rm --runtime-config-path " + config, "sdcg", "/bin/true");
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_NE(
+        r.output.find("linux.cgroupsPath: expected \"slice:prefix:name\" for systemd cgroups"),
+        std::string::npos)
+        << r.output;
+}
+
 TEST_F(ShimContainerd, StdinIsPipedAndClosed) {
     auto r = sh("echo piped-through | timeout 60 ctr -a " + socket() +
                 " run --rm --runtime io.containerd.brig.v2 --rootfs " + dir_ +

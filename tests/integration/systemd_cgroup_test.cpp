@@ -60,6 +60,21 @@ TEST_F(SystemdCgroupTest, WithoutSystemdCreateIsRefusedInOneLineLeavingNothing) 
         EXPECT_FALSE(fs::exists(fs::path(root) / "system.slice" / ("brig-" + id + ".scope")));
 }
 
+TEST_F(SystemdCgroupTest, TheConfigsSystemdCgroupSelectsTheDriverAsTheFlagDoes) {
+    if (systemd_is_running())
+        GTEST_SKIP() << "systemd runs here: VmSystemd.* covers the driver";
+    const fs::path config = tmp_dir() / "config.json";
+    write_file(config, R"({"systemd_cgroup": true})");
+    bundle().set_script("true");
+    const std::string id = new_id();
+    auto result =
+        runtime({"--config", config.string(), "create", "--bundle", bundle().dir().string(), id});
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("--systemd-cgroup: systemd is not running here"), std::string::npos)
+        << result.describe();
+    EXPECT_TRUE(leftovers(id).empty()) << join(leftovers(id));
+}
+
 TEST_F(SystemdCgroupTest, ACgroupfsPathIsRefusedNamingTheField) {
     bundle().config()["linux"]["cgroupsPath"] = "/brig/somewhere";
     bundle().set_script("true");
@@ -74,6 +89,20 @@ TEST_F(SystemdCgroupTest, ACgroupfsPathIsRefusedNamingTheField) {
 }
 
 class VmSystemd : public SystemdCgroupTest {};
+
+TEST_F(VmSystemd, TheConfigsSystemdCgroupMakesAScope) {
+    BRIG_REQUIRE_SYSTEMD();
+    const fs::path config = tmp_dir() / "config.json";
+    write_file(config, R"({"systemd_cgroup": true})");
+    bundle().set_script("sleep 1000");
+    const std::string id = new_id();
+    auto created =
+        runtime({"--config", config.string(), "create", "--bundle", bundle().dir().string(), id});
+    ASSERT_TRUE(created.ok()) << created.describe();
+    EXPECT_EQ(unit_property("brig-" + id + ".scope", "ActiveState"), "active");
+    ASSERT_TRUE(delete_container(id, true).ok());
+    EXPECT_EQ(unit_property("brig-" + id + ".scope", "LoadState"), "not-found");
+}
 
 TEST_F(VmSystemd, AContainerIsATransientScopeWithItsLimitsAsProperties) {
     BRIG_REQUIRE_SYSTEMD();

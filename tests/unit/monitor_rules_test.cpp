@@ -434,6 +434,23 @@ TEST(MonitorConfig, ParsesAndRejectsUnknownFields) {
                  brig::Error);
 }
 
+TEST(MonitorConfig, TheRootsSystemdCgroupAndNothingElseBesideMonitor) {
+    EXPECT_FALSE(MonitorConfig::from_json_text("{}", "c.json").systemd_cgroup);
+    EXPECT_TRUE(
+        MonitorConfig::from_json_text(R"({"systemd_cgroup": true})", "c.json").systemd_cgroup);
+    for (const char* bad : {R"({"systemd_cgroup": "yes"})", R"({"monitr": {}})"}) {
+        try {
+            MonitorConfig::from_json_text(bad, "c.json");
+            ADD_FAILURE() << bad << " was taken";
+        } catch (const brig::Error& e) {
+            const std::string what = e.what();
+            EXPECT_TRUE(what.find("systemd_cgroup") != std::string::npos ||
+                        what.find("monitr") != std::string::npos)
+                << what;
+        }
+    }
+}
+
 namespace {
 
 std::string config_error(const std::string& text) {
