@@ -4,11 +4,16 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
+
+#include "runtime/config/spec.hpp"
 
 namespace brig::monitor {
 
-// Host uid -> the container's name for it (config.json's root, /etc/passwd resolved inside it,
-// uids mapped through linux.uidMappings). Empty when the bundle or the file cannot be read.
-std::map<uint32_t, std::string> container_user_names(const std::string& bundle);
+// Host uid -> the container's name for it: /etc/passwd resolved inside `rootfs`, uids mapped
+// through linux.uidMappings. The image is the tenant's: only a regular file is read, never
+// blocking, at most 1 MiB. Empty when there is none.
+std::map<uint32_t, std::string> container_user_names(
+    const std::string& rootfs, const std::vector<config::IdMapping>& uid_mappings);
 
 }  // namespace brig::monitor

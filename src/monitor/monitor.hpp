@@ -32,12 +32,14 @@
 #include "monitor/registered_keys.hpp"
 #include "monitor/rules.hpp"
 #include "runtime/common/unique_fd.hpp"
+#include "runtime/config/spec.hpp"
 
 namespace brig::monitor {
 
 struct ContainerIdentity {
     std::string id;
-    std::string bundle;
+    std::string rootfs;  // root.path, absolute on the host: user.name from its /etc/passwd
+    std::vector<config::IdMapping> uid_mappings;
     uint64_t cgroup2_id = 0;   // inode of the container's cgroup2 dir (= bpf_get_current_cgroup_id)
     std::string cgroup2_path;  // e.g. /sys/fs/cgroup/unified/brig/<id>
     pid_t pid = 0;             // container init (host pid), 0 if not known yet

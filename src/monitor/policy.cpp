@@ -244,7 +244,7 @@ ContainerPolicy build_policy(const MonitorConfig& config, const ContainerIdentit
     ContainerPolicy policy =
         compile_policy(rules, container, config.default_action, override_action);
     policy.time_format_iso_8601 = config.time_format_iso_8601;
-    policy.user_names = container_user_names(container.bundle);
+    policy.user_names = container_user_names(container.rootfs, container.uid_mappings);
     for (auto& warning : skipped_rules(rules))
         policy.warnings.push_back(std::move(warning));
     return policy;

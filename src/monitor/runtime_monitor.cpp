@@ -133,8 +133,8 @@ std::unique_ptr<lifecycle::ContainerWatch> RuntimeMonitor::prepare(
         log_.warn("monitor: the host has no cgroup2 mount, container " + c.id + " runs unwatched");
         return nullptr;
     }
-    ContainerIdentity identity{c.id, c.bundle,      c.cgroup2_id, c.cgroup2_path,
-                               0,    c.annotations, c.env};
+    ContainerIdentity identity{c.id,           c.rootfs, c.uid_mappings, c.cgroup2_id,
+                               c.cgroup2_path, 0,        c.annotations,  c.env};
     // Rules are compiled (and their errors reported) even before the kernel side is loaded.
     ContainerPolicy policy = build_policy(config_, identity);
     for (const auto& w : policy.warnings)

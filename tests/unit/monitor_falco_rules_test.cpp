@@ -1,7 +1,9 @@
 // Falco's rules-file structure, operators and fields as brig loads and evaluates them; the stock
 // files of falcosecurity/rules when BRIG_FALCO_RULES_DIR names a checkout's rules/ directory.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <unistd.h>
 #include <cstdio>
@@ -374,19 +376,39 @@ TEST(FalcoRules, FalcoStockFilesLoad) {
 
 TEST(FalcoRules, UserNamesComeFromTheContainersPasswdResolvedInsideItsRoot) {
     namespace fs = std::filesystem;
-    fs::path bundle = fs::temp_directory_path() / ("brig-users-" + std::to_string(getpid()));
-    fs::create_directories(bundle / "rootfs/etc");
-    std::ofstream(bundle / "config.json")
-        << R"({"root": {"path": "rootfs"}, "linux": {"uidMappings":
-              [{"containerID": 0, "hostID": 100000, "size": 65536}]}})";
-    std::ofstream(bundle / "rootfs/etc/passwd.real")
+    fs::path rootfs = fs::temp_directory_path() / ("brig-users-" + std::to_string(getpid()));
+    fs::create_directories(rootfs / "etc");
+    const std::vector<brig::config::IdMapping> mappings = {{0, 100000, 65536}};
+    std::ofstream(rootfs / "etc/passwd.real")
         << "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33::/var/www:/bin/false\nbroken\n";
     // An absolute symlink is resolved inside the root, never to the host's /etc/passwd.
-    fs::create_symlink("/etc/passwd.real", bundle / "rootfs/etc/passwd");
-    auto names = container_user_names(bundle.string());
+    fs::create_symlink("/etc/passwd.real", rootfs / "etc/passwd");
+    auto names = container_user_names(rootfs.string(), mappings);
     EXPECT_EQ(names, (std::map<uint32_t, std::string>{{100000, "root"}, {100033, "www-data"}}));
-    fs::remove_all(bundle);
-    EXPECT_TRUE(container_user_names(bundle.string()).empty());
+    EXPECT_EQ(container_user_names(rootfs.string(), {}).at(33), "www-data");
+    fs::remove_all(rootfs);
+    EXPECT_TRUE(container_user_names(rootfs.string(), mappings).empty());
+}
+
+// The image is the tenant's: a FIFO as /etc/passwd (with a writer, so an open would not fail)
+// must neither hang the runtime nor be read.
+TEST(FalcoRules, UserNamesAreReadOnlyFromARegularFileWithoutBlocking) {
+    namespace fs = std::filesystem;
+    fs::path rootfs = fs::temp_directory_path() / ("brig-users-fifo-" + std::to_string(getpid()));
+    fs::create_directories(rootfs / "etc");
+    ASSERT_EQ(::mkfifo((rootfs / "etc/passwd").c_str(), 0600), 0);
+    int writer = ::open((rootfs / "etc/passwd").c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(writer, 0);
+    const std::string line = "fifo:x:7:7::/:/bin/sh\n";
+    ASSERT_EQ(::write(writer, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+    EXPECT_EXIT(
+        {
+            ::alarm(5);
+            _exit(container_user_names(rootfs.string(), {}).empty() ? 0 : 1);
+        },
+        ::testing::ExitedWithCode(0), "");
+    ::close(writer);
+    fs::remove_all(rootfs);
 }
 
 TEST(FalcoRules, NestedEventTypesAndPathArgumentsReachTheKernelPlan) {

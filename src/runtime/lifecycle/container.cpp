@@ -297,10 +297,10 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     state::ContainerState st = initial_state(o, spec, plan.bundle, plan.rootfs, systemd_cgroup_);
     set_up_cgroup(o.id, plan, st, rollback);
     if (monitor_)
-        plan.watch =
-            monitor_->prepare({o.id, plan.bundle, store_.dir(o.id), st.cgroup2_id,
-                               cgroup2_dir(*plan.cgroup), spec.annotations, spec.process->env,
-                               plan.confinement.seccomp && plan.confinement.seccomp->notify});
+        plan.watch = monitor_->prepare(
+            {o.id, plan.rootfs, spec.linux->uid_mappings, store_.dir(o.id), st.cgroup2_id,
+             cgroup2_dir(*plan.cgroup), spec.annotations, spec.process->env,
+             plan.confinement.seccomp && plan.confinement.seccomp->notify});
     st.monitored = plan.watch != nullptr;
     if (plan.watch)
         plan.denies = plan.watch->in_process_denies();

@@ -11,13 +11,15 @@
 #include <string>
 #include <vector>
 
+#include "runtime/config/spec.hpp"
 #include "runtime/security/deny_policy.hpp"
 
 namespace brig::lifecycle {
 
 struct MonitoredContainer {
     std::string id;
-    std::string bundle;
+    std::string rootfs;  // absolute on the host
+    std::vector<config::IdMapping> uid_mappings;
     std::string state_dir;
     uint64_t cgroup2_id = 0;  // 0: the host has no cgroup2 mount
     std::string cgroup2_path;

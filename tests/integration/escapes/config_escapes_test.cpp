@@ -225,6 +225,23 @@ TEST_F(EscapeConfigTest, NamespacePathsThatAreNoNamespaceAreNotOpened) {
     }
 }
 
+// ---- the image's files ----------------------------------------------------------------------
+
+// The monitor names users from the image's /etc/passwd, read by the runtime as root on the
+// host: a FIFO there (the image is the tenant's) must not hang create, nor stop the container.
+TEST_F(EscapeConfigTest, AFifoAsTheImagesPasswdDoesNotHangTheRuntime) {
+    auto passwd = bundle().rootfs() / "etc/passwd";
+    fs::remove(passwd);
+    ASSERT_EQ(mkfifo(passwd.c_str(), 0644), 0);
+    bundle().set_script("echo ran");
+    CommandOptions options;
+    options.timeout = std::chrono::seconds(20);
+    auto ran = runtime({"run", "--bundle", bundle().dir().string(), new_id()}, options);
+    EXPECT_FALSE(ran.timed_out) << "run hung on a FIFO /etc/passwd";
+    EXPECT_TRUE(ran.ok()) << ran.describe();
+    EXPECT_EQ(ran.out, "ran\n");
+}
+
 // ---- startContainer hooks -------------------------------------------------------------------
 
 // The hook runs from the image inside the container: it sees what the program sees, no fd of
