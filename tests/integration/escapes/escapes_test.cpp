@@ -1,7 +1,7 @@
 // Known container escapes (REFERENCE.md §4), each tried by a hostile bundle or a hostile process
-// against the real runtime. Every test checks the HOST afterwards: the runtime binary's hash,
-// host/proc/sys/kernel/core_pattern, the host directories the attack pointed at and the host's
-// mount table.
+// against the real runtime, in Docker's capability set, privileged and with none given. Every test
+// checks the HOST afterwards: the runtime binary's hash, host/proc/sys/kernel/core_pattern, the
+// host directories the attack pointed at and the host's mount table.
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -12,12 +12,14 @@
 #include <sstream>
 #include <thread>
 
+#include "escapes/capability_sets.hpp"
 #include "harness.hpp"
 
 namespace brig::test {
 namespace {
 
-using EscapeTest = RuntimeTest;
+// Each escape class in each capability set: Docker's, privileged and none given.
+using EscapeTest = CapabilitySetTest;
 
 constexpr const char* core_pattern_path = "/proc/sys/kernel/core_pattern";
 // What a hostile container tries to write into core_pattern: a harmless plain file name, so a
@@ -113,7 +115,7 @@ void replace_with_symlink(const fs::path& path, const fs::path& target) {
 
 // A process inside loops over every /proc/PID/exe and tries to open it for writing (O_APPEND:
 // a vulnerable runtime's binary stays runnable) while `exec` repeatedly enters the container.
-TEST_F(EscapeTest, ProcPidExeIsNotWritableDuringExec) {
+TEST_P(EscapeTest, ProcPidExeIsNotWritableDuringExec) {
     auto binary = runtime_binary();
     auto before = sha256_of(binary);
     bundle().set_script(
@@ -147,7 +149,7 @@ void expect_cwd_confined(const CommandResult& result, const fs::path& rootfs, in
         << "fd " << n << ": the probe written in cwd " << cwd << " is not in the rootfs";
 }
 
-TEST_F(EscapeTest, RunCwdThroughLeakedFdStaysInside) {
+TEST_P(EscapeTest, RunCwdThroughLeakedFdStaysInside) {
     for (int n = 3; n <= 32; ++n) {
         bundle().config()["process"]["cwd"] = "/proc/self/fd/" + std::to_string(n);
         bundle().set_script("pwd -P; touch probe-" + std::to_string(n));
@@ -156,7 +158,7 @@ TEST_F(EscapeTest, RunCwdThroughLeakedFdStaysInside) {
     }
 }
 
-TEST_F(EscapeTest, ExecCwdThroughLeakedFdStaysInside) {
+TEST_P(EscapeTest, ExecCwdThroughLeakedFdStaysInside) {
     bundle().set_script("sleep 1000");
     auto id = new_id();
     ASSERT_TRUE(create(id).ok());
@@ -175,7 +177,7 @@ std::set<std::string> listed_fds(const std::string& out) {
 
 // The container's init sees only stdio and the preserved fds; fd 5 is handed to the runtime but
 // not preserved, and the runtime's own fds (state dir, bundle, procfs, cgroup) must all be gone.
-TEST_F(EscapeTest, ContainerInitHasOnlyStdioAndPreservedFds) {
+TEST_P(EscapeTest, ContainerInitHasOnlyStdioAndPreservedFds) {
     int pipe_fds[2];
     ASSERT_EQ(pipe2(pipe_fds, O_CLOEXEC), 0);
     TestFd read_end(pipe_fds[0]);
@@ -195,7 +197,7 @@ TEST_F(EscapeTest, ContainerInitHasOnlyStdioAndPreservedFds) {
         << preserved.out;
 }
 
-TEST_F(EscapeTest, ExecProcessHasOnlyStdioFds) {
+TEST_P(EscapeTest, ExecProcessHasOnlyStdioFds) {
     bundle().set_script("sleep 1000");
     auto id = new_id();
     ASSERT_TRUE(create(id).ok());
@@ -208,7 +210,7 @@ TEST_F(EscapeTest, ExecProcessHasOnlyStdioFds) {
 
 // ---- 3. /proc or /sys in the rootfs a symlink (CVE-2019-19921, CVE-2023-27561) -----------------
 
-TEST_F(EscapeTest, ProcOrSysSymlinkedToAHostDirIsRefused) {
+TEST_P(EscapeTest, ProcOrSysSymlinkedToAHostDirIsRefused) {
     for (const std::string name : {"proc", "sys"}) {
         for (bool absolute : {true, false}) {
             SCOPED_TRACE(name + (absolute ? " absolute" : " relative"));
@@ -230,7 +232,7 @@ TEST_F(EscapeTest, ProcOrSysSymlinkedToAHostDirIsRefused) {
 
 // Without pivot_root the host's /proc stays in the container's mount namespace, and the kernel
 // lets a new user namespace mount a fresh, unmasked proc while a full one is visible there.
-TEST_F(EscapeTest, NoPivotLeavesNoFullProcToMountFromANestedUserNamespace) {
+TEST_P(EscapeTest, NoPivotLeavesNoFullProcToMountFromANestedUserNamespace) {
     bundle().set_script(
         "unshare -mrpf sh -c 'echo nested; mount -t proc none /proc && echo mounted && echo h > "
         "/proc/sysrq-trigger'");
@@ -242,7 +244,7 @@ TEST_F(EscapeTest, NoPivotLeavesNoFullProcToMountFromANestedUserNamespace) {
 
 // ---- 4. mount destinations through symlinks (CVE-2021-30465, CVE-2024-45310) -------------------
 
-TEST_F(EscapeTest, MountDestinationThroughStaticSymlinkStaysInside) {
+TEST_P(EscapeTest, MountDestinationThroughStaticSymlinkStaysInside) {
     auto target = make_host_target(tmp_dir() / "host-target");
     auto source = make_host_target(tmp_dir() / "bind-source");
     write_file(source / "marker", "from-source\n");
@@ -269,7 +271,7 @@ TEST_F(EscapeTest, MountDestinationThroughStaticSymlinkStaysInside) {
 // A thread swaps a directory and a symlink to the host target (renameat2 RENAME_EXCHANGE) while
 // creates mount on a destination below that name. Whatever the timing, nothing may appear at the
 // host target.
-TEST_F(EscapeTest, MountDestinationSwappedDuringCreateStaysInside) {
+TEST_P(EscapeTest, MountDestinationSwappedDuringCreateStaysInside) {
     auto target = make_host_target(tmp_dir() / "host-target");
     auto rootfs = bundle().rootfs();
     fs::create_directories(rootfs / "swap" / "inside");
@@ -306,7 +308,7 @@ TEST_F(EscapeTest, MountDestinationSwappedDuringCreateStaysInside) {
 
 // ---- 5. masking with a /dev/null that is a symlink (CVE-2025-31133) -----------------------------
 
-TEST_F(EscapeTest, MaskedPathsWithSymlinkedDevNullDoNotExposeCorePattern) {
+TEST_P(EscapeTest, MaskedPathsWithSymlinkedDevNullDoNotExposeCorePattern) {
     CorePatternGuard guard;
     drop_mounts(bundle().config(), {"/dev"});
     for (const char* dir : {"dev/pts", "dev/shm", "dev/mqueue"})
@@ -325,7 +327,7 @@ TEST_F(EscapeTest, MaskedPathsWithSymlinkedDevNullDoNotExposeCorePattern) {
 
 // ---- 6. /dev/console and /dev/pts/N symlinks with terminal: true (CVE-2025-52565) --------------
 
-TEST_F(EscapeTest, ConsoleAndPtsSymlinksDoNotReachHostFiles) {
+TEST_P(EscapeTest, ConsoleAndPtsSymlinksDoNotReachHostFiles) {
     CorePatternGuard guard;
     auto host_file = tmp_dir() / "host-file";
     write_file(host_file, "untouched\n");
@@ -361,7 +363,7 @@ TEST_F(EscapeTest, ConsoleAndPtsSymlinksDoNotReachHostFiles) {
 
 // ---- 7. sysctl writes redirected to other procfs files (CVE-2025-52881) ------------------------
 
-TEST_F(EscapeTest, SysctlKeysEscapingTheirNamespaceAreRefused) {
+TEST_P(EscapeTest, SysctlKeysEscapingTheirNamespaceAreRefused) {
     CorePatternGuard guard;
     for (const std::string key :
          {"kernel/../kernel.core_pattern", "../../kernel.core_pattern",
@@ -382,7 +384,7 @@ TEST_F(EscapeTest, SysctlKeysEscapingTheirNamespaceAreRefused) {
 
 // ---- 8. /dev itself a symlink to a host directory -----------------------------------------------
 
-TEST_F(EscapeTest, DevSymlinkedToAHostDirCreatesNothingThere) {
+TEST_P(EscapeTest, DevSymlinkedToAHostDirCreatesNothingThere) {
     for (bool with_dev_tmpfs : {true, false}) {
         for (bool absolute : {true, false}) {
             SCOPED_TRACE(std::string(with_dev_tmpfs ? "tmpfs on /dev" : "rootfs /dev") +
@@ -416,7 +418,7 @@ std::string status_field(const std::string& status, const std::string& name) {
     return "";
 }
 
-TEST_F(EscapeTest, ExecCapLeavesInheritableEmpty) {
+TEST_P(EscapeTest, ExecCapLeavesInheritableEmpty) {
     bundle().set_script("sleep 1000");
     auto id = new_id();
     ASSERT_TRUE(create(id).ok());
@@ -433,7 +435,7 @@ TEST_F(EscapeTest, ExecCapLeavesInheritableEmpty) {
 
 // ---- 10. container ids with path traversal ---------------------------------------------------
 
-TEST_F(EscapeTest, ContainerIdsWithTraversalAreRefused) {
+TEST_P(EscapeTest, ContainerIdsWithTraversalAreRefused) {
     auto outside = tmp_dir();
     auto before = entries_under(outside);
     std::set<std::string> before_set(before.begin(), before.end());
@@ -461,6 +463,9 @@ TEST_F(EscapeTest, ContainerIdsWithTraversalAreRefused) {
     auto in_root = entries_under(state_root());
     EXPECT_TRUE(in_root.empty()) << join(in_root);
 }
+
+INSTANTIATE_TEST_SUITE_P(CapabilitySets, EscapeTest, testing::ValuesIn(kEveryCapabilitySet),
+                         capability_set_param_name);
 
 }  // namespace
 }  // namespace brig::test
