@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -17,22 +18,29 @@ namespace {
 
 constexpr size_t kPasswdMax = 1 << 20;
 
-// The regular file's text (at most kPasswdMax), opened beneath root as if root were "/"
-// (symlinks cannot lead out) without blocking: a FIFO or a device there reads as nothing.
+// The regular file's text (at most kPasswdMax), found beneath root as if root were "/"
+// (symlinks cannot lead out) and opened only once it is known to be a regular file: a FIFO
+// would block, and a device's open alone can act (a watchdog starts). Reads nothing else.
 std::string read_in_root(const std::string& root, const char* path) {
     UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir)
         return {};
     open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    UniqueFd file(static_cast<int>(::syscall(SYS_openat2, dir.get(), path, &how, sizeof(how))));
+    UniqueFd handle(static_cast<int>(::syscall(SYS_openat2, dir.get(), path, &how, sizeof(how))));
     struct stat st {};
-    if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode))
+    if (!handle || ::fstat(handle.get(), &st) != 0 || !S_ISREG(st.st_mode))
+        return {};
+    const std::string reopen = "/proc/self/fd/" + std::to_string(handle.get());
+    UniqueFd file(::open(reopen.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!file)
         return {};
     std::string text;
     char buf[4096];
-    for (ssize_t n; text.size() < kPasswdMax && (n = ::read(file.get(), buf, sizeof(buf))) > 0;)
+    for (ssize_t n;
+         text.size() < kPasswdMax &&
+         (n = ::read(file.get(), buf, std::min(sizeof(buf), kPasswdMax - text.size()))) > 0;)
         text.append(buf, static_cast<size_t>(n));
     return text;
 }

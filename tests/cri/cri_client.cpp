@@ -19,13 +19,18 @@
 
 namespace {
 
-using Stub = runtime::v1::RuntimeService::Stub;
-using Call = std::function<grpc::Status(Stub&, const std::string& request, std::string& response)>;
+using Runtime = runtime::v1::RuntimeService;
+using Images = runtime::v1::ImageService;
+using Call = std::function<grpc::Status(const std::shared_ptr<grpc::Channel>&,
+                                        const std::string& request, std::string& response)>;
 
-// A call of one method: JSON in, the method's request message, its response, JSON out.
-template <typename Request, typename Response>
-Call method(grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Response*)) {
-    return [rpc](Stub& stub, const std::string& json, std::string& out) {
+// A call of one method of `Service`: JSON in, the method's request message, its response, JSON
+// out.
+template <typename Service, typename Request, typename Response>
+Call method(grpc::Status (Service::Stub::*rpc)(grpc::ClientContext*, const Request&, Response*)) {
+    return [rpc](const std::shared_ptr<grpc::Channel>& channel, const std::string& json,
+                 std::string& out) {
+        auto stub = Service::NewStub(channel);
         Request request;
         auto parsed = google::protobuf::util::JsonStringToMessage(json, &request);
         if (!parsed.ok())
@@ -34,7 +39,7 @@ Call method(grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Resp
         grpc::ClientContext context;
         context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
         Response response;
-        grpc::Status status = (stub.*rpc)(&context, request, &response);
+        grpc::Status status = ((*stub).*rpc)(&context, request, &response);
         if (status.ok()) {
             google::protobuf::util::JsonPrintOptions options;
             options.always_print_primitive_fields = true;
@@ -47,18 +52,19 @@ Call method(grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Request&, Resp
 
 const std::map<std::string, Call>& methods() {
     static const std::map<std::string, Call> table = {
-        {"Version", method(&Stub::Version)},
-        {"RunPodSandbox", method(&Stub::RunPodSandbox)},
-        {"StopPodSandbox", method(&Stub::StopPodSandbox)},
-        {"RemovePodSandbox", method(&Stub::RemovePodSandbox)},
-        {"CreateContainer", method(&Stub::CreateContainer)},
-        {"StartContainer", method(&Stub::StartContainer)},
-        {"StopContainer", method(&Stub::StopContainer)},
-        {"RemoveContainer", method(&Stub::RemoveContainer)},
-        {"UpdateContainerResources", method(&Stub::UpdateContainerResources)},
-        {"ExecSync", method(&Stub::ExecSync)},
-        {"ContainerStats", method(&Stub::ContainerStats)},
-        {"ListContainerStats", method(&Stub::ListContainerStats)},
+        {"Version", method<Runtime>(&Runtime::Stub::Version)},
+        {"RunPodSandbox", method<Runtime>(&Runtime::Stub::RunPodSandbox)},
+        {"StopPodSandbox", method<Runtime>(&Runtime::Stub::StopPodSandbox)},
+        {"RemovePodSandbox", method<Runtime>(&Runtime::Stub::RemovePodSandbox)},
+        {"CreateContainer", method<Runtime>(&Runtime::Stub::CreateContainer)},
+        {"StartContainer", method<Runtime>(&Runtime::Stub::StartContainer)},
+        {"StopContainer", method<Runtime>(&Runtime::Stub::StopContainer)},
+        {"RemoveContainer", method<Runtime>(&Runtime::Stub::RemoveContainer)},
+        {"UpdateContainerResources", method<Runtime>(&Runtime::Stub::UpdateContainerResources)},
+        {"ExecSync", method<Runtime>(&Runtime::Stub::ExecSync)},
+        {"ContainerStats", method<Runtime>(&Runtime::Stub::ContainerStats)},
+        {"ListContainerStats", method<Runtime>(&Runtime::Stub::ListContainerStats)},
+        {"ImageStatus", method<Images>(&Images::Stub::ImageStatus)},
     };
     return table;
 }
@@ -68,14 +74,13 @@ const std::map<std::string, Call>& methods() {
 int main(int argc, char** argv) {
     if (argc != 4 || !methods().count(argv[2])) {
         std::cerr << "usage: brig_cri_client SOCKET METHOD JSON (METHOD: Version, RunPodSandbox, "
-                     "..., ListContainerStats)\n";
+                     "..., ListContainerStats, ImageStatus)\n";
         return 2;
     }
     auto channel =
         grpc::CreateChannel(std::string("unix://") + argv[1], grpc::InsecureChannelCredentials());
-    auto stub = runtime::v1::RuntimeService::NewStub(channel);
     std::string response;
-    grpc::Status status = methods().at(argv[2])(*stub, argv[3], response);
+    grpc::Status status = methods().at(argv[2])(channel, argv[3], response);
     if (!status.ok()) {
         std::cerr << argv[2] << ": " << status.error_message() << "\n";
         return static_cast<int>(status.error_code()) ? static_cast<int>(status.error_code()) : 1;

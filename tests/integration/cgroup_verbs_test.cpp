@@ -254,6 +254,19 @@ TEST_F(CgroupVerbsTest, UpdateResourcesFromStdin) {
     EXPECT_EQ(trim(read_file(cgroup_dir(pid, "pids") / "pids.max")), "42");
 }
 
+// containerd's CRI sends the container's device list (deny all, then its allows) with every
+// UpdateContainerResources: the running container keeps its devices (runc leaves them too).
+TEST_F(CgroupVerbsTest, UpdateWithTheConfigsDeviceListKeepsTheDefaultDevices) {
+    auto id = start_script("sleep 1000");
+    CommandOptions options;
+    options.stdin_data = R"({"devices": [{"allow": false, "access": "rwm"}],
+                             "pids": {"limit": 42}})";
+    auto updated = runtime({"update", "--resources", "-", id}, options);
+    ASSERT_TRUE(updated.ok()) << updated.describe();
+    auto writes = runtime({"exec", id, "sh", "-c", "echo x > /dev/null && echo wrote"});
+    EXPECT_EQ(writes.out, "wrote\n") << writes.describe();
+}
+
 TEST_F(CgroupVerbsTest, UpdateWithABadValueNamesTheField) {
     auto id = start_script("sleep 1000");
     auto updated = runtime({"update", "--memory", "lots", id});

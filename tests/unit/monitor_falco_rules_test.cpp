@@ -390,23 +390,27 @@ TEST(FalcoRules, UserNamesComeFromTheContainersPasswdResolvedInsideItsRoot) {
     EXPECT_TRUE(container_user_names(rootfs.string(), mappings).empty());
 }
 
-// The image is the tenant's: a FIFO as /etc/passwd (with a writer, so an open would not fail)
-// must neither hang the runtime nor be read.
+// The image is the tenant's: a FIFO as /etc/passwd, without a writer (an open would block)
+// and with one holding a line (a read would return it, then block), is neither opened nor read.
 TEST(FalcoRules, UserNamesAreReadOnlyFromARegularFileWithoutBlocking) {
     namespace fs = std::filesystem;
     fs::path rootfs = fs::temp_directory_path() / ("brig-users-fifo-" + std::to_string(getpid()));
     fs::create_directories(rootfs / "etc");
-    ASSERT_EQ(::mkfifo((rootfs / "etc/passwd").c_str(), 0600), 0);
-    int writer = ::open((rootfs / "etc/passwd").c_str(), O_RDWR | O_CLOEXEC);
+    const fs::path fifo = rootfs / "etc/passwd";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto names_within_5s = [&] {
+        ::alarm(5);
+        _exit(container_user_names(rootfs.string(), {}).empty() ? 0 : 1);
+    };
+    EXPECT_EXIT(names_within_5s(), ::testing::ExitedWithCode(0), "") << "no writer";
+    int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
     ASSERT_GE(writer, 0);
     const std::string line = "fifo:x:7:7::/:/bin/sh\n";
     ASSERT_EQ(::write(writer, line.data(), line.size()), static_cast<ssize_t>(line.size()));
-    EXPECT_EXIT(
-        {
-            ::alarm(5);
-            _exit(container_user_names(rootfs.string(), {}).empty() ? 0 : 1);
-        },
-        ::testing::ExitedWithCode(0), "");
+    EXPECT_EXIT(names_within_5s(), ::testing::ExitedWithCode(0), "") << "a writer";
+    // Nothing read it: the line is still in the pipe.
+    char buf[64] = {};
+    EXPECT_EQ(::read(writer, buf, sizeof(buf)), static_cast<ssize_t>(line.size()));
     ::close(writer);
     fs::remove_all(rootfs);
 }

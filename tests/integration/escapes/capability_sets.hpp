@@ -1,6 +1,7 @@
 // The capability sets every escape class is tried in: Docker's default (the harness's config),
-// privileged (Docker --privileged, Kubernetes privileged pods: every capability this host has)
-// and none given (no process.capabilities: the process keeps what root has, as with runc).
+// privileged (every capability of this host's bounding set, as Docker --privileged and
+// Kubernetes privileged pods grant; nothing else of --privileged) and none given (no
+// process.capabilities: the process keeps what root has, as with runc).
 #pragma once
 
 #include <string>
@@ -28,7 +29,15 @@ class CapabilitySetTest : public RuntimeTest, public testing::WithParamInterface
 protected:
     void SetUp() override {
         RuntimeTest::SetUp();
+        if (IsSkipped() || HasFatalFailure())
+            return;
         apply_capability_set(GetParam(), bundle().config());
+    }
+    // A second bundle, in the same capability set.
+    Bundle make_bundle(const std::string& name) {
+        Bundle b = RuntimeTest::make_bundle(name);
+        apply_capability_set(GetParam(), b.config());
+        return b;
     }
 };
 

@@ -60,6 +60,8 @@ class RuntimeBinaryEscapeTest : public RuntimeTest, public testing::WithParamInt
 protected:
     void SetUp() override {
         RuntimeTest::SetUp();
+        if (IsSkipped() || HasFatalFailure())
+            return;
         binary_ = runtime_binary();
         before_ = sha256_of(binary_);
         apply(GetParam(), bundle());
