@@ -468,6 +468,15 @@ std::string Monitor::pin_dir() const {
     return impl_->dir;
 }
 
+std::vector<int> Monitor::fds() const {
+    std::vector<int> fds;
+    for (const auto& fd : impl_->maps)
+        fds.push_back(fd.get());
+    for (const auto& fd : impl_->cgroup_progs)
+        fds.push_back(fd.get());
+    return fds;
+}
+
 namespace {
 
 void update(int map_fd, const void* key, const void* value, const char* what) {

@@ -203,6 +203,8 @@ public:
 
     EnforcementPath path() const;  // bpf_lsm when the LSM hooks are attached
     std::string pin_dir() const;   // <bpffs_dir>/<pin_dir_name()>
+    // The pinned maps and programs this handle holds open (a forked watcher keeps them).
+    std::vector<int> fds() const;
     // Map updates and cgroup attaches; the container is watched when this returns. Returns the
     // rule-map keys written, for unregister_container.
     RegisteredKeys register_container(const ContainerIdentity& container,

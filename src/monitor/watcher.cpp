@@ -349,7 +349,11 @@ pid_t start_watcher(Monitor& monitor, const MonitorConfig& config,
             ::close(null_fd);
         // Nothing of brig's (its caller's pipes, the container's sync socket) stays open in the
         // long-lived watcher, and `run`'s blocked signals are not blocked here.
-        close_all_but({rings.alerts.get(), rings.verdicts.get(), events.get(), exec_socket.get()});
+        // The monitor's map fds stay: opening the pinned maps again costs a syscall each.
+        std::vector<int> keep = monitor.fds();
+        keep.insert(keep.end(),
+                    {rings.alerts.get(), rings.verdicts.get(), events.get(), exec_socket.get()});
+        close_all_but(std::move(keep));
         // SIGUSR1 (from delete) only interrupts the poll: drain the ring and notice the end now.
         struct sigaction wake {};
         wake.sa_handler = [](int) {};
@@ -359,10 +363,7 @@ pid_t start_watcher(Monitor& monitor, const MonitorConfig& config,
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
         try {
-            // brig's own fds, the parent's map fds among them, are closed: open the pinned maps
-            // again for the drop counters.
-            Monitor own = Monitor::open(config);
-            watch(own, config, container, policy, container_state_dir, rings, std::move(events),
+            watch(monitor, config, container, policy, container_state_dir, rings, std::move(events),
                   std::move(exec_socket));
         } catch (...) {
             _exit(1);

@@ -354,7 +354,11 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
         if (plan.watch)
             plan.watch->cancel();
     });
-    if (plan.watch)
+    // The watch is activated while the init builds its rootfs (nothing of the user's runs
+    // before `ready`, awaited below), except where createContainer hooks run in the
+    // container's namespaces during that set-up: they are watched as the process is.
+    const bool activate_first = plan.watch && !spec.hooks.create_container.empty();
+    if (activate_first)
         plan.watch->activate(spawn.pid());
     st.pid = spawn.pid();
     st.pid_start_time = state::process_start_time(st.pid);
@@ -362,6 +366,8 @@ StartedInit Runtime::create_container(const CreateOptions& o, CreatePlan& plan,
     // the environment), the hooks are steps 3-5 (runtime-tools' hooks_stdin checks it).
     const std::string hook_state = st.to_oci_json(Status::created).dump();
     spawn.go(hook_state);
+    if (plan.watch && !activate_first)
+        plan.watch->activate(spawn.pid());
     // The final state.json is written and fsync'd while the container sets itself up, and
     // renamed into place once it is ready.
     st.recorded_status = Status::created;
@@ -525,7 +531,14 @@ void Runtime::update(const std::string& id, const config::Resources& resources) 
     if (i.status == Status::stopped || i.status == Status::creating)
         throw Error("cannot update container \"" + id + "\": it is " +
                     state::status_name(i.status));
-    open_cgroup(i.state)->apply(resources);
+    // Device rules stay as created, as with runc: containerd's CRI sends the container's whole
+    // list (deny all, then its allows) with every update, without the default devices create
+    // adds, so replaying it would take /dev/null away from a running container.
+    config::Resources changed = resources;
+    if (!changed.devices.empty())
+        log_.debug("update: linux.resources.devices left as created (as runc)");
+    changed.devices.clear();
+    open_cgroup(i.state)->apply(changed);
 }
 
 nlohmann::json Runtime::stats(const std::string& id) const {
