@@ -13,9 +13,9 @@ namespace {
 class ContainerdRuncShim : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        skip_reason_ =
+        verdict_.skip_reason =
             missing_prerequisite({"containerd", "ctr", "containerd-shim-runc-v2"}, "containerd");
-        if (!skip_reason_.empty())
+        if (!verdict_.skip_reason.empty())
             return;
         dir_ = std::make_unique<ScratchDir>("ctd-runc");
         const fs::path d = dir_->path();
@@ -28,7 +28,7 @@ protected:
             std::vector<std::string>{"containerd", "--config", (d / "config.toml").string()},
             d / "containerd.log");
         if (!daemon_->wait_ready([] { return ctr("version").status == 0; }))
-            setup_failure_ =
+            verdict_.setup_failure =
                 "containerd did not start: " + shell("cat " + quote(d / "containerd.log")).output;
     }
 
@@ -45,13 +45,7 @@ protected:
         dir_.reset();
     }
 
-    void SetUp() override {
-        // Only a missing package skips; an engine that is installed but does not work fails.
-        if (!skip_reason_.empty())
-            GTEST_SKIP() << skip_reason_;
-        if (!setup_failure_.empty())
-            FAIL() << setup_failure_;
-    }
+    void SetUp() override { verdict_.apply(); }
 
     static std::string socket() { return (dir_->path() / "containerd.sock").string(); }
     static fs::path runc_root() { return dir_->path() / "runc-root"; }
@@ -82,8 +76,7 @@ protected:
         ctr("c rm " + id);
     }
 
-    static inline std::string skip_reason_;
-    static inline std::string setup_failure_;
+    static inline SuiteVerdict verdict_;
     static inline std::unique_ptr<ScratchDir> dir_;
     static inline std::unique_ptr<Daemon> daemon_;
 };

@@ -28,13 +28,13 @@ std::string shim_binary() {
 class CriTest : public ::testing::TestWithParam<const char*> {
 protected:
     static void SetUpTestSuite() {
-        skip_reason_ =
+        verdict_.skip_reason =
             missing_prerequisite({"containerd", "ctr", "containerd-shim-runc-v2"}, "containerd");
-        if (skip_reason_.empty() && std::string(BRIG_CRI_CLIENT).empty())
-            skip_reason_ =
+        if (verdict_.skip_reason.empty() && std::string(BRIG_CRI_CLIENT).empty())
+            verdict_.skip_reason =
                 "brig_cri_client was not built (apt-get install libgrpc++-dev "
                 "protobuf-compiler-grpc, then reconfigure)";
-        if (!skip_reason_.empty())
+        if (!verdict_.skip_reason.empty())
             return;
         dir_ = std::make_unique<ScratchDir>("cri");
         const fs::path d = dir_->path();
@@ -48,8 +48,8 @@ protected:
                                          quote((d / "config.toml").string())},
             d / "containerd.log");
         if (!daemon_->wait_ready([] { return cri("Version", "{}").status == 0; })) {
-            setup_failure_ = "containerd's CRI did not answer: " +
-                             shell("tail -n 30 " + quote(d / "containerd.log")).output;
+            verdict_.setup_failure = "containerd's CRI did not answer: " +
+                                     shell("tail -n 30 " + quote(d / "containerd.log")).output;
             return;
         }
         const std::string build = std::string(BRIG_SOURCE_DIR) + "/tests/cri/build-test-image";
@@ -58,7 +58,7 @@ protected:
                   quote(d / "image.tar") + " && ctr -a " + quote(socket()) +
                   " -n k8s.io images import --snapshotter native " + quote(d / "image.tar"));
         if (image.status != 0) {
-            setup_failure_ = "importing the test image: " + image.output;
+            verdict_.setup_failure = "importing the test image: " + image.output;
             return;
         }
         // The CRI plugin's image cache follows containerd's events: wait until it knows it.
@@ -69,7 +69,7 @@ protected:
                 return r.status == 0 && answer.is_object() &&
                        !answer["image"].value("id", "").empty();
             }))
-            setup_failure_ = "the CRI plugin never listed the imported image";
+            verdict_.setup_failure = "the CRI plugin never listed the imported image";
     }
 
     static void write_config(const fs::path& d) {
@@ -98,12 +98,7 @@ protected:
         dir_.reset();
     }
 
-    void SetUp() override {
-        if (!skip_reason_.empty())
-            GTEST_SKIP() << skip_reason_;
-        if (!setup_failure_.empty())
-            FAIL() << setup_failure_;
-    }
+    void SetUp() override { verdict_.apply(); }
 
     static std::string socket() { return (dir_->path() / "containerd.sock").string(); }
 
@@ -147,7 +142,7 @@ protected:
         return {out.output, r.value("exit_code", -1)};
     }
 
-    static inline std::string skip_reason_, setup_failure_;
+    static inline SuiteVerdict verdict_;
     static inline std::unique_ptr<ScratchDir> dir_;
     static inline std::unique_ptr<Daemon> daemon_;
 };

@@ -18,8 +18,8 @@ constexpr const char* kImage = "brig-busybox:itest";
 class Docker : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        skip_reason_ = missing_prerequisite({"dockerd", kDockerCli}, "docker.io");
-        if (!skip_reason_.empty())
+        verdict_.skip_reason = missing_prerequisite({"dockerd", kDockerCli}, "docker.io");
+        if (!verdict_.skip_reason.empty())
             return;
         dir_ = std::make_unique<ScratchDir>("docker");
         const fs::path d = dir_->path();
@@ -33,13 +33,13 @@ protected:
                 "--bridge=none", "--log-level=warn"},
             d / "dockerd.log");
         if (!daemon_->wait_ready([] { return docker("version").status == 0; })) {
-            setup_failure_ =
+            verdict_.setup_failure =
                 "dockerd did not start: " + shell("cat " + quote(d / "dockerd.log")).output;
             return;
         }
         auto imported = docker("import " + quote(dir_->rootfs_tar()) + " " + kImage);
         if (imported.status != 0)
-            setup_failure_ = "docker import failed: " + imported.output;
+            verdict_.setup_failure = "docker import failed: " + imported.output;
     }
 
     static void TearDownTestSuite() {
@@ -52,13 +52,7 @@ protected:
         dir_.reset();
     }
 
-    void SetUp() override {
-        // Only a missing package skips; an engine that is installed but does not work fails.
-        if (!skip_reason_.empty())
-            GTEST_SKIP() << skip_reason_;
-        if (!setup_failure_.empty())
-            FAIL() << setup_failure_;
-    }
+    void SetUp() override { verdict_.apply(); }
 
     static std::string socket() { return (dir_->path() / "docker.sock").string(); }
     static std::string docker_command() {
@@ -75,8 +69,7 @@ protected:
         return docker("inspect -f " + quote(format) + " " + id).output;
     }
 
-    static inline std::string skip_reason_;
-    static inline std::string setup_failure_;
+    static inline SuiteVerdict verdict_;
     static inline std::unique_ptr<ScratchDir> dir_;
     static inline std::unique_ptr<Daemon> daemon_;
 };

@@ -1,5 +1,7 @@
 #include "engines/engine_helpers.hpp"
 
+#include <gtest/gtest.h>
+
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -181,6 +183,13 @@ void Daemon::stop() {
         waitpid(pid_, nullptr, 0);
     }
     pid_ = -1;
+}
+
+void SuiteVerdict::apply() const {
+    if (!skip_reason.empty())
+        GTEST_SKIP() << skip_reason;
+    if (!setup_failure.empty())
+        FAIL() << setup_failure;
 }
 
 }  // namespace brig::test::engines

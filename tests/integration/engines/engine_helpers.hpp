@@ -62,6 +62,14 @@ private:
 };
 
 // A daemon in its own session, output appended to `log`.
+// A suite's verdict on its engine, reached once in SetUpTestSuite: only a missing package
+// skips; an engine that is installed but does not work fails.
+struct SuiteVerdict {
+    std::string skip_reason, setup_failure;
+    // In each test's SetUp: skips or fails the test as the verdict says.
+    void apply() const;
+};
+
 class Daemon {
 public:
     Daemon(const std::vector<std::string>& argv, const fs::path& log);

@@ -26,8 +26,8 @@ std::string hard_limit(int resource, rlim_t cap) {
 class Podman : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        skip_reason_ = missing_prerequisite({"podman", "conmon"}, "podman");
-        if (!skip_reason_.empty())
+        verdict_.skip_reason = missing_prerequisite({"podman", "conmon"}, "podman");
+        if (!verdict_.skip_reason.empty())
             return;
         dir_ = std::make_unique<ScratchDir>("podman");
         std::ofstream(dir_->path() / "containers.conf")
@@ -38,7 +38,7 @@ protected:
             << "runtime = \"brig\"\n[engine.runtimes]\nbrig = [\"" << brig_binary() << "\"]\n";
         auto imported = podman("import " + quote(dir_->rootfs_tar()) + " " + kImage);
         if (imported.status != 0)
-            setup_failure_ = "podman import failed: " + imported.output;
+            verdict_.setup_failure = "podman import failed: " + imported.output;
     }
 
     static void TearDownTestSuite() {
@@ -49,13 +49,7 @@ protected:
         dir_.reset();
     }
 
-    void SetUp() override {
-        // Only a missing package skips; an engine that is installed but does not work fails.
-        if (!skip_reason_.empty())
-            GTEST_SKIP() << skip_reason_;
-        if (!setup_failure_.empty())
-            FAIL() << setup_failure_;
-    }
+    void SetUp() override { verdict_.apply(); }
 
     // podman with this suite's storage and config; `runtime_flag` "" uses containers.conf's.
     static std::string podman_command(const std::string& runtime_flag) {
@@ -74,8 +68,7 @@ protected:
         return podman("inspect -f " + quote(format) + " " + id).output;
     }
 
-    static inline std::string skip_reason_;
-    static inline std::string setup_failure_;
+    static inline SuiteVerdict verdict_;
     static inline std::unique_ptr<ScratchDir> dir_;
 };
 
