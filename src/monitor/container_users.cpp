@@ -5,12 +5,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <charconv>
 #include <sstream>
 
 #include "monitor/container_users.hpp"
+#include "runtime/common/error.hpp"
 #include "runtime/common/unique_fd.hpp"
+#include "runtime/config/json_reader.hpp"
 
 namespace brig::monitor {
 
@@ -18,9 +19,9 @@ namespace {
 
 constexpr size_t kPasswdMax = 1 << 20;
 
-// The regular file's text (at most kPasswdMax), found beneath root as if root were "/"
-// (symlinks cannot lead out) and opened only once it is known to be a regular file: a FIFO
-// would block, and a device's open alone can act (a watchdog starts). Reads nothing else.
+// The regular file's text, found beneath root as if root were "/" (symlinks cannot lead out)
+// and opened only once it is known to be a regular file: a FIFO would block, and a device's
+// open alone can act (a watchdog starts). "" for anything else or anything over kPasswdMax.
 std::string read_in_root(const std::string& root, const char* path) {
     UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir)
@@ -32,17 +33,12 @@ std::string read_in_root(const std::string& root, const char* path) {
     struct stat st {};
     if (!handle || ::fstat(handle.get(), &st) != 0 || !S_ISREG(st.st_mode))
         return {};
-    const std::string reopen = "/proc/self/fd/" + std::to_string(handle.get());
-    UniqueFd file(::open(reopen.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!file)
+    try {  // the inode the handle names, reopened: never the path again
+        return config::read_capped_file("/proc/self/fd/" + std::to_string(handle.get()), kPasswdMax,
+                                        "the image's /etc/passwd");
+    } catch (const Error&) {
         return {};
-    std::string text;
-    char buf[4096];
-    for (ssize_t n;
-         text.size() < kPasswdMax &&
-         (n = ::read(file.get(), buf, std::min(sizeof(buf), kPasswdMax - text.size()))) > 0;)
-        text.append(buf, static_cast<size_t>(n));
-    return text;
+    }
 }
 
 std::optional<uint32_t> number(std::string_view text) {

@@ -12,7 +12,7 @@ namespace brig::monitor {
 
 // Host uid -> the container's name for it: /etc/passwd resolved inside `rootfs`, uids mapped
 // through linux.uidMappings. The image is the tenant's: only a regular file is opened (a FIFO
-// or a device never is), at most 1 MiB read. Empty when there is none. (A regular file on a
+// or a device never is), of at most 1 MiB. Empty when there is none. (A regular file on a
 // FUSE or NFS root.path can still make the read wait: O_NONBLOCK does not apply there.)
 std::map<uint32_t, std::string> container_user_names(
     const std::string& rootfs, const std::vector<config::IdMapping>& uid_mappings);

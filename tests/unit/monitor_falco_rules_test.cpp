@@ -2,8 +2,10 @@
 // files of falcosecurity/rules when BRIG_FALCO_RULES_DIR names a checkout's rules/ directory.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <unistd.h>
 #include <cstdio>
@@ -403,6 +405,26 @@ TEST(FalcoRules, UserNamesAreReadOnlyFromARegularFileWithoutBlocking) {
         _exit(container_user_names(rootfs.string(), {}).empty() ? 0 : 1);
     };
     EXPECT_EXIT(names_within_5s(), ::testing::ExitedWithCode(0), "") << "no writer";
+    // Not even opened: a writer blocked in its open(2) until a reader comes stays blocked.
+    int opened[2];
+    ASSERT_EQ(::pipe2(opened, O_CLOEXEC), 0);
+    pid_t blocked_writer = ::fork();
+    ASSERT_GE(blocked_writer, 0);
+    if (blocked_writer == 0) {
+        ::alarm(10);
+        if (::open(fifo.c_str(), O_WRONLY | O_CLOEXEC) >= 0)
+            (void)!::write(opened[1], "o", 1);
+        _exit(0);
+    }
+    ::close(opened[1]);
+    ::usleep(100 * 1000);  // the writer is in its open
+    EXPECT_TRUE(container_user_names(rootfs.string(), {}).empty());
+    pollfd reported{opened[0], POLLIN, 0};
+    EXPECT_EQ(::poll(&reported, 1, 200), 0) << "the FIFO was opened for reading";
+    int release = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // lets it go
+    ::waitpid(blocked_writer, nullptr, 0);
+    ::close(release);
+    ::close(opened[0]);
     int writer = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
     ASSERT_GE(writer, 0);
     const std::string line = "fifo:x:7:7::/:/bin/sh\n";

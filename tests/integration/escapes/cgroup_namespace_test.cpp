@@ -3,7 +3,7 @@
 // cgroup2 (and a v1 hierarchy where the host has one), looks for a neighbour container's
 // cgroup, and moves itself to the root of what it mounted. The host then sees it still in its
 // own cgroup (its limits and the monitor's key hold), the neighbour unseen, and `delete
-// --force` leaving nothing.
+// --force` leaving nothing. A process of `brig exec` tries the same.
 #include <string>
 #include <vector>
 
@@ -64,6 +64,20 @@ TEST_P(EscapeCgroupNamespaceTest, AContainerCannotLeaveOrLookPastItsOwnCgroup) {
         if (line.find("name=") != std::string::npos)
             continue;  // named hierarchies (name=systemd) are not brig's
         EXPECT_NE(line.find(id), std::string::npos) << "left its cgroup: " << line;
+    }
+
+    // The same attack from a process `brig exec` starts (it joins the container's namespace).
+    auto exec_pid_file = tmp_dir() / "exec.pid";
+    auto exec = runtime({"exec", "-d", "--pid-file", exec_pid_file.string(), id, "sh", "-c",
+                         "mkdir -p /tmp/e2 && mount -t cgroup2 none /tmp/e2 2>/dev/null && "
+                         "echo $$ > /tmp/e2/cgroup.procs; touch /exec-done; exec sleep 1000"});
+    ASSERT_TRUE(exec.ok()) << exec.describe();
+    ASSERT_TRUE(wait_until([&] { return fs::exists(bundle().rootfs() / "exec-done"); }));
+    const int exec_pid = std::stoi(read_file(exec_pid_file));
+    for (const auto& line : host_cgroups_of(exec_pid)) {
+        if (line.find("name=") != std::string::npos)
+            continue;
+        EXPECT_NE(line.find(id), std::string::npos) << "the exec'd process left: " << line;
     }
 
     EXPECT_TRUE(delete_container(id, true).ok());

@@ -236,6 +236,15 @@ TEST_F(EscapeConfigTest, AFifoAsTheImagesPasswdDoesNotHangTheRuntime) {
     bundle().set_script("echo ran");
     CommandOptions options;
     options.timeout = std::chrono::seconds(20);
+    // The file is read only for a watched container: where the monitor watches none, say so.
+    const std::string watched = new_id();
+    auto created = runtime({"create", "--bundle", bundle().dir().string(), watched}, options);
+    EXPECT_FALSE(created.timed_out) << "create hung on a FIFO /etc/passwd";
+    ASSERT_TRUE(created.ok()) << created.describe();
+    const Json recorded =
+        Json::parse(read_file(state_root() / watched / "state.json"), nullptr, false);
+    if (!recorded.is_object() || !recorded.value("monitored", false))
+        GTEST_SKIP() << "the monitor watches no container here: the file is never read";
     auto ran = runtime({"run", "--bundle", bundle().dir().string(), new_id()}, options);
     EXPECT_FALSE(ran.timed_out) << "run hung on a FIFO /etc/passwd";
     EXPECT_TRUE(ran.ok()) << ran.describe();
